@@ -1,0 +1,1 @@
+"""Lägesbild server."""

@@ -1,0 +1,59 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from server import models  # noqa: F401  (register every model with the metadata)
+from server.config import Settings, flask_config
+from server.db import init_engine
+from server.errors import register_error_handlers
+from server.extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the Flask app; `config` overrides settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=False, static_folder=None)
+    settings = Settings.from_env()
+    overrides = dict(config or {})
+    if "LAGESBILD_ENV" in overrides:
+        settings = _with_env(settings, str(overrides["LAGESBILD_ENV"]))
+    app.config.update(flask_config(settings, app.instance_path))
+    app.config.update(overrides)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    init_engine(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    logging.getLogger("lagesbild").setLevel(logging.INFO)
+    return app
+
+
+def _with_env(settings: Settings, env: str) -> Settings:
+    """Return settings with another environment name."""
+    from dataclasses import replace
+
+    return replace(settings, env=env)
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Attach every domain's blueprint."""
+    from server.categories.views import bp as categories_bp
+    from server.devices.views import bp as devices_bp
+    from server.openapi import bp as openapi_bp
+    from server.photos.views import bp as photos_bp
+    from server.pwa import bp as pwa_bp
+    from server.reports.views import bp as reports_bp
+
+    for bp in (devices_bp, reports_bp, photos_bp, categories_bp, openapi_bp, pwa_bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,47 @@
+"""Person accounts and password hashing (argon2id)."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from server.auth.models import ROLES, Person
+from server.extensions import db
+from server.orgs.models import Organisation
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Check a password against its hash."""
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create(org: Organisation, email: str, role: str, password: str) -> Person:
+    """Create a person who can log in."""
+    email = email.strip().lower()
+    if not _EMAIL_RE.match(email) or len(email) > 254:
+        raise ValueError(f"{email!r} is not an e-mail address")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
+    if db.session.scalar(select(Person).where(func.lower(Person.email) == email)):
+        raise ValueError(f"a person with e-mail {email} exists")
+    person = Person(org_id=org.id, email=email, role=role, password_hash=hash_password(password))
+    db.session.add(person)
+    db.session.commit()
+    return person

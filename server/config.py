@@ -1,0 +1,115 @@
+"""Configuration read from the environment with explicit types."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment holds an unusable setting."""
+
+
+def _int(name: str, default: int) -> int:
+    """Read an integer setting."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _str(name: str, default: str) -> str:
+    """Read a string setting."""
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings; every field maps to one environment variable."""
+
+    env: str  # LAGESBILD_ENV: development | production | testing
+    database_url: str | None  # DATABASE_URL
+    data_dir: str | None  # LAGESBILD_DATA_DIR
+    secret_key: str | None  # SECRET_KEY
+    base_url: str  # LAGESBILD_BASE_URL
+    enrol_code_ttl_hours: int  # LAGESBILD_ENROL_CODE_TTL_HOURS
+    max_batch_reports: int  # LAGESBILD_MAX_BATCH_REPORTS
+    max_push_bytes: int  # LAGESBILD_MAX_PUSH_BYTES
+    max_photo_bytes: int  # LAGESBILD_MAX_PHOTO_BYTES
+    max_photo_pixels: int  # LAGESBILD_MAX_PHOTO_PIXELS
+    future_skew_hours: int  # LAGESBILD_FUTURE_SKEW_HOURS
+    sqlite_busy_timeout_ms: int  # LAGESBILD_SQLITE_BUSY_TIMEOUT_MS
+    pull_page_size: int  # LAGESBILD_PULL_PAGE_SIZE
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from os.environ."""
+        return cls(
+            env=_str("LAGESBILD_ENV", "production"),
+            database_url=os.environ.get("DATABASE_URL") or None,
+            data_dir=os.environ.get("LAGESBILD_DATA_DIR") or None,
+            secret_key=os.environ.get("SECRET_KEY") or None,
+            base_url=_str("LAGESBILD_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            enrol_code_ttl_hours=_int("LAGESBILD_ENROL_CODE_TTL_HOURS", 24),
+            max_batch_reports=_int("LAGESBILD_MAX_BATCH_REPORTS", 500),
+            max_push_bytes=_int("LAGESBILD_MAX_PUSH_BYTES", 5 * 1024 * 1024),
+            max_photo_bytes=_int("LAGESBILD_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
+            max_photo_pixels=_int("LAGESBILD_MAX_PHOTO_PIXELS", 40_000_000),
+            future_skew_hours=_int("LAGESBILD_FUTURE_SKEW_HOURS", 24),
+            sqlite_busy_timeout_ms=_int("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", 30_000),
+            pull_page_size=_int("LAGESBILD_PULL_PAGE_SIZE", 500),
+        )
+
+
+def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
+    """Translate settings into Flask config keys, applying instance-folder defaults."""
+    instance = Path(instance_path)
+    database_url = settings.database_url or f"sqlite:///{instance / 'lagesbild.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        # Heroku-style URLs; SQLAlchemy wants an explicit driver.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    secret = settings.secret_key
+    if secret is None:
+        if settings.env == "production":
+            raise ConfigError("SECRET_KEY must be set outside development (LAGESBILD_ENV)")
+        secret = _dev_secret(instance)
+    return {
+        "LAGESBILD_ENV": settings.env,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "DATA_DIR": settings.data_dir or str(instance / "data"),
+        "SECRET_KEY": secret,
+        "BASE_URL": settings.base_url,
+        "ENROL_CODE_TTL_HOURS": settings.enrol_code_ttl_hours,
+        "MAX_BATCH_REPORTS": settings.max_batch_reports,
+        "MAX_PUSH_BYTES": settings.max_push_bytes,
+        "MAX_PHOTO_BYTES": settings.max_photo_bytes,
+        "MAX_PHOTO_PIXELS": settings.max_photo_pixels,
+        "FUTURE_SKEW_HOURS": settings.future_skew_hours,
+        "SQLITE_BUSY_TIMEOUT_MS": settings.sqlite_busy_timeout_ms,
+        "PULL_PAGE_SIZE": settings.pull_page_size,
+        # Push and photo endpoints set their own, tighter limits per request.
+        "MAX_CONTENT_LENGTH": max(settings.max_push_bytes, settings.max_photo_bytes),
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _dev_secret(instance: Path) -> str:
+    """Return a per-installation development secret, created on first use."""
+    path = instance / "dev-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

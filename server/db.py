@@ -1,0 +1,65 @@
+"""Engine set-up: durable SQLite settings and explicit write transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from server.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_sqlite() -> bool:
+    """Tell whether the bound database is SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+def wants_write() -> None:
+    """Mark the current request as writing, so its next transaction takes the write lock."""
+    g.db_write = True
+
+
+def _begin_immediate() -> bool:
+    """Decide whether the transaction about to start must take SQLite's write lock now.
+
+    A deferred transaction that reads first and writes later cannot wait for the lock
+    (SQLITE_BUSY_SNAPSHOT, reported as "database is locked"), so every transaction starts
+    with BEGIN IMMEDIATE except those of read-only requests.
+    """
+    if not has_request_context():
+        return True
+    return request.method not in SAFE_METHODS or bool(g.get("db_write"))
+
+
+def configure_sqlite(app: Flask, engine: Engine) -> None:
+    """Install durable pragmas and BEGIN IMMEDIATE handling on a SQLite engine."""
+    busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        # FULL: an "accepted" answer lets the phone delete its copy, so a commit must
+        # survive a power cut, not only a process crash.
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate() else "BEGIN")
+
+
+def init_engine(app: Flask) -> None:
+    """Apply dialect-specific engine settings."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(app, engine)

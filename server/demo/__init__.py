@@ -1,0 +1,1 @@
+"""Demo municipality (Staffanstorp): real places, field devices and generated night reports."""

@@ -1,0 +1,72 @@
+"""`lagesbild demo`: a demo municipality a newcomer can look at."""
+
+from __future__ import annotations
+
+import secrets
+from itertools import islice
+
+import click
+from flask.cli import with_appcontext
+
+from server.cli_util import emit, json_option
+from server.demo.data import DEVICES, generate_reports
+from server.devices.models import Device
+from server.devices.service import sha256_hex
+from server.extensions import db
+from server.orgs import service as orgs
+from server.reports.service import push
+from server.types import utcnow
+
+DEMO_ORG = "Staffanstorps kommun (demo)"
+BATCH = 100
+
+
+@click.command("demo")
+@click.option("--if-new", is_flag=True, help="Do nothing if the demo organisation exists.")
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(1, 104))
+@click.option("--seed", default=1, show_default=True, type=int)
+@json_option
+@with_appcontext
+def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
+    """Create a demo municipality with devices and a few weeks of reports."""
+    try:
+        existing = orgs.find(DEMO_ORG)
+    except LookupError:
+        existing = None
+    if existing is not None:
+        if if_new:
+            emit(as_json, {"org": existing.slug, "created": False}, "Demo data already present.")
+            return
+        raise click.ClickException(f"{DEMO_ORG!r} exists already (use --if-new to skip).")
+    org = orgs.create(DEMO_ORG, "kommun")
+    devices: dict[str, Device] = {}
+    now = utcnow()
+    for spec in DEVICES:
+        # Demo devices are enrolled with a token nobody knows: they exist to own reports.
+        d = Device(
+            org_id=org.id,
+            display_name=spec.name,
+            kind=spec.kind,
+            token_hash=sha256_hex(secrets.token_urlsafe(32)),
+            enrolled_at=now,
+            last_seen_at=now,
+        )
+        db.session.add(d)
+        devices[spec.name] = d
+    db.session.commit()
+    reports = generate_reports(now=now, weeks=weeks, seed=seed)
+    created = 0
+    by_device: dict[str, list[dict]] = {}
+    for r in reports:
+        by_device.setdefault(r.device_name, []).append(r.payload)
+    for name, payloads in by_device.items():
+        it = iter(payloads)
+        while chunk := list(islice(it, BATCH)):
+            results = push(devices[name], chunk)
+            created += sum(1 for res in results if res["status"] == "created")
+    emit(
+        as_json,
+        {"org": org.slug, "created": True, "devices": len(devices), "reports": created},
+        f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
+        f"{created} reports over {weeks} weeks.",
+    )

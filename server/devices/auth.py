@@ -1,0 +1,53 @@
+"""Bearer-token authentication for device endpoints."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import g, request
+
+from server.devices.models import Device
+from server.devices.service import device_for_token, touch
+from server.errors import ApiError
+from server.extensions import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def current_device() -> Device:
+    """Return the device authenticated for this request."""
+    return g.device
+
+
+def device_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Require `Authorization: Bearer <token>` of an enrolled, not revoked device."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                401,
+                "missing_token",
+                "Send the device token as 'Authorization: Bearer <token>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        device = device_for_token(token.strip())
+        if request.method in ("GET", "HEAD"):
+            # End the read transaction first so the last-seen write can wait for the lock.
+            db.session.commit()
+        touch(device)
+        db.session.commit()
+        g.device = device
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def device_json(device: Device) -> dict[str, Any]:
+    """Describe a device for API answers."""
+    return {"id": device.id, "name": device.display_name, "kind": device.kind}

@@ -1,0 +1,117 @@
+"""`lagesbild device …`."""
+
+from __future__ import annotations
+
+import io
+
+import click
+import qrcode
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from server.cli_util import emit, fail_on_value_error, json_option
+from server.devices import service
+from server.devices.models import Device
+from server.extensions import db
+from server.orgs import service as orgs
+
+
+def enrol_url(code: str) -> str:
+    """Build the link a phone opens to enrol (the code stays in the fragment, out of logs)."""
+    return f"{current_app.config['BASE_URL']}/#enrol={service.normalise_code(code)}"
+
+
+def terminal_qr(text: str) -> str:
+    """Render a QR code with block characters for a terminal."""
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(text)
+    out = io.StringIO()
+    qr.print_ascii(out=out, invert=True)
+    return out.getvalue()
+
+
+@click.group()
+def device() -> None:
+    """Manage devices (phones)."""
+
+
+@device.command("enrol")
+@click.option("--org", "org_key", required=True, help="Organisation name or slug.")
+@click.option("--name", required=True, help="Display name, e.g. 'Väktarbil 1'.")
+@click.option("--kind", default="other", help="vaktare, faltare, nattvandrare or other.")
+@click.option("--qr/--no-qr", default=True, help="Print a QR code of the link.")
+@json_option
+@with_appcontext
+@fail_on_value_error
+def device_enrol(org_key: str, name: str, kind: str, qr: bool, as_json: bool) -> None:
+    """Issue a one-time enrolment code and link for a device."""
+    organisation = orgs.find(org_key)
+    issued = service.issue_code(
+        organisation, name, kind, int(current_app.config["ENROL_CODE_TTL_HOURS"])
+    )
+    url = enrol_url(issued.code)
+    data = {
+        "code": issued.code,
+        "url": url,
+        "device_id": issued.device.id,
+        "name": issued.device.display_name,
+        "kind": issued.device.kind,
+        "org": organisation.slug,
+        "expires_at": issued.expires_at.isoformat(),
+    }
+    text = (
+        f"Device {issued.device.display_name} ({issued.device.kind}) in {organisation.name}\n"
+        f"Enrolment code: {issued.code}  (valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC)\n"
+        f"Open on the phone: {url}"
+    )
+    if qr and not as_json:
+        text += "\n" + terminal_qr(url)
+    emit(as_json, data, text)
+
+
+@device.command("revoke")
+@click.argument("device_id", type=int)
+@json_option
+@with_appcontext
+@fail_on_value_error
+def device_revoke(device_id: int, as_json: bool) -> None:
+    """Revoke a device at once (its next request gets 401)."""
+    d = service.revoke(device_id)
+    emit(
+        as_json,
+        {"id": d.id, "name": d.display_name, "revoked_at": d.revoked_at},
+        f"Revoked device {d.id} ({d.display_name}).",
+    )
+
+
+@device.command("list")
+@click.option("--org", "org_key", required=True, help="Organisation name or slug.")
+@json_option
+@with_appcontext
+@fail_on_value_error
+def device_list(org_key: str, as_json: bool) -> None:
+    """List an organisation's devices."""
+    organisation = orgs.find(org_key)
+    rows = db.session.scalars(
+        select(Device).where(Device.org_id == organisation.id).order_by(Device.id)
+    ).all()
+    data = {
+        "devices": [
+            {
+                "id": d.id,
+                "name": d.display_name,
+                "kind": d.kind,
+                "enrolled_at": d.enrolled_at,
+                "last_seen_at": d.last_seen_at,
+                "revoked_at": d.revoked_at,
+            }
+            for d in rows
+        ]
+    }
+    lines = [
+        f"{d.id:>5}  {d.display_name:<30} {d.kind:<13} "
+        f"{'revoked' if d.revoked_at else 'enrolled' if d.enrolled_at else 'pending'}"
+        for d in rows
+    ]
+    emit(as_json, data, "\n".join(lines) or "No devices.")

@@ -1,0 +1,155 @@
+"""Device enrolment, tokens and revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from server.devices.models import DEVICE_KINDS, Device, EnrolmentCode
+from server.errors import ApiError
+from server.extensions import db
+from server.orgs.models import Organisation
+from server.types import utcnow
+
+# Crockford-style alphabet without 0/O, 1/I/L: codes are typed from a screen by cold hands.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 12  # 12 symbols of 31 ≈ 59 bits; one-time and expiring.
+TOKEN_PREFIX = "lbd_"
+KIND_ALIASES = {"väktare": "vaktare", "fältare": "faltare", "annan": "other", "övrig": "other"}
+# Last-seen is written at most this often per device, so reads stay reads.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A freshly issued enrolment code (shown once, stored only as a hash)."""
+
+    device: Device
+    code: str
+    expires_at: datetime
+
+
+def sha256_hex(text: str) -> str:
+    """Hash a secret for storage."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def normalise_kind(kind: str | None) -> str:
+    """Map a user-typed device kind to its stable code."""
+    value = (kind or "other").strip().lower()
+    value = KIND_ALIASES.get(value, value)
+    if value not in DEVICE_KINDS:
+        raise ValueError(f"unknown device kind {kind!r}; use one of {', '.join(DEVICE_KINDS)}")
+    return value
+
+
+def normalise_code(code: str) -> str:
+    """Strip the separators and case a person may type around a code."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def format_code(code: str) -> str:
+    """Group a code in fours for reading aloud."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def issue_code(org: Organisation, name: str, kind: str | None, ttl_hours: int) -> IssuedCode:
+    """Create (or reuse a not yet enrolled) device and a one-time enrolment code for it."""
+    kind_code = normalise_kind(kind)
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise ValueError("the device name must be 1–120 characters")
+    device = db.session.scalar(
+        select(Device).where(
+            Device.org_id == org.id,
+            Device.display_name == name,
+            Device.enrolled_at.is_(None),
+            Device.revoked_at.is_(None),
+        )
+    )
+    if device is None:
+        device = Device(org_id=org.id, display_name=name, kind=kind_code)
+        db.session.add(device)
+        db.session.flush()
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    expires = utcnow() + timedelta(hours=ttl_hours)
+    db.session.add(EnrolmentCode(device_id=device.id, code_hash=sha256_hex(code), expires_at=expires))
+    db.session.commit()
+    return IssuedCode(device=device, code=format_code(code), expires_at=expires)
+
+
+def enrol(code: str) -> tuple[Device, str]:
+    """Exchange a one-time code for a new device token."""
+    normalised = normalise_code(code)
+    now = utcnow()
+    row = db.session.scalar(
+        select(EnrolmentCode).where(EnrolmentCode.code_hash == sha256_hex(normalised))
+    )
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise ApiError(
+            400,
+            "invalid_code",
+            "This enrolment code is unknown, already used or expired. "
+            "Ask your coordinator for a new one.",
+        )
+    device = db.session.get(Device, row.device_id)
+    if device is None or device.revoked_at is not None:
+        raise ApiError(400, "invalid_code", "This device has been revoked. Ask your coordinator.")
+    # Mark the code used in the same statement that checks it, so two phones racing with
+    # one code cannot both win.
+    claimed = db.session.execute(
+        update(EnrolmentCode)
+        .where(EnrolmentCode.id == row.id, EnrolmentCode.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise ApiError(400, "invalid_code", "This enrolment code has already been used.")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    device.token_hash = sha256_hex(token)
+    device.enrolled_at = now
+    device.last_seen_at = now
+    db.session.commit()
+    return device, token
+
+
+def device_for_token(token: str) -> Device:
+    """Find the device behind a bearer token, or raise 401 with a machine-readable reason."""
+    device = db.session.scalar(select(Device).where(Device.token_hash == sha256_hex(token)))
+    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    if device is None:
+        raise ApiError(
+            401, "invalid_token", "This device is not enrolled on the server.", headers=challenge
+        )
+    if device.revoked_at is not None:
+        raise ApiError(
+            401,
+            "device_revoked",
+            "This device has been revoked. Unsent reports stay on the phone; "
+            "contact your coordinator.",
+            headers=challenge,
+        )
+    return device
+
+
+def touch(device: Device) -> None:
+    """Record that the device was seen, at most once a minute (the caller commits)."""
+    now = utcnow()
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
+        db.session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
+        device.last_seen_at = now
+
+
+def revoke(device_id: int) -> Device:
+    """Revoke a device at once; its reports keep their attribution."""
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise LookupError(f"no device with id {device_id}")
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+    db.session.commit()
+    return device

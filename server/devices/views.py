@@ -1,0 +1,48 @@
+"""Enrolment endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from marshmallow import ValidationError
+
+from server.devices import service
+from server.devices.schemas import EnrolIn, EnrolOut
+from server.errors import ApiError
+from server.extensions import db
+from server.orgs.models import Organisation
+from server.reports.views import json_body
+
+bp = Blueprint("devices", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/enrol")
+def enrol() -> tuple[dict[str, Any], int]:
+    """Exchange a one-time enrolment code for a device token.
+    ---
+    post:
+      summary: Enrol a device
+      requestBody:
+        required: true
+        content: {application/json: {schema: EnrolIn}}
+      responses:
+        201: {description: Enrolled, content: {application/json: {schema: EnrolOut}}}
+        400: {description: Unknown, used or expired code}
+    """
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", 'The body must be {"code": "..."}.')
+    try:
+        data = EnrolIn().load(body, unknown="exclude")
+    except ValidationError as exc:
+        raise ApiError(400, "validation_error", "The enrolment code is missing.", exc.messages)
+    device, token = service.enrol(data["code"])
+    org = db.session.get(Organisation, device.org_id)
+    out = {"token": token, "device": {**_device_attrs(device), "organisation": org}}
+    return EnrolOut().dump(out), 201
+
+
+def _device_attrs(device: Any) -> dict[str, Any]:
+    """Read the dumpable attributes of a device."""
+    return {"id": device.id, "display_name": device.display_name, "kind": device.kind}

@@ -1,0 +1,101 @@
+"""One JSON error envelope for the whole API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+# Messages for HTTP errors raised by the framework itself (routing, limits).
+_HTTP_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("unauthorized", "Authentication is required."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "There is nothing at this address."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("payload_too_large", "The request is too large."),
+    415: ("unsupported_media_type", "This content type is not supported."),
+    429: ("too_many_requests", "Too many requests; try again in a while."),
+}
+
+
+class ApiError(Exception):
+    """An error a client can act on, rendered in the error envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the error body: {"error": {"code", "message", "details"?}}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render an error envelope as a response."""
+    resp = jsonify(envelope(code, message, details))
+    resp.status_code = status
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def _wants_json() -> bool:
+    """Tell whether the failing request is an API call."""
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render ApiError and HTTP errors of API requests in the envelope."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Response | HTTPException:
+        if not _wants_json():
+            return exc
+        limit = request.max_content_length
+        msg = "The request is too large."
+        if limit:
+            msg += f" The limit is {limit // 1024} kB; send fewer reports per request."
+        return error_response(413, "payload_too_large", msg)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if not _wants_json():
+            return exc
+        status = exc.code or 500
+        code, message = _HTTP_MESSAGES.get(status, ("http_error", exc.description or ""))
+        resp = error_response(status, code, message)
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return resp
+
+    @app.errorhandler(500)
+    def _internal(_exc: Exception) -> Response:
+        # Reached only for bugs: log them (Flask does) and keep the envelope.
+        return error_response(500, "internal_error", "Something went wrong on the server.")

@@ -1,0 +1,61 @@
+"""`lagesbild org …` and `lagesbild user …`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from server.auth import service as persons
+from server.auth.models import ROLES
+from server.cli_util import emit, fail_on_value_error, json_option
+from server.orgs import service
+from server.orgs.models import ORG_KINDS
+
+
+@click.group()
+def org() -> None:
+    """Manage organisations."""
+
+
+@org.command("create")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(ORG_KINDS), default="kommun", show_default=True)
+@json_option
+@with_appcontext
+@fail_on_value_error
+def org_create(name: str, kind: str, as_json: bool) -> None:
+    """Create an organisation."""
+    o = service.create(name, kind)
+    emit(
+        as_json,
+        {"id": o.id, "name": o.name, "slug": o.slug, "kind": o.kind},
+        f"Created organisation {o.name} (slug {o.slug}, id {o.id}).",
+    )
+
+
+@click.group()
+def user() -> None:
+    """Manage persons who log in (coordinators, admins)."""
+
+
+@user.command("create")
+@click.option("--org", "org_key", required=True, help="Organisation name or slug.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@json_option
+@with_appcontext
+@fail_on_value_error
+def user_create(org_key: str, email: str, role: str, as_json: bool) -> None:
+    """Create a person; the password is read from stdin or asked for."""
+    organisation = service.find(org_key)
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = stdin.readline().rstrip("\r\n")
+    p = persons.create(organisation, email, role, password)
+    emit(
+        as_json,
+        {"id": p.id, "email": p.email, "role": p.role, "org": organisation.slug},
+        f"Created {p.role} {p.email} in {organisation.name}.",
+    )

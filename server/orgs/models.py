@@ -1,0 +1,40 @@
+"""Organisation model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.types import UTCDateTime, utcnow
+
+ORG_KINDS = ("kommun", "bostadsbolag", "polis", "vaktbolag", "forening", "other")
+
+
+class Organisation(db.Model):
+    """A municipality, housing company, guard company or association."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), default="kommun")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChangeCounter(db.Model):
+    """The organisation's monotonic change sequence behind the pull cursors.
+
+    Writers bump it inside their transaction while holding its row lock, so on every
+    database a sequence number becomes visible only after all smaller ones have.
+    """
+
+    __tablename__ = "change_counters"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

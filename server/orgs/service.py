@@ -1,0 +1,54 @@
+"""Organisation rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import func, or_, select
+
+from server.extensions import db
+from server.orgs.models import ORG_KINDS, ChangeCounter, Organisation
+
+
+def slugify(name: str) -> str:
+    """Make a URL-safe slug from a Swedish name (å→a, ä→a, ö→o)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:80] or "org"
+
+
+def create(name: str, kind: str = "kommun") -> Organisation:
+    """Create an organisation with its change counter."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValueError("the organisation name must be 1–200 characters")
+    if kind not in ORG_KINDS:
+        raise ValueError(f"unknown organisation kind {kind!r}; use one of {', '.join(ORG_KINDS)}")
+    slug = slugify(name)
+    clash = db.session.scalar(
+        select(Organisation).where(
+            or_(func.lower(Organisation.name) == name.lower(), Organisation.slug == slug)
+        )
+    )
+    if clash is not None:
+        raise ValueError(f"an organisation named {clash.name!r} (slug {clash.slug}) exists")
+    org = Organisation(name=name, slug=slug, kind=kind)
+    db.session.add(org)
+    db.session.flush()
+    db.session.add(ChangeCounter(org_id=org.id, value=0))
+    db.session.commit()
+    return org
+
+
+def find(name_or_slug: str) -> Organisation:
+    """Find an organisation by its name (any case) or its slug."""
+    key = name_or_slug.strip()
+    org = db.session.scalar(
+        select(Organisation).where(
+            or_(func.lower(Organisation.name) == key.lower(), Organisation.slug == key.lower())
+        )
+    )
+    if org is None:
+        raise LookupError(f"no organisation named {name_or_slug!r}")
+    return org

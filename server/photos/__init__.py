@@ -1,0 +1,1 @@
+"""Photo processing and storage helpers (framework-free)."""

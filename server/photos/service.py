@@ -1,0 +1,113 @@
+"""Photo upload rules: verify, strip, store atomically, then record."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import String, cast, exists, select
+
+from server.devices.models import Device
+from server.errors import ApiError
+from server.extensions import db
+from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
+from server.photos.models import Photo
+from server.photos.storage import PhotoStore
+from server.reports.models import Report
+from server.types import utcnow
+from server.upsert import insert_ignore
+
+VARIANTS = ("full", "display", "thumb")
+
+
+def store() -> PhotoStore:
+    """Return the photo store under the configured data directory."""
+    return PhotoStore(Path(current_app.config["DATA_DIR"]))
+
+
+def find(org_id: int, sha256: str) -> Photo | None:
+    """Return the organisation's photo with this hash, if uploaded."""
+    return db.session.scalar(select(Photo).where(Photo.org_id == org_id, Photo.sha256 == sha256))
+
+
+def photos_present(org_id: int, hashes: set[str]) -> set[str]:
+    """Return which of the hashes the organisation already has."""
+    if not hashes:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Photo.sha256).where(Photo.org_id == org_id, Photo.sha256.in_(sorted(hashes)))
+        )
+    )
+
+
+def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
+    """Verify and store an uploaded photo; return it and whether it is new."""
+    if not data:
+        raise ApiError(400, "empty_body", "The photo upload was empty.")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise ApiError(
+            400,
+            "hash_mismatch",
+            "The photo's bytes do not match its SHA-256; the upload was damaged. Send it again.",
+            {"expected": sha256, "actual": actual},
+        )
+    try:
+        processed = process_image(data, max_pixels=int(current_app.config["MAX_PHOTO_PIXELS"]))
+    except UnsupportedImage as exc:
+        raise ApiError(415, exc.code, exc.message) from exc
+    except ImageTooLarge as exc:
+        raise ApiError(413, exc.code, exc.message) from exc
+    except ImageError as exc:
+        raise ApiError(422, exc.code, exc.message) from exc
+    # Files first (atomically, fsynced), the row after: a row never points at no file.
+    path = store().save(device.org_id, sha256, processed.variants)
+    result = db.session.execute(
+        insert_ignore(Photo.__table__, ["org_id", "sha256"]),
+        {
+            "org_id": device.org_id,
+            "sha256": sha256,
+            "uploaded_by_device_id": device.id,
+            "source_format": processed.source_format,
+            "width": processed.width,
+            "height": processed.height,
+            "bytes": len(data),
+            "storage_path": path,
+            "created_at": utcnow(),
+        },
+    )
+    created = result.rowcount == 1  # 0: a concurrent upload of the same photo won
+    db.session.commit()
+    photo = find(device.org_id, sha256)
+    if photo is None:  # pragma: no cover - the row was just written
+        raise RuntimeError("photo row vanished after commit")
+    return photo, created
+
+
+def device_may_see(device: Device, photo: Photo) -> bool:
+    """Tell whether the device uploaded the photo or names it in one of its reports."""
+    if photo.org_id != device.org_id:
+        return False
+    if photo.uploaded_by_device_id == device.id:
+        return True
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Report.device_id == device.id,
+                    cast(Report.photos, String).contains(photo.sha256),
+                )
+            )
+        )
+    )
+
+
+def file_for(photo: Photo, variant: str) -> Path:
+    """Return the file of one stored size."""
+    if variant not in VARIANTS:
+        raise ApiError(
+            400, "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
+        )
+    return store().path(photo.org_id, photo.sha256, variant)

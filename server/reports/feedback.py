@@ -1,0 +1,82 @@
+"""Coordinator-side changes to reports that flow back to devices through the pull."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select, update
+
+from server.extensions import db
+from server.orgs.models import ChangeCounter
+from server.reports.models import REPORT_STATUSES, Report, ReportComment, Tombstone
+from server.types import utcnow
+
+
+def _next_seq(org_id: int) -> int:
+    """Take the organisation's next change number (locks the counter until commit)."""
+    value = db.session.scalar(
+        select(ChangeCounter.value).where(ChangeCounter.org_id == org_id).with_for_update()
+    )
+    seq = (value or 0) + 1
+    db.session.execute(
+        update(ChangeCounter).where(ChangeCounter.org_id == org_id).values(value=seq)
+    )
+    return seq
+
+
+def get(report_id: uuid.UUID) -> Report:
+    """Load a report or raise LookupError."""
+    report = db.session.get(Report, report_id)
+    if report is None:
+        raise LookupError(f"no report with id {report_id}")
+    return report
+
+
+def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) -> Report:
+    """Set a report's coordinator status, optionally with a comment for the device."""
+    if status not in REPORT_STATUSES:
+        raise ValueError(f"unknown status {status!r}; use one of {', '.join(REPORT_STATUSES)}")
+    report = get(report_id)
+    seq = _next_seq(report.org_id)
+    report.status = status
+    if comment:
+        db.session.add(ReportComment(report_id=report.id, body=comment.strip()))
+    report.version += 1
+    report.updated_at = utcnow()
+    report.change_seq = seq
+    db.session.commit()
+    return report
+
+
+def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -> ReportComment:
+    """Add a coordinator comment that the reporting device will see."""
+    body = body.strip()
+    if not body or len(body) > 4000:
+        raise ValueError("a comment must be 1–4000 characters")
+    report = get(report_id)
+    seq = _next_seq(report.org_id)
+    comment = ReportComment(report_id=report.id, body=body, author_id=author_id)
+    db.session.add(comment)
+    report.version += 1
+    report.updated_at = utcnow()
+    report.change_seq = seq
+    db.session.commit()
+    return comment
+
+
+def delete_report(report_id: uuid.UUID, reason: str) -> Tombstone:
+    """Delete a report for good (retention, erasure); a resend never brings it back."""
+    report = get(report_id)
+    seq = _next_seq(report.org_id)
+    tomb = Tombstone(
+        report_id=report.id,
+        org_id=report.org_id,
+        device_id=report.device_id,
+        reason=reason[:40],
+        change_seq=seq,
+    )
+    db.session.add(tomb)
+    db.session.execute(delete(ReportComment).where(ReportComment.report_id == report.id))
+    db.session.delete(report)
+    db.session.commit()
+    return tomb

@@ -1,0 +1,81 @@
+"""Report, comment and tombstone models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, SmallInteger, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.types import UTCDateTime, utcnow
+
+# Coordinator-owned status of a report (device edits never change it).
+REPORT_STATUSES = ("ny", "bedomd", "atgard_pagar", "atgardad", "avslutad", "dubblett")
+
+
+class Report(db.Model):
+    """One field observation, identified by the UUID the phone generated."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    # Device-owned fields (merged field by field by sync.merge).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    utc_offset_min: Mapped[int] = mapped_column(SmallInteger)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    severity: Mapped[int | None] = mapped_column(SmallInteger)
+    description: Mapped[str] = mapped_column(Text, default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    people_count: Mapped[int | None]
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Merge bookkeeping: per-field (edited_at, revision) registers.
+    clocks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Coordinator-owned.
+    status: Mapped[str] = mapped_column(String(20), default="ny")
+    # Server bookkeeping.
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_reports_org_created", "org_id", "created_at"),
+        Index("ix_reports_device_seq", "device_id", "change_seq"),
+    )
+
+
+class ReportComment(db.Model):
+    """A coordinator's comment on a report, shown to the reporting device."""
+
+    __tablename__ = "report_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Tombstone(db.Model):
+    """A deleted report: its id is never accepted again, and pulls announce the deletion."""
+
+    __tablename__ = "tombstones"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str] = mapped_column(String(40))
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_tombstones_device_seq", "device_id", "change_seq"),)

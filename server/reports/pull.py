@@ -1,0 +1,90 @@
+"""Pull: the changes to a device's own reports since its cursor."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.categories.models import Category
+from server.devices.models import Device
+from server.extensions import db
+from server.meta.service import database_epoch
+from server.orgs.models import ChangeCounter
+from server.reports.models import Report, ReportComment, Tombstone
+from server.photos.service import photos_present
+from server.types import utcnow
+from sync.cursor import Cursor, decode_cursor, encode_cursor
+
+
+def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> dict[str, Any]:
+    """Return the device's report changes after the cursor, a new cursor and the categories."""
+    page = max(1, min(limit or current_app.config["PULL_PAGE_SIZE"], 1000))
+    epoch = database_epoch()
+    # Read the counter first: every change with a number at or below it has committed,
+    # so bounding the queries by it never skips a change that commits later.
+    current = db.session.scalar(
+        select(ChangeCounter.value).where(ChangeCounter.org_id == device.org_id)
+    ) or 0
+    cursor = decode_cursor(cursor_text, epoch=epoch, org_id=device.org_id, current_seq=current)
+    reset = cursor is None
+    since = 0 if cursor is None else cursor.seq
+    rows = list(
+        db.session.scalars(
+            select(Report)
+            .where(
+                Report.device_id == device.id,
+                Report.change_seq > since,
+                Report.change_seq <= current,
+            )
+            .order_by(Report.change_seq)
+            .limit(page + 1)
+        )
+    )
+    more = len(rows) > page
+    rows = rows[:page]
+    upto = rows[-1].change_seq if more else current
+    deleted = db.session.scalars(
+        select(Tombstone.report_id).where(
+            Tombstone.device_id == device.id,
+            Tombstone.change_seq > since,
+            Tombstone.change_seq <= upto,
+        )
+    )
+    return {
+        "cursor": encode_cursor(Cursor(epoch=epoch, org_id=device.org_id, seq=upto)),
+        "reset": reset,
+        "more": more,
+        "reports": _report_states(device, rows),
+        "deleted": [str(rid) for rid in deleted],
+        "categories": list(db.session.scalars(select(Category).order_by(Category.sort_order))),
+        "server_time": utcnow(),
+    }
+
+
+def _report_states(device: Device, rows: list[Report]) -> list[dict[str, Any]]:
+    """Describe each report's server-side state with its comments."""
+    if not rows:
+        return []
+    comments: dict[uuid.UUID, list[ReportComment]] = defaultdict(list)
+    for c in db.session.scalars(
+        select(ReportComment)
+        .where(ReportComment.report_id.in_([r.id for r in rows]))
+        .order_by(ReportComment.created_at, ReportComment.id)
+    ):
+        comments[c.report_id].append(c)
+    have = photos_present(device.org_id, {p for r in rows for p in r.photos or []})
+    return [
+        {
+            "id": str(r.id),
+            "status": r.status,
+            "version": r.version,
+            "updated_at": r.updated_at,
+            "missing_photos": [p for p in r.photos or [] if p not in have],
+            "comments": comments.get(r.id, []),
+        }
+        for r in rows
+    ]

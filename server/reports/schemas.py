@@ -1,0 +1,192 @@
+"""Paired input/output schemas of the sync protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+SHA256_RE = r"^[0-9a-f]{64}$"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_PHOTOS = 20
+
+
+class LocationIn(Schema):
+    """A position from the phone's GPS."""
+
+    lat = fields.Float(
+        required=True,
+        validate=validate.Range(-90, 90, error="Latitude must be between -90 and 90 degrees."),
+    )
+    lon = fields.Float(
+        required=True,
+        validate=validate.Range(
+            -180, 180, error="Longitude must be between -180 and 180 degrees."
+        ),
+    )
+    accuracy_m = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(0, 100_000, error="Accuracy must be 0–100,000 metres."),
+    )
+
+
+class ReportIn(Schema):
+    """One report as a device sends it; unknown keys (e.g. "status") are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID(required=True, error_messages={"invalid_uuid": "The id must be a UUID."})
+    created_at = fields.AwareDateTime(
+        required=True,
+        error_messages={
+            "invalid": "The time must be RFC 3339, e.g. 2026-11-21T02:13:00+01:00.",
+            "invalid_awareness": "The time must include its UTC offset, e.g. +01:00.",
+        },
+    )
+    updated_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid_awareness": "The edit time must include its UTC offset."},
+    )
+    revision = fields.Integer(
+        load_default=0, strict=True, validate=validate.Range(0, 2**31 - 1)
+    )
+    category = fields.String(required=True, validate=validate.Length(1, 40))
+    severity = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.OneOf([1, 2, 3], error="Severity must be 1 (låg), 2 (medel) or 3 (hög)."),
+    )
+    description = fields.String(
+        load_default="",
+        allow_none=True,
+        validate=validate.Length(max=4000, error="The description is longer than 4000 characters."),
+    )
+    location = fields.Nested(LocationIn, load_default=None, allow_none=True)
+    place = fields.String(
+        load_default="",
+        allow_none=True,
+        validate=validate.Length(max=200, error="The place is longer than 200 characters."),
+    )
+    people_count = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, 10_000, error="The number of people must be 0–10,000."),
+    )
+    photos = fields.List(
+        fields.String(
+            validate=validate.Regexp(SHA256_RE, error="A photo is named by its SHA-256 in hex.")
+        ),
+        load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS, error=f"At most {MAX_PHOTOS} photos per report."),
+    )
+
+    def __init__(
+        self, *, categories: Collection[str], now: datetime, future_skew: timedelta, **kw: Any
+    ) -> None:
+        super().__init__(**kw)
+        self.categories = categories
+        self.now = now
+        self.future_skew = future_skew
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check_rules(self, data: dict[str, Any], **_kw: Any) -> None:
+        """Apply the rules that depend on the server's state and clock."""
+        errors: dict[str, list[str]] = {}
+        cat = data.get("category")
+        if isinstance(cat, str) and cat not in self.categories:
+            errors["category"] = [f"Unknown category {cat!r}. Update the app's category list."]
+        latest = self.now + self.future_skew
+        hours = int(self.future_skew.total_seconds() // 3600)
+        for key in ("created_at", "updated_at"):
+            when = data.get(key)
+            if when is None:
+                continue
+            if when < EARLIEST:
+                errors[key] = ["The time is before the year 2000; check the phone's clock."]
+            elif when > latest:
+                errors[key] = [
+                    f"The time is more than {hours} hours in the future; check the phone's clock."
+                ]
+        photos = data.get("photos") or []
+        if len(set(photos)) != len(photos):
+            errors["photos"] = ["The same photo is listed twice."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class CommentOut(Schema):
+    """A coordinator comment as the device sees it (never the author's name)."""
+
+    id = fields.Integer()
+    body = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class PushResultOut(Schema):
+    """The server's answer for one pushed report."""
+
+    id = fields.String(allow_none=True, metadata={"description": "The report id as sent."})
+    status = fields.String(
+        metadata={"enum": ["created", "duplicate", "updated", "gone", "rejected"]}
+    )
+    errors = fields.Dict(
+        keys=fields.String(), metadata={"description": "Field → messages (rejected only)."}
+    )
+    version = fields.Integer(metadata={"description": "Server version of the report."})
+    missing_photos = fields.List(
+        fields.String(), metadata={"description": "Photos named but not yet uploaded."}
+    )
+
+
+class PushIn(Schema):
+    """A batch of reports."""
+
+    reports = fields.List(fields.Dict(), required=True)
+
+
+class PushOut(Schema):
+    """The answer to a push: one result per report, in order."""
+
+    results = fields.List(fields.Nested(PushResultOut))
+    server_time = fields.AwareDateTime()
+
+
+class ReportStateOut(Schema):
+    """Server-side state of one of the device's reports, as returned by a pull."""
+
+    id = fields.String()
+    status = fields.String()
+    version = fields.Integer()
+    updated_at = fields.AwareDateTime()
+    missing_photos = fields.List(fields.String())
+    comments = fields.List(fields.Nested(CommentOut))
+
+
+class CategoryOut(Schema):
+    """A report category."""
+
+    code = fields.String()
+    label_sv = fields.String()
+    label_en = fields.String()
+    urgent = fields.Boolean()
+    order = fields.Integer(attribute="sort_order")
+    active = fields.Boolean()
+
+
+class PullOut(Schema):
+    """Changes since a cursor."""
+
+    cursor = fields.String()
+    reset = fields.Boolean(metadata={"description": "True when this is a full resync."})
+    more = fields.Boolean(metadata={"description": "True when another page follows."})
+    reports = fields.List(fields.Nested(ReportStateOut))
+    deleted = fields.List(fields.String())
+    categories = fields.List(fields.Nested(CategoryOut))
+    server_time = fields.AwareDateTime()
