@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,8 @@ MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app; `config` overrides settings read from the environment."""
     app = Flask(__name__, instance_relative_config=False, static_folder=None)
-    settings = Settings.from_env()
     overrides = dict(config or {})
-    if "LAGESBILD_ENV" in overrides:
-        settings = _with_env(settings, str(overrides["LAGESBILD_ENV"]))
+    settings = _apply_overrides(Settings.from_env(), overrides)
     app.config.update(flask_config(settings, app.instance_path))
     app.config.update(overrides)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -39,11 +38,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _with_env(settings: Settings, env: str) -> Settings:
-    """Return settings with another environment name."""
-    from dataclasses import replace
+# Config keys that also decide defaults computed from the settings.
+_SETTING_KEYS = {
+    "LAGESBILD_ENV": "env",
+    "SECRET_KEY": "secret_key",
+    "SQLALCHEMY_DATABASE_URI": "database_url",
+    "DATA_DIR": "data_dir",
+}
 
-    return replace(settings, env=env)
+
+def _apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """Let explicit config replace the environment before defaults are derived."""
+    changes = {field: overrides[key] for key, field in _SETTING_KEYS.items() if key in overrides}
+    return replace(settings, **changes)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -211,7 +211,7 @@ def apply_batch(
 
 def values_of(state: ReportState) -> dict[str, Any]:
     """Return a deep copy of the device field values of a state."""
-    return {name: state[name].value for name in DEVICE_FIELDS if name in state}
+    return {name: copy.deepcopy(state[name].value) for name in DEVICE_FIELDS if name in state}
 
 
 def clocks_to_json(state: ReportState) -> dict[str, list[Any]]:

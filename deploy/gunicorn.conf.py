@@ -1,0 +1,22 @@
+"""Gunicorn settings for Lägesbild; every value can be overridden from the environment."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("LAGESBILD_BIND", "127.0.0.1:5000")
+# Sync workers: requests are short and CPU-bound (JSON, validation, image re-encoding).
+workers = int(os.environ.get("LAGESBILD_WORKERS", multiprocessing.cpu_count()))
+worker_class = "sync"
+# Photo uploads from a phone on a bad connection can be slow to arrive.
+timeout = int(os.environ.get("LAGESBILD_WORKER_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak can never take the server down.
+max_requests = int(os.environ.get("LAGESBILD_MAX_REQUESTS", "5000"))
+max_requests_jitter = 500
+accesslog = os.environ.get("LAGESBILD_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("LAGESBILD_LOG_LEVEL", "info")
+# Do not log query strings: pull cursors are harmless, but keep logs free of anything else.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,62 @@
+"""Builders for test data: organisations, enrolled devices and report payloads."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from server.devices import service as devices
+from server.devices.models import Device
+from server.orgs import service as orgs
+from server.orgs.models import Organisation
+
+_counter = itertools.count(1)
+STOCKHOLM_WINTER = timezone(timedelta(hours=1))
+
+
+@dataclass
+class EnrolledDevice:
+    """A device with its bearer token."""
+
+    device: Device
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the Authorization header for this device."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_org(name: str | None = None, kind: str = "kommun") -> Organisation:
+    """Create an organisation."""
+    return orgs.create(name or f"Testkommun {next(_counter)}", kind)
+
+
+def make_device(
+    org: Organisation, name: str | None = None, kind: str = "vaktare"
+) -> EnrolledDevice:
+    """Create and enrol a device through the real enrolment path."""
+    issued = devices.issue_code(org, name or f"Telefon {next(_counter)}", kind, 24)
+    device, token = devices.enrol(issued.code)
+    return EnrolledDevice(device, token)
+
+
+def report(**overrides: Any) -> dict[str, Any]:
+    """Build a valid push payload (a fresh id, a time ten minutes ago)."""
+    when = datetime.now(UTC).astimezone(STOCKHOLM_WINTER) - timedelta(minutes=10)
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "created_at": when.isoformat(timespec="seconds"),
+        "category": "skadegorelse",
+        "severity": 2,
+        "description": "Klotter på busskuren.",
+        "location": {"lat": 55.6398, "lon": 13.2083, "accuracy_m": 12.0},
+        "place": "Busskuren Malmövägen",
+        "people_count": None,
+        "photos": [],
+    }
+    body.update(overrides)
+    return body
