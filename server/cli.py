@@ -17,8 +17,8 @@ def main() -> None:
 
 def _register() -> None:
     """Attach the command groups of every domain."""
-    from server.devices.cli import device
     from server.demo.cli import demo
+    from server.devices.cli import device
     from server.orgs.cli import org, user
     from server.reports.cli import report
 

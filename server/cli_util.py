@@ -17,6 +17,7 @@ def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
 
 def fail_on_value_error(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a rule violation into a clear CLI error instead of a traceback."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:

@@ -72,9 +72,7 @@ def _payload(text: str) -> object:
         return None
 
 
-def decode_cursor(
-    text: str | None, *, epoch: str, org_id: int, current_seq: int
-) -> Cursor | None:
+def decode_cursor(text: str | None, *, epoch: str, org_id: int, current_seq: int) -> Cursor | None:
     """Return the cursor, or None when the caller must do a full resync."""
     if not isinstance(text, str) or not text or len(text) > MAX_CURSOR_LENGTH:
         return None

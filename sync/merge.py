@@ -137,7 +137,7 @@ def field_key(fs: FieldState) -> tuple[datetime, int, str]:
     # revision wins; when both are equal the greater canonical JSON wins. The last step
     # is arbitrary but deterministic, so every server and every arrival order picks the
     # same value and the order is total (equal keys mean equal registers).
-    return (fs.edited_at, fs.revision, canonical(fs.value))
+    return (fs.revision, fs.edited_at, canonical(fs.value))
 
 
 def _clock(fs: FieldState) -> tuple[datetime, int]:
@@ -147,7 +147,9 @@ def _clock(fs: FieldState) -> tuple[datetime, int]:
 
 def _registers(edit: Edit) -> ReportState:
     """Return the register the edit proposes for every device field."""
-    return {name: FieldState(edit.values[name], edit.edited_at, edit.revision) for name in DEVICE_FIELDS}
+    return {
+        name: FieldState(edit.values[name], edit.edited_at, edit.revision) for name in DEVICE_FIELDS
+    }
 
 
 def initial_state(edit: Edit) -> ReportState:

@@ -48,9 +48,7 @@ def pg_server() -> Iterator[PostgresServer]:
     if bin_dir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL binaries are missing; the Postgres lane must run in CI.")
-        pytest.skip(
-            "SKIPPING THE POSTGRES LANE: no initdb/pg_ctl under /usr/lib/postgresql/*/bin"
-        )
+        pytest.skip("SKIPPING THE POSTGRES LANE: no initdb/pg_ctl under /usr/lib/postgresql/*/bin")
     server = PostgresServer(bin_dir).start()
     try:
         yield server
@@ -117,12 +115,12 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def org(app: Flask):  # noqa: ANN201 - returns the ORM object
+def org(app: Flask):
     """Create an organisation."""
     return factories.make_org()
 
 
 @pytest.fixture
-def device(org) -> factories.EnrolledDevice:  # noqa: ANN001
+def device(org) -> factories.EnrolledDevice:
     """Create an enrolled device in `org`."""
     return factories.make_device(org)

@@ -18,7 +18,7 @@ from server.types import utcnow
 # Crockford-style alphabet without 0/O, 1/I/L: codes are typed from a screen by cold hands.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12  # 12 symbols of 31 ≈ 59 bits; one-time and expiring.
-TOKEN_PREFIX = "lbd_"
+TOKEN_PREFIX = "lbd_"  # noqa: S105 - a public prefix, not a secret
 KIND_ALIASES = {"väktare": "vaktare", "fältare": "faltare", "annan": "other", "övrig": "other"}
 # Last-seen is written at most this often per device, so reads stay reads.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -77,7 +77,9 @@ def issue_code(org: Organisation, name: str, kind: str | None, ttl_hours: int) -
         db.session.flush()
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     expires = utcnow() + timedelta(hours=ttl_hours)
-    db.session.add(EnrolmentCode(device_id=device.id, code_hash=sha256_hex(code), expires_at=expires))
+    db.session.add(
+        EnrolmentCode(device_id=device.id, code_hash=sha256_hex(code), expires_at=expires)
+    )
     db.session.commit()
     return IssuedCode(device=device, code=format_code(code), expires_at=expires)
 

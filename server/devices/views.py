@@ -36,7 +36,9 @@ def enrol() -> tuple[dict[str, Any], int]:
     try:
         data = EnrolIn().load(body, unknown="exclude")
     except ValidationError as exc:
-        raise ApiError(400, "validation_error", "The enrolment code is missing.", exc.messages)
+        raise ApiError(
+            400, "validation_error", "The enrolment code is missing.", exc.messages
+        ) from exc
     device, token = service.enrol(data["code"])
     org = db.session.get(Organisation, device.org_id)
     out = {"token": token, "device": {**_device_attrs(device), "organisation": org}}

@@ -14,8 +14,8 @@ from server.devices.models import Device
 from server.extensions import db
 from server.meta.service import database_epoch
 from server.orgs.models import ChangeCounter
-from server.reports.models import Report, ReportComment, Tombstone
 from server.photos.service import photos_present
+from server.reports.models import Report, ReportComment, Tombstone
 from server.types import utcnow
 from sync.cursor import Cursor, decode_cursor, encode_cursor
 
@@ -26,9 +26,10 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
     epoch = database_epoch()
     # Read the counter first: every change with a number at or below it has committed,
     # so bounding the queries by it never skips a change that commits later.
-    current = db.session.scalar(
-        select(ChangeCounter.value).where(ChangeCounter.org_id == device.org_id)
-    ) or 0
+    current = (
+        db.session.scalar(select(ChangeCounter.value).where(ChangeCounter.org_id == device.org_id))
+        or 0
+    )
     cursor = decode_cursor(cursor_text, epoch=epoch, org_id=device.org_id, current_seq=current)
     reset = cursor is None
     since = 0 if cursor is None else cursor.seq

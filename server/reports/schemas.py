@@ -22,9 +22,7 @@ class LocationIn(Schema):
     )
     lon = fields.Float(
         required=True,
-        validate=validate.Range(
-            -180, 180, error="Longitude must be between -180 and 180 degrees."
-        ),
+        validate=validate.Range(-180, 180, error="Longitude must be between -180 and 180 degrees."),
     )
     accuracy_m = fields.Float(
         load_default=None,
@@ -52,9 +50,7 @@ class ReportIn(Schema):
         allow_none=True,
         error_messages={"invalid_awareness": "The edit time must include its UTC offset."},
     )
-    revision = fields.Integer(
-        load_default=0, strict=True, validate=validate.Range(0, 2**31 - 1)
-    )
+    revision = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 2**31 - 1))
     category = fields.String(required=True, validate=validate.Length(1, 40))
     severity = fields.Integer(
         load_default=None,

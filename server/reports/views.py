@@ -36,7 +36,9 @@ def push() -> tuple[dict[str, Any], int]:
         required: true
         content: {application/json: {schema: PushIn}}
       responses:
-        200: {description: One result per report, in order, content: {application/json: {schema: PushOut}}}
+        200:
+          description: One result per report, in order
+          content: {application/json: {schema: PushOut}}
         400: {description: Not JSON or no reports list}
         401: {description: Missing, unknown or revoked token}
         413: {description: Too many reports or too many bytes}

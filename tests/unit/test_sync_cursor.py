@@ -114,7 +114,14 @@ def test_encode_refuses_cursors_that_could_not_be_decoded():
 
 @pytest.mark.parametrize(
     ("epoch", "org_id", "seq"),
-    [("", ORG, 1), (None, ORG, 1), (EPOCH, True, 1), (EPOCH, "7", 1), (EPOCH, ORG, -1), (EPOCH, ORG, 1.0)],
+    [
+        ("", ORG, 1),
+        (None, ORG, 1),
+        (EPOCH, True, 1),
+        (EPOCH, "7", 1),
+        (EPOCH, ORG, -1),
+        (EPOCH, ORG, 1.0),
+    ],
 )
 def test_invalid_cursors_cannot_be_built(epoch, org_id, seq):
     with pytest.raises(ValueError):
@@ -136,14 +143,34 @@ def test_decode_never_raises_on_base64_bytes(data, strip):
 near_misses = st.sampled_from([1, ORG, 42, EPOCH, True, 1.0, 7.0, -1, NOW + 1, "42"])
 json_st = st.recursive(
     near_misses | st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
-@given(st.dictionaries(st.sampled_from(["v", "e", "o", "s", "x"]), json_st))
-def test_decode_never_raises_on_json_payloads(payload):
+@given(
+    st.fixed_dictionaries(
+        {key: st.just(value) | near_misses | json_st for key, value in good().items()}
+    ),
+    st.sets(st.sampled_from(["v", "e", "o", "s"])),
+    st.dictionaries(st.sampled_from(["x", "V"]), json_st, max_size=1),
+)
+def test_decode_never_raises_on_json_payloads(payload, dropped, extra):
+    for key in dropped:
+        del payload[key]
+    payload.update(extra)
     result = decode(raw(payload))
-    valid = payload == good(s=payload.get("s")) and type(payload["s"]) is int and 0 <= payload["s"]
-    valid = valid and payload["s"] <= NOW and type(payload["v"]) is int and type(payload["o"]) is int
-    assert (result is not None) == valid
+    exact = set(payload) == {"v", "e", "o", "s"}
+    valid = (
+        exact
+        and type(payload["v"]) is int
+        and payload["v"] == 1
+        and payload["e"] == EPOCH
+        and type(payload["o"]) is int
+        and payload["o"] == ORG
+        and type(payload["s"]) is int
+        and 0 <= payload["s"] <= NOW
+    )
+    assert result == (Cursor(EPOCH, ORG, payload["s"]) if valid else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -34,7 +35,9 @@ PHOTOS = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(3)]
 
 # Few choices per field, so equal values, equal times and equal revisions all happen often.
 FIELD_VALUES = {
-    "created_at": st.sampled_from(["2026-11-21T02:13:00.000+01:00", "2026-11-21T02:14:00.000+01:00"]),
+    "created_at": st.sampled_from(
+        ["2026-11-21T02:13:00.000+01:00", "2026-11-21T02:14:00.000+01:00"]
+    ),
     "category": st.sampled_from(["fire", "fight", "other"]),
     "severity": st.none() | st.integers(1, 3),
     "description": st.text(alphabet="abå ", max_size=3),
@@ -118,7 +121,7 @@ def test_any_order_duplication_and_batching_converge(items, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(arrival)), max_size=4)))
     bounds = [0, *cuts, len(arrival)]
     stored: dict[str, ReportState] = {}
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         batch = apply_batch(stored, set(), arrival[start:end])
         # The server persists only `final`, so clock-only changes must be in it too.
         stored.update({rid: through_storage(state) for rid, state in batch.final.items()})
@@ -149,8 +152,12 @@ def test_merge_reports_exactly_what_changed(items, edit):
         assert result.outcome is Outcome.CREATED
         assert result.state == initial_state(edit)
         return
-    expected = {name: max(state[name], register(edit, name), key=field_key) for name in DEVICE_FIELDS}
-    changed = {n for n in DEVICE_FIELDS if canonical(state[n].value) != canonical(expected[n].value)}
+    expected = {
+        name: max(state[name], register(edit, name), key=field_key) for name in DEVICE_FIELDS
+    }
+    changed = {
+        n for n in DEVICE_FIELDS if canonical(state[n].value) != canonical(expected[n].value)
+    }
     clocks_moved = any(
         (state[n].edited_at, state[n].revision) != (expected[n].edited_at, expected[n].revision)
         for n in DEVICE_FIELDS
@@ -274,7 +281,10 @@ def test_coordinator_keys_are_ignored():
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
 def test_equal_clocks_pick_the_greater_canonical_value_in_any_order(order):
-    edits = [Edit(make_values(category="fight"), at(1), 2), Edit(make_values(category="fire"), at(1), 2)]
+    edits = [
+        Edit(make_values(category="fight"), at(1), 2),
+        Edit(make_values(category="fire"), at(1), 2),
+    ]
     state = initial_state(edits[order[0]])
     result = merge(state, edits[order[1]])
     # '"fire"' > '"fight"' as canonical JSON, whichever arrives first.
@@ -324,7 +334,9 @@ def test_tombstoned_merge_is_gone():
 
 def test_clocks_are_normalised_to_utc():
     local = datetime(2026, 11, 21, 2, 13, tzinfo=CET)
-    state = initial_state(Edit(make_values(), local, 2))
+    edit = Edit(make_values(), local, 2)
+    assert edit.edited_at.utcoffset() == timedelta(0)
+    state = initial_state(edit)
     assert clocks_to_json(state)["category"] == ["2026-11-21T01:13:00.000000+00:00", 2]
     same_instant = merge(state, Edit(make_values(), local.astimezone(UTC), 2))
     assert (same_instant.outcome, same_instant.clocks_changed) == (Outcome.DUPLICATE, False)
@@ -343,7 +355,10 @@ def test_state_survives_storage_and_missing_clocks_are_minimal():
     assert result.changed == frozenset({"category"})
 
 
-@pytest.mark.parametrize("bad", [["not a time", 1], ["2026-11-21T01:13:00", 1], [1, 2], ["2026-11-21T01:13:00+00:00", -1], "x"])
+@pytest.mark.parametrize(
+    "bad",
+    [["not a time", 1], ["2026-11-21T01:13:00", 1], [1, 2], ["2026-11-21T01:13:00+00:00", -1], "x"],
+)
 def test_corrupt_clocks_raise(bad):
     with pytest.raises(ValueError):
         state_from_columns(make_values(), {"place": bad})

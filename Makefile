@@ -1,0 +1,47 @@
+# The two commands: `make run` (the app on the embedded SQLite default) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_ORG := staffanstorps-kommun-demo
+export LAGESBILD_ENV ?= development
+
+.PHONY: run test lint format install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Installs are pinned by requirements.lock (a constraints file covering every dependency).
+$(VENV)/.stamp-run: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install -q -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml requirements.lock $(VENV)/.stamp-run
+	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
+	touch $@
+
+install: $(VENV)/.stamp-run
+install-test: $(VENV)/.stamp-test
+
+run: install
+	$(BIN)/lagesbild db upgrade
+	$(BIN)/lagesbild demo --if-new
+	$(BIN)/lagesbild device enrol --org $(DEMO_ORG) --name "Demotelefon" --kind vaktare
+	exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py server.wsgi:app
+
+# Lint, then the whole suite (unit, API on SQLite and PostgreSQL, gunicorn system tests).
+# pytest's exit code 5 means "no tests collected", which is not a failure of a lane.
+test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install-test
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
