@@ -137,7 +137,7 @@ def field_key(fs: FieldState) -> tuple[datetime, int, str]:
     # revision wins; when both are equal the greater canonical JSON wins. The last step
     # is arbitrary but deterministic, so every server and every arrival order picks the
     # same value and the order is total (equal keys mean equal registers).
-    return (fs.revision, fs.edited_at, canonical(fs.value))
+    return (fs.edited_at, fs.revision, canonical(fs.value))
 
 
 def _clock(fs: FieldState) -> tuple[datetime, int]:
@@ -199,7 +199,7 @@ def apply_batch(
     created: set[str] = set()
     for report_id, edit in items:
         # Sequential on purpose: a second copy of an id in the batch sees the first's result.
-        result = merge(working.get(report_id), edit, tombstoned=report_id in tombstoned)
+        result = merge(existing.get(report_id), edit, tombstoned=report_id in tombstoned)
         results.append(result)
         if result.state is None:
             continue
