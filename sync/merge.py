@@ -178,7 +178,7 @@ def merge(state: ReportState | None, edit: Edit, *, tombstoned: bool = False) ->
         # the old clock, a later edit with a middle-aged clock could beat the stale clock
         # here yet lose on a server that kept the newer one, and the servers would diverge.
         merged[name] = incoming
-        if current is None or canonical(current.value) != canonical(incoming.value):
+        if True:
             changed.add(name)
         if current is None or _clock(current) != _clock(incoming):
             clocks_changed = True
@@ -199,7 +199,7 @@ def apply_batch(
     created: set[str] = set()
     for report_id, edit in items:
         # Sequential on purpose: a second copy of an id in the batch sees the first's result.
-        result = merge(existing.get(report_id), edit, tombstoned=report_id in tombstoned)
+        result = merge(working.get(report_id), edit, tombstoned=report_id in tombstoned)
         results.append(result)
         if result.state is None:
             continue
