@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -18,9 +20,25 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def wants_write() -> None:
-    """Mark the current request as writing, so its next transaction takes the write lock."""
-    g.db_write = True
+@contextmanager
+def phase(kind: str) -> Iterator[None]:
+    """Run a block in its own transaction, "read" (deferred) or "write" (immediate).
+
+    The transaction open before the block is committed first, and the block's own one is
+    committed at the end, so reads before a write never hold SQLite's write lock, and a
+    write never upgrades a read snapshot (which fails at once with "database is locked").
+    """
+    db.session.commit()
+    previous = g.get("db_phase")
+    g.db_phase = kind
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.db_phase = previous
 
 
 def _begin_immediate() -> bool:
@@ -28,11 +46,14 @@ def _begin_immediate() -> bool:
 
     A deferred transaction that reads first and writes later cannot wait for the lock
     (SQLITE_BUSY_SNAPSHOT, reported as "database is locked"), so every transaction starts
-    with BEGIN IMMEDIATE except those of read-only requests.
+    with BEGIN IMMEDIATE except in read-only requests and explicit read phases.
     """
+    current = g.get("db_phase") if has_app_context() else None
+    if current is not None:
+        return current == "write"
     if not has_request_context():
         return True
-    return request.method not in SAFE_METHODS or bool(g.get("db_write"))
+    return request.method not in SAFE_METHODS
 
 
 def configure_sqlite(app: Flask, engine: Engine) -> None:

@@ -8,10 +8,10 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import g, request
 
+from server.db import phase
 from server.devices.models import Device
-from server.devices.service import device_for_token, touch
+from server.devices.service import device_for_token, needs_touch, touch
 from server.errors import ApiError
-from server.extensions import db
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,12 +36,11 @@ def device_required(view: Callable[P, R]) -> Callable[P, R]:
                 "Send the device token as 'Authorization: Bearer <token>'.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        device = device_for_token(token.strip())
-        if request.method in ("GET", "HEAD"):
-            # End the read transaction first so the last-seen write can wait for the lock.
-            db.session.commit()
-        touch(device)
-        db.session.commit()
+        with phase("read"):
+            device = device_for_token(token.strip())
+        if needs_touch(device):
+            with phase("write"):
+                touch(device)
         g.device = device
         return view(*args, **kwargs)
 

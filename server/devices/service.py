@@ -138,12 +138,16 @@ def device_for_token(token: str) -> Device:
     return device
 
 
+def needs_touch(device: Device) -> bool:
+    """Tell whether last-seen is stale enough to be written (at most once a minute)."""
+    seen = device.last_seen_at
+    return seen is None or utcnow() - seen >= LAST_SEEN_RESOLUTION
+
+
 def touch(device: Device) -> None:
-    """Record that the device was seen, at most once a minute (the caller commits)."""
+    """Record that the device was seen now (the caller commits)."""
     now = utcnow()
-    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
-        db.session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
-        device.last_seen_at = now
+    db.session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
 
 
 def revoke(device_id: int) -> Device:

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.categories.models import Category
+from server.db import phase
 from server.devices.models import Device
 from server.extensions import db
 from server.orgs.models import ChangeCounter
@@ -81,14 +82,16 @@ def _flatten(messages: Any) -> dict[str, Any]:
 def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
     """Merge a batch of pushed reports and return one result per report, in order."""
     now = utcnow()
-    categories = active_category_codes()
+    with phase("read"):
+        categories = active_category_codes()
     for attempt in (1, 2):
+        # Validation runs outside any transaction: the write lock is held only to merge.
         items = _parse(raw_items, categories, now)
         valid = [it for it in items if it.edit is not None]
         try:
             if valid:
-                _merge_valid(device, valid, now)
-            db.session.commit()
+                with phase("write"):
+                    _merge_valid(device, valid, now)
         except IntegrityError:
             # Only another organisation's device inserting the same id at the same moment
             # gets here; on the second pass that id is seen as foreign and rejected.
