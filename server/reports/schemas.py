@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 SHA256_RE = r"^[0-9a-f]{64}$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_PHOTOS = 20
+MAX_OFFSET = timedelta(hours=18)
 
 
 class LocationIn(Schema):
@@ -104,7 +105,10 @@ class ReportIn(Schema):
             when = data.get(key)
             if when is None:
                 continue
-            if when < EARLIEST:
+            offset = when.utcoffset()
+            if offset is None or offset.total_seconds() % 60 or abs(offset) > MAX_OFFSET:
+                errors[key] = ["The UTC offset must be whole minutes within ±18:00."]
+            elif when < EARLIEST:
                 errors[key] = ["The time is before the year 2000; check the phone's clock."]
             elif when > latest:
                 errors[key] = [
