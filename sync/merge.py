@@ -178,7 +178,7 @@ def merge(state: ReportState | None, edit: Edit, *, tombstoned: bool = False) ->
         # the old clock, a later edit with a middle-aged clock could beat the stale clock
         # here yet lose on a server that kept the newer one, and the servers would diverge.
         merged[name] = incoming
-        if True:
+        if current is None or canonical(current.value) != canonical(incoming.value):
             changed.add(name)
         if current is None or _clock(current) != _clock(incoming):
             clocks_changed = True
