@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Response, send_from_directory
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
 bp = Blueprint("pwa", __name__)
+
+
+class AppPath(PathConverter):
+    """Match any path except the API's, so API 404s and 405s stay the API's own."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters.setdefault("apppath", AppPath)
 
 
 @bp.get("/")
@@ -17,11 +30,9 @@ def index() -> Response:
     return _send("index.html")
 
 
-@bp.get("/<path:filename>")
+@bp.get("/<apppath:filename>")
 def asset(filename: str) -> Response:
     """Serve a static file of the app; the API has its own prefix."""
-    if filename.startswith("api/"):
-        abort(404)
     return _send(filename)
 
 

@@ -96,6 +96,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """Yield an app bound to a fresh database, inside an app context."""
     application = create_app(_base_config(database_url, tmp_path / "data"))
+
+    @application.teardown_request
+    def _end_transaction(_exc: BaseException | None) -> None:
+        # The test holds one app context open, so requests share its session; end each
+        # request's transaction as a real request's own context would (no stale locks).
+        db.session.rollback()
+
     with application.app_context():
         yield application
         db.session.remove()

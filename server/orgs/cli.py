@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import with_appcontext
 
@@ -48,11 +50,10 @@ def user() -> None:
 def user_create(org_key: str, email: str, role: str, as_json: bool) -> None:
     """Create a person; the password is read from stdin or asked for."""
     organisation = service.find(org_key)
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
-        password = stdin.readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     p = persons.create(organisation, email, role, password)
     emit(
         as_json,

@@ -65,7 +65,7 @@ def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
     # Files first (atomically, fsynced), the row after: a row never points at no file.
     path = store().save(device.org_id, sha256, processed.variants)
     result = db.session.execute(
-        insert_ignore(Photo.__table__, ["org_id", "sha256"]),
+        insert_ignore(Photo.__table__, ["org_id", "sha256"]).returning(Photo.__table__.c.id),
         {
             "org_id": device.org_id,
             "sha256": sha256,
@@ -78,7 +78,8 @@ def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
             "created_at": utcnow(),
         },
     )
-    created = result.rowcount == 1  # 0: a concurrent upload of the same photo won
+    # No row back: a concurrent upload of the same photo won (rowcount is unreliable here).
+    created = result.first() is not None
     db.session.commit()
     photo = find(device.org_id, sha256)
     if photo is None:  # pragma: no cover - the row was just written

@@ -14,6 +14,25 @@ MAX_PHOTOS = 20
 MAX_OFFSET = timedelta(hours=18)
 
 
+class Text(fields.String):
+    """A string that every database can store: valid UTF-8 and no NUL characters."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "unstorable": "The text contains characters that cannot be stored (invalid Unicode)."
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kw)
+        if text is not None:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise self.make_error("unstorable") from exc
+            if "\x00" in text:
+                raise self.make_error("unstorable")
+        return text
+
+
 class LocationIn(Schema):
     """A position from the phone's GPS."""
 
@@ -52,20 +71,20 @@ class ReportIn(Schema):
         error_messages={"invalid_awareness": "The edit time must include its UTC offset."},
     )
     revision = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 2**31 - 1))
-    category = fields.String(required=True, validate=validate.Length(1, 40))
+    category = Text(required=True, validate=validate.Length(1, 40))
     severity = fields.Integer(
         load_default=None,
         allow_none=True,
         strict=True,
         validate=validate.OneOf([1, 2, 3], error="Severity must be 1 (låg), 2 (medel) or 3 (hög)."),
     )
-    description = fields.String(
+    description = Text(
         load_default="",
         allow_none=True,
         validate=validate.Length(max=4000, error="The description is longer than 4000 characters."),
     )
     location = fields.Nested(LocationIn, load_default=None, allow_none=True)
-    place = fields.String(
+    place = Text(
         load_default="",
         allow_none=True,
         validate=validate.Length(max=200, error="The place is longer than 200 characters."),

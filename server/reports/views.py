@@ -18,7 +18,10 @@ bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
 
 def json_body() -> Any:
     """Parse the request body as JSON or raise a clear 400."""
-    data = request.get_json(force=True, silent=True)
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:
+        data = None  # absurdly deep nesting: not a body any client of ours sends
     if data is None:
         raise ApiError(400, "invalid_json", "The request body must be JSON.")
     return data
