@@ -43,7 +43,8 @@ def upload(sha256: str) -> tuple[dict, int]:
       responses:
         200: {description: Already stored, content: {application/json: {schema: PhotoOut}}}
         201: {description: Stored, content: {application/json: {schema: PhotoOut}}}
-        400: {description: Hash mismatch or empty body}
+        400: {description: Hash mismatch, empty body or a malformed hash}
+        401: {description: Missing, unknown or revoked token}
         413: {description: Too large (bytes or pixels)}
         415: {description: Not JPEG, PNG or WebP}
         422: {description: Damaged image}
@@ -79,6 +80,8 @@ def download(sha256: str) -> Response:
         - {in: query, name: size, schema: {type: string, enum: [thumb, display, full]}}
       responses:
         200: {description: JPEG image, content: {image/jpeg: {}}}
+        400: {description: Malformed hash or unknown size}
+        401: {description: Missing, unknown or revoked token}
         404: {description: Unknown or not visible to this device}
     """
     device = current_device()

@@ -140,6 +140,13 @@ class ReportIn(Schema):
             raise ValidationError(errors)
 
 
+class ReportInDoc(ReportIn):
+    """ReportIn without the request-time arguments, for the OpenAPI document only."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(categories=(), now=datetime.now(UTC), future_skew=timedelta(0), **kw)
+
+
 class CommentOut(Schema):
     """A coordinator comment as the device sees it (never the author's name)."""
 
@@ -167,7 +174,7 @@ class PushResultOut(Schema):
 class PushIn(Schema):
     """A batch of reports."""
 
-    reports = fields.List(fields.Dict(), required=True)
+    reports = fields.List(fields.Nested(lambda: ReportInDoc()), required=True)
 
 
 class PushOut(Schema):
