@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_engine(app)
     register_error_handlers(app)
     _register_blueprints(app)
+    _register_commands(app)
     logging.getLogger("lagesbild").setLevel(logging.INFO)
     return app
 
@@ -64,3 +65,14 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (devices_bp, reports_bp, photos_bp, categories_bp, openapi_bp, pwa_bp):
         app.register_blueprint(bp)
+
+
+def _register_commands(app: Flask) -> None:
+    """Attach every domain's command group to the app's CLI."""
+    from server.demo.cli import demo
+    from server.devices.cli import device
+    from server.orgs.cli import org, user
+    from server.reports.cli import report
+
+    for cmd in (org, user, device, demo, report):
+        app.cli.add_command(cmd)

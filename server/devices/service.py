@@ -111,6 +111,13 @@ def enrol(code: str) -> tuple[Device, str]:
     if claimed != 1:
         db.session.rollback()
         raise ApiError(400, "invalid_code", "This enrolment code has already been used.")
+    # Any other code issued for this device dies now: a second phone must not be able to
+    # take over the device (and silently lock out the first) with a leftover code.
+    db.session.execute(
+        update(EnrolmentCode)
+        .where(EnrolmentCode.device_id == device.id, EnrolmentCode.used_at.is_(None))
+        .values(used_at=now)
+    )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     device.token_hash = sha256_hex(token)
     device.enrolled_at = now

@@ -237,6 +237,7 @@ def _result_json(it: _Item) -> dict[str, Any]:
     """Render one push result."""
     if it.errors is not None or it.result is None:
         return {"id": it.raw_id, "status": "rejected", "errors": it.errors or {}}
-    body: dict[str, Any] = {"id": str(it.report_id), "status": str(it.result.outcome)}
+    # Echo the id exactly as sent, so a client can match results by string equality.
+    body: dict[str, Any] = {"id": it.raw_id, "status": str(it.result.outcome)}
     body.update(it.extra)
     return body

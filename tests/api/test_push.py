@@ -1,0 +1,965 @@
+"""POST /api/v1/sync/push: every report stored exactly once, whatever is resent and how."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
+
+from server.categories.models import Category
+from server.devices import service as devices
+from server.extensions import db
+from server.orgs.models import ChangeCounter
+from server.photos.models import Photo
+from server.reports import feedback
+from server.reports.models import Report, Tombstone
+from tests.support import factories
+
+PUSH = "/api/v1/sync/push"
+STATUSES = {"created", "duplicate", "updated", "gone", "rejected"}
+HASH_A = "a" * 64
+HASH_B = "b" * 64
+HASH_C = "0123456789abcdef" * 4
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def assert_error(resp, status: int, code: str | None = None) -> dict:
+    """Check the error envelope {"error": {"code", "message", "details"?}} and return it."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, error
+    assert isinstance(error["message"], str) and error["message"].strip()
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+def push_ok(client, dev, *reports: Any) -> list[dict[str, Any]]:
+    """Push reports, check the 200 answer's shape and return the results."""
+    resp = client.post(PUSH, json={"reports": list(reports)}, headers=dev.headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert set(body) == {"results", "server_time"}, body
+    assert datetime.fromisoformat(body["server_time"]).utcoffset() is not None
+    results = body["results"]
+    assert len(results) == len(reports)
+    for res in results:
+        assert res["status"] in STATUSES, res
+    return results
+
+
+def push_one(client, dev, report: Any) -> dict[str, Any]:
+    """Push one report and return its result."""
+    return push_ok(client, dev, report)[0]
+
+
+def stored(report_id: str) -> Report | None:
+    """Read a report afresh from the database."""
+    db.session.expire_all()
+    return db.session.get(Report, uuid.UUID(report_id))
+
+
+def report_count() -> int:
+    """Count the stored reports."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Report))
+
+
+def snapshot(report_id: str) -> dict[str, Any]:
+    """Capture the server bookkeeping and device fields of a stored report."""
+    r = stored(report_id)
+    assert r is not None
+    return {
+        "version": r.version,
+        "updated_at": r.updated_at,
+        "change_seq": r.change_seq,
+        "device_id": r.device_id,
+        "status": r.status,
+        "description": r.description,
+        "place": r.place,
+        "severity": r.severity,
+        "category_code": r.category_code,
+        "photos": list(r.photos or []),
+    }
+
+
+def counter(org_id: int) -> int:
+    """Read the organisation's change counter."""
+    db.session.expire_all()
+    return db.session.scalar(select(ChangeCounter.value).where(ChangeCounter.org_id == org_id))
+
+
+def shifted(report: dict[str, Any], minutes: int) -> str:
+    """Return the report's creation time moved by some minutes, as RFC 3339."""
+    return (datetime.fromisoformat(report["created_at"]) + timedelta(minutes=minutes)).isoformat()
+
+
+def edit_of(report: dict[str, Any], minutes: int, revision: int, **changes: Any) -> dict[str, Any]:
+    """Return a later (or earlier) whole-report edit, as a phone sends it."""
+    return {**report, "updated_at": shifted(report, minutes), "revision": revision, **changes}
+
+
+def flat_messages(node: Any) -> list[Any]:
+    """Collect every message in a (nested) marshmallow error structure."""
+    if isinstance(node, dict):
+        return [m for v in node.values() for m in flat_messages(v)]
+    if isinstance(node, list):
+        return [m for v in node for m in flat_messages(v)]
+    return [node]
+
+
+def assert_readable(errors: dict[str, Any], *path: str) -> None:
+    """Check that errors hold messages a person can read at the given field path."""
+    node: Any = errors
+    for key in path:
+        assert isinstance(node, dict) and key in node, errors
+        node = node[key]
+    messages = flat_messages(node)
+    assert messages, errors
+    for message in messages:
+        assert isinstance(message, str) and len(message.split()) >= 3, errors
+
+
+def add_photo(org_id: int, sha: str) -> None:
+    """Simulate an uploaded photo."""
+    db.session.add(
+        Photo(
+            org_id=org_id,
+            sha256=sha,
+            source_format="jpeg",
+            width=10,
+            height=10,
+            bytes=100,
+            storage_path=f"{org_id}/{sha}",
+        )
+    )
+    db.session.commit()
+
+
+def now_local() -> datetime:
+    return datetime.now(UTC).astimezone(factories.STOCKHOLM_WINTER)
+
+
+def shifted_now(minutes: int) -> str:
+    return (now_local() + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+
+
+# --- created / duplicate / updated ----------------------------------------------------------
+
+
+def test_new_report_is_created_and_stored_with_its_fields(client, device):
+    body = factories.report(severity=3, people_count=4, description="Brand i container.")
+
+    res = push_one(client, device, body)
+
+    assert res == {"id": body["id"], "status": "created", "version": 1, "missing_photos": []}
+    row = stored(body["id"])
+    assert row is not None
+    assert row.device_id == device.device.id
+    assert row.org_id == device.device.org_id
+    assert row.status == "ny"
+    assert row.version == 1
+    assert row.category_code == "skadegorelse"
+    assert row.severity == 3
+    assert row.people_count == 4
+    assert row.description == "Brand i container."
+    assert row.place == "Busskuren Malmövägen"
+    assert row.lat == pytest.approx(55.6398)
+    assert row.lon == pytest.approx(13.2083)
+    assert row.accuracy_m == pytest.approx(12.0)
+    assert row.created_at == datetime.fromisoformat(body["created_at"])
+    assert row.utc_offset_min == 60
+
+
+def test_empty_optional_fields_and_values_on_the_limits_are_accepted(client, device):
+    sparse = factories.report(severity=None, description=None, place=None, location=None)
+    del sparse["people_count"]
+    del sparse["photos"]
+    full = factories.report(
+        severity=1,
+        description="d" * 4000,
+        place="p" * 200,
+        people_count=0,
+        location={"lat": -90, "lon": 180, "accuracy_m": 0},
+        photos=[f"{i:064x}" for i in range(20)],
+    )
+
+    early = factories.report(created_at="2000-01-01T12:00:00+00:00")
+    ahead = factories.report(created_at=shifted_now(23 * 60))
+
+    results = push_ok(client, device, sparse, full, early, ahead)
+
+    assert [r["status"] for r in results] == ["created"] * 4, results
+    row = stored(sparse["id"])
+    assert row.severity is None and row.lat is None and row.people_count is None
+    assert row.description == "" and row.place == "" and row.photos == []
+    row = stored(full["id"])
+    assert len(row.description) == 4000 and len(row.place) == 200
+    assert len(row.photos) == 20 and row.people_count == 0
+
+
+def test_identical_resend_is_duplicate_and_changes_nothing(client, device):
+    body = factories.report()
+    assert push_one(client, device, body)["status"] == "created"
+    before = snapshot(body["id"])
+    seq_before = counter(device.device.org_id)
+
+    for _ in range(3):
+        res = push_one(client, device, body)
+        assert res["status"] == "duplicate", res
+        assert res["version"] == 1
+
+    assert snapshot(body["id"]) == before
+    assert counter(device.device.org_id) == seq_before
+    assert report_count() == 1
+
+
+def test_result_echoes_the_id_exactly_as_sent(client, device):
+    body = factories.report()
+    upper = body["id"].upper()
+
+    first = push_one(client, device, dict(body, id=upper))
+    again = push_one(client, device, body)
+
+    assert (first["id"], first["status"]) == (upper, "created")
+    assert (again["id"], again["status"]) == (body["id"], "duplicate")
+    assert report_count() == 1
+
+
+def test_newer_edit_is_merged_as_updated_and_its_resend_is_duplicate(client, device):
+    body = factories.report(description="Klotter.")
+    push_one(client, device, body)
+    before = snapshot(body["id"])
+    edit = edit_of(body, 5, 1, description="Klotter, nu sanerat.")
+
+    res = push_one(client, device, edit)
+
+    assert res["status"] == "updated", res
+    assert res["version"] == 2
+    after = snapshot(body["id"])
+    assert after["description"] == "Klotter, nu sanerat."
+    assert after["version"] == 2
+    assert after["change_seq"] > before["change_seq"]
+    assert after["updated_at"] >= before["updated_at"]
+    assert report_count() == 1
+
+    again = push_one(client, device, edit)
+
+    assert again["status"] == "duplicate", again
+    assert again["version"] == 2
+    assert snapshot(body["id"]) == after
+
+
+def test_stale_edit_after_a_newer_one_is_duplicate_and_changes_nothing(client, device):
+    body = factories.report(description="Original.")
+    push_one(client, device, body)
+    push_one(client, device, edit_of(body, 10, 2, description="Nyast."))
+    before = snapshot(body["id"])
+    seq_before = counter(device.device.org_id)
+
+    res = push_one(client, device, edit_of(body, 5, 1, description="Mellan."))
+
+    assert res["status"] == "duplicate", res
+    assert snapshot(body["id"]) == before
+    assert before["description"] == "Nyast."
+    assert counter(device.device.org_id) == seq_before
+
+
+def test_original_arriving_after_its_edit_keeps_the_edit(client, device):
+    body = factories.report(description="Original.")
+    edit = edit_of(body, 5, 1, description="Redigerad.")
+
+    assert push_one(client, device, edit)["status"] == "created"
+    res = push_one(client, device, body)
+
+    assert res["status"] == "duplicate", res
+    assert stored(body["id"]).description == "Redigerad."
+    assert stored(body["id"]).version == 1
+    assert report_count() == 1
+
+
+def test_edits_converge_to_the_same_report_whatever_their_order(client, device):
+    base = factories.report(description="Bas.")
+    edits = [
+        edit_of(base, 5, 1, description="Alfa", place="Plats A"),
+        edit_of(base, 5, 2, description="Gamma", severity=3),  # same time, higher revision
+        edit_of(base, 4, 9, description="Delta"),  # earlier time loses despite its revision
+        base,
+    ]
+    orders = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]]
+
+    finals = []
+    for n, order in enumerate(orders):
+        rid = str(uuid.uuid4())
+        copies = [{**edits[i], "id": rid} for i in order]
+        if n % 2:
+            push_ok(client, device, *copies)  # all in one batch
+        else:
+            for copy_ in copies:
+                push_one(client, device, copy_)
+        row = stored(rid)
+        finals.append((row.description, row.place, row.severity, row.version))
+
+    assert finals[0][:3] == ("Gamma", base["place"], 3)
+    assert all(final[:3] == finals[0][:3] for final in finals), finals
+    assert report_count() == len(orders)
+
+
+def test_edits_with_equal_clocks_converge_to_the_same_value(client, device):
+    base = factories.report()
+    alfa = edit_of(base, 5, 1, description="Alfa", place="Plats A")
+    beta = edit_of(base, 5, 1, description="Beta", place="Plats B")
+
+    finals = []
+    for order in ([alfa, beta], [beta, alfa]):
+        rid = str(uuid.uuid4())
+        push_one(client, device, {**base, "id": rid})
+        for edit in order:
+            push_one(client, device, {**edit, "id": rid})
+        row = stored(rid)
+        finals.append((row.description, row.place))
+
+    assert finals[0] == finals[1], finals
+    assert finals[0] in {("Alfa", "Plats A"), ("Beta", "Plats B")}
+
+
+def test_resending_a_batch_in_another_order_stores_each_report_once(client, device):
+    reports = [factories.report(description=f"Rapport {i}") for i in range(4)]
+    first = push_ok(client, device, *reports)
+    assert [r["status"] for r in first] == ["created"] * 4
+
+    shuffled = [reports[2], reports[0], reports[3], reports[1]]
+    again = push_ok(client, device, *shuffled)
+
+    assert [r["id"] for r in again] == [r["id"] for r in shuffled]
+    assert [r["status"] for r in again] == ["duplicate"] * 4
+    assert report_count() == 4
+
+
+def test_copies_of_one_id_in_a_batch_merge_in_order(client, device):
+    twice = factories.report()
+    edited = factories.report(description="Först.")
+
+    results = push_ok(
+        client, device, twice, dict(twice), edited, edit_of(edited, 3, 1, description="Sedan.")
+    )
+
+    assert [r["status"] for r in results] == ["created", "duplicate", "created", "updated"]
+    assert [r["id"] for r in results] == [twice["id"], twice["id"], edited["id"], edited["id"]]
+    assert stored(twice["id"]).version == 1
+    assert stored(edited["id"]).description == "Sedan."
+    assert report_count() == 2
+
+
+def test_results_come_one_per_report_in_order(client, device):
+    a, b, c = factories.report(), factories.report(), factories.report()
+    push_one(client, device, b)
+
+    results = push_ok(client, device, a, {"id": "nope"}, b, 7, c)
+
+    assert [r["id"] for r in results] == [a["id"], "nope", b["id"], None, c["id"]]
+    assert [r["status"] for r in results] == [
+        "created",
+        "rejected",
+        "duplicate",
+        "rejected",
+        "created",
+    ]
+    assert push_ok(client, device) == []
+
+
+# --- gone --------------------------------------------------------------------------------
+
+
+def test_resend_of_a_deleted_report_is_gone_and_does_not_revive_it(client, device):
+    body = factories.report()
+    push_one(client, device, body)
+    feedback.delete_report(uuid.UUID(body["id"]), "erasure")
+    fresh = factories.report()
+
+    res = push_one(client, device, body)
+    newer = push_ok(client, device, edit_of(body, 5, 1, description="Försök igen."), fresh)
+
+    assert res == {"id": body["id"], "status": "gone"}
+    assert [r["status"] for r in newer] == ["gone", "created"]
+    assert stored(body["id"]) is None
+    assert stored(fresh["id"]) is not None
+    assert report_count() == 1
+    assert db.session.get(Tombstone, uuid.UUID(body["id"])) is not None
+
+
+# --- rejected ------------------------------------------------------------------------------
+
+
+def _without(key: str) -> dict[str, Any]:
+    body = factories.report()
+    del body[key]
+    return body
+
+
+def _naive_created_at() -> dict[str, Any]:
+    naive = (now_local() - timedelta(minutes=5)).replace(tzinfo=None)
+    return factories.report(created_at=naive.isoformat(timespec="seconds"))
+
+
+def _in_hours(hours: int) -> str:
+    return (now_local() + timedelta(hours=hours)).isoformat(timespec="seconds")
+
+
+def _location(**changes: Any) -> dict[str, Any]:
+    return factories.report(location={"lat": 55.6, "lon": 13.2, "accuracy_m": 5.0, **changes})
+
+
+# (name, report, field paths that must carry a readable error)
+REJECTIONS: list[tuple[str, Any, list[tuple[str, ...]]]] = [
+    ("id not a UUID", lambda: factories.report(id="not-a-uuid"), [("id",)]),
+    ("id empty", lambda: factories.report(id=""), [("id",)]),
+    ("id a number", lambda: factories.report(id=12345), [("id",)]),
+    ("id missing", lambda: _without("id"), [("id",)]),
+    ("created_at missing", lambda: _without("created_at"), [("created_at",)]),
+    ("created_at without offset", _naive_created_at, [("created_at",)]),
+    ("created_at text", lambda: factories.report(created_at="igår kväll"), [("created_at",)]),
+    ("created_at > 24 h ahead", lambda: factories.report(created_at=_in_hours(25)),
+     [("created_at",)]),
+    ("created_at before 2000", lambda: factories.report(created_at="1999-12-31T23:59:59+00:00"),
+     [("created_at",)]),
+    ("created_at 1970", lambda: factories.report(created_at="1970-01-01T00:00:00+01:00"),
+     [("created_at",)]),
+    ("updated_at > 24 h ahead", lambda: factories.report(updated_at=_in_hours(30)),
+     [("updated_at",)]),
+    ("category unknown", lambda: factories.report(category="ufo"), [("category",)]),
+    ("category missing", lambda: _without("category"), [("category",)]),
+    ("lat 91", lambda: _location(lat=91), [("location", "lat")]),
+    ("lat -91", lambda: _location(lat=-91), [("location", "lat")]),
+    ("lon 181", lambda: _location(lon=181), [("location", "lon")]),
+    ("lon -181", lambda: _location(lon=-181), [("location", "lon")]),
+    ("accuracy negative", lambda: _location(accuracy_m=-1), [("location", "accuracy_m")]),
+    ("lat a 400-digit int", lambda: _location(lat=10**400), [("location", "lat")]),
+    ("location a list", lambda: factories.report(location=[55.6, 13.2]), [("location",)]),
+    ("severity 0", lambda: factories.report(severity=0), [("severity",)]),
+    ("severity 4", lambda: factories.report(severity=4), [("severity",)]),
+    ('severity "2"', lambda: factories.report(severity="2"), [("severity",)]),
+    ("severity true", lambda: factories.report(severity=True), [("severity",)]),
+    ("severity 2.5", lambda: factories.report(severity=2.5), [("severity",)]),
+    ("people_count -1", lambda: factories.report(people_count=-1), [("people_count",)]),
+    ("people_count 1.5", lambda: factories.report(people_count=1.5), [("people_count",)]),
+    ("people_count true", lambda: factories.report(people_count=True), [("people_count",)]),
+    ("description 4001", lambda: factories.report(description="x" * 4001), [("description",)]),
+    ("description a number", lambda: factories.report(description=42), [("description",)]),
+    ("place 201", lambda: factories.report(place="x" * 201), [("place",)]),
+    ("photo not hex", lambda: factories.report(photos=["not-a-hash"]), [("photos",)]),
+    ("photo short hex", lambda: factories.report(photos=["abc123"]), [("photos",)]),
+    ("photo 64 non-hex", lambda: factories.report(photos=["g" * 64]), [("photos",)]),
+    ("photo a number", lambda: factories.report(photos=[5]), [("photos",)]),
+    ("photos not a list", lambda: factories.report(photos=HASH_A), [("photos",)]),
+    ("photos null", lambda: factories.report(photos=None), [("photos",)]),
+    ("photo listed twice", lambda: factories.report(photos=[HASH_A, HASH_B, HASH_A]),
+     [("photos",)]),
+    ("21 photos", lambda: factories.report(photos=[f"{i:064x}" for i in range(21)]),
+     [("photos",)]),
+    ("revision -1", lambda: factories.report(revision=-1), [("revision",)]),
+    ("revision true", lambda: factories.report(revision=True), [("revision",)]),
+    ("three errors at once",
+     lambda: factories.report(severity=7, category="ufo", location={"lat": 100, "lon": 0}),
+     [("severity",), ("category",), ("location", "lat")]),
+]  # fmt: skip
+
+
+def test_each_invalid_report_is_rejected_alone_with_readable_field_errors(client, device):
+    good_before, good_after = factories.report(), factories.report()
+    bad = [make() for _name, make, _paths in REJECTIONS]
+
+    results = push_ok(client, device, good_before, *bad, good_after)
+
+    assert results[0]["status"] == "created"
+    assert results[-1]["status"] == "created"
+    problems = []
+    for (name, _make, paths), body, res in zip(REJECTIONS, bad, results[1:-1], strict=True):
+        expected_id = body.get("id") if isinstance(body.get("id"), str) else None
+        if res.get("status") != "rejected" or set(res) != {"id", "status", "errors"}:
+            problems.append(f"{name}: not rejected: {res}")
+            continue
+        if res["id"] != expected_id:
+            problems.append(f"{name}: id {res['id']!r} != {expected_id!r}")
+        for path in paths:
+            try:
+                assert_readable(res["errors"], *path)
+            except AssertionError:
+                problems.append(f"{name}: no readable error at {path}: {res['errors']}")
+    assert problems == []
+    # Only the two valid reports were stored.
+    assert report_count() == 2
+    assert stored(good_before["id"]) is not None
+    assert stored(good_after["id"]) is not None
+
+
+def test_report_that_is_not_an_object_is_rejected_alone(client, device):
+    items: list[Any] = [5, "x", None, [], True, 1.5, [factories.report()]]
+    good = factories.report()
+
+    results = push_ok(client, device, *items, good)
+
+    for item, res in zip(items, results[:-1], strict=True):
+        assert res["status"] == "rejected", (item, res)
+        assert res["id"] is None
+        messages = flat_messages(res["errors"])
+        assert messages and all(isinstance(m, str) and m.strip() for m in messages), res
+    assert results[-1]["status"] == "created"
+    assert report_count() == 1
+
+
+def test_non_finite_numbers_in_a_raw_body_are_rejected(client, device):
+    bodies = []
+    for i in range(3):
+        body = factories.report()
+        body["location"] = {"lat": f"@@{i}@@", "lon": 13.2}
+        bodies.append(body)
+    raw = json.dumps({"reports": bodies})
+    for i, special in enumerate(["NaN", "Infinity", "-Infinity"]):
+        raw = raw.replace(f'"@@{i}@@"', special)
+    assert "NaN" in raw and "-Infinity" in raw
+
+    resp = client.post(PUSH, data=raw, content_type="application/json", headers=device.headers)
+
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    results = resp.get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * 3
+    for res in results:
+        assert_readable(res["errors"], "location", "lat")
+    assert report_count() == 0
+
+
+def test_inactive_category_is_rejected(client, device):
+    db.session.execute(update(Category).where(Category.code == "brand").values(active=False))
+    db.session.commit()
+    body = factories.report(category="brand")
+
+    results = push_ok(client, device, body, factories.report(category="miljo"))
+
+    assert results[0]["status"] == "rejected"
+    assert_readable(results[0]["errors"], "category")
+    assert results[1]["status"] == "created"
+    assert stored(body["id"]) is None
+
+
+def test_invalid_edit_of_a_stored_report_leaves_it_unchanged(client, device):
+    body = factories.report()
+    push_one(client, device, body)
+    before = snapshot(body["id"])
+
+    res = push_one(client, device, edit_of(body, 5, 1, description="x" * 5000))
+
+    assert res["status"] == "rejected"
+    assert snapshot(body["id"]) == before
+
+
+# --- coordinator-owned status ---------------------------------------------------------------
+
+
+def test_device_cannot_change_the_coordinator_status(client, device):
+    body = factories.report()
+    push_one(client, device, body)
+    feedback.set_status(uuid.UUID(body["id"]), "bedomd")
+
+    res = push_one(
+        client, device, edit_of(body, 5, 1, description="Uppdaterad.", status="avslutad")
+    )
+
+    assert res["status"] == "updated", res
+    row = stored(body["id"])
+    assert row.status == "bedomd"
+    assert row.description == "Uppdaterad."
+
+
+def test_unknown_keys_in_a_new_report_are_ignored(client, device):
+    body = factories.report(status="avslutad", version=99, device_id=12345, extra={"a": 1})
+
+    res = push_one(client, device, body)
+
+    assert res["status"] == "created"
+    assert res["version"] == 1
+    row = stored(body["id"])
+    assert row.status == "ny"
+    assert row.version == 1
+    assert row.device_id == device.device.id
+
+
+# --- ids owned by other devices -------------------------------------------------------------
+
+
+def test_id_used_by_another_device_is_rejected_and_original_untouched(client, org, device):
+    same_org = factories.make_device(org)
+    other_org = factories.make_device(factories.make_org())
+    body = factories.report(description="Min rapport.")
+    push_one(client, device, body)
+    before = snapshot(body["id"])
+
+    for other in (same_org, other_org):
+        hijack = edit_of(body, 10, 5, description="Kapad!", place="Annanstans")
+        for attempt in (hijack, body):
+            res = push_one(client, other, attempt)
+            assert res["status"] == "rejected", res
+            assert res["id"] == body["id"]
+            assert_readable(res["errors"], "id")
+
+    assert snapshot(body["id"]) == before
+    assert before["device_id"] == device.device.id
+    assert report_count() == 1
+
+
+def test_id_of_another_devices_deleted_report_is_rejected(client, org, device):
+    other = factories.make_device(org)
+    body = factories.report()
+    push_one(client, device, body)
+    feedback.delete_report(uuid.UUID(body["id"]), "erasure")
+
+    res = push_one(client, other, body)
+
+    assert res["status"] == "rejected"
+    assert_readable(res["errors"], "id")
+    assert stored(body["id"]) is None
+
+
+# --- missing photos -----------------------------------------------------------------------
+
+
+def test_missing_photos_are_listed_until_uploaded_to_the_own_organisation(client, device):
+    add_photo(factories.make_org().id, HASH_B)  # another organisation's copy does not count
+    body = factories.report(photos=[HASH_A, HASH_B])
+
+    first = push_one(client, device, body)
+    assert first["status"] == "created"
+    assert first["missing_photos"] == [HASH_A, HASH_B]
+
+    add_photo(device.device.org_id, HASH_A)
+    again = push_one(client, device, body)
+    assert again["status"] == "duplicate"
+    assert again["missing_photos"] == [HASH_B]
+
+    add_photo(device.device.org_id, HASH_B)
+    assert push_one(client, device, body)["missing_photos"] == []
+
+
+def test_missing_photos_follow_the_merged_photo_list(client, device):
+    add_photo(device.device.org_id, HASH_A)
+    body = factories.report(photos=[HASH_A])
+    assert push_one(client, device, body)["missing_photos"] == []
+
+    res = push_one(client, device, edit_of(body, 5, 1, photos=[HASH_A, HASH_C]))
+
+    assert res["status"] == "updated"
+    assert res["missing_photos"] == [HASH_C]
+    assert stored(body["id"]).photos == [HASH_A, HASH_C]
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+def test_push_without_a_bearer_token_is_401_missing_token(client, device):
+    resp = client.post(PUSH, json={"reports": [factories.report()]})
+    assert_error(resp, 401, "missing_token")
+    assert "Bearer" in resp.headers.get("WWW-Authenticate", "")
+
+    for header in ["", "Bearer", "Bearer   ", "Basic dXNlcjpwYXNz", "Token abc"]:
+        resp = client.post(
+            PUSH, json={"reports": [factories.report()]}, headers={"Authorization": header}
+        )
+        assert resp.status_code == 401, header
+        assert resp.get_json()["error"]["code"] == "missing_token", header
+    assert report_count() == 0
+
+
+def test_push_with_an_unknown_token_is_401_invalid_token(client, device):
+    resp = client.post(
+        PUSH,
+        json={"reports": [factories.report()]},
+        headers={"Authorization": "Bearer lbd_" + "x" * 43},
+    )
+
+    assert_error(resp, 401, "invalid_token")
+    assert "Bearer" in resp.headers.get("WWW-Authenticate", "")
+    assert report_count() == 0
+
+
+def test_push_of_a_revoked_device_is_401_device_revoked(client, device):
+    body = factories.report()
+    push_one(client, device, body)
+    devices.revoke(device.device.id)
+
+    resp = client.post(PUSH, json={"reports": [factories.report()]}, headers=device.headers)
+
+    assert_error(resp, 401, "device_revoked")
+    assert resp.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    assert report_count() == 1
+    assert stored(body["id"]).device_id == device.device.id
+
+
+# --- request-level errors ---------------------------------------------------------------------
+
+
+def test_batch_over_the_report_limit_is_413_too_many_reports(app, client, device):
+    app.config["MAX_BATCH_REPORTS"] = 3
+
+    resp = client.post(
+        PUSH, json={"reports": [factories.report() for _ in range(4)]}, headers=device.headers
+    )
+
+    error = assert_error(resp, 413, "too_many_reports")
+    assert error.get("details", {}).get("limit") == 3
+    assert report_count() == 0
+    assert len(push_ok(client, device, *[factories.report() for _ in range(3)])) == 3
+    assert report_count() == 3
+
+
+def test_default_limits_are_500_reports_and_5_mib(app, client, device):
+    assert app.config["MAX_BATCH_REPORTS"] == 500
+    assert app.config["MAX_PUSH_BYTES"] == 5 * 1024 * 1024
+
+    resp = client.post(PUSH, json={"reports": [{}] * 501}, headers=device.headers)
+
+    assert_error(resp, 413, "too_many_reports")
+    assert len(push_ok(client, device, *([{}] * 500))) == 500
+
+
+def test_body_over_the_byte_limit_is_413_payload_too_large(app, client, device):
+    app.config["MAX_PUSH_BYTES"] = 2048
+
+    big = [factories.report(description="å" * 600) for _ in range(3)]
+    resp = client.post(PUSH, json={"reports": big}, headers=device.headers)
+
+    assert_error(resp, 413, "payload_too_large")
+    assert report_count() == 0
+    assert push_one(client, device, factories.report())["status"] == "created"
+
+
+def test_invalid_json_is_400_invalid_json(client, device):
+    for data in ["{not json", "", "reports=1", '{"reports": [}', b"\xff\xfe\xfd"]:
+        resp = client.post(PUSH, data=data, content_type="application/json", headers=device.headers)
+        assert resp.status_code == 400, data
+        assert_error(resp, 400, "invalid_json")
+
+
+def test_body_without_a_reports_list_is_400_invalid_request(client, device):
+    bodies = [{"reports": {}}, [], {}, {"reports": None}, {"reports": "x"}, {"report": []}, 5, "x"]
+    for body in bodies:
+        resp = client.post(PUSH, json=body, headers=device.headers)
+        assert resp.status_code == 400, body
+        assert_error(resp, 400, "invalid_request")
+
+
+def test_get_on_push_is_405_in_the_envelope(client, device):
+    resp = client.get(PUSH, headers=device.headers)
+
+    assert_error(resp, 405)
+    assert "POST" in resp.headers.get("Allow", "")
+
+
+def test_deeply_nested_json_body_is_a_client_error(client, device):
+    depth = 100_000
+    raw = '{"reports": [' + "[" * depth + "]" * depth + "]}"
+
+    resp = client.post(PUSH, data=raw, content_type="application/json", headers=device.headers)
+
+    assert 400 <= resp.status_code < 500, resp.get_data(as_text=True)[:300]
+    assert_error(resp, resp.status_code)
+
+
+def test_nul_character_in_text_never_gives_a_server_error(client, device):
+    reports = [
+        factories.report(description="Klotter\x00på busskuren"),
+        factories.report(place="Busskuren\x00Malmövägen"),
+    ]
+
+    resp = client.post(PUSH, json={"reports": reports}, headers=device.headers)
+
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    for res in resp.get_json()["results"]:
+        assert res["status"] in {"created", "rejected"}
+
+
+def test_lone_surrogate_in_text_never_gives_a_server_error(client, device):
+    body = factories.report(description="@@S@@")
+    raw = json.dumps({"reports": [body]}).replace("@@S@@", "\\ud800")
+
+    resp = client.post(PUSH, data=raw, content_type="application/json", headers=device.headers)
+
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.get_json()["results"][0]["status"] in {"created", "rejected"}
+
+
+# --- fuzzing: nothing a client sends gives a 500 ---------------------------------------------
+
+# Any text a JSON string can carry, often with NUL, other controls or a lone surrogate in it.
+NASTY_CHARS = st.sampled_from(["\x00", "\x1f", "\ud800", "\udfff", "\u2028", "\ufeff"])
+JSON_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda a, c, b: a + c + b, st.text(max_size=12), NASTY_CHARS, st.text(max_size=12)),
+)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | JSON_TEXT
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+DROP = object()
+CATEGORY_CODES = ["skadegorelse", "brand", "miljo", "samling", "narkotika", "trafik",
+                  "brott", "otrygg_plats", "rykten", "stod", "lugnt", "ovrigt"]  # fmt: skip
+TIMES = st.one_of(
+    st.integers(-(10**6), 10**6).map(
+        lambda s: (now_local() + timedelta(seconds=s)).isoformat(timespec="seconds")
+    ),
+    st.datetimes(timezones=st.timezones() | st.none()).map(lambda d: d.isoformat()),
+    st.sampled_from(
+        [
+            "2026-02-30T25:61:00+01:00",
+            "2026-11-21T02:13:00Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "2026-11-21T02:13:00+23:59",
+            "2026-11-21",
+        ]
+    ),
+)
+NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(-200, 200),
+    st.integers(),
+    st.integers(10**300, 10**400),
+)
+HEX64 = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+# Per field: plausible values of the right shape, and any JSON at all.
+FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "id": st.uuids().flatmap(
+        lambda u: st.sampled_from([str(u), u.hex, str(u).upper(), u.urn, f"{{{u}}}"])
+    ),
+    "created_at": TIMES,
+    "updated_at": TIMES,
+    "revision": st.integers(),
+    "category": st.sampled_from(CATEGORY_CODES) | JSON_TEXT,
+    "severity": st.integers(-1, 5),
+    "description": JSON_TEXT | st.integers(3990, 4010).map(lambda n: "å" * n),
+    "place": JSON_TEXT | st.integers(190, 210).map(lambda n: "p" * n),
+    "location": st.fixed_dictionaries(
+        {"lat": NUMBERS, "lon": NUMBERS}, optional={"accuracy_m": NUMBERS | st.none()}
+    ),
+    "location.lat": NUMBERS,
+    "location.lon": NUMBERS,
+    "location.accuracy_m": NUMBERS,
+    "people_count": st.integers(),
+    "photos": st.lists(st.sampled_from([HASH_A, HASH_B, HASH_C]) | HEX64, max_size=22),
+    "status": JSON_TEXT,
+}
+
+
+def fuzz_report(data: st.DataObject, body: dict[str, Any], label: str) -> dict[str, Any]:
+    """Replace, break or drop one or two fields of a report."""
+    keys = data.draw(
+        st.lists(st.sampled_from(sorted(FIELD_VALUES)), min_size=1, max_size=2, unique=True),
+        label=f"{label} keys",
+    )
+    for key in keys:
+        # Mostly values of the right shape (they reach the database), else anything at all.
+        value = data.draw(
+            st.one_of(FIELD_VALUES[key], FIELD_VALUES[key], JSON_VALUES, st.just(DROP)),
+            label=f"{label} {key}",
+        )
+        target, name = body, key
+        if key.startswith("location."):
+            if not isinstance(body.get("location"), dict):
+                continue
+            target, name = body["location"], key.split(".", 1)[1]
+        if value is DROP:
+            target.pop(name, None)
+        else:
+            target[name] = value
+    return body
+
+
+# No shrinking: each example is an HTTP request on a real database, and shrinking a failure
+# on PostgreSQL takes minutes; the explicit tests above pin down the minimal cases.
+FUZZ_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+
+
+def assert_no_server_error(resp, reports: Any) -> None:
+    """Check the contract every push answer keeps, whatever was sent."""
+    assert resp.status_code < 500, resp.get_data(as_text=True)[:500]
+    if resp.status_code == 200:
+        results = resp.get_json()["results"]
+        assert isinstance(reports, list)
+        assert len(results) == len(reports)
+        for res in results:
+            assert res["status"] in STATUSES, res
+    else:
+        assert_error(resp, resp.status_code)
+
+
+@FUZZ_SETTINGS
+@given(data=st.data())
+def test_fuzzed_report_fields_never_give_a_server_error(client, device, data):
+    body = fuzz_report(data, factories.report(id=str(data.draw(st.uuids(), label="id"))), "first")
+    reports = [body]
+    if data.draw(st.booleans(), label="resend an edit"):
+        later = {**copy.deepcopy(body), "updated_at": shifted_now(5), "revision": 1}
+        reports.append(fuzz_report(data, later, "edit"))
+
+    resp = client.post(PUSH, json={"reports": reports}, headers=device.headers)
+
+    assert_no_server_error(resp, reports)
+
+
+VALID_REPORTS = st.uuids().map(lambda u: factories.report(id=str(u)))
+TOP_LEVEL = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries({"reports": JSON_VALUES}),
+    st.fixed_dictionaries({"reports": st.lists(JSON_VALUES | VALID_REPORTS, max_size=6)}),
+    st.fixed_dictionaries(
+        {"reports": st.lists(VALID_REPORTS, max_size=4)},
+        optional={"extra": JSON_VALUES, "cursor": JSON_VALUES},
+    ),
+)
+
+
+@FUZZ_SETTINGS
+@given(body=TOP_LEVEL)
+def test_fuzzed_push_bodies_never_give_a_server_error(client, device, body):
+    resp = client.post(PUSH, json=body, headers=device.headers)
+
+    reports = body.get("reports") if isinstance(body, dict) else None
+    assert_no_server_error(resp, reports)
+    if resp.status_code != 200:
+        assert resp.status_code == 400
+        assert not isinstance(reports, list)
+
+
+@settings(FUZZ_SETTINGS, max_examples=40)
+@given(raw=st.binary(max_size=200))
+def test_fuzzed_raw_bytes_never_give_a_server_error(client, device, raw):
+    resp = client.post(PUSH, data=raw, content_type="application/json", headers=device.headers)
+
+    assert resp.status_code < 500, resp.get_data(as_text=True)[:300]
+    if resp.status_code != 200:
+        assert_error(resp, resp.status_code)
