@@ -16,7 +16,6 @@ Values are treated as immutable JSON data: ``Edit`` takes a deep copy on the way
 
 from __future__ import annotations
 
-import copy
 import enum
 import json
 from collections.abc import Mapping, Sequence
@@ -59,6 +58,15 @@ def _check_revision(revision: int) -> None:
         raise ValueError(f"revision must be a non-negative int, got {revision!r}")
 
 
+def _copy_json(value: Any) -> Any:
+    """Copy a JSON value (dicts, lists, scalars); several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_copy_json(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Edit:
     """Hold one device write of a whole report."""
@@ -74,7 +82,7 @@ class Edit:
             # A device always sends the whole report; a gap means a normaliser bug and
             # silently defaulting it would overwrite a real value with None.
             raise ValueError(f"edit lacks device fields: {', '.join(missing)}")
-        own = {name: copy.deepcopy(self.values[name]) for name in DEVICE_FIELDS}
+        own = {name: _copy_json(self.values[name]) for name in DEVICE_FIELDS}
         _check_revision(self.revision)
         object.__setattr__(self, "values", MappingProxyType(own))
         object.__setattr__(self, "edited_at", _utc(self.edited_at, "edited_at"))
@@ -213,7 +221,7 @@ def apply_batch(
 
 def values_of(state: ReportState) -> dict[str, Any]:
     """Return a deep copy of the device field values of a state."""
-    return {name: copy.deepcopy(state[name].value) for name in DEVICE_FIELDS if name in state}
+    return {name: _copy_json(state[name].value) for name in DEVICE_FIELDS if name in state}
 
 
 def clocks_to_json(state: ReportState) -> dict[str, list[Any]]:
@@ -249,5 +257,5 @@ def state_from_columns(values: Mapping[str, Any], clocks: Mapping[str, Any] | No
     for name in DEVICE_FIELDS:
         # A missing clock (rows older than clocks) is the minimum: any real edit beats it.
         edited_at, revision = _parse_clock(name, clocks.get(name))
-        state[name] = FieldState(copy.deepcopy(values[name]), edited_at, revision)
+        state[name] = FieldState(_copy_json(values[name]), edited_at, revision)
     return state
