@@ -20,3 +20,6 @@ loglevel = os.environ.get("LAGESBILD_LOG_LEVEL", "info")
 # Do not log query strings: pull cursors are harmless, but keep logs free of anything else.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27's control socket defaults to one fixed path per user, shared by every instance
+# on the host; Lägesbild does not use it.
+control_socket_disable = True

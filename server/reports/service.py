@@ -10,7 +10,6 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from server.categories.models import Category
 from server.db import phase
@@ -22,6 +21,7 @@ from server.reports.convert import columns_from_values, values_from_input, value
 from server.reports.models import Report, Tombstone
 from server.reports.schemas import ReportIn
 from server.types import utcnow
+from server.upsert import insert_ignore
 from sync.merge import (
     Edit,
     MergeResult,
@@ -84,22 +84,12 @@ def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
     now = utcnow()
     with phase("read"):
         categories = active_category_codes()
-    for attempt in (1, 2):
-        # Validation runs outside any transaction: the write lock is held only to merge.
-        items = _parse(raw_items, categories, now)
-        valid = [it for it in items if it.edit is not None]
-        try:
-            if valid:
-                with phase("write"):
-                    _merge_valid(device, valid, now)
-        except IntegrityError:
-            # Only another organisation's device inserting the same id at the same moment
-            # gets here; on the second pass that id is seen as foreign and rejected.
-            db.session.rollback()
-            if attempt == 2:
-                raise
-            continue
-        break
+    # Validation runs outside any transaction: the write lock is held only to merge.
+    items = _parse(raw_items, categories, now)
+    valid = [it for it in items if it.edit is not None]
+    if valid:
+        with phase("write"):
+            _merge_valid(device, valid, now)
     return [_result_json(it) for it in items]
 
 
@@ -149,7 +139,10 @@ def _merge_valid(device: Device, valid: list[_Item], now: datetime) -> None:
     for it, res in zip(mergeable, batch.results, strict=True):
         it.result = res
     changed_ids = {str(it.report_id) for it in mergeable if it.result and it.result.changed}
-    seq = _write_changes(device, stored, batch.final, batch.created, changed_ids, seq, now)
+    seq, claimed = _write_changes(device, stored, batch.final, batch.created, changed_ids, seq, now)
+    for it in mergeable:
+        if str(it.report_id) in claimed:
+            it.errors, it.result = {"id": [FOREIGN_ID]}, None
     db.session.execute(
         update(ChangeCounter).where(ChangeCounter.org_id == device.org_id).values(value=seq)
     )
@@ -164,8 +157,12 @@ def _write_changes(
     changed_ids: set[str],
     seq: int,
     now: datetime,
-) -> int:
-    """Insert new reports and update changed ones; return the last sequence number used."""
+) -> tuple[int, set[str]]:
+    """Insert new reports and update changed ones.
+
+    Returns the last sequence number used and the new ids that another organisation's
+    device inserted first (its transaction was not visible to our locking read).
+    """
     new_rows = []
     for rid in sorted(created):
         seq += 1
@@ -184,10 +181,13 @@ def _write_changes(
                 "change_seq": seq,
             }
         )
+    claimed: set[str] = set()
     if new_rows:
-        # Rows were locked above and the counter lock serialises this organisation, so a
-        # conflict here means another organisation's device claimed the id concurrently.
-        db.session.execute(Report.__table__.insert(), new_rows)
+        # The counter lock serialises this organisation, so a conflict here means another
+        # organisation's device inserted the id concurrently: that id is not ours.
+        stmt = insert_ignore(Report.__table__, ["id"]).returning(Report.__table__.c.id)
+        inserted = {str(rid) for rid in db.session.execute(stmt, new_rows).scalars()}
+        claimed = {row_id for row_id in created if row_id not in inserted}
     for rid, state in final.items():
         if rid in created:
             continue
@@ -201,7 +201,7 @@ def _write_changes(
                 setattr(row, key, value)
         row.clocks = clocks_to_json(state)
     db.session.flush()
-    return seq
+    return seq, claimed
 
 
 def _attach_versions_and_missing(
