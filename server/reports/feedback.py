@@ -24,6 +24,13 @@ def _next_seq(org_id: int) -> int:
     return seq
 
 
+def _bump(report: Report) -> None:
+    """Record a coordinator change so the reporting device pulls it."""
+    report.change_seq = _next_seq(report.org_id)
+    report.version += 1
+    report.updated_at = utcnow()
+
+
 def get(report_id: uuid.UUID) -> Report:
     """Load a report or raise LookupError."""
     report = db.session.get(Report, report_id)
@@ -37,13 +44,10 @@ def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) ->
     if status not in REPORT_STATUSES:
         raise ValueError(f"unknown status {status!r}; use one of {', '.join(REPORT_STATUSES)}")
     report = get(report_id)
-    seq = _next_seq(report.org_id)
+    _bump(report)
     report.status = status
-    if comment:
+    if comment and comment.strip():
         db.session.add(ReportComment(report_id=report.id, body=comment.strip()))
-    report.version += 1
-    report.updated_at = utcnow()
-    report.change_seq = seq
     db.session.commit()
     return report
 
@@ -54,12 +58,9 @@ def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -
     if not body or len(body) > 4000:
         raise ValueError("a comment must be 1–4000 characters")
     report = get(report_id)
-    seq = _next_seq(report.org_id)
+    _bump(report)
     comment = ReportComment(report_id=report.id, body=body, author_id=author_id)
     db.session.add(comment)
-    report.version += 1
-    report.updated_at = utcnow()
-    report.change_seq = seq
     db.session.commit()
     return comment
 
