@@ -84,7 +84,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
     return {
         "LAGESBILD_ENV": settings.env,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "DATA_DIR": settings.data_dir or str(instance / "data"),
         "SECRET_KEY": secret,
         "BASE_URL": settings.base_url,
@@ -100,6 +100,16 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": max(settings.max_push_bytes, settings.max_photo_bytes),
         "JSON_SORT_KEYS": False,
     }
+
+
+def engine_options(database_url: str) -> dict[str, object]:
+    """Return SQLAlchemy engine options for the database in use."""
+    options: dict[str, object] = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        # No server-side prepared statements: a plan prepared while a table was tiny (a
+        # sequential scan) would otherwise be kept after the table has grown.
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
 
 
 def _dev_secret(instance: Path) -> str:

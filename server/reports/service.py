@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select, update
 
 from server.categories.models import Category
-from server.db import phase
+from server.db import is_sqlite, phase
 from server.devices.models import Device
 from server.extensions import db
 from server.orgs.models import ChangeCounter
@@ -33,6 +33,9 @@ from sync.merge import (
     values_of,
 )
 
+_REPORTS = Report.__table__
+_TOMBSTONES = Tombstone.__table__
+_COUNTERS = ChangeCounter.__table__
 FOREIGN_ID = "This report id is already used by another device; the app must make a new id."
 
 
@@ -84,45 +87,45 @@ def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
     now = utcnow()
     with phase("read"):
         categories = active_category_codes()
-    # Validation runs outside any transaction: the write lock is held only to merge.
+    # Validation and planning run outside any transaction; the write lock is held only to
+    # check which ids are known and to write.
     items = _parse(raw_items, categories, now)
     valid = [it for it in items if it.edit is not None]
     if valid:
+        plan = _plan(device, valid, {}, {})  # the common case: every report is new
         with phase("write"):
-            _merge_valid(device, valid, now)
+            seq = _lock_counter(device.org_id)
+            if _any_known(plan.ids):
+                stored, tombs = _load_known(plan.ids)
+                plan = _plan(device, valid, stored, tombs)
+            _write(device, plan, seq, now)
+        with phase("read"):
+            _attach_versions_and_missing(device, plan)
     return [_result_json(it) for it in items]
 
 
-def _lock_counter(org_id: int) -> int:
-    """Lock the organisation's change counter for this transaction and return its value.
+@dataclass
+class _Plan:
+    """What a batch will write, worked out by the pure merge engine."""
 
-    Holding this lock until commit serialises the organisation's writers, so change
-    sequence numbers become visible in order and merges never race.
-    """
-    value = db.session.scalar(
-        select(ChangeCounter.value).where(ChangeCounter.org_id == org_id).with_for_update()
-    )
-    if value is None:
-        db.session.add(ChangeCounter(org_id=org_id, value=0))
-        db.session.flush()
-        return 0
-    return value
+    ids: list[uuid.UUID]
+    mergeable: list[_Item]
+    stored: dict[uuid.UUID, Report]
+    final: dict[str, ReportState]
+    created: set[str]
+    changed: set[str]
 
 
-def _merge_valid(device: Device, valid: list[_Item], now: datetime) -> None:
-    """Merge validated items against the stored reports inside one write transaction."""
-    seq = _lock_counter(device.org_id)
-    ids = sorted({it.report_id for it in valid if it.report_id is not None})
-    rows = db.session.execute(
-        select(Report).where(Report.id.in_(ids)).order_by(Report.id).with_for_update()
-    ).scalars()
-    stored = {r.id: r for r in rows}
-    tombs = {
-        t.report_id: t
-        for t in db.session.scalars(select(Tombstone).where(Tombstone.report_id.in_(ids)))
-    }
+def _plan(
+    device: Device,
+    valid: list[_Item],
+    stored: dict[uuid.UUID, Report],
+    tombs: dict[uuid.UUID, Tombstone],
+) -> _Plan:
+    """Merge the batch against the given stored rows and tombstones (no database access)."""
     mergeable: list[_Item] = []
     for it in valid:
+        it.errors, it.result = None, None
         owner = stored.get(it.report_id) or tombs.get(it.report_id)
         if owner is not None and owner.device_id != device.id:
             it.errors = {"id": [FOREIGN_ID]}
@@ -138,35 +141,58 @@ def _merge_valid(device: Device, valid: list[_Item], now: datetime) -> None:
     )
     for it, res in zip(mergeable, batch.results, strict=True):
         it.result = res
-    changed_ids = {str(it.report_id) for it in mergeable if it.result and it.result.changed}
-    seq, claimed = _write_changes(device, stored, batch.final, batch.created, changed_ids, seq, now)
-    for it in mergeable:
-        if str(it.report_id) in claimed:
-            it.errors, it.result = {"id": [FOREIGN_ID]}, None
-    db.session.execute(
-        update(ChangeCounter).where(ChangeCounter.org_id == device.org_id).values(value=seq)
+    return _Plan(
+        ids=sorted({it.report_id for it in valid if it.report_id is not None}),
+        mergeable=mergeable,
+        stored=stored,
+        final=batch.final,
+        created=batch.created,
+        changed={str(it.report_id) for it in mergeable if it.result and it.result.changed},
     )
-    _attach_versions_and_missing(device, mergeable, stored, batch.final)
 
 
-def _write_changes(
-    device: Device,
-    stored: dict[uuid.UUID, Report],
-    final: dict[str, ReportState],
-    created: set[str],
-    changed_ids: set[str],
-    seq: int,
-    now: datetime,
-) -> tuple[int, set[str]]:
-    """Insert new reports and update changed ones.
+def _lock_counter(org_id: int) -> int:
+    """Lock the organisation's change counter for this transaction and return its value.
 
-    Returns the last sequence number used and the new ids that another organisation's
-    device inserted first (its transaction was not visible to our locking read).
+    Holding this lock until commit serialises the organisation's writers, so change
+    sequence numbers become visible in order and merges never race.
     """
+    value = db.session.execute(
+        select(_COUNTERS.c.value).where(_COUNTERS.c.org_id == org_id).with_for_update()
+    ).scalar()
+    if value is None:
+        db.session.execute(_COUNTERS.insert().values(org_id=org_id, value=0))
+        return 0
+    return int(value)
+
+
+def _any_known(ids: list[uuid.UUID]) -> bool:
+    """Tell whether any of the ids is stored or tombstoned (one cheap query)."""
+    known = (
+        select(_REPORTS.c.id)
+        .where(_REPORTS.c.id.in_(ids))
+        .union_all(select(_TOMBSTONES.c.report_id).where(_TOMBSTONES.c.report_id.in_(ids)))
+    )
+    return db.session.execute(known.limit(1)).first() is not None
+
+
+def _load_known(
+    ids: list[uuid.UUID],
+) -> tuple[dict[uuid.UUID, Report], dict[uuid.UUID, Tombstone]]:
+    """Load and lock the stored reports and the tombstones among the ids."""
+    rows = db.session.scalars(
+        select(Report).where(Report.id.in_(ids)).order_by(Report.id).with_for_update()
+    )
+    tombs = db.session.scalars(select(Tombstone).where(Tombstone.report_id.in_(ids)))
+    return {r.id: r for r in rows}, {t.report_id: t for t in tombs}
+
+
+def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
+    """Insert new reports, update changed ones and advance the counter."""
     new_rows = []
-    for rid in sorted(created):
+    for rid in sorted(plan.created):
         seq += 1
-        state = final[rid]
+        state = plan.final[rid]
         new_rows.append(
             {
                 "id": uuid.UUID(rid),
@@ -181,18 +207,16 @@ def _write_changes(
                 "change_seq": seq,
             }
         )
-    claimed: set[str] = set()
     if new_rows:
-        # The counter lock serialises this organisation, so a conflict here means another
-        # organisation's device inserted the id concurrently: that id is not ours.
-        stmt = insert_ignore(Report.__table__, ["id"]).returning(Report.__table__.c.id)
-        inserted = {str(rid) for rid in db.session.execute(stmt, new_rows).scalars()}
-        claimed = {row_id for row_id in created if row_id not in inserted}
-    for rid, state in final.items():
-        if rid in created:
+        claimed = _insert_new(new_rows)
+        for it in plan.mergeable:
+            if str(it.report_id) in claimed:
+                it.errors, it.result = {"id": [FOREIGN_ID]}, None
+    for rid, state in plan.final.items():
+        if rid in plan.created:
             continue
-        row = stored[uuid.UUID(rid)]
-        if rid in changed_ids:
+        row = plan.stored[uuid.UUID(rid)]
+        if rid in plan.changed:
             seq += 1
             row.version += 1
             row.updated_at = now
@@ -201,34 +225,45 @@ def _write_changes(
                 setattr(row, key, value)
         row.clocks = clocks_to_json(state)
     db.session.flush()
-    return seq, claimed
+    db.session.execute(
+        update(_COUNTERS).where(_COUNTERS.c.org_id == device.org_id).values(value=seq)
+    )
 
 
-def _attach_versions_and_missing(
-    device: Device,
-    items: list[_Item],
-    stored: dict[uuid.UUID, Report],
-    final: dict[str, ReportState],
-) -> None:
+def _insert_new(rows: list[dict[str, Any]]) -> set[str]:
+    """Insert new report rows; return the ids another organisation inserted first.
+
+    On SQLite the whole database has one writer, and the ids were checked under that lock,
+    so a plain insert cannot conflict. On PostgreSQL the counter lock serialises only this
+    organisation, so another organisation's device may have inserted the same id
+    concurrently: that id is not ours.
+    """
+    if is_sqlite():
+        db.session.execute(_REPORTS.insert(), rows)
+        return set()
+    stmt = insert_ignore(_REPORTS, ["id"]).returning(_REPORTS.c.id)
+    inserted = {str(rid) for rid in db.session.execute(stmt, rows).scalars()}
+    return {str(row["id"]) for row in rows} - inserted
+
+
+def _attach_versions_and_missing(device: Device, plan: _Plan) -> None:
     """Fill in each result's version and the photos the server still lacks."""
-    named: set[str] = set()
     photos_of: dict[str, list[str]] = {}
-    for it in items:
+    for it in plan.mergeable:
         rid = str(it.report_id)
         if it.result is None or it.result.outcome == Outcome.GONE:
             continue
-        if rid in final:
-            photos = list(values_of(final[rid])["photos"])
+        if rid in plan.final:
+            photos_of[rid] = list(values_of(plan.final[rid])["photos"])
         else:
-            photos = list(stored[it.report_id].photos or [])
-        photos_of[rid] = photos
-        named.update(photos)
+            photos_of[rid] = list(plan.stored[it.report_id].photos or [])
+    named = {p for photos in photos_of.values() for p in photos}
     have = photos_present(device.org_id, named)
-    for it in items:
+    for it in plan.mergeable:
         rid = str(it.report_id)
-        if rid not in photos_of:
+        if it.result is None or rid not in photos_of:
             continue
-        row = stored.get(it.report_id)
+        row = plan.stored.get(it.report_id)
         it.extra["version"] = row.version if row is not None else 1
         it.extra["missing_photos"] = [p for p in photos_of[rid] if p not in have]
 
