@@ -1,0 +1,1 @@
+"""Benchmarks for Lägesbild (run by hand; see bench/README.md)."""
