@@ -92,12 +92,12 @@ def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
     items = _parse(raw_items, categories, now)
     valid = [it for it in items if it.edit is not None]
     if valid:
-        plan = _plan(device, valid, {}, {})  # the common case: every report is new
+        plan = _plan(device, valid, {}, {}, now)  # the common case: every report is new
         with phase("write"):
             seq = _lock_counter(device.org_id)
             if _any_known(plan.ids):
                 stored, tombs = _load_known(plan.ids)
-                plan = _plan(device, valid, stored, tombs)
+                plan = _plan(device, valid, stored, tombs, now)
             _write(device, plan, seq, now)
         with phase("read"):
             _attach_versions_and_missing(device, plan)
@@ -114,6 +114,7 @@ class _Plan:
     final: dict[str, ReportState]
     created: set[str]
     changed: set[str]
+    new_rows: list[dict[str, Any]]
 
 
 def _plan(
@@ -121,6 +122,7 @@ def _plan(
     valid: list[_Item],
     stored: dict[uuid.UUID, Report],
     tombs: dict[uuid.UUID, Tombstone],
+    now: datetime,
 ) -> _Plan:
     """Merge the batch against the given stored rows and tombstones (no database access)."""
     mergeable: list[_Item] = []
@@ -148,7 +150,24 @@ def _plan(
         final=batch.final,
         created=batch.created,
         changed={str(it.report_id) for it in mergeable if it.result and it.result.changed},
+        new_rows=[_new_row(device, rid, batch.final[rid], now) for rid in sorted(batch.created)],
     )
+
+
+def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
+    """Build the row of a new report; its change number is set under the lock."""
+    return {
+        "id": uuid.UUID(rid),
+        "org_id": device.org_id,
+        "device_id": device.id,
+        **columns_from_values(values_of(state)),
+        "clocks": clocks_to_json(state),
+        "status": "ny",
+        "received_at": now,
+        "updated_at": now,
+        "version": 1,
+        "change_seq": None,
+    }
 
 
 def _lock_counter(org_id: int) -> int:
@@ -157,11 +176,12 @@ def _lock_counter(org_id: int) -> int:
     Holding this lock until commit serialises the organisation's writers, so change
     sequence numbers become visible in order and merges never race.
     """
-    value = db.session.execute(
+    conn = db.session.connection()  # Core on the session's connection: no ORM overhead
+    value = conn.execute(
         select(_COUNTERS.c.value).where(_COUNTERS.c.org_id == org_id).with_for_update()
     ).scalar()
     if value is None:
-        db.session.execute(_COUNTERS.insert().values(org_id=org_id, value=0))
+        conn.execute(_COUNTERS.insert().values(org_id=org_id, value=0))
         return 0
     return int(value)
 
@@ -173,7 +193,7 @@ def _any_known(ids: list[uuid.UUID]) -> bool:
         .where(_REPORTS.c.id.in_(ids))
         .union_all(select(_TOMBSTONES.c.report_id).where(_TOMBSTONES.c.report_id.in_(ids)))
     )
-    return db.session.execute(known.limit(1)).first() is not None
+    return db.session.connection().execute(known.limit(1)).first() is not None
 
 
 def _load_known(
@@ -189,24 +209,10 @@ def _load_known(
 
 def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
     """Insert new reports, update changed ones and advance the counter."""
-    new_rows = []
-    for rid in sorted(plan.created):
+    new_rows = plan.new_rows
+    for row in new_rows:
         seq += 1
-        state = plan.final[rid]
-        new_rows.append(
-            {
-                "id": uuid.UUID(rid),
-                "org_id": device.org_id,
-                "device_id": device.id,
-                **columns_from_values(values_of(state)),
-                "clocks": clocks_to_json(state),
-                "status": "ny",
-                "received_at": now,
-                "updated_at": now,
-                "version": 1,
-                "change_seq": seq,
-            }
-        )
+        row["change_seq"] = seq
     if new_rows:
         claimed = _insert_new(new_rows)
         for it in plan.mergeable:
@@ -225,7 +231,7 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
                 setattr(row, key, value)
         row.clocks = clocks_to_json(state)
     db.session.flush()
-    db.session.execute(
+    db.session.connection().execute(
         update(_COUNTERS).where(_COUNTERS.c.org_id == device.org_id).values(value=seq)
     )
 
@@ -239,7 +245,7 @@ def _insert_new(rows: list[dict[str, Any]]) -> set[str]:
     concurrently: that id is not ours.
     """
     if is_sqlite():
-        db.session.execute(_REPORTS.insert(), rows)
+        db.session.connection().execute(_REPORTS.insert(), rows)
         return set()
     stmt = insert_ignore(_REPORTS, ["id"]).returning(_REPORTS.c.id)
     inserted = {str(rid) for rid in db.session.execute(stmt, rows).scalars()}
