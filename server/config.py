@@ -96,8 +96,9 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "FUTURE_SKEW_HOURS": settings.future_skew_hours,
         "SQLITE_BUSY_TIMEOUT_MS": settings.sqlite_busy_timeout_ms,
         "PULL_PAGE_SIZE": settings.pull_page_size,
-        # Push and photo endpoints set their own, tighter limits per request.
-        "MAX_CONTENT_LENGTH": max(settings.max_push_bytes, settings.max_photo_bytes),
+        # A backstop only: the API views read bodies through server.http.read_body with
+        # their own limits, and need to see one byte beyond them to answer 413.
+        "MAX_CONTENT_LENGTH": max(settings.max_push_bytes, settings.max_photo_bytes) + 1,
         "JSON_SORT_KEYS": False,
     }
 

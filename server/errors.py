@@ -78,11 +78,7 @@ def register_error_handlers(app: Flask) -> None:
     def _too_large(exc: RequestEntityTooLarge) -> Response | HTTPException:
         if not _wants_json():
             return exc
-        limit = request.max_content_length
-        msg = "The request is too large."
-        if limit:
-            msg += f" The limit is {limit // 1024} kB; send fewer reports per request."
-        return error_response(413, "payload_too_large", msg)
+        return error_response(413, "payload_too_large", "The request is too large.")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException:

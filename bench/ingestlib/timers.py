@@ -140,7 +140,7 @@ def install_timers(app: Any, timers: Timers) -> list[str]:
         (auth, "touch", "auth: touch (last_seen)"),
         (views, "json_body", "request JSON parse (get_json)"),
         (views, "push_reports", "service.push"),
-        (service, "active_category_codes", "active_category_codes"),
+        (service, "category_codes", "category_codes"),
         (service, "_parse", "_parse (validate 50 reports)"),
         (ReportIn, "load", "marshmallow ReportIn.load"),
         (service, "values_from_input", "values_from_input"),

@@ -11,10 +11,11 @@ from server.devices import service
 from server.devices.schemas import EnrolIn, EnrolOut
 from server.errors import ApiError
 from server.extensions import db
+from server.http import json_body
 from server.orgs.models import Organisation
-from server.reports.views import json_body
 
 bp = Blueprint("devices", __name__, url_prefix="/api/v1")
+ENROL_MAX_BYTES = 4096  # an enrolment body is a code of a dozen characters
 
 
 @bp.post("/enrol")
@@ -30,7 +31,7 @@ def enrol() -> tuple[dict[str, Any], int]:
         201: {description: Enrolled, content: {application/json: {schema: EnrolOut}}}
         400: {description: Unknown, used or expired code}
     """
-    body = json_body()
+    body = json_body(ENROL_MAX_BYTES, "enrolment request")
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", 'The body must be {"code": "..."}.')
     try:

@@ -6,19 +6,21 @@ import hashlib
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, select
+from sqlalchemy import String, cast, exists, select, update
 
+from server.db import phase
 from server.devices.models import Device
 from server.errors import ApiError
 from server.extensions import db
+from server.orgs.counter import take_seqs
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
 from server.photos.models import Photo
-from server.photos.storage import PhotoStore
+from server.photos.storage import VARIANTS, PhotoStore
 from server.reports.models import Report
 from server.types import utcnow
 from server.upsert import insert_ignore
 
-VARIANTS = ("full", "display", "thumb")
+_PHOTOS = Photo.__table__
 
 
 def store() -> PhotoStore:
@@ -64,27 +66,45 @@ def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
         raise ApiError(422, exc.code, exc.message) from exc
     # Files first (atomically, fsynced), the row after: a row never points at no file.
     path = store().save(device.org_id, sha256, processed.variants)
-    result = db.session.execute(
-        insert_ignore(Photo.__table__, ["org_id", "sha256"]).returning(Photo.__table__.c.id),
-        {
-            "org_id": device.org_id,
-            "sha256": sha256,
-            "uploaded_by_device_id": device.id,
-            "source_format": processed.source_format,
-            "width": processed.width,
-            "height": processed.height,
-            "bytes": len(data),
-            "storage_path": path,
-            "created_at": utcnow(),
-        },
-    )
-    # No row back: a concurrent upload of the same photo won (rowcount is unreliable here).
-    created = result.first() is not None
-    db.session.commit()
+    row = {
+        "org_id": device.org_id,
+        "sha256": sha256,
+        "uploaded_by_device_id": device.id,
+        "source_format": processed.source_format,
+        "width": processed.width,
+        "height": processed.height,
+        "bytes": len(data),
+        "storage_path": path,
+        "created_at": utcnow(),
+    }
+    with phase("write"):
+        stmt = insert_ignore(_PHOTOS, ["org_id", "sha256"]).returning(_PHOTOS.c.id)
+        # No row back: a concurrent upload of the same photo won.
+        created = db.session.execute(stmt, row).first() is not None
+        if created:
+            announce_photo(device.org_id, sha256)
     photo = find(device.org_id, sha256)
     if photo is None:  # pragma: no cover - the row was just written
         raise RuntimeError("photo row vanished after commit")
     return photo, created
+
+
+def announce_photo(org_id: int, sha256: str) -> None:
+    """Give each report naming the photo a new change number, so pulls drop it as missing."""
+    report_ids = list(
+        db.session.scalars(
+            select(Report.id)
+            .where(Report.org_id == org_id, cast(Report.photos, String).contains(sha256))
+            .order_by(Report.id)
+        )
+    )
+    if not report_ids:
+        return
+    first = take_seqs(org_id, len(report_ids))
+    for offset, report_id in enumerate(report_ids):
+        db.session.execute(
+            update(Report).where(Report.id == report_id).values(change_seq=first + offset)
+        )
 
 
 def device_may_see(device: Device, photo: Photo) -> bool:

@@ -6,27 +6,30 @@ import re
 
 from flask import Blueprint, Response, current_app, request, send_file
 
+from server.db import phase
 from server.devices.auth import current_device, device_required
 from server.errors import ApiError
+from server.http import read_body
 from server.photos import service
+from server.photos.models import Photo
 from server.photos.schemas import PhotoOut
 
 bp = Blueprint("photos", __name__, url_prefix="/api/v1/photos")
-_SHA_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_SHA_RE = re.compile(r"[0-9a-fA-F]{64}")
 # Served photos may never run anything, even if a browser were tricked into rendering one.
 PHOTO_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
 def _sha(value: str) -> str:
     """Validate a SHA-256 path segment."""
-    if not _SHA_RE.match(value):
+    if not _SHA_RE.fullmatch(value):
         raise ApiError(400, "invalid_sha256", "A photo is addressed by its SHA-256 in hex.")
     return value.lower()
 
 
 @bp.put("/<sha256>")
 @device_required
-def upload(sha256: str) -> tuple[dict, int]:
+def upload(sha256: str) -> tuple[dict[str, object], int]:
     """Upload a photo's raw bytes under their SHA-256.
     ---
     put:
@@ -51,17 +54,19 @@ def upload(sha256: str) -> tuple[dict, int]:
     """
     device = current_device()
     sha = _sha(sha256)
-    existing = service.find(device.org_id, sha)
+    with phase("read"):
+        existing = service.find(device.org_id, sha)
     if existing is not None:
         # Cheap no-op: the body is not even read.
         return PhotoOut().dump({**_attrs(existing), "created": False}), 200
-    request.max_content_length = int(current_app.config["MAX_PHOTO_BYTES"])
-    data = request.get_data(cache=False)
+    # Reading a slow upload and re-encoding it happen with no transaction open, so a phone
+    # on a bad connection never holds the database's write lock.
+    data = read_body(int(current_app.config["MAX_PHOTO_BYTES"]), "photo")
     photo, created = service.save_upload(device, sha, data)
     return PhotoOut().dump({**_attrs(photo), "created": created}), 201 if created else 200
 
 
-def _attrs(photo: object) -> dict:
+def _attrs(photo: Photo) -> dict[str, object]:
     """Read the dumpable attributes of a photo row."""
     keys = ("sha256", "source_format", "width", "height", "bytes")
     return {k: getattr(photo, k) for k in keys}

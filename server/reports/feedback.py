@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from server.extensions import db
-from server.orgs.models import ChangeCounter
+from server.orgs.counter import lock_counter, take_seqs
 from server.reports.models import REPORT_STATUSES, Report, ReportComment, Tombstone
 from server.types import utcnow
 
 
-def _next_seq(org_id: int) -> int:
-    """Take the organisation's next change number (locks the counter until commit)."""
-    value = db.session.scalar(
-        select(ChangeCounter.value).where(ChangeCounter.org_id == org_id).with_for_update()
-    )
-    seq = (value or 0) + 1
-    db.session.execute(
-        update(ChangeCounter).where(ChangeCounter.org_id == org_id).values(value=seq)
-    )
-    return seq
-
-
 def _bump(report: Report) -> None:
-    """Record a coordinator change so the reporting device pulls it."""
-    report.change_seq = _next_seq(report.org_id)
+    """Record a coordinator change so the reporting device pulls it (counter locked)."""
+    report.change_seq = take_seqs(report.org_id, 1)
     report.version += 1
     report.updated_at = utcnow()
 
@@ -39,11 +27,30 @@ def get(report_id: uuid.UUID) -> Report:
     return report
 
 
+def get_for_update(report_id: uuid.UUID) -> Report:
+    """Lock the organisation's counter, then load the report afresh and locked.
+
+    The counter lock comes first, as in a push, so the two never deadlock, and the row is
+    re-read after it so a push that committed meanwhile is not overwritten.
+    """
+    org_id = get(report_id).org_id
+    lock_counter(org_id)
+    report = db.session.scalar(
+        select(Report)
+        .where(Report.id == report_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if report is None:
+        raise LookupError(f"no report with id {report_id}")
+    return report
+
+
 def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) -> Report:
     """Set a report's coordinator status, optionally with a comment for the device."""
     if status not in REPORT_STATUSES:
         raise ValueError(f"unknown status {status!r}; use one of {', '.join(REPORT_STATUSES)}")
-    report = get(report_id)
+    report = get_for_update(report_id)
     _bump(report)
     report.status = status
     if comment and comment.strip():
@@ -57,7 +64,7 @@ def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -
     body = body.strip()
     if not body or len(body) > 4000:
         raise ValueError("a comment must be 1–4000 characters")
-    report = get(report_id)
+    report = get_for_update(report_id)
     _bump(report)
     comment = ReportComment(report_id=report.id, body=body, author_id=author_id)
     db.session.add(comment)
@@ -67,8 +74,8 @@ def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -
 
 def delete_report(report_id: uuid.UUID, reason: str) -> Tombstone:
     """Delete a report for good (retention, erasure); a resend never brings it back."""
-    report = get(report_id)
-    seq = _next_seq(report.org_id)
+    report = get_for_update(report_id)
+    seq = take_seqs(report.org_id, 1)
     tomb = Tombstone(
         report_id=report.id,
         org_id=report.org_id,

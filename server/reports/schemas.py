@@ -34,7 +34,10 @@ class Text(fields.String):
 
 
 class LocationIn(Schema):
-    """A position from the phone's GPS."""
+    """A position from the phone's GPS (extra keys such as altitude are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
 
     lat = fields.Float(
         required=True,

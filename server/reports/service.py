@@ -1,4 +1,4 @@
-"""Push and pull: the server side of the sync protocol."""
+"""Push: merging a device's batch of reports into the store."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from server.categories.models import Category
 from server.db import is_sqlite, phase
 from server.devices.models import Device
 from server.extensions import db
-from server.orgs.models import ChangeCounter
+from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
@@ -28,6 +28,7 @@ from sync.merge import (
     Outcome,
     ReportState,
     apply_batch,
+    canonical,
     clocks_to_json,
     state_from_columns,
     values_of,
@@ -35,7 +36,10 @@ from sync.merge import (
 
 _REPORTS = Report.__table__
 _TOMBSTONES = Tombstone.__table__
-_COUNTERS = ChangeCounter.__table__
+RETIRED_CATEGORY = "This category is no longer in use. Choose another one."
+EDIT_NEEDS_TIME = (
+    "This changes a report the server already has; send updated_at (the time of the edit)."
+)
 FOREIGN_ID = "This report id is already used by another device; the app must make a new id."
 
 
@@ -48,12 +52,14 @@ class _Item:
     report_id: uuid.UUID | None = None
     errors: dict[str, Any] | None = None
     result: MergeResult | None = None
+    explicit_clock: bool = False  # the device sent updated_at (an edit's own time)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def active_category_codes() -> set[str]:
-    """Return the codes a device may report under."""
-    return set(db.session.scalars(select(Category.code).where(Category.active.is_(True))))
+def category_codes() -> tuple[set[str], set[str]]:
+    """Return every category code and the active ones (new reports need an active one)."""
+    rows = db.session.execute(select(Category.code, Category.active)).all()
+    return {code for code, _ in rows}, {code for code, active in rows if active}
 
 
 def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_Item]:
@@ -73,7 +79,14 @@ def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_I
             continue
         edited_at = data["updated_at"] or data["created_at"]
         edit = Edit(values=values_from_input(data), edited_at=edited_at, revision=data["revision"])
-        items.append(_Item(raw_id, edit=edit, report_id=data["id"]))
+        items.append(
+            _Item(
+                raw_id,
+                edit=edit,
+                report_id=data["id"],
+                explicit_clock=data["updated_at"] is not None,
+            )
+        )
     return items
 
 
@@ -86,18 +99,18 @@ def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
     """Merge a batch of pushed reports and return one result per report, in order."""
     now = utcnow()
     with phase("read"):
-        categories = active_category_codes()
+        categories, active = category_codes()
     # Validation and planning run outside any transaction; the write lock is held only to
     # check which ids are known and to write.
     items = _parse(raw_items, categories, now)
     valid = [it for it in items if it.edit is not None]
     if valid:
-        plan = _plan(device, valid, {}, {}, now)  # the common case: every report is new
+        plan = _plan(device, valid, {}, {}, now, active)  # the common case: every report is new
         with phase("write"):
-            seq = _lock_counter(device.org_id)
+            seq = lock_counter(device.org_id)
             if _any_known(plan.ids):
                 stored, tombs = _load_known(plan.ids)
-                plan = _plan(device, valid, stored, tombs, now)
+                plan = _plan(device, valid, stored, tombs, now, active)
             _write(device, plan, seq, now)
         with phase("read"):
             _attach_versions_and_missing(device, plan)
@@ -123,6 +136,7 @@ def _plan(
     stored: dict[uuid.UUID, Report],
     tombs: dict[uuid.UUID, Tombstone],
     now: datetime,
+    active: set[str],
 ) -> _Plan:
     """Merge the batch against the given stored rows and tombstones (no database access)."""
     mergeable: list[_Item] = []
@@ -131,6 +145,9 @@ def _plan(
         owner = stored.get(it.report_id) or tombs.get(it.report_id)
         if owner is not None and owner.device_id != device.id:
             it.errors = {"id": [FOREIGN_ID]}
+        elif owner is None and it.edit.values["category"] not in active:
+            # A resend of a stored report keeps working after its category was retired.
+            it.errors = {"category": [RETIRED_CATEGORY]}
         else:
             mergeable.append(it)
     existing: dict[str, ReportState] = {
@@ -143,6 +160,14 @@ def _plan(
     )
     for it, res in zip(mergeable, batch.results, strict=True):
         it.result = res
+        if res.outcome == Outcome.DUPLICATE and not it.explicit_clock:
+            state = batch.final.get(str(it.report_id)) or existing[str(it.report_id)]
+            if _lost_on_a_tie(state, it.edit):
+                # An edit sent without its own time carries the creation time, ties with
+                # the stored report and could be dropped while the phone believes it was
+                # stored: refuse it instead. (A stale original loses on time and is fine.)
+                it.errors, it.result = {"updated_at": [EDIT_NEEDS_TIME]}, None
+    mergeable = [it for it in mergeable if it.result is not None]
     return _Plan(
         ids=sorted({it.report_id for it in valid if it.report_id is not None}),
         mergeable=mergeable,
@@ -152,6 +177,17 @@ def _plan(
         changed={str(it.report_id) for it in mergeable if it.result and it.result.changed},
         new_rows=[_new_row(device, rid, batch.final[rid], now) for rid in sorted(batch.created)],
     )
+
+
+def _lost_on_a_tie(state: ReportState, edit: Edit) -> bool:
+    """Tell whether the edit differs from the state only in fields it tied on time."""
+    for name, value in edit.values.items():
+        current = state[name]
+        if canonical(current.value) != canonical(value) and (
+            current.edited_at == edit.edited_at and current.revision == edit.revision
+        ):
+            return True
+    return False
 
 
 def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
@@ -168,22 +204,6 @@ def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dic
         "version": 1,
         "change_seq": None,
     }
-
-
-def _lock_counter(org_id: int) -> int:
-    """Lock the organisation's change counter for this transaction and return its value.
-
-    Holding this lock until commit serialises the organisation's writers, so change
-    sequence numbers become visible in order and merges never race.
-    """
-    conn = db.session.connection()  # Core on the session's connection: no ORM overhead
-    value = conn.execute(
-        select(_COUNTERS.c.value).where(_COUNTERS.c.org_id == org_id).with_for_update()
-    ).scalar()
-    if value is None:
-        conn.execute(_COUNTERS.insert().values(org_id=org_id, value=0))
-        return 0
-    return int(value)
 
 
 def _any_known(ids: list[uuid.UUID]) -> bool:
@@ -231,9 +251,7 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
                 setattr(row, key, value)
         row.clocks = clocks_to_json(state)
     db.session.flush()
-    db.session.connection().execute(
-        update(_COUNTERS).where(_COUNTERS.c.org_id == device.org_id).values(value=seq)
-    )
+    set_counter(device.org_id, seq)
 
 
 def _insert_new(rows: list[dict[str, Any]]) -> set[str]:

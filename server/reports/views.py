@@ -8,23 +8,13 @@ from flask import Blueprint, current_app, request
 
 from server.devices.auth import current_device, device_required
 from server.errors import ApiError
+from server.http import json_body
 from server.reports.pull import pull as pull_changes
 from server.reports.schemas import PullOut, PushOut
 from server.reports.service import push as push_reports
 from server.types import utcnow
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
-
-
-def json_body() -> Any:
-    """Parse the request body as JSON or raise a clear 400."""
-    try:
-        data = request.get_json(force=True, silent=True)
-    except RecursionError:
-        data = None  # absurdly deep nesting: not a body any client of ours sends
-    if data is None:
-        raise ApiError(400, "invalid_json", "The request body must be JSON.")
-    return data
 
 
 @bp.post("/push")
@@ -46,8 +36,7 @@ def push() -> tuple[dict[str, Any], int]:
         401: {description: Missing, unknown or revoked token}
         413: {description: Too many reports or too many bytes}
     """
-    request.max_content_length = int(current_app.config["MAX_PUSH_BYTES"])
-    body = json_body()
+    body = json_body(int(current_app.config["MAX_PUSH_BYTES"]), "push")
     reports = body.get("reports") if isinstance(body, dict) else None
     if not isinstance(reports, list):
         raise ApiError(400, "invalid_request", 'The body must be {"reports": [...]}.')

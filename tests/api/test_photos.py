@@ -442,6 +442,39 @@ def test_body_over_the_byte_limit_is_413(app, client, device):
     assert put(client, device, data).status_code in STORED
 
 
+def test_chunked_body_over_the_limit_is_413_not_a_hash_mismatch(app, client, device):
+    data = jpeg((200, 200), seed=15)
+    app.config["MAX_PHOTO_BYTES"] = len(data) - 1
+
+    # No Content-Length, as with a chunked upload: the server must still notice the size.
+    resp = client.put(
+        f"/api/v1/photos/{sha(data)}",
+        input_stream=io.BytesIO(data),
+        content_type="image/jpeg",
+        headers=device.headers,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert_envelope(resp, 413, "payload_too_large")
+    assert committed_rows(sha(data)) == []
+
+
+def test_upload_makes_the_next_pull_drop_the_photo_from_missing(client, device):
+    data = jpeg((120, 90), seed=16)
+    report = factories.report(photos=[sha(data)])
+    assert push(client, device, report).get_json()["results"][0]["missing_photos"] == [sha(data)]
+    first = client.get("/api/v1/sync/pull", headers=device.headers).get_json()
+    assert first["reports"][0]["missing_photos"] == [sha(data)]
+
+    assert put(client, device, data).status_code == 201
+    after = client.get(
+        "/api/v1/sync/pull", query_string={"cursor": first["cursor"]}, headers=device.headers
+    ).get_json()
+
+    assert [r["id"] for r in after["reports"]] == [report["id"]]
+    assert after["reports"][0]["missing_photos"] == []
+
+
 NOT_ALLOWED = {
     "gif": encode(Image.new("P", (10, 10)), "GIF"),
     "bmp": encode(Image.new("RGB", (10, 10)), "BMP"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -551,6 +552,59 @@ def test_inactive_category_is_rejected(client, device):
     assert_readable(results[0]["errors"], "category")
     assert results[1]["status"] == "created"
     assert stored(body["id"]) is None
+
+
+def test_resend_of_a_stored_report_survives_the_retirement_of_its_category(client, device):
+    body = factories.report(category="brand")
+    assert push_one(client, device, body)["status"] == "created"
+    db.session.execute(update(Category).where(Category.code == "brand").values(active=False))
+    db.session.commit()
+
+    again = push_one(client, device, body)
+
+    assert again["status"] == "duplicate", again
+    assert report_count() == 1
+
+
+def test_edit_without_updated_at_is_never_acknowledged_and_dropped(client, device):
+    body = factories.report(description="Klotter")
+    assert push_one(client, device, body)["status"] == "created"
+
+    same = push_one(client, device, body)
+    losing = push_one(client, device, dict(body, description="Kaffe"))  # loses the tie
+    winning = push_one(client, device, dict(body, description="Klotter, nu sanerat"))
+
+    assert same["status"] == "duplicate"
+    assert losing["status"] == "rejected", losing
+    assert_readable(losing["errors"], "updated_at")
+    assert winning["status"] == "updated", winning
+    assert stored(body["id"]).description == "Klotter, nu sanerat"
+
+
+def test_chunked_push_over_the_byte_limit_is_413(app, client, device):
+    app.config["MAX_PUSH_BYTES"] = 2000
+    raw = json.dumps({"reports": [factories.report() for _ in range(20)]}).encode()
+
+    resp = client.post(
+        PUSH,
+        input_stream=io.BytesIO(raw),
+        content_type="application/json",
+        headers=device.headers,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert_error(resp, 413, "payload_too_large")
+    assert report_count() == 0
+
+
+def test_extra_keys_in_location_are_ignored(client, device):
+    loc = {"lat": 55.64, "lon": 13.2, "accuracy_m": 8, "altitude": 31.0, "heading": None}
+    body = factories.report(location=loc)
+
+    result = push_one(client, device, body)
+
+    assert result["status"] == "created", result
+    assert (stored(body["id"]).lat, stored(body["id"]).lon) == (55.64, 13.2)
 
 
 def test_invalid_edit_of_a_stored_report_leaves_it_unchanged(client, device):

@@ -1,0 +1,46 @@
+"""Request-body helpers shared by the API views."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from server.errors import ApiError
+
+
+def read_body(limit: int, what: str) -> bytes:
+    """Read the raw body, answering 413 when it exceeds `limit` bytes.
+
+    Werkzeug stops a chunked body at the limit silently; reading one byte more tells a
+    truncated upload from a complete one, so an oversized upload never looks damaged
+    (which would make the phone resend it for ever).
+    """
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise _too_large(limit, what)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit, what)
+    return data
+
+
+def _too_large(limit: int, what: str) -> ApiError:
+    """Build the 413 for an oversized body."""
+    return ApiError(
+        413,
+        "payload_too_large",
+        f"The {what} is larger than {limit // 1024} kB.",
+        {"limit_bytes": limit},
+    )
+
+
+def json_body(limit: int, what: str = "request") -> Any:
+    """Read and parse a JSON body of at most `limit` bytes, or raise a clear 4xx."""
+    raw = read_body(limit, what)
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        # ValueError covers bad UTF-8 and bad JSON; RecursionError absurdly deep nesting.
+        raise ApiError(400, "invalid_json", "The request body must be JSON.") from None
