@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+ENVIRONMENTS = ("development", "testing", "production")
+
 
 class ConfigError(RuntimeError):
     """Raised when the environment holds an unusable setting."""
@@ -60,7 +62,8 @@ class Settings:
             max_batch_reports=_int("LAGESBILD_MAX_BATCH_REPORTS", 500),
             max_push_bytes=_int("LAGESBILD_MAX_PUSH_BYTES", 5 * 1024 * 1024),
             max_photo_bytes=_int("LAGESBILD_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
-            max_photo_pixels=_int("LAGESBILD_MAX_PHOTO_PIXELS", 40_000_000),
+            # 24 MP: twice a phone photo; decoding one costs about 100 MB per worker.
+            max_photo_pixels=_int("LAGESBILD_MAX_PHOTO_PIXELS", 24_000_000),
             future_skew_hours=_int("LAGESBILD_FUTURE_SKEW_HOURS", 24),
             sqlite_busy_timeout_ms=_int("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", 30_000),
             pull_page_size=_int("LAGESBILD_PULL_PAGE_SIZE", 500),
@@ -76,6 +79,10 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if settings.env not in ENVIRONMENTS:
+        raise ConfigError(
+            f"LAGESBILD_ENV must be one of {', '.join(ENVIRONMENTS)}, got {settings.env!r}"
+        )
     secret = settings.secret_key
     if secret is None:
         if settings.env == "production":

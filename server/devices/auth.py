@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
@@ -45,8 +45,3 @@ def device_required(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def device_json(device: Device) -> dict[str, Any]:
-    """Describe a device for API answers."""
-    return {"id": device.id, "name": device.display_name, "kind": device.kind}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 
 from server.extensions import db
@@ -13,4 +15,16 @@ def database_epoch() -> str:
     value = db.session.scalar(select(MetaValue.value).where(MetaValue.key == "epoch"))
     if value is None:
         raise RuntimeError("the database has no epoch; run 'lagesbild db upgrade'")
+    return value
+
+
+def rotate_epoch() -> str:
+    """Give the database a new epoch, so every device's pull cursor resyncs in full."""
+    value = uuid.uuid4().hex
+    row = db.session.get(MetaValue, "epoch")
+    if row is None:
+        db.session.add(MetaValue(key="epoch", value=value))
+    else:
+        row.value = value
+    db.session.commit()
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from server.extensions import db
 from server.orgs.models import ORG_KINDS, ChangeCounter, Organisation
@@ -26,13 +26,9 @@ def create(name: str, kind: str = "kommun") -> Organisation:
     if kind not in ORG_KINDS:
         raise ValueError(f"unknown organisation kind {kind!r}; use one of {', '.join(ORG_KINDS)}")
     slug = slugify(name)
-    clash = db.session.scalar(
-        select(Organisation).where(
-            or_(func.lower(Organisation.name) == name.lower(), Organisation.slug == slug)
-        )
-    )
-    if clash is not None:
-        raise ValueError(f"an organisation named {clash.name!r} (slug {clash.slug}) exists")
+    for clash in db.session.scalars(select(Organisation)):
+        if clash.name.casefold() == name.casefold() or clash.slug == slug:
+            raise ValueError(f"an organisation named {clash.name!r} (slug {clash.slug}) exists")
     org = Organisation(name=name, slug=slug, kind=kind)
     db.session.add(org)
     db.session.flush()
@@ -42,13 +38,10 @@ def create(name: str, kind: str = "kommun") -> Organisation:
 
 
 def find(name_or_slug: str) -> Organisation:
-    """Find an organisation by its name (any case) or its slug."""
-    key = name_or_slug.strip()
-    org = db.session.scalar(
-        select(Organisation).where(
-            or_(func.lower(Organisation.name) == key.lower(), Organisation.slug == key.lower())
-        )
-    )
-    if org is None:
-        raise LookupError(f"no organisation named {name_or_slug!r}")
-    return org
+    """Find an organisation by its name (any case, Å/Ä/Ö included) or its slug."""
+    key = name_or_slug.strip().casefold()
+    # Compared in Python: SQLite's lower() folds ASCII only, and organisations are few.
+    for org in db.session.scalars(select(Organisation)):
+        if key in (org.name.casefold(), org.slug):
+            return org
+    raise LookupError(f"no organisation named {name_or_slug!r}")

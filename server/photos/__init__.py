@@ -1,1 +1,1 @@
-"""Photo processing and storage helpers (framework-free)."""
+"""Photos: upload and download views, processing (imaging.py) and storage (storage.py)."""

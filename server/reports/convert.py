@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from server.reports.models import Report
-
 
 def created_at_value(when: datetime) -> str:
     """Render the device time canonically, keeping its UTC offset."""
@@ -65,8 +63,3 @@ def columns_from_values(values: dict[str, Any]) -> dict[str, Any]:
         "people_count": values["people_count"],
         "photos": values["photos"],
     }
-
-
-def report_json(report: Report) -> dict[str, Any]:
-    """Describe a stored report with its device values (for tests, CLI and exports)."""
-    return {"id": str(report.id), **values_from_row(report), "status": report.status}

@@ -370,3 +370,24 @@ def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runne
     assert count(Device, Device.org_id == org.id) == data["devices"]
     assert_clear_failure(cli(runner, "demo"), "exists")
     assert count(Report) == reports
+
+
+def test_rotate_epoch_turns_every_cursor_into_a_full_resync(runner, client, device):
+    client.post("/api/v1/sync/push", json={"reports": [factories.report()]}, headers=device.headers)
+    first = client.get("/api/v1/sync/pull", headers=device.headers).get_json()
+    result = runner.invoke(main, ["rotate-epoch", "--json"])
+    assert result.exit_code == 0, result.output
+    again = client.get(
+        "/api/v1/sync/pull", query_string={"cursor": first["cursor"]}, headers=device.headers
+    ).get_json()
+    assert again["reset"] is True
+    assert len(again["reports"]) == 1
+
+
+def test_org_option_finds_names_starting_with_swedish_letters(runner):
+    assert runner.invoke(main, ["org", "create", "Åre kommun"]).exit_code == 0
+    result = runner.invoke(
+        main, ["device", "enrol", "--org", "åRE KOMMUN", "--name", "T", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["org"] == "are-kommun"

@@ -1,0 +1,43 @@
+"""Configuration from the environment: types, required secrets, known environments."""
+
+import pytest
+
+from server.config import ConfigError, Settings, engine_options, flask_config
+
+
+def test_production_without_secret_key_refuses_to_start(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("LAGESBILD_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        flask_config(Settings.from_env(), str(tmp_path))
+
+
+def test_unknown_environment_name_is_refused_not_treated_as_development(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("LAGESBILD_ENV", "prod")
+    with pytest.raises(ConfigError, match="LAGESBILD_ENV"):
+        flask_config(Settings.from_env(), str(tmp_path))
+
+
+def test_development_creates_and_reuses_a_private_secret(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("LAGESBILD_ENV", "development")
+    first = flask_config(Settings.from_env(), str(tmp_path))["SECRET_KEY"]
+    second = flask_config(Settings.from_env(), str(tmp_path))["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_integer_settings_reject_garbage(monkeypatch):
+    monkeypatch.setenv("LAGESBILD_MAX_BATCH_REPORTS", "many")
+    with pytest.raises(ConfigError, match="LAGESBILD_MAX_BATCH_REPORTS"):
+        Settings.from_env()
+
+
+def test_postgres_urls_get_the_psycopg_driver_and_no_server_side_prepares(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAGESBILD_ENV", "testing")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/lagesbild")
+    config = flask_config(Settings.from_env(), str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/lagesbild"
+    assert engine_options("postgresql+psycopg://x")["connect_args"] == {"prepare_threshold": None}
+    assert "connect_args" not in engine_options("sqlite:///x")
