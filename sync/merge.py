@@ -228,11 +228,17 @@ def clocks_to_json(state: ReportState) -> dict[str, list[Any]]:
     """Return the clocks of a state as JSON: {field: [utc iso time, revision]}."""
     # Values live in real columns; only the clocks need this column. Fixed microsecond
     # precision keeps the text stable so equal clocks serialise identically.
-    return {
-        name: [register.edited_at.isoformat(timespec="microseconds"), register.revision]
-        for name, register in state.items()
-        if name in DEVICE_FIELDS
-    }
+    # Usually every field shares one clock: format each distinct time once.
+    texts: dict[datetime, str] = {}
+    out: dict[str, list[Any]] = {}
+    for name, register in state.items():
+        if name in DEVICE_FIELDS:
+            when = register.edited_at
+            text = texts.get(when)
+            if text is None:
+                text = texts[when] = when.isoformat(timespec="microseconds")
+            out[name] = [text, register.revision]
+    return out
 
 
 def _parse_clock(name: str, raw: Any) -> tuple[datetime, int]:

@@ -196,7 +196,8 @@ def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dic
         "id": uuid.UUID(rid),
         "org_id": device.org_id,
         "device_id": device.id,
-        **columns_from_values(values_of(state)),
+        # The state is this request's own, just built: its values need no defensive copy.
+        **columns_from_values({name: register.value for name, register in state.items()}),
         "clocks": clocks_to_json(state),
         "status": "ny",
         "received_at": now,
@@ -278,7 +279,7 @@ def _attach_versions_and_missing(device: Device, plan: _Plan) -> None:
         if it.result is None or it.result.outcome == Outcome.GONE:
             continue
         if rid in plan.final:
-            photos_of[rid] = list(values_of(plan.final[rid])["photos"])
+            photos_of[rid] = list(plan.final[rid]["photos"].value)
         else:
             photos_of[rid] = list(plan.stored[it.report_id].photos or [])
     named = {p for photos in photos_of.values() for p in photos}
