@@ -112,8 +112,10 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
 
 def engine_options(database_url: str) -> dict[str, object]:
     """Return SQLAlchemy engine options for the database in use."""
-    options: dict[str, object] = {"pool_pre_ping": True}
+    options: dict[str, object] = {}
     if database_url.startswith("postgresql"):
+        # A server can drop idle connections; a local SQLite file cannot.
+        options["pool_pre_ping"] = True
         # No server-side prepared statements: a plan prepared while a table was tiny (a
         # sequential scan) would otherwise be kept after the table has grown.
         options["connect_args"] = {"prepare_threshold": None}
