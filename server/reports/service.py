@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.engine import Dialect
 
 from server.categories.models import Category
 from server.db import is_sqlite, phase
@@ -255,6 +258,29 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
     set_counter(device.org_id, seq)
 
 
+@functools.cache
+def _sqlite_insert(dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """Return the report INSERT for SQLite's driver and each column's bind conversion.
+
+    The hot path of the push: the driver's executemany with the columns' own SQLAlchemy
+    bind processors (UUID, JSON, UTC datetimes) costs a fraction of a Core insert.
+    """
+    columns = []
+    for column in _REPORTS.columns:
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        columns.append((column.name, process or _same))
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join("?" for _ in columns)
+    # Names come from our own table definition, values travel as parameters.
+    sql = f"INSERT INTO {_REPORTS.name} ({names}) VALUES ({marks})"  # noqa: S608
+    return sql, columns
+
+
+def _same(value: Any) -> Any:
+    """Pass a value through unchanged (columns without a bind conversion)."""
+    return value
+
+
 def _insert_new(rows: list[dict[str, Any]]) -> set[str]:
     """Insert new report rows; return the ids another organisation inserted first.
 
@@ -264,7 +290,9 @@ def _insert_new(rows: list[dict[str, Any]]) -> set[str]:
     concurrently: that id is not ours.
     """
     if is_sqlite():
-        db.session.connection().execute(_REPORTS.insert(), rows)
+        conn = db.session.connection()
+        sql, columns = _sqlite_insert(conn.dialect)
+        conn.exec_driver_sql(sql, [tuple(f(row[c]) for c, f in columns) for row in rows])
         return set()
     stmt = insert_ignore(_REPORTS, ["id"]).returning(_REPORTS.c.id)
     inserted = {str(rid) for rid in db.session.execute(stmt, rows).scalars()}
