@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ORG := staffanstorps-kommun-demo
 export LAGESBILD_ENV ?= development
+# Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: run test lint format install install-test bench clean
 
@@ -21,7 +24,11 @@ $(VENV)/.stamp-test: pyproject.toml requirements.lock $(VENV)/.stamp-run
 	touch $@
 
 install: $(VENV)/.stamp-run
-install-test: $(VENV)/.stamp-test
+install-test: $(VENV)/.stamp-test $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 run: install
 	$(BIN)/lagesbild db upgrade
@@ -29,7 +36,8 @@ run: install
 	$(BIN)/lagesbild device enrol --org $(DEMO_ORG) --name "Demotelefon" --kind vaktare
 	exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py server.wsgi:app
 
-# Lint, then the whole suite (unit, API on SQLite and PostgreSQL, gunicorn system tests).
+# Lint, then the whole suite (unit, API on SQLite and PostgreSQL, gunicorn system tests,
+# browser tests in Chromium).
 # pytest's exit code 5 means "no tests collected", which is not a failure of a lane.
 test: install-test
 	$(BIN)/ruff check .
