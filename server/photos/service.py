@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, select, update
+from sqlalchemy import String, cast, delete, exists, select, update
 
 from server.db import phase
 from server.devices.models import Device
@@ -132,3 +132,30 @@ def file_for(photo: Photo, variant: str) -> Path:
             400, "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
         )
     return store().path(photo.org_id, photo.sha256, variant)
+
+
+def forget_unreferenced(org_id: int, hashes: list[str]) -> list[str]:
+    """Delete the rows of those photos no remaining report names; return their hashes."""
+    orphans = [sha for sha in hashes if not _named_by_any_report(org_id, sha)]
+    if orphans:
+        db.session.execute(delete(Photo).where(Photo.org_id == org_id, Photo.sha256.in_(orphans)))
+    return orphans
+
+
+def _named_by_any_report(org_id: int, sha256: str) -> bool:
+    """Tell whether any report of the organisation names the photo."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Report.org_id == org_id, cast(Report.photos, String).contains(sha256)
+                )
+            )
+        )
+    )
+
+
+def delete_files(org_id: int, hashes: list[str]) -> None:
+    """Remove the stored files of deleted photos."""
+    for sha in hashes:
+        store().delete(org_id, sha)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from server.extensions import db
 from server.orgs.counter import lock_counter, take_seqs
+from server.photos import service as photo_service
 from server.reports.models import REPORT_STATUSES, Report, ReportComment, Tombstone
 from server.types import utcnow
 
@@ -85,6 +86,12 @@ def delete_report(report_id: uuid.UUID, reason: str) -> Tombstone:
     )
     db.session.add(tomb)
     db.session.execute(delete(ReportComment).where(ReportComment.report_id == report.id))
+    photos = list(report.photos or [])
+    org_id = report.org_id
     db.session.delete(report)
+    db.session.flush()
+    orphans = photo_service.forget_unreferenced(org_id, photos)
     db.session.commit()
+    # Files go after the commit: a failed commit must not leave rows without files.
+    photo_service.delete_files(org_id, orphans)
     return tomb

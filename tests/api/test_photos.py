@@ -11,6 +11,7 @@ import hashlib
 import io
 import random
 import struct
+import uuid
 import zlib
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from werkzeug.test import TestResponse
 from server.devices import service as devices
 from server.extensions import db
 from server.photos.models import Photo
+from server.reports.feedback import delete_report
 from tests.support import factories
 
 SIZES = ("thumb", "display", "full")
@@ -726,3 +728,22 @@ def test_photo_uploaded_in_another_organisation_is_still_missing(client, device)
     result = push(client, device, factories.report(photos=[sha(data)])).json["results"][0]
 
     assert result["missing_photos"] == [sha(data)]
+
+
+def test_deleting_a_report_deletes_photos_no_other_report_names(app, client, device):
+    only = jpeg((90, 60), seed=21)
+    shared = jpeg((90, 60), seed=22)
+    for data in (only, shared):
+        assert put(client, device, data).status_code == 201
+    doomed = factories.report(photos=[sha(only), sha(shared)])
+    keeper = factories.report(photos=[sha(shared)])
+    push(client, device, doomed, keeper)
+    release_session()
+
+    delete_report(uuid.UUID(doomed["id"]), "retention")
+
+    assert committed_rows(sha(only)) == []
+    assert files_mentioning(app, sha(only)) == []
+    assert len(committed_rows(sha(shared))) == 1
+    assert get(client, device, sha(shared)).status_code == 200
+    assert get(client, device, sha(only)).status_code == 404
