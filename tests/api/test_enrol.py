@@ -13,22 +13,9 @@ from server.devices import service as devices
 from server.devices.models import Device, EnrolmentCode
 from server.extensions import db
 from server.types import utcnow
+from tests.support.envelope import assert_error
 
 ENROL = "/api/v1/enrol"
-
-
-def assert_error(resp, status: int, code: str | None = None) -> dict:
-    """Check the error envelope {"error": {"code", "message", "details"?}} and return it."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, error
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code, error
-    return error
 
 
 def issue(org, name: str = "Väktarbil 1", kind: str = "vaktare", ttl: int = 24):

@@ -23,27 +23,9 @@ from werkzeug.test import TestResponse
 
 from server.pwa import PWA_DIR
 from tests.support import factories
+from tests.support.envelope import assert_error as assert_envelope
 
 SHA_OF_NOTHING_STORED = "ab" * 32
-
-
-def assert_envelope(resp: TestResponse, status: int | None = None, code: str | None = None) -> None:
-    """Assert the response is an error in the API's envelope."""
-    if status is not None:
-        assert resp.status_code == status, (resp.status_code, resp.data[:300])
-    assert resp.status_code >= 400
-    assert resp.mimetype == "application/json", resp.headers.get("Content-Type")
-    body = json.loads(resp.data)
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    err = body["error"]
-    assert isinstance(err, dict)
-    assert {"code", "message"} <= set(err) <= {"code", "message", "details"}, err
-    assert isinstance(err["code"], str) and re.fullmatch(r"[a-z][a-z0-9_]*", err["code"]), err
-    assert isinstance(err["message"], str) and err["message"].strip()
-    if "details" in err:
-        assert isinstance(err["details"], dict)
-    if code is not None:
-        assert err["code"] == code, err
 
 
 # --------------------------------------------------------------------------- routing errors

@@ -29,6 +29,7 @@ from server.extensions import db
 from server.photos.models import Photo
 from server.reports.feedback import delete_report
 from tests.support import factories
+from tests.support.envelope import assert_error as assert_envelope
 
 SIZES = ("thumb", "display", "full")
 SECRET_COMMENT = b"night-shift secret comment 7f3a"
@@ -151,22 +152,6 @@ def push(client: FlaskClient, who: factories.EnrolledDevice, *reports: dict) -> 
     resp = client.post("/api/v1/sync/push", json={"reports": list(reports)}, headers=who.headers)
     assert resp.status_code == 200, resp.data
     return resp
-
-
-def assert_envelope(resp: TestResponse, status: int, code: str | None = None) -> dict:
-    assert resp.status_code == status, (resp.status_code, resp.data[:500])
-    assert resp.mimetype == "application/json"
-    body = resp.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    err = body["error"]
-    assert {"code", "message"} <= set(err) <= {"code", "message", "details"}, err
-    assert isinstance(err["code"], str) and err["code"]
-    assert isinstance(err["message"], str) and err["message"]
-    if "details" in err:
-        assert isinstance(err["details"], dict)
-    if code is not None:
-        assert err["code"] == code, err
-    return err
 
 
 def release_session() -> None:

@@ -22,6 +22,7 @@ from server.photos.models import Photo
 from server.reports import feedback
 from server.reports.models import Report, Tombstone
 from tests.support import factories
+from tests.support.envelope import assert_error
 
 PUSH = "/api/v1/sync/push"
 STATUSES = {"created", "duplicate", "updated", "gone", "rejected"}
@@ -31,19 +32,6 @@ HASH_C = "0123456789abcdef" * 4
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def assert_error(resp, status: int, code: str | None = None) -> dict:
-    """Check the error envelope {"error": {"code", "message", "details"?}} and return it."""
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert {"code", "message"} <= set(error) <= {"code", "message", "details"}, error
-    assert isinstance(error["message"], str) and error["message"].strip()
-    if code is not None:
-        assert error["code"] == code, error
-    return error
 
 
 def push_ok(client, dev, *reports: Any) -> list[dict[str, Any]]:
