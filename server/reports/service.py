@@ -225,7 +225,12 @@ def _load_known(
 ) -> tuple[dict[uuid.UUID, Report], dict[uuid.UUID, Tombstone]]:
     """Load and lock the stored reports and the tombstones among the ids."""
     rows = db.session.scalars(
-        select(Report).where(Report.id.in_(ids)).order_by(Report.id).with_for_update()
+        select(Report)
+        .where(Report.id.in_(ids))
+        .order_by(Report.id)
+        .with_for_update()
+        # Locked rows must be read afresh, never taken from the session's identity map.
+        .execution_options(populate_existing=True)
     )
     tombs = db.session.scalars(select(Tombstone).where(Tombstone.report_id.in_(ids)))
     return {r.id: r for r in rows}, {t.report_id: t for t in tombs}
