@@ -1,6 +1,7 @@
 // Minimal shell until the field app lands: enrols the phone from the link printed by
 // `lagesbild device enrol` and shows which organisation and device it belongs to.
 import { loadCatalog, t, translatePage } from "./i18n.js";
+import { registerServiceWorker } from "./sw-register.js";
 
 const TOKEN_KEY = "lagesbild.device";
 
@@ -40,6 +41,7 @@ function showDevice(device) {
 async function main() {
   await loadCatalog();
   translatePage();
+  registerServiceWorker().catch((error) => console.warn("service worker", error));
   const match = location.hash.match(/enrol=([A-Za-z0-9-]+)/);
   if (match) {
     await enrol(match[1]);

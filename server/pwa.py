@@ -1,12 +1,14 @@
-"""Serve the field app (static files under pwa/) at the site root."""
+"""Serve the field app (static files under pwa/) at the site root, and its service worker."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, abort, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
+
+from server.pwa_manifest import precache
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
@@ -30,15 +32,33 @@ def index() -> Response:
     return _send("index.html")
 
 
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """Serve pwa/sw.js with its generated precache list and version on the first line."""
+    source = (PWA_DIR / "sw.js").read_text(encoding="utf-8")
+    resp = Response(precache(PWA_DIR).js_line() + source, mimetype="text/javascript")
+    # The browser must always ask whether the worker changed: that is how a deploy arrives.
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["Service-Worker-Allowed"] = "/"
+    _secure(resp)
+    return resp
+
+
 @bp.get("/<apppath:filename>")
 def asset(filename: str) -> Response:
     """Serve a static file of the app; the API has its own prefix."""
+    if filename.endswith(".py"):
+        abort(404)  # build scripts (the icon generator) live beside the app, not in it
     return _send(filename)
 
 
 def _send(filename: str) -> Response:
     """Send a file from pwa/ with safe headers."""
-    resp = send_from_directory(PWA_DIR, filename, max_age=0)
+    return _secure(send_from_directory(PWA_DIR, filename, max_age=0))
+
+
+def _secure(resp: Response) -> Response:
+    """Add the headers every file of the app carries."""
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp

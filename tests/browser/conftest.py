@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from server.app import create_app
 
@@ -60,6 +62,72 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+class StoppableServer(LiveServer):
+    """A live server that a test can stop (connection refused, as with no network) and restart
+    on the same port, so the browser's origin and its service worker stay the same."""
+
+    def __init__(self, app: Flask) -> None:
+        self._port = 0
+        self._connections: list[socket.socket] = []
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        super().__init__(app, "")
+        self.start()
+
+    def start(self) -> None:
+        """Listen again (on the same port after a stop)."""
+        server = make_server("127.0.0.1", self._port, self.app, threaded=True)
+        accept = server.get_request
+
+        def get_request() -> tuple[socket.socket, object]:
+            conn, addr = accept()
+            self._connections.append(conn)
+            return conn, addr
+
+        server.get_request = get_request  # type: ignore[method-assign]
+        self._port = server.server_port
+        self.url = f"http://127.0.0.1:{self._port}"
+        self.app.config["BASE_URL"] = self.url
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening and cut the browser's kept-alive connections too."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        for conn in self._connections:
+            with contextlib.suppress(OSError):  # already closed by its handler
+                conn.shutdown(socket.SHUT_RDWR)
+        self._connections.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+
+
+@pytest.fixture
+def stoppable_server(sqlite_template: Path, tmp_path: Path) -> Iterator[StoppableServer]:
+    """Like `live_server`, but with `stop()` and `start()` to take the network away."""
+    db_path = tmp_path / "browser.sqlite3"
+    shutil.copyfile(sqlite_template, db_path)
+    app = create_app(
+        {
+            "TESTING": True,
+            "LAGESBILD_ENV": "testing",
+            "SECRET_KEY": "browser-test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+            "DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    server = StoppableServer(app)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
