@@ -1,0 +1,436 @@
+// The outbox: reports and photos in IndexedDB, written durably before the app says "Sparad".
+// A report leaves the queue only through markResult() with the server's acknowledgement;
+// nothing here ever clears the queue wholesale.
+
+const DB_NAME = "lagesbild";
+const DB_VERSION = 1;
+
+/** Fields of a report that the push API reads (docs/sync-protocol.md, section 2). */
+export const PAYLOAD_KEYS = [
+  "id",
+  "created_at",
+  "updated_at",
+  "revision",
+  "category",
+  "severity",
+  "description",
+  "location",
+  "place",
+  "people_count",
+  "photos",
+];
+
+/** Push answers that acknowledge a report: the server has it (or deleted it for good). */
+const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
+
+/**
+ * @typedef {{lat: number, lon: number, accuracy_m: number | null}} Location
+ * @typedef {{
+ *   id: string, created_at: string, updated_at: string, revision: number,
+ *   category: string, severity: number | null, description: string,
+ *   location: Location | null, place: string, people_count: number | null,
+ *   photos: string[],
+ * }} ReportPayload
+ * @typedef {"saved" | "sending" | "sent" | "rejected"} ReportState
+ * @typedef {{id: number, body: string, created_at: string}} Comment
+ * @typedef {ReportPayload & {
+ *   state: ReportState,
+ *   errors: Record<string, string[]> | null,
+ *   serverStatus: string | null,
+ *   pushStatus: string | null,
+ *   version: number | null,
+ *   missingPhotos: string[],
+ *   comments: Comment[],
+ *   updatedAt: string,
+ * }} StoredReport
+ * @typedef {{sha256: string, type: string, bytes: ArrayBuffer}} StoredPhoto
+ * @typedef {{id: string, status: string, version?: number, missing_photos?: string[],
+ *   errors?: Record<string, string[]>}} PushResult
+ * @typedef {{id: string, status: string, version: number, missing_photos: string[],
+ *   comments: Comment[]}} PulledReport
+ */
+
+/** @type {Promise<IDBDatabase> | null} */
+let opening = null;
+
+/**
+ * Open (and on first use create) the database.
+ * @returns {Promise<IDBDatabase>}
+ */
+export function openDb() {
+  if (opening) return opening;
+  opening = new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, DB_VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "id" });
+      if (!db.objectStoreNames.contains("photos")) db.createObjectStore("photos", { keyPath: "sha256" });
+      if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
+    };
+    request.onsuccess = () => {
+      const db = request.result;
+      db.onversionchange = () => {
+        db.close();
+        opening = null;
+      };
+      resolve(db);
+    };
+    request.onerror = () => {
+      opening = null;
+      reject(request.error);
+    };
+  });
+  return opening;
+}
+
+/**
+ * Wrap one IndexedDB request in a promise (awaiting it keeps its transaction active).
+ * @template T
+ * @param {IDBRequest<T>} request
+ * @returns {Promise<T>}
+ */
+function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/**
+ * Run `body` in one transaction and resolve with its value only once the transaction has
+ * completed, i.e. the data is durable. `body` may await IndexedDB requests, nothing else.
+ * @template T
+ * @param {string[]} names
+ * @param {IDBTransactionMode} mode
+ * @param {(tx: IDBTransaction) => Promise<T>} body
+ * @returns {Promise<T>}
+ */
+async function transact(names, mode, body) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(names, mode, { durability: "strict" });
+    /** @type {T} */
+    let value;
+    tx.oncomplete = () => resolve(value);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new DOMException("Transaction aborted", "AbortError"));
+    body(tx).then(
+      (result) => {
+        value = result;
+      },
+      (error) => {
+        try {
+          tx.abort();
+        } catch {
+          // already finished
+        }
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Format a date as RFC 3339 with milliseconds and the device's local UTC offset,
+ * e.g. "2026-11-21T23:10:00.000+01:00".
+ * @param {Date} date
+ * @returns {string}
+ */
+export function localIsoWithOffset(date) {
+  const pad = (/** @type {number} */ n, width = 2) => String(n).padStart(width, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const abs = Math.abs(offset);
+  return (
+    `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}
+
+/**
+ * The part of a stored report that the push API wants.
+ * @param {StoredReport} record
+ * @returns {ReportPayload}
+ */
+export function toPayload(record) {
+  /** @type {Record<string, unknown>} */
+  const payload = {};
+  for (const key of PAYLOAD_KEYS) payload[key] = record[/** @type {keyof StoredReport} */ (key)];
+  return /** @type {ReportPayload} */ (payload);
+}
+
+/**
+ * Save a new report or an edit of one (same id). A new report gets an id and created_at;
+ * an edit gets `updated_at = max(now, previous + 1 ms)` and `revision = previous + 1`.
+ * Either way it is queued ("saved") again. Resolves once the write is durable.
+ * @param {Partial<ReportPayload>} report
+ * @returns {Promise<StoredReport>}
+ */
+export async function saveReport(report) {
+  const now = new Date();
+  const id = report.id ?? crypto.randomUUID();
+  return transact(["reports"], "readwrite", async (tx) => {
+    const reports = tx.objectStore("reports");
+    /** @type {StoredReport | undefined} */
+    const previous = await done(reports.get(id));
+    /** @type {StoredReport} */
+    let record;
+    if (previous) {
+      const prevMs = Date.parse(previous.updated_at ?? previous.created_at);
+      const stamp = new Date(Math.max(now.getTime(), prevMs + 1));
+      record = {
+        ...previous,
+        ...report,
+        id,
+        created_at: previous.created_at,
+        updated_at: localIsoWithOffset(stamp),
+        revision: (previous.revision ?? 0) + 1,
+        state: "saved",
+        errors: null,
+        updatedAt: now.toISOString(),
+      };
+    } else {
+      const created = report.created_at ?? localIsoWithOffset(now);
+      record = {
+        severity: null,
+        description: "",
+        location: null,
+        place: "",
+        people_count: null,
+        photos: [],
+        ...report,
+        category: report.category ?? "",
+        id,
+        created_at: created,
+        updated_at: report.updated_at ?? created,
+        revision: report.revision ?? 0,
+        state: "saved",
+        errors: null,
+        serverStatus: null,
+        pushStatus: null,
+        version: null,
+        missingPhotos: [],
+        comments: [],
+        updatedAt: now.toISOString(),
+      };
+    }
+    await done(reports.put(record));
+    return record;
+  });
+}
+
+/**
+ * Store a photo's bytes (an ArrayBuffer, never a Blob) under their SHA-256.
+ * @param {ArrayBuffer} bytes
+ * @param {string} type e.g. "image/jpeg"
+ * @returns {Promise<string>} the lowercase hex SHA-256
+ */
+export async function savePhoto(bytes, type) {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  await transact(["photos"], "readwrite", async (tx) => {
+    await done(tx.objectStore("photos").put({ sha256, type, bytes }));
+  });
+  return sha256;
+}
+
+/**
+ * @param {string} sha256
+ * @returns {Promise<StoredPhoto | undefined>}
+ */
+export function photo(sha256) {
+  return transact(["photos"], "readonly", (tx) => done(tx.objectStore("photos").get(sha256)));
+}
+
+/**
+ * @param {string} id
+ * @returns {Promise<StoredReport | undefined>}
+ */
+export function getReport(id) {
+  return transact(["reports"], "readonly", (tx) => done(tx.objectStore("reports").get(id)));
+}
+
+/**
+ * All reports on this device, oldest first.
+ * @returns {Promise<StoredReport[]>}
+ */
+export async function listReports() {
+  /** @type {StoredReport[]} */
+  const all = await transact(["reports"], "readonly", (tx) => done(tx.objectStore("reports").getAll()));
+  return all.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+}
+
+/**
+ * Reports still to be pushed: saved or sending. A rejected report is queued again when the
+ * user edits it (saveReport puts it back to "saved").
+ * @returns {Promise<StoredReport[]>}
+ */
+export async function pending() {
+  return (await listReports()).filter((r) => r.state === "saved" || r.state === "sending");
+}
+
+/**
+ * Apply a change to one stored report in its own transaction.
+ * @param {string} id
+ * @param {(record: StoredReport) => StoredReport | null} change null leaves it untouched
+ * @returns {Promise<StoredReport | undefined>}
+ */
+function update(id, change) {
+  return transact(["reports"], "readwrite", async (tx) => {
+    const reports = tx.objectStore("reports");
+    /** @type {StoredReport | undefined} */
+    const record = await done(reports.get(id));
+    if (!record) return undefined;
+    const next = change(record);
+    if (!next) return record;
+    await done(reports.put(next));
+    return next;
+  });
+}
+
+/**
+ * Mark reports as being sent (still pending: nothing is acknowledged yet).
+ * @param {string[]} ids
+ * @returns {Promise<void>}
+ */
+export async function markSending(ids) {
+  for (const id of ids) {
+    await update(id, (r) => (r.state === "saved" ? { ...r, state: "sending" } : null));
+  }
+}
+
+/**
+ * After an aborted pass: put every report still "sending" back to "saved".
+ * @returns {Promise<void>}
+ */
+export async function unmarkSending() {
+  for (const r of await listReports()) {
+    if (r.state === "sending") await update(r.id, (x) => (x.state === "sending" ? { ...x, state: "saved" } : null));
+  }
+}
+
+/**
+ * Apply one push result. created/duplicate/updated/gone → "sent" (the record stays for
+ * "Mina rapporter"); rejected → "rejected" with the server's errors. If the report was edited
+ * while the push was under way (`sentRevision` differs), the edit stays queued.
+ * @param {string} id
+ * @param {PushResult} result
+ * @param {number} [sentRevision] the revision that was pushed
+ * @returns {Promise<StoredReport | undefined>}
+ */
+export function markResult(id, result, sentRevision) {
+  return update(id, (r) => {
+    const edited = sentRevision !== undefined && r.revision !== sentRevision;
+    const base = { ...r, pushStatus: result.status, updatedAt: new Date().toISOString() };
+    if (ACKNOWLEDGED.has(result.status)) {
+      return {
+        ...base,
+        state: edited ? "saved" : "sent",
+        errors: null,
+        serverStatus: result.status === "gone" ? "gone" : (r.serverStatus ?? result.status),
+        version: result.version ?? r.version,
+        missingPhotos: result.missing_photos ?? [],
+      };
+    }
+    if (result.status === "rejected") {
+      if (edited) return { ...base, state: "saved" };
+      return { ...base, state: "rejected", errors: result.errors ?? {} };
+    }
+    return null;
+  });
+}
+
+/**
+ * Apply a pull page: coordinator status, comments, version and still-missing photos of this
+ * device's reports, and reports deleted on the server.
+ * @param {PulledReport[]} pulled
+ * @param {string[]} deleted
+ * @returns {Promise<number>} how many stored reports changed
+ */
+export function applyPull(pulled, deleted) {
+  return transact(["reports"], "readwrite", async (tx) => {
+    const reports = tx.objectStore("reports");
+    let changed = 0;
+    for (const item of pulled) {
+      /** @type {StoredReport | undefined} */
+      const record = await done(reports.get(item.id));
+      if (!record) continue;
+      await done(
+        reports.put({
+          ...record,
+          serverStatus: item.status,
+          version: item.version,
+          comments: item.comments ?? [],
+          missingPhotos: item.missing_photos ?? [],
+          updatedAt: new Date().toISOString(),
+        }),
+      );
+      changed += 1;
+    }
+    for (const id of deleted) {
+      /** @type {StoredReport | undefined} */
+      const record = await done(reports.get(id));
+      if (!record) continue;
+      await done(reports.put({ ...record, serverStatus: "gone", updatedAt: new Date().toISOString() }));
+      changed += 1;
+    }
+    return changed;
+  });
+}
+
+/**
+ * @param {string} key
+ * @returns {Promise<any>}
+ */
+export function getMeta(key) {
+  return transact(["meta"], "readonly", (tx) => done(tx.objectStore("meta").get(key)));
+}
+
+/**
+ * @param {string} key
+ * @param {any} value
+ * @returns {Promise<void>}
+ */
+export async function setMeta(key, value) {
+  await transact(["meta"], "readwrite", async (tx) => {
+    await done(tx.objectStore("meta").put(value, key));
+  });
+}
+
+/**
+ * @param {ArrayBuffer} bytes
+ * @returns {string}
+ */
+function toBase64(bytes) {
+  const view = new Uint8Array(bytes);
+  let binary = "";
+  for (let i = 0; i < view.length; i += 0x8000) {
+    binary += String.fromCharCode(...view.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * The escape hatch: every unsent report (saved, sending, rejected) and its photos as a
+ * JSON-serialisable object, photos as base64.
+ * @returns {Promise<{format: string, version: number, exported_at: string,
+ *   reports: Array<ReportPayload & {state: ReportState, errors: Record<string, string[]> | null}>,
+ *   photos: Array<{sha256: string, type: string, base64: string}>}>}
+ */
+export async function exportQueue() {
+  const unsent = (await listReports()).filter((r) => r.state !== "sent");
+  const shas = [...new Set(unsent.flatMap((r) => r.photos ?? []))];
+  const photos = [];
+  for (const sha of shas) {
+    const stored = await photo(sha);
+    if (stored) photos.push({ sha256: sha, type: stored.type, base64: toBase64(stored.bytes) });
+  }
+  return {
+    format: "lagesbild-outbox",
+    version: 1,
+    exported_at: localIsoWithOffset(new Date()),
+    reports: unsent.map((r) => ({ ...toPayload(r), state: r.state, errors: r.errors })),
+    photos,
+  };
+}
