@@ -31,3 +31,11 @@ export function translatePage() {
     el.textContent = t(el.getAttribute("data-i18n") || "");
   }
 }
+
+/**
+ * The language of the loaded catalog ("sv" or "en").
+ * @returns {"sv" | "en"}
+ */
+export function currentLang() {
+  return document.documentElement.lang === "en" ? "en" : "sv";
+}

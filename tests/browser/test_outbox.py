@@ -79,6 +79,9 @@ def test_a_saved_report_survives_a_reload_and_stays_pending(live_server, page):
     saved = _save(page, {"category": "brand", "description": "Bilbrand"})
     assert saved["state"] == "saved" and uuid.UUID(saved["id"]).version == 4
     assert saved["revision"] == 0 and saved["updated_at"] == saved["created_at"] == CREATED_AT
+    # The app syncs on start; keep the network away so "still pending" is what is tested.
+    page.route("**/api/v1/sync/**", lambda route: route.abort())
+    page.route("**/api/v1/photos/**", lambda route: route.abort())
 
     page.reload()
 
