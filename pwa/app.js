@@ -65,6 +65,9 @@ function savedEnrolment() {
  * Show the enrolled device, the report screen and the list; start syncing.
  * @param {Enrolment} enrolment
  */
+/** @type {{hasDraft: () => boolean} | null} */
+let reportView = null;
+
 async function startApp(enrolment) {
   const { device, token } = enrolment;
   setStatus(t("enrol.done", { device: device.name, org: device.organisation.name }));
@@ -90,6 +93,7 @@ async function startApp(enrolment) {
     },
   });
 
+  reportView = view;
   categories = await loadCategories(token);
   view.setCategories(categories);
   await refresh();
@@ -112,7 +116,10 @@ async function main() {
   const saved = savedEnrolment();
   await loadCatalog();
   translatePage();
-  registerServiceWorker().catch((error) => console.warn("service worker", error));
+  // An update reloads the page: never while a report is half-written.
+  registerServiceWorker({ isBusy: () => Boolean(reportView?.hasDraft()) }).catch((error) =>
+    console.warn("service worker", error),
+  );
   const enrolment = match ? await enrol(match[1]) : saved;
   if (enrolment) {
     await startApp(enrolment);

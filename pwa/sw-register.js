@@ -2,11 +2,17 @@
 // never takes over by itself: the user says when (never in the middle of a report).
 import { t } from "./i18n.js";
 
+/** @type {() => boolean} */
+let busy = () => false;
+
 /**
  * Register /sw.js for the whole site and announce new versions as they arrive.
+ * @param {{isBusy?: () => boolean}} [options] isBusy: true while an update must wait
+ *   (a half-written report would be lost by the reload)
  * @returns {Promise<ServiceWorkerRegistration | null>} null where service workers are missing
  */
-export async function registerServiceWorker() {
+export async function registerServiceWorker({ isBusy = () => false } = {}) {
+  busy = isBusy;
   if (!("serviceWorker" in navigator)) return null;
   const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
   if (registration.waiting && navigator.serviceWorker.controller) {
@@ -42,6 +48,10 @@ function showUpdateBanner(worker) {
   button.type = "button";
   button.textContent = t("update.apply");
   button.addEventListener("click", () => {
+    if (busy()) {
+      text.textContent = t("update.finish_first");
+      return;
+    }
     button.disabled = true;
     let reloading = false;
     navigator.serviceWorker.addEventListener("controllerchange", () => {

@@ -12,10 +12,12 @@ import uuid
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+import server.pwa
 from server.devices import service as devices
 from server.devices.cli import enrol_url
 from server.extensions import db
 from server.orgs import service as orgs
+from server.pwa_manifest import Precache
 from server.reports.models import Report
 
 TIMEOUT_MS = 10000
@@ -155,3 +157,27 @@ def test_the_form_is_in_english_when_asked(live_server, browser: Browser):
     expect(page.get_by_role("link", name="Call 112 in an emergency")).to_be_visible()
     expect(page.get_by_role("heading", name="My reports")).to_be_visible()
     context.close()
+
+
+def test_an_update_waits_while_a_report_is_half_written(live_server, page, monkeypatch):
+    _enrol(live_server, page)
+    page.wait_for_function(CONTROLLED, timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    page.get_by_label("Beskrivning").fill("Halvskriven rapport")
+    current = server.pwa.precache(server.pwa.PWA_DIR)
+    deployed = Precache(version="e" * 64, files=current.files)
+    monkeypatch.setattr(server.pwa, "precache", lambda _root: deployed)
+    page.evaluate("navigator.serviceWorker.getRegistration().then((reg) => reg.update())")
+    banner = page.locator("#update-banner")
+    expect(banner).to_contain_text("Ny version finns", timeout=TIMEOUT_MS)
+
+    banner.get_by_role("button", name="Uppdatera").click()
+
+    expect(banner).to_contain_text("Spara eller avbryt rapporten först")
+    expect(page.get_by_label("Beskrivning")).to_have_value("Halvskriven rapport")
+    waiting = "navigator.serviceWorker.getRegistration().then((reg) => reg.waiting !== null)"
+    assert page.evaluate(waiting)  # not applied: the half-written report is still on screen
+    page.get_by_role("button", name="Avbryt").click()
+    with page.expect_event("load", timeout=TIMEOUT_MS):
+        banner.get_by_role("button", name="Uppdatera").click()
+    assert not page.evaluate(waiting)
