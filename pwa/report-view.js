@@ -49,6 +49,8 @@ export function createReportView({ onSaved, announce }) {
 
   /** @param {Category[]} next */
   function setCategories(next) {
+    // Retired categories stay known (old reports) but are never offered for a new one.
+    next = next.filter((category) => category.active !== false);
     categories = next;
     tiles.replaceChildren(
       ...next.map((category) => {
