@@ -3,6 +3,8 @@
 // written to the outbox (store.saveReport) before anything says "Sparad".
 import { categoryLabel } from "./categories.js";
 import { t } from "./i18n.js";
+import { createLocationWatch } from "./location.js";
+import { createPhotoPicker } from "./photos.js";
 import * as store from "./store.js";
 
 /** @typedef {import("./categories.js").Category} Category */
@@ -37,6 +39,12 @@ export function createReportView({ onSaved, announce }) {
   const people = /** @type {HTMLInputElement} */ (byId("people"));
   const save = /** @type {HTMLButtonElement} */ (byId("save"));
   const cancel = byId("cancel");
+  const photoPicker = createPhotoPicker({
+    input: /** @type {HTMLInputElement} */ (byId("photo-input")),
+    list: byId("photo-list"),
+    error: byId("photo-error"),
+  });
+  const position = createLocationWatch({ output: byId("location") });
   const severityButtons = /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-severity]")]);
 
   /** @type {Category[]} */
@@ -73,6 +81,7 @@ export function createReportView({ onSaved, announce }) {
     urgent.hidden = !category.urgent;
     pick.hidden = true;
     form.hidden = false;
+    position.start();
     heading.focus();
   }
 
@@ -89,6 +98,8 @@ export function createReportView({ onSaved, announce }) {
     selected = null;
     setSeverity(null);
     form.reset();
+    photoPicker.reset();
+    position.stop();
     urgent.hidden = true;
     form.hidden = true;
     pick.hidden = false;
@@ -133,6 +144,11 @@ export function createReportView({ onSaved, announce }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (!selected || saving) return;
+    // A photo still being processed belongs to this report: wait for it.
+    save.disabled = true;
+    await photoPicker.settle();
+    save.disabled = false;
     if (!selected) return;
     const count = people.value.trim() === "" ? null : Number.parseInt(people.value, 10);
     const ok = await write({
@@ -141,6 +157,8 @@ export function createReportView({ onSaved, announce }) {
       description: description.value.trim(),
       place: place.value.trim(),
       people_count: count !== null && Number.isFinite(count) && count >= 0 ? Math.min(count, 10000) : null,
+      photos: photoPicker.photos(),
+      location: position.location(),
     });
     if (ok) reset();
   });

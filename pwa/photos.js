@@ -1,0 +1,163 @@
+// Photos for a report: decode (EXIF orientation honoured), downscale to at most 1600 px on the
+// long side, re-encode as JPEG (which drops all metadata, GPS included), and store the bytes
+// in the outbox as an ArrayBuffer under their SHA-256. The picker keeps the list for the form.
+import { t } from "./i18n.js";
+import * as store from "./store.js";
+
+/** Longest side of a stored photo, in pixels. */
+export const MAX_SIDE = 1600;
+/** JPEG quality of the re-encoded photo. */
+export const QUALITY = 0.8;
+
+/**
+ * @typedef {{sha256: string, blob: Blob, width: number, height: number}} ProcessedPhoto
+ */
+
+/** The file could not be decoded as an image (e.g. HEIC on Chromium, or not an image). */
+export class UnreadablePhoto extends Error {}
+
+/**
+ * Size that fits `width` x `height` within `max` on the long side (never upscales).
+ * @param {number} width
+ * @param {number} height
+ * @param {number} [max]
+ * @returns {{width: number, height: number}}
+ */
+export function fitSize(width, height, max = MAX_SIDE) {
+  const scale = Math.min(1, max / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/**
+ * Draw a bitmap at the given size and encode it as JPEG.
+ * @param {ImageBitmap} bitmap
+ * @param {number} width
+ * @param {number} height
+ * @returns {Promise<Blob>}
+ */
+async function encodeJpeg(bitmap, width, height) {
+  if (typeof OffscreenCanvas !== "undefined") {
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(bitmap, 0, 0, width, height);
+    return canvas.convertToBlob({ type: "image/jpeg", quality: QUALITY });
+  }
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  return new Promise((resolve, reject) => {
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("toBlob failed"))), "image/jpeg", QUALITY);
+  });
+}
+
+/**
+ * Decode, downscale, re-encode and store one chosen file.
+ * @param {Blob} file
+ * @returns {Promise<ProcessedPhoto>}
+ * @throws {UnreadablePhoto} when the browser cannot decode the file
+ */
+export async function processPhoto(file) {
+  /** @type {ImageBitmap} */
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch (error) {
+    throw new UnreadablePhoto(String(error));
+  }
+  try {
+    const { width, height } = fitSize(bitmap.width, bitmap.height);
+    const blob = await encodeJpeg(bitmap, width, height);
+    const sha256 = await store.savePhoto(await blob.arrayBuffer(), "image/jpeg");
+    return { sha256, blob, width, height };
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * Wire the photo field of the report form.
+ * @param {{input: HTMLInputElement, list: HTMLElement, error: HTMLElement}} elements
+ * @returns {{photos: () => string[], settle: () => Promise<void>, reset: () => void}}
+ */
+export function createPhotoPicker({ input, list, error }) {
+  /** @type {Array<{sha256: string, url: string, item: HTMLElement}>} */
+  let chosen = [];
+  /** @type {Set<Promise<void>>} */
+  const busy = new Set();
+  let generation = 0;
+
+  /** @param {string} sha256 */
+  function remove(sha256) {
+    const entry = chosen.find((c) => c.sha256 === sha256);
+    if (!entry) return;
+    chosen = chosen.filter((c) => c !== entry);
+    URL.revokeObjectURL(entry.url);
+    entry.item.remove();
+    input.focus();
+  }
+
+  /** @param {ProcessedPhoto} photo */
+  function show(photo) {
+    if (chosen.some((c) => c.sha256 === photo.sha256)) return; // the same photo twice
+    const url = URL.createObjectURL(photo.blob);
+    const item = document.createElement("li");
+    item.className = "photo";
+    const img = document.createElement("img");
+    img.src = url;
+    img.alt = t("photo.thumbnail", { n: String(chosen.length + 1) });
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "big photo-remove";
+    button.textContent = t("photo.remove");
+    button.addEventListener("click", () => remove(photo.sha256));
+    item.append(img, button);
+    list.append(item);
+    chosen.push({ sha256: photo.sha256, url, item });
+  }
+
+  /** @param {File} file */
+  function add(file) {
+    const mine = generation;
+    const job = processPhoto(file)
+      .then((photo) => {
+        if (mine === generation) show(photo);
+      })
+      .catch((err) => {
+        console.error("photo", err);
+        if (mine !== generation) return;
+        error.textContent = t(err instanceof UnreadablePhoto ? "photo.unreadable" : "photo.failed");
+        error.hidden = false;
+      })
+      .finally(() => busy.delete(job));
+    busy.add(job);
+  }
+
+  input.addEventListener("change", () => {
+    error.hidden = true;
+    error.textContent = "";
+    for (const file of input.files ?? []) add(file);
+    input.value = ""; // the same file can be chosen again after a remove
+  });
+
+  return {
+    /** The SHA-256s of the photos now in the form, in the order chosen. */
+    photos: () => chosen.map((c) => c.sha256),
+    /** Resolves once every chosen file has been processed (or has failed). */
+    settle: async () => {
+      while (busy.size > 0) await Promise.allSettled([...busy]);
+    },
+    /** Empty the field (after Spara or Avbryt). */
+    reset: () => {
+      generation += 1;
+      for (const c of chosen) URL.revokeObjectURL(c.url);
+      chosen = [];
+      list.replaceChildren();
+      error.hidden = true;
+      error.textContent = "";
+    },
+  };
+}
