@@ -38,12 +38,11 @@ class LiveServer:
     url: str
 
 
-@pytest.fixture
-def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """Serve the app on a free port from a thread, on a fresh copy of the database."""
+def _browser_app(sqlite_template: Path, tmp_path: Path) -> Flask:
+    """Create an app on a fresh copy of the migrated template database."""
     db_path = tmp_path / "browser.sqlite3"
     shutil.copyfile(sqlite_template, db_path)
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "LAGESBILD_ENV": "testing",
@@ -52,16 +51,12 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
             "DATA_DIR": str(tmp_path / "data"),
         }
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, url)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(stoppable_server: StoppableServer) -> LiveServer:
+    """Serve the app on a free port from a thread, on a fresh copy of the database."""
+    return stoppable_server
 
 
 class StoppableServer(LiveServer):
@@ -112,18 +107,7 @@ class StoppableServer(LiveServer):
 @pytest.fixture
 def stoppable_server(sqlite_template: Path, tmp_path: Path) -> Iterator[StoppableServer]:
     """Like `live_server`, but with `stop()` and `start()` to take the network away."""
-    db_path = tmp_path / "browser.sqlite3"
-    shutil.copyfile(sqlite_template, db_path)
-    app = create_app(
-        {
-            "TESTING": True,
-            "LAGESBILD_ENV": "testing",
-            "SECRET_KEY": "browser-test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-            "DATA_DIR": str(tmp_path / "data"),
-        }
-    )
-    server = StoppableServer(app)
+    server = StoppableServer(_browser_app(sqlite_template, tmp_path))
     try:
         yield server
     finally:
