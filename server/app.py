@@ -71,9 +71,11 @@ def _register_commands(app: Flask) -> None:
     """Attach every domain's command group to the app's CLI."""
     from server.demo.cli import demo
     from server.devices.cli import device
+    from server.geography.cli import areas
+    from server.incidents.cli import incidents
     from server.meta.cli import rotate_epoch_command
     from server.orgs.cli import org, user
     from server.reports.cli import report
 
-    for cmd in (org, user, device, demo, report, rotate_epoch_command):
+    for cmd in (org, user, device, demo, report, rotate_epoch_command, areas, incidents):
         app.cli.add_command(cmd)

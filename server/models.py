@@ -3,17 +3,24 @@
 from server.auth.models import Person
 from server.categories.models import Category
 from server.devices.models import Device, EnrolmentCode
+from server.geography.models import Area, NamedPlace
+from server.incidents.models import AuditEntry, Incident, IncidentEvent
 from server.meta.models import MetaValue
 from server.orgs.models import ChangeCounter, Organisation
 from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
 
 __all__ = [
+    "Area",
+    "AuditEntry",
     "Category",
     "ChangeCounter",
     "Device",
     "EnrolmentCode",
+    "Incident",
+    "IncidentEvent",
     "MetaValue",
+    "NamedPlace",
     "Organisation",
     "Person",
     "Photo",

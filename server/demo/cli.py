@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from itertools import islice
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -13,6 +15,7 @@ from server.demo.data import DEVICES, generate_reports
 from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
+from server.geography.service import import_areas
 from server.orgs import service as orgs
 from server.reports.service import push
 from server.types import utcnow
@@ -54,6 +57,9 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
         db.session.add(d)
         devices[spec.name] = d
     db.session.commit()
+    # The three towns as approximate areas, so reports get an area as they arrive.
+    doc = json.loads((Path(__file__).parent / "areas.geojson").read_text(encoding="utf-8"))
+    import_areas(org.id, doc, name_property="name", code_property="code")
     reports = generate_reports(now=now, weeks=weeks, seed=seed)
     created = 0
     by_device: dict[str, list[dict]] = {}

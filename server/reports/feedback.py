@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import delete, select
 
 from server.extensions import db
+from server.incidents.grouping import refresh_incidents
 from server.orgs.counter import lock_counter, take_seqs
 from server.photos import service as photo_service
 from server.reports.models import REPORT_STATUSES, Report, ReportComment, Tombstone
@@ -52,12 +53,25 @@ def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) ->
     if status not in REPORT_STATUSES:
         raise ValueError(f"unknown status {status!r}; use one of {', '.join(REPORT_STATUSES)}")
     report = get_for_update(report_id)
-    _bump(report)
-    report.status = status
     if comment and comment.strip():
         db.session.add(ReportComment(report_id=report.id, body=comment.strip()))
+    if report.incident_id is not None and _incident_status(report.incident_id) != status:
+        # The status belongs to the incident: every report in it follows (and is bumped).
+        from server.incidents import service as incidents
+
+        incidents.set_status(report.org_id, report.incident_id, status, None)
+        return get(report_id)
+    _bump(report)
+    report.status = status
     db.session.commit()
     return report
+
+
+def _incident_status(incident_id: uuid.UUID) -> str | None:
+    """Return an incident's status."""
+    from server.incidents.models import Incident
+
+    return db.session.scalar(select(Incident.status).where(Incident.id == incident_id))
 
 
 def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -> ReportComment:
@@ -88,8 +102,11 @@ def delete_report(report_id: uuid.UUID, reason: str) -> Tombstone:
     db.session.execute(delete(ReportComment).where(ReportComment.report_id == report.id))
     photos = list(report.photos or [])
     org_id = report.org_id
+    incident_id = report.incident_id
     db.session.delete(report)
     db.session.flush()
+    if incident_id is not None:
+        refresh_incidents(org_id, {incident_id})
     orphans = photo_service.forget_unreferenced(org_id, photos)
     db.session.commit()
     # Files go after the commit: a failed commit must not leave rows without files.

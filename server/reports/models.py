@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, SmallInteger, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -40,6 +51,14 @@ class Report(db.Model):
     clocks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Coordinator-owned.
     status: Mapped[str] = mapped_column(String(20), default="ny")
+    # The incident it belongs to (None only until the grouping has seen it), whether a
+    # coordinator put it there by hand (never regrouped then), its area and named place.
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
+    incident_pinned: Mapped[bool] = mapped_column(default=False)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("named_places.id", ondelete="SET NULL"))
     # Server bookkeeping.
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -49,17 +68,28 @@ class Report(db.Model):
     __table_args__ = (
         Index("ix_reports_org_created", "org_id", "created_at"),
         Index("ix_reports_device_seq", "device_id", "change_seq"),
+        # The grouping's queue: reports not yet in an incident.
+        Index(
+            "ix_reports_ungrouped",
+            "org_id",
+            sqlite_where=text("incident_id IS NULL"),
+            postgresql_where=text("incident_id IS NULL"),
+        ),
     )
 
 
 class ReportComment(db.Model):
-    """A coordinator's comment on a report, shown to the reporting device."""
+    """A coordinator's comment on a report or a whole incident, shown to the reporting devices."""
 
     __tablename__ = "report_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[uuid.UUID] = mapped_column(
+    report_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    # Set for a comment on an incident: every device with a report in it sees the comment.
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
     )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     body: Mapped[str] = mapped_column(Text)

@@ -70,13 +70,24 @@ def _report_states(device: Device, rows: list[Report]) -> list[dict[str, Any]]:
     """Describe each report's server-side state with its comments."""
     if not rows:
         return []
+    # A report's comments are its own and those on its whole incident.
+    incidents: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for r in rows:
+        if r.incident_id is not None:
+            incidents[r.incident_id].append(r.id)
     comments: dict[uuid.UUID, list[ReportComment]] = defaultdict(list)
     for c in db.session.scalars(
         select(ReportComment)
-        .where(ReportComment.report_id.in_([r.id for r in rows]))
+        .where(
+            ReportComment.report_id.in_([r.id for r in rows])
+            | ReportComment.incident_id.in_(list(incidents))
+        )
         .order_by(ReportComment.created_at, ReportComment.id)
     ):
-        comments[c.report_id].append(c)
+        if c.report_id is not None:
+            comments[c.report_id].append(c)
+        for rid in incidents.get(c.incident_id, ()) if c.incident_id else ():
+            comments[rid].append(c)
     have = photos_present(device.org_id, {p for r in rows for p in r.photos or []})
     return [
         {

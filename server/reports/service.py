@@ -18,6 +18,7 @@ from server.categories.models import Category
 from server.db import is_sqlite, phase
 from server.devices.models import Device
 from server.extensions import db
+from server.incidents.grouping import assign_pending
 from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
@@ -115,6 +116,12 @@ def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
                 stored, tombs = _load_known(plan.ids)
                 plan = _plan(device, valid, stored, tombs, now, active)
             _write(device, plan, seq, now)
+        if plan.created or plan.changed:
+            # Its own transaction: the reports are safe before the grouping runs, and a
+            # report the grouping has not seen yet is picked up by the next pass.
+            with phase("write"):
+                lock_counter(device.org_id)
+                assign_pending(device.org_id, [uuid.UUID(i) for i in plan.changed - plan.created])
         with phase("read"):
             _attach_versions_and_missing(device, plan)
     return [_result_json(it) for it in items]
@@ -203,6 +210,11 @@ def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dic
         **columns_from_values({name: register.value for name, register in state.items()}),
         "clocks": clocks_to_json(state),
         "status": "ny",
+        # The grouping puts it in an incident, with its area and place, once it is stored.
+        "incident_id": None,
+        "incident_pinned": False,
+        "area_id": None,
+        "place_id": None,
         "received_at": now,
         "updated_at": now,
         "version": 1,

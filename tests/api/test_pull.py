@@ -38,7 +38,14 @@ def push(client, dev, *reports: dict[str, Any]) -> list[dict[str, Any]]:
 
 def push_new(client, dev, n: int) -> list[str]:
     """Push n new reports and return their ids."""
-    reports = [factories.report(description=f"Rapport {i}") for i in range(n)]
+    # Kilometres apart: separate incidents, so a status on one reaches only its report.
+    reports = [
+        factories.report(
+            description=f"Rapport {i}",
+            location={"lat": 55.60 + i * 0.02, "lon": 13.2083, "accuracy_m": 12.0},
+        )
+        for i in range(n)
+    ]
     assert [r["status"] for r in push(client, dev, *reports)] == ["created"] * n
     return [r["id"] for r in reports]
 

@@ -1,0 +1,184 @@
+"""Import areas, name places, find recurring places."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from server.extensions import db
+from server.geography import locate
+from server.geography.models import Area, NamedPlace
+from server.incidents.grouping import refresh_incidents
+from server.orgs.counter import lock_counter
+from server.reports.models import Report
+from server.types import utcnow
+from sync.geo import AreaDef, parse_areas
+from sync.places import PlacePoint, RecurringPlace, find_recurring
+
+# Reports re-located per statement when areas or places change (bounded memory on 1M rows).
+RELOCATE_CHUNK = 5000
+RECURRING_DAYS = 28
+RECURRING_RADIUS_M = 100.0
+RECURRING_MIN_REPORTS = 3
+
+
+@dataclass
+class ImportResult:
+    """What an area import did."""
+
+    created: int
+    updated: int
+    located: int
+
+
+def import_areas(
+    org_id: int,
+    doc: dict[str, Any],
+    name_property: str = "name",
+    code_property: str | None = None,
+) -> ImportResult:
+    """Store the areas of a GeoJSON document and give every report its area again.
+
+    Areas with a code the organisation already has are replaced; others are added.
+    Raises sync.geo.AreaError (with every problem listed) on a bad document.
+    """
+    defs: list[AreaDef] = parse_areas(doc, name_property=name_property, code_property=code_property)
+    lock_counter(org_id)
+    existing = {a.code: a for a in db.session.scalars(select(Area).where(Area.org_id == org_id))}
+    now = utcnow()
+    created = updated = 0
+    for d in defs:
+        area = existing.get(d.code)
+        if area is None:
+            db.session.add(
+                Area(org_id=org_id, code=d.code, name=d.name, geometry=d.geometry, imported_at=now)
+            )
+            created += 1
+        else:
+            area.name, area.geometry, area.imported_at = d.name, dict(d.geometry), now
+            updated += 1
+    db.session.flush()
+    located = relocate_all(org_id)
+    db.session.commit()
+    return ImportResult(created=created, updated=updated, located=located)
+
+
+def relocate_all(org_id: int) -> int:
+    """Recompute area and named place of every positioned report of the organisation."""
+    db.session.execute(
+        update(Report).where(Report.org_id == org_id).values(area_id=None, place_id=None)
+    )
+    done = 0
+    last = None
+    while True:
+        query = (
+            select(Report.id, Report.lat, Report.lon)
+            .where(Report.org_id == org_id, Report.lat.is_not(None))
+            .order_by(Report.id)
+            .limit(RELOCATE_CHUNK)
+        )
+        if last is not None:
+            query = query.where(Report.id > last)
+        rows = [(r.id, r.lat, r.lon) for r in db.session.execute(query)]
+        if not rows:
+            break
+        locate.assign_areas_and_places(org_id, rows)
+        done += len(rows)
+        last = rows[-1][0]
+    _refresh_all_incidents(org_id)
+    return done
+
+
+def _refresh_all_incidents(org_id: int) -> None:
+    """Bring incident summaries (area, place) up to date after a relocation."""
+    from server.incidents.models import Incident
+
+    ids = set(db.session.scalars(select(Incident.id).where(Incident.org_id == org_id)))
+    refresh_incidents(org_id, ids)
+
+
+def recurring_places(
+    org_id: int,
+    now: datetime | None = None,
+    days: int = RECURRING_DAYS,
+    radius_m: float = RECURRING_RADIUS_M,
+    min_reports: int = RECURRING_MIN_REPORTS,
+) -> list[RecurringPlace]:
+    """Find places with repeated reports over the trailing `days` (the EST method)."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Report.id, Report.lat, Report.lon, Report.created_at, Report.category_code).where(
+            Report.org_id == org_id,
+            Report.created_at >= now - timedelta(days=days),
+            Report.created_at <= now,
+            Report.lat.is_not(None),
+            Report.category_code != "lugnt",  # a calm round is not a deviation
+        )
+    )
+    points = [
+        PlacePoint(
+            id=str(r.id), lat=r.lat, lon=r.lon, created_at=r.created_at, category=r.category_code
+        )
+        for r in rows
+    ]
+    return find_recurring(points, now=now, days=days, radius_m=radius_m, min_reports=min_reports)
+
+
+class PlaceError(ValueError):
+    """A named place that cannot be made, with a message for the coordinator."""
+
+
+def create_place(
+    org_id: int, name: str, lat: float, lon: float, radius_m: float, actor_id: int | None
+) -> NamedPlace:
+    """Name a place and link the reports within its radius to it."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise PlaceError("A place needs a name of 1–200 characters.")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise PlaceError("The position is outside the map.")
+    if not (10 <= radius_m <= 2000):
+        raise PlaceError("The radius must be 10–2000 metres.")
+    lock_counter(org_id)
+    clash = db.session.scalar(
+        select(NamedPlace.id).where(NamedPlace.org_id == org_id, NamedPlace.name == name)
+    )
+    if clash is not None:
+        raise PlaceError(f"There is already a place called {name}.")
+    place = NamedPlace(
+        org_id=org_id, name=name, lat=lat, lon=lon, radius_m=radius_m, created_by=actor_id
+    )
+    db.session.add(place)
+    db.session.flush()
+    # Only reports in the place's bounding box can be linked: no scan of the whole store.
+    dlat = radius_m / 111_000
+    dlon = dlat / max(0.01, math.cos(math.radians(lat)))
+    rows = db.session.execute(
+        select(Report.id, Report.lat, Report.lon, Report.incident_id).where(
+            Report.org_id == org_id,
+            Report.lat.between(lat - dlat, lat + dlat),
+            Report.lon.between(lon - dlon, lon + dlon),
+        )
+    ).all()
+    locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in rows])
+    refresh_incidents(org_id, {r.incident_id for r in rows if r.incident_id is not None})
+    db.session.commit()
+    return place
+
+
+def list_places(org_id: int) -> list[NamedPlace]:
+    """Return the organisation's named places by name."""
+    return list(
+        db.session.scalars(
+            select(NamedPlace).where(NamedPlace.org_id == org_id).order_by(NamedPlace.name)
+        )
+    )
+
+
+def list_areas(org_id: int) -> list[Area]:
+    """Return the organisation's areas by name."""
+    return list(db.session.scalars(select(Area).where(Area.org_id == org_id).order_by(Area.name)))

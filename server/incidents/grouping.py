@@ -1,0 +1,246 @@
+"""Keep every report in exactly one incident: run the pure grouping over the affected window.
+
+The rules live in `sync.grouping`; this module loads the window of reports whose
+assignment can change, hands them over, and writes back the difference: report links,
+incident rows and their summaries. Callers hold the organisation's counter lock (the same
+lock a push takes), so two groupings of one organisation never interleave.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from server.categories.models import Category
+from server.devices.models import Device
+from server.extensions import db
+from server.geography import locate
+from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
+from server.orgs.counter import take_seqs
+from server.reports.models import Report
+from server.types import utcnow
+from sync.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports, recompute_since
+
+# Severity at or above this makes an incident "kräver åtgärd" even in a calm category.
+URGENT_SEVERITY = 3
+SUMMARY_CHARS = 200
+
+
+@dataclass
+class GroupingResult:
+    """What one grouping pass changed."""
+
+    grouped: int = 0
+    moved: int = 0
+    created: int = 0
+    removed: int = 0
+
+
+def _rules() -> Rules:
+    """Return the grouping rules (the defaults of `sync.grouping`)."""
+    return DEFAULT_RULES
+
+
+def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingResult:
+    """Group the organisation's ungrouped reports (and `touched` ones) into incidents."""
+    result = GroupingResult()
+    touched = list(touched)
+    old_of_touched: set[uuid.UUID] = set()
+    if touched:
+        # An edited report is regrouped unless a coordinator placed it by hand.
+        old_of_touched = {
+            iid
+            for iid in db.session.scalars(
+                select(Report.incident_id).where(
+                    Report.id.in_(touched), Report.incident_pinned.is_(False)
+                )
+            )
+            if iid is not None
+        }
+        db.session.execute(
+            update(Report)
+            .where(Report.id.in_(touched), Report.incident_pinned.is_(False))
+            .values(incident_id=None)
+        )
+    pending = db.session.execute(
+        select(Report.id, Report.lat, Report.lon).where(
+            Report.org_id == org_id, Report.incident_id.is_(None)
+        )
+    ).all()
+    if not pending:
+        result.removed = refresh_incidents(org_id, old_of_touched)
+        return result
+    locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
+    rules = _rules()
+    times = db.session.scalars(
+        select(Report.created_at).where(Report.org_id == org_id, Report.incident_id.is_(None))
+    ).all()
+    since = recompute_since(times, rules)
+    assert since is not None  # there are pending reports
+    window = _load_window(org_id, since - rules.max_window())
+    closed = {
+        str(i)
+        for i in db.session.scalars(
+            select(Incident.id).where(
+                Incident.org_id == org_id,
+                Incident.status.in_(CLOSED_STATUSES),
+                Incident.last_at >= since - rules.max_window(),
+            )
+        )
+    }
+    pinned = {
+        str(r.id): str(r.incident_id)
+        for r in window
+        if r.incident_id is not None and (r.incident_pinned or r.created_at < since)
+    }
+    points = [
+        ReportPoint(
+            id=str(r.id),
+            created_at=r.created_at,
+            category=r.category_code,
+            lat=r.lat,
+            lon=r.lon,
+            place=r.place or "",
+        )
+        for r in window
+    ]
+    mapping = group_reports(points, rules, pinned=pinned, closed=frozenset(closed))
+    affected: set[uuid.UUID] = set(old_of_touched)
+    moves: dict[uuid.UUID, uuid.UUID] = {}
+    for r in window:
+        key = uuid.UUID(mapping[str(r.id)])
+        if r.incident_id != key:
+            moves[r.id] = key
+            if r.incident_id is not None:
+                affected.add(r.incident_id)
+                result.moved += 1
+            else:
+                result.grouped += 1
+            affected.add(key)
+    existing = set(
+        db.session.scalars(select(Incident.id).where(Incident.id.in_(affected))) if affected else []
+    )
+    now = utcnow()
+    by_id = {r.id: r for r in window}
+    for key in sorted(affected - existing):
+        seed = by_id.get(key) or by_id[min(k for k, v in moves.items() if v == key)]
+        db.session.add(
+            Incident(
+                id=key,
+                org_id=org_id,
+                category_code=seed.category_code,
+                first_at=seed.created_at,
+                last_at=seed.created_at,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        db.session.add(IncidentEvent(incident_id=key, at=now, kind="created", data={}))
+        result.created += 1
+    db.session.flush()
+    for rid, key in moves.items():
+        db.session.execute(update(Report).where(Report.id == rid).values(incident_id=key))
+    result.removed = refresh_incidents(org_id, affected)
+    return result
+
+
+def _load_window(org_id: int, start: datetime) -> list[Report]:
+    """Load the reports whose grouping may change, those that may anchor them, and anchors.
+
+    An incident in the window may have its anchor (the seed report, or for a hand-made
+    incident its earliest report) before `start`; it is loaded too, or the grouping would
+    take a later member for the anchor and accept reports the full grouping would not.
+    """
+    window = list(
+        db.session.scalars(
+            select(Report).where(Report.org_id == org_id, Report.created_at >= start)
+        )
+    )
+    keys = {r.incident_id for r in window if r.incident_id is not None}
+    have = {r.id for r in window}
+    extra: list[Report] = []
+    if keys - have:
+        extra = list(
+            db.session.scalars(
+                select(Report).where(Report.id.in_(keys - have), Report.incident_id == Report.id)
+            )
+        )
+        found = {r.id for r in extra} | have
+        for key in keys - found:
+            earliest = db.session.scalar(
+                select(Report)
+                .where(Report.incident_id == key)
+                .order_by(Report.created_at, Report.id)
+                .limit(1)
+            )
+            if earliest is not None and earliest.id not in found:
+                extra.append(earliest)
+    return sorted(window + extra, key=lambda r: (r.created_at, str(r.id)))
+
+
+def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:
+    """Recompute the summaries of these incidents; drop the automatic ones left empty."""
+    if not incident_ids:
+        return 0
+    urgent_codes = set(db.session.scalars(select(Category.code).where(Category.urgent.is_(True))))
+    removed = 0
+    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(incident_ids))):
+        members = list(
+            db.session.scalars(
+                select(Report)
+                .where(Report.incident_id == incident.id)
+                .order_by(Report.created_at, Report.id)
+            )
+        )
+        if not members:
+            db.session.execute(delete(Incident).where(Incident.id == incident.id))
+            removed += 1
+            continue
+        summarise(incident, members, urgent_codes)
+        _follow_status(org_id, incident, members)
+    return removed
+
+
+def summarise(incident: Incident, members: list[Report], urgent_codes: set[str]) -> None:
+    """Copy what lists need from the member reports onto the incident row."""
+    anchor = next((m for m in members if m.id == incident.id), members[0])
+    incident.category_code = anchor.category_code
+    incident.first_at = members[0].created_at
+    incident.last_at = members[-1].created_at
+    incident.report_count = len(members)
+    severities = [m.severity for m in members if m.severity is not None]
+    incident.max_severity = max(severities) if severities else None
+    incident.urgent = any(m.category_code in urgent_codes for m in members) or (
+        incident.max_severity is not None and incident.max_severity >= URGENT_SEVERITY
+    )
+    located = next((m for m in [anchor, *members] if m.lat is not None), None)
+    incident.lat = located.lat if located else None
+    incident.lon = located.lon if located else None
+    incident.area_id = located.area_id if located else anchor.area_id
+    incident.place_id = next((m.place_id for m in members if m.place_id is not None), None)
+    incident.place = next((m.place for m in members if m.place), "")
+    text = next((m.description for m in members if m.description), "")
+    incident.summary = text[:SUMMARY_CHARS]
+    kinds = db.session.scalars(
+        select(Device.kind).where(Device.id.in_({m.device_id for m in members})).distinct()
+    )
+    incident.device_kinds = sorted(kinds)
+    incident.updated_at = utcnow()
+
+
+def _follow_status(org_id: int, incident: Incident, members: list[Report]) -> None:
+    """Give member reports the incident's status, so their devices pull it."""
+    behind = [m for m in members if m.status != incident.status]
+    if not behind:
+        return
+    first = take_seqs(org_id, len(behind))
+    now = utcnow()
+    for offset, report in enumerate(behind):
+        report.status = incident.status
+        report.change_seq = first + offset
+        report.version += 1
+        report.updated_at = now

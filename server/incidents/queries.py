@@ -1,0 +1,189 @@
+"""Read-side queries for the workspace and the digest.
+
+Every query is bounded by a time window and goes through `ix_reports_org_created`, so its
+cost grows with the window, not with the size of the store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from server.devices.models import Device
+from server.extensions import db
+from server.incidents.models import Incident
+from server.reports.models import Report
+from sync.trends import Baseline, baseline_by_key
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+NIGHT_START = time(18, 0)
+NIGHT_END = time(6, 0)
+SORTS = ("time", "-time", "reports", "severity", "category", "status")
+
+
+def night_window(
+    day: date, tz: ZoneInfo = STOCKHOLM, start: time = NIGHT_START, end: time = NIGHT_END
+) -> tuple[datetime, datetime]:
+    """Return the night ending on `day` (18:00 the day before to 06:00) as local datetimes.
+
+    Built from wall-clock times in the zone, so a night across a daylight-saving change is
+    11 or 13 hours long, as the clock on the wall says.
+    """
+    return (
+        datetime.combine(day - timedelta(days=1), start, tzinfo=tz),
+        datetime.combine(day, end, tzinfo=tz),
+    )
+
+
+def last_night(now: datetime, tz: ZoneInfo = STOCKHOLM) -> tuple[datetime, datetime]:
+    """Return the night ending at 06:00 on the local date of `now` (in progress before 06)."""
+    return night_window(now.astimezone(tz).date(), tz)
+
+
+@dataclass
+class IncidentFilter:
+    """What the coordinator filtered the incident list by."""
+
+    start: datetime
+    end: datetime
+    categories: Sequence[str] = ()
+    areas: Sequence[int] = ()
+    statuses: Sequence[str] = ()
+    responsible: Sequence[str] = ()
+    device_kinds: Sequence[str] = ()
+    sort: str = "-time"
+
+
+@dataclass
+class IncidentRow:
+    """An incident with the reports it had in the window."""
+
+    incident: Incident
+    reports_in_window: int
+    kinds: list[str] = field(default_factory=list)
+
+
+def incident_ids_in_window(org_id: int, start: datetime, end: datetime) -> Counter[uuid.UUID]:
+    """Count, per incident, the organisation's reports created in [start, end)."""
+    rows = db.session.execute(
+        select(Report.incident_id).where(
+            Report.org_id == org_id,
+            Report.created_at >= start,
+            Report.created_at < end,
+            Report.incident_id.is_not(None),
+        )
+    )
+    return Counter(r.incident_id for r in rows)
+
+
+def list_incidents(org_id: int, f: IncidentFilter, limit: int = 500) -> list[IncidentRow]:
+    """Return the incidents with reports in the window that pass the filter, sorted."""
+    counts = incident_ids_in_window(org_id, f.start, f.end)
+    if not counts:
+        return []
+    query = select(Incident).where(Incident.org_id == org_id, Incident.id.in_(list(counts)))
+    if f.categories:
+        query = query.where(Incident.category_code.in_(f.categories))
+    if f.areas:
+        query = query.where(Incident.area_id.in_(f.areas))
+    if f.statuses:
+        query = query.where(Incident.status.in_(f.statuses))
+    if f.responsible:
+        query = query.where(Incident.responsible.in_(f.responsible))
+    rows = [
+        IncidentRow(incident=i, reports_in_window=counts[i.id], kinds=list(i.device_kinds or []))
+        for i in db.session.scalars(query)
+    ]
+    if f.device_kinds:
+        wanted = set(f.device_kinds)
+        rows = [r for r in rows if wanted & set(r.kinds)]
+    return sort_rows(rows, f.sort)[:limit]
+
+
+def sort_rows(rows: list[IncidentRow], sort: str) -> list[IncidentRow]:
+    """Sort incident rows; every order ends with the id, so equal rows keep a fixed order."""
+    keyed = {
+        "time": lambda r: (r.incident.first_at, str(r.incident.id)),
+        "-time": lambda r: (r.incident.first_at, str(r.incident.id)),
+        "reports": lambda r: (-r.incident.report_count, r.incident.first_at, str(r.incident.id)),
+        "severity": lambda r: (
+            not r.incident.urgent,
+            -(r.incident.max_severity or 0),
+            r.incident.first_at,
+            str(r.incident.id),
+        ),
+        "category": lambda r: (r.incident.category_code, r.incident.first_at, str(r.incident.id)),
+        "status": lambda r: (r.incident.status, r.incident.first_at, str(r.incident.id)),
+    }
+    key = keyed.get(sort, keyed["-time"])
+    return sorted(rows, key=key, reverse=sort == "-time")
+
+
+def reports_in_window(
+    org_id: int, start: datetime, end: datetime, incident_ids: Iterable[uuid.UUID] | None = None
+) -> list[Report]:
+    """Return the organisation's reports created in [start, end), oldest first."""
+    query = select(Report).where(
+        Report.org_id == org_id, Report.created_at >= start, Report.created_at < end
+    )
+    if incident_ids is not None:
+        query = query.where(Report.incident_id.in_(list(incident_ids)))
+    return list(db.session.scalars(query.order_by(Report.created_at, Report.id)))
+
+
+def device_kinds(device_ids: Iterable[int]) -> dict[int, str]:
+    """Map device ids to their kinds."""
+    ids = list(set(device_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Device.id, Device.kind).where(Device.id.in_(ids))).all())
+
+
+@dataclass
+class DailyCounts:
+    """Reports per local day, per category and per area, over a range of days."""
+
+    first_day: date
+    last_day: date
+    by_category: dict[tuple[str, date], int]
+    by_area: dict[tuple[int | None, date], int]
+    total: dict[date, int]
+
+
+def daily_counts(
+    org_id: int, first_day: date, last_day: date, tz: ZoneInfo = STOCKHOLM
+) -> DailyCounts:
+    """Count reports per local calendar day (by category and by area), first..last inclusive."""
+    start = datetime.combine(first_day, time(0), tzinfo=tz)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+    by_category: Counter[tuple[str, date]] = Counter()
+    by_area: Counter[tuple[int | None, date]] = Counter()
+    total: Counter[date] = Counter()
+    rows = db.session.execute(
+        select(Report.created_at, Report.category_code, Report.area_id).where(
+            Report.org_id == org_id, Report.created_at >= start, Report.created_at < end
+        )
+    )
+    for created_at, category, area in rows:
+        day = created_at.astimezone(tz).date()
+        by_category[(category, day)] += 1
+        by_area[(area, day)] += 1
+        total[day] += 1
+    return DailyCounts(first_day, last_day, dict(by_category), dict(by_area), dict(total))
+
+
+def compare_day(
+    org_id: int, day: date, weeks: int = 4, tz: ZoneInfo = STOCKHOLM
+) -> tuple[dict[str, Baseline], dict[int | None, Baseline]]:
+    """Compare a day's counts per category and per area with the same weekday of earlier weeks."""
+    counts = daily_counts(org_id, day - timedelta(weeks=weeks), day, tz)
+    return (
+        baseline_by_key(counts.by_category, day, weeks=weeks),
+        baseline_by_key(counts.by_area, day, weeks=weeks),
+    )
