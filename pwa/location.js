@@ -18,7 +18,8 @@ export function isBetter(best, next) {
 /**
  * Wire the position line of the report form.
  * @param {{output: HTMLElement}} elements
- * @returns {{start: () => void, stop: () => void, location: () => Location | null}}
+ * @returns {{start: () => void, stop: () => void, show: (stored: Location | null) => void,
+ *   location: () => Location | null}}
  */
 export function createLocationWatch({ output }) {
   /** @type {Location | null} */
@@ -59,5 +60,15 @@ export function createLocationWatch({ output }) {
     );
   }
 
-  return { start, stop, location: () => best };
+  /**
+   * Show a stored report's position without watching (editing keeps the original one).
+   * @param {Location | null} stored
+   */
+  function show(stored) {
+    stop();
+    best = stored;
+    render();
+  }
+
+  return { start, stop, show, location: () => best };
 }

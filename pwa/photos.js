@@ -81,10 +81,11 @@ export async function processPhoto(file) {
 /**
  * Wire the photo field of the report form.
  * @param {{input: HTMLInputElement, list: HTMLElement, error: HTMLElement}} elements
- * @returns {{photos: () => string[], settle: () => Promise<void>, reset: () => void}}
+ * @returns {{photos: () => string[], settle: () => Promise<void>, reset: () => void,
+ *   load: (shas: string[]) => Promise<void>}}
  */
 export function createPhotoPicker({ input, list, error }) {
-  /** @type {Array<{sha256: string, url: string, item: HTMLElement}>} */
+  /** @type {Array<{sha256: string, url: string | null, item: HTMLElement}>} */
   let chosen = [];
   /** @type {Set<Promise<void>>} */
   const busy = new Set();
@@ -95,20 +96,29 @@ export function createPhotoPicker({ input, list, error }) {
     const entry = chosen.find((c) => c.sha256 === sha256);
     if (!entry) return;
     chosen = chosen.filter((c) => c !== entry);
-    URL.revokeObjectURL(entry.url);
+    if (entry.url) URL.revokeObjectURL(entry.url);
     entry.item.remove();
     input.focus();
   }
 
-  /** @param {ProcessedPhoto} photo */
+  /** @param {{sha256: string, blob: Blob | null}} photo null: the bytes are not on this phone */
   function show(photo) {
     if (chosen.some((c) => c.sha256 === photo.sha256)) return; // the same photo twice
-    const url = URL.createObjectURL(photo.blob);
+    const url = photo.blob ? URL.createObjectURL(photo.blob) : null;
     const item = document.createElement("li");
     item.className = "photo";
-    const img = document.createElement("img");
-    img.src = url;
-    img.alt = t("photo.thumbnail", { n: String(chosen.length + 1) });
+    const label = t("photo.thumbnail", { n: String(chosen.length + 1) });
+    /** @type {HTMLElement} */
+    let img;
+    if (url) {
+      img = document.createElement("img");
+      /** @type {HTMLImageElement} */ (img).src = url;
+      /** @type {HTMLImageElement} */ (img).alt = label;
+    } else {
+      img = document.createElement("span");
+      img.className = "photo-missing";
+      img.textContent = label;
+    }
     const button = document.createElement("button");
     button.type = "button";
     button.className = "big photo-remove";
@@ -150,10 +160,28 @@ export function createPhotoPicker({ input, list, error }) {
     settle: async () => {
       while (busy.size > 0) await Promise.allSettled([...busy]);
     },
+    /**
+     * Show the photos a stored report already names (editing it), from the outbox.
+     * @param {string[]} shas
+     * @returns {Promise<void>}
+     */
+    load: (shas) => {
+      const mine = generation;
+      // Spara waits for this (settle), so an edit never drops a photo still being loaded.
+      const job = (async () => {
+        for (const sha256 of shas) {
+          const stored = await store.photo(sha256).catch(() => undefined);
+          if (mine !== generation) return;
+          show({ sha256, blob: stored ? new Blob([stored.bytes], { type: stored.type }) : null });
+        }
+      })().finally(() => busy.delete(job));
+      busy.add(job);
+      return job;
+    },
     /** Empty the field (after Spara or Avbryt). */
     reset: () => {
       generation += 1;
-      for (const c of chosen) URL.revokeObjectURL(c.url);
+      for (const c of chosen) if (c.url) URL.revokeObjectURL(c.url);
       chosen = [];
       list.replaceChildren();
       error.hidden = true;

@@ -1,6 +1,7 @@
 // The "new report" screen: big category tiles, then optional extras on the same screen and a
 // big Spara. Tile → Spara is a saved report in two taps; "Lugnt pass" is one. The report is
-// written to the outbox (store.saveReport) before anything says "Sparad".
+// written to the outbox (store.saveReport) before anything says "Sparad". The same form edits
+// a stored report (edit()): its values filled in, the category in a list, the position kept.
 import { categoryLabel } from "./categories.js";
 import { t } from "./i18n.js";
 import { createLocationWatch } from "./location.js";
@@ -24,7 +25,8 @@ function byId(id) {
 /**
  * Wire the new-report screen.
  * @param {{onSaved: (record: store.StoredReport) => void, announce: (text: string) => void}} options
- * @returns {{setCategories: (categories: Category[]) => void, hasDraft: () => boolean}}
+ * @returns {{setCategories: (categories: Category[]) => void, hasDraft: () => boolean,
+ *   edit: (record: store.StoredReport) => void}}
  */
 export function createReportView({ onSaved, announce }) {
   const pick = byId("pick");
@@ -39,6 +41,9 @@ export function createReportView({ onSaved, announce }) {
   const people = /** @type {HTMLInputElement} */ (byId("people"));
   const save = /** @type {HTMLButtonElement} */ (byId("save"));
   const cancel = byId("cancel");
+  const categoryField = byId("category-field");
+  const categorySelect = /** @type {HTMLSelectElement} */ (byId("category-select"));
+  const categoryError = byId("category-error");
   const photoPicker = createPhotoPicker({
     input: /** @type {HTMLInputElement} */ (byId("photo-input")),
     list: byId("photo-list"),
@@ -54,6 +59,8 @@ export function createReportView({ onSaved, announce }) {
   /** @type {number | null} */
   let severity = null;
   let saving = false;
+  /** @type {store.StoredReport | null} the report being edited, null for a new one */
+  let editing = null;
 
   /** @param {Category[]} next */
   function setCategories(next) {
@@ -93,8 +100,47 @@ export function createReportView({ onSaved, announce }) {
     }
   }
 
+  /**
+   * Open a stored report in the form with its values, to change it and send it again.
+   * @param {store.StoredReport} record
+   */
+  function edit(record) {
+    if (saving) return;
+    reset();
+    editing = record;
+    const known = categories.some((c) => c.code === record.category);
+    /** @type {HTMLOptionElement[]} */
+    const options = [];
+    if (!known) {
+      // A retired or unknown category (often the reason for a rejection): choose another.
+      const choose = new Option(t("report.chooseCategory"), "", true, true);
+      choose.disabled = true;
+      options.push(choose);
+    }
+    for (const category of categories) {
+      const current = category.code === record.category;
+      options.push(new Option(categoryLabel(category, category.code), category.code, current, current));
+    }
+    categorySelect.replaceChildren(...options);
+    categoryField.hidden = false;
+    heading.textContent = t("report.editHeading");
+    setSeverity(record.severity ?? null);
+    description.value = record.description ?? "";
+    place.value = record.place ?? "";
+    people.value = typeof record.people_count === "number" ? String(record.people_count) : "";
+    void photoPicker.load(record.photos ?? []);
+    position.show(record.location ?? null);
+    pick.hidden = true;
+    form.hidden = false;
+    heading.focus();
+  }
+
   function reset() {
-    const code = selected?.code;
+    const code = editing ? null : selected?.code;
+    editing = null;
+    categoryField.hidden = true;
+    categoryError.hidden = true;
+    categorySelect.replaceChildren();
     selected = null;
     setSeverity(null);
     form.reset();
@@ -144,22 +190,34 @@ export function createReportView({ onSaved, announce }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!selected || saving) return;
+    if ((!selected && !editing) || saving) return;
+    if (editing && !categorySelect.value) {
+      categoryError.hidden = false;
+      categorySelect.focus();
+      return;
+    }
+    categoryError.hidden = true;
     // A photo still being processed belongs to this report: wait for it.
     save.disabled = true;
     await photoPicker.settle();
     save.disabled = false;
-    if (!selected) return;
+    const target = editing;
+    const code = target ? categorySelect.value : selected?.code;
+    if (!code) return;
     const count = people.value.trim() === "" ? null : Number.parseInt(people.value, 10);
-    const ok = await write({
-      category: selected.code,
+    /** @type {Partial<store.ReportPayload>} */
+    const fields = {
+      category: code,
       severity,
       description: description.value.trim(),
       place: place.value.trim(),
       people_count: count !== null && Number.isFinite(count) && count >= 0 ? Math.min(count, 10000) : null,
       photos: photoPicker.photos(),
-      location: position.location(),
-    });
+    };
+    // An edit keeps the id (a new revision of the same report) and the original position.
+    const ok = await write(
+      target ? { ...fields, id: target.id } : { ...fields, location: position.location() },
+    );
     if (ok) reset();
   });
 
@@ -168,7 +226,8 @@ export function createReportView({ onSaved, announce }) {
 
   return {
     setCategories,
+    edit,
     /** Whether a report is half-written (an update must not reload now). */
-    hasDraft: () => selected !== null,
+    hasDraft: () => selected !== null || editing !== null,
   };
 }

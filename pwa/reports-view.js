@@ -1,6 +1,8 @@
 // "Mina rapporter": this device's reports from the outbox, newest first, each with its state
 // in words (saved on the phone, sending, on the server with the coordinator's status, or
-// rejected with the server's reason).
+// rejected with the server's reason) and, until the coordinator has closed it, a button to
+// edit it ("Rätta och skicka igen" for a rejected one). The export button shows while any
+// report is unsent.
 import { categoryLabel } from "./categories.js";
 import { currentLang, t } from "./i18n.js";
 
@@ -9,6 +11,18 @@ import { currentLang, t } from "./i18n.js";
 
 /** Coordinator statuses that have words in the catalogs (server REPORT_STATUSES and "gone"). */
 const STATUSES = new Set(["ny", "bedomd", "atgard_pagar", "atgardad", "avslutad", "dubblett", "gone"]);
+
+/** Statuses after which the device can no longer change a report (closed, or deleted). */
+export const CLOSED = new Set(["atgardad", "avslutad", "dubblett", "gone"]);
+
+/**
+ * Whether the user may still edit a report from the list.
+ * @param {StoredReport} report
+ * @returns {boolean}
+ */
+export function isEditable(report) {
+  return !CLOSED.has(report.serverStatus ?? "");
+}
 
 /**
  * A report's state in words.
@@ -36,11 +50,16 @@ export function stateText(report) {
  * Render the list.
  * @param {StoredReport[]} reports oldest first, as store.listReports() gives them
  * @param {Category[]} categories
+ * @param {{onEdit?: ((report: StoredReport) => void) | null, emptyKey?: string}} [options]
+ *   no onEdit: read only (a revoked phone can no longer send anything); emptyKey: the message
+ *   shown when the list is empty
  */
-export function renderReports(reports, categories) {
+export function renderReports(reports, categories, { onEdit = null, emptyKey = "reports.empty" } = {}) {
   const list = document.getElementById("reports");
   const empty = document.getElementById("reports-empty");
+  const exportButton = document.getElementById("export");
   if (!list || !empty) return;
+  if (exportButton) exportButton.hidden = !reports.some((r) => r.state !== "sent");
   const time = new Intl.DateTimeFormat(currentLang() === "en" ? "en-GB" : "sv-SE", {
     weekday: "short",
     hour: "2-digit",
@@ -52,6 +71,7 @@ export function renderReports(reports, categories) {
     item.dataset.id = report.id;
     const title = document.createElement("span");
     title.className = "report-title";
+    title.id = `report-title-${report.id}`;
     const category = categories.find((c) => c.code === report.category);
     title.textContent = categoryLabel(category, report.category);
     const when = document.createElement("time");
@@ -67,8 +87,18 @@ export function renderReports(reports, categories) {
       note.textContent = comment.body;
       item.append(note);
     }
+    if (onEdit && isEditable(report)) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "big report-edit";
+      button.textContent = t(report.state === "rejected" ? "reports.fix" : "reports.edit");
+      button.setAttribute("aria-describedby", title.id);
+      button.addEventListener("click", () => onEdit(report));
+      item.append(button);
+    }
     return item;
   });
   list.replaceChildren(...items);
+  empty.textContent = t(emptyKey);
   empty.hidden = items.length > 0;
 }

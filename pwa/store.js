@@ -1,6 +1,6 @@
 // The outbox: reports and photos in IndexedDB, written durably before the app says "Sparad".
-// A report leaves the queue only through markResult() with the server's acknowledgement;
-// nothing here ever clears the queue wholesale.
+// A report leaves the queue only through markResult() with the server's acknowledgement.
+// The one wholesale clear, wipe(), refuses to run unless the server has revoked this device.
 
 const DB_NAME = "lagesbild";
 const DB_VERSION = 1;
@@ -395,6 +395,29 @@ export function getMeta(key) {
 export async function setMeta(key, value) {
   await transact(["meta"], "readwrite", async (tx) => {
     await done(tx.objectStore("meta").put(value, key));
+  });
+}
+
+/** Meta key set by a sync pass that got 401: the device's token no longer works. */
+export const REVOKED_KEY = "revoked";
+
+/** Thrown by wipe() on a device that has not been revoked. */
+export class NotRevoked extends Error {}
+
+/**
+ * Delete everything on this phone (reports, photos, meta) in one transaction. Only for a
+ * revoked device, after the user has seen the unsent reports (docs/sync-protocol.md,
+ * section 1): without the "revoked" mark the transaction is aborted and nothing is deleted.
+ * @returns {Promise<void>}
+ * @throws {NotRevoked} when the device is not marked revoked
+ */
+export async function wipe() {
+  await transact(["reports", "photos", "meta"], "readwrite", async (tx) => {
+    const meta = tx.objectStore("meta");
+    if (!(await done(meta.get(REVOKED_KEY)))) throw new NotRevoked("the device is not revoked");
+    await done(tx.objectStore("reports").clear());
+    await done(tx.objectStore("photos").clear());
+    await done(meta.clear());
   });
 }
 

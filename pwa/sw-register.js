@@ -14,7 +14,8 @@ let busy = () => false;
 export async function registerServiceWorker({ isBusy = () => false } = {}) {
   busy = isBusy;
   if (!("serviceWorker" in navigator)) return null;
-  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  // A module worker: sw.js imports store.js and sync.js for Background Sync.
+  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
   if (registration.waiting && navigator.serviceWorker.controller) {
     showUpdateBanner(registration.waiting);
   }

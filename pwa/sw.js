@@ -1,7 +1,13 @@
-// The service worker: the app shell from the cache, so the app opens with no network at all.
+// The service worker: the app shell from the cache, so the app opens with no network at all,
+// and one sync pass when Background Sync wakes it with the "outbox" tag. A module worker
+// (sw-register.js): it imports the outbox and sync modules the page uses.
 // The server prepends `const PRECACHE = {version, files}` computed from the files' content
 // hashes (server/pwa_manifest.py); this file never lists them by hand.
 /// <reference lib="webworker" />
+import { OUTBOX_TAG, SYNCED_MESSAGE } from "./background-sync.js";
+import { TOKEN_META_KEY } from "./enrolment.js";
+import * as store from "./store.js";
+import { syncOnce } from "./sync.js";
 
 /** @type {ServiceWorkerGlobalScope} */
 // @ts-ignore -- the worker's global scope
@@ -99,4 +105,23 @@ sw.addEventListener("fetch", (event) => {
   if (PRECACHED.has(new URL(request.url).pathname)) {
     event.respondWith(cacheFirst(request));
   }
+});
+
+/**
+ * One sync pass with the token the page left in the store; tells open pages how it went.
+ * A pass that failed for the network or the server rejects, so the browser retries later.
+ * @returns {Promise<void>}
+ */
+async function backgroundPass() {
+  const token = await store.getMeta(TOKEN_META_KEY);
+  if (!token || (await store.getMeta(store.REVOKED_KEY))) return;
+  const summary = await syncOnce({ token });
+  const windows = await sw.clients.matchAll({ type: "window" });
+  for (const client of windows) client.postMessage({ type: SYNCED_MESSAGE, summary });
+  if (!summary.ok && !summary.revoked) throw new Error(summary.error?.message ?? "sync failed");
+}
+
+sw.addEventListener("sync", (event) => {
+  const sync = /** @type {ExtendableEvent & {tag: string}} */ (event);
+  if (sync.tag === OUTBOX_TAG) sync.waitUntil(backgroundPass());
 });

@@ -1,11 +1,16 @@
 // One sync pass against the server (photos, push, pull) and the scheduler that runs passes
 // with exponential backoff and full jitter. Nothing is marked sent without the server's
-// acknowledgement; a network error or 5xx leaves everything queued.
+// acknowledgement; a network error or 5xx leaves everything queued. Passes run one at a time
+// per phone (a Web Lock), whether the page or the service worker starts them.
+import { savedEnrolment } from "./enrolment.js";
 import * as store from "./store.js";
 
-const TOKEN_KEY = "lagesbild.device";
 const BATCH_SIZE = 50;
 const MAX_PULL_PAGES = 100;
+/** The Web Lock that keeps the page's and the service worker's passes from overlapping. */
+const LOCK_NAME = "lagesbild-sync";
+/** Meta key: server time minus device time (ms), measured when the last pull answer arrived. */
+export const CLOCK_SKEW_KEY = "clockSkewMs";
 
 /**
  * @typedef {{
@@ -18,6 +23,7 @@ const MAX_PULL_PAGES = 100;
  *   pushed: number,
  *   results: Record<string, number>,
  *   pulled: number,
+ *   clockSkewMs: number | null,
  * }} SyncSummary
  */
 
@@ -74,11 +80,31 @@ async function call(fetchImpl, url, init) {
 }
 
 /**
- * One sync pass: upload photos, push pending reports in batches, then pull.
+ * Run `body` holding the sync lock where Web Locks exist (pages and workers of one origin).
+ * @template T
+ * @param {() => Promise<T>} body
+ * @returns {Promise<T>}
+ */
+function exclusively(body) {
+  const locks = globalThis.navigator?.locks;
+  return locks ? locks.request(LOCK_NAME, body) : body();
+}
+
+/**
+ * One sync pass: upload photos, push pending reports in batches, then pull. A 401 marks the
+ * device revoked in the store (store.REVOKED_KEY).
  * @param {{baseUrl?: string, token: string, fetchImpl?: typeof fetch}} options
  * @returns {Promise<SyncSummary>}
  */
-export async function syncOnce({ baseUrl = "", token, fetchImpl = fetch }) {
+export function syncOnce(options) {
+  return exclusively(() => pass(options));
+}
+
+/**
+ * @param {{baseUrl?: string, token: string, fetchImpl?: typeof fetch}} options
+ * @returns {Promise<SyncSummary>}
+ */
+async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
   const root = baseUrl.replace(/\/+$/, "");
   const auth = { Authorization: `Bearer ${token}` };
   /** @type {SyncSummary} */
@@ -92,6 +118,7 @@ export async function syncOnce({ baseUrl = "", token, fetchImpl = fetch }) {
     pushed: 0,
     results: {},
     pulled: 0,
+    clockSkewMs: null,
   };
   let marked = false;
   try {
@@ -148,6 +175,7 @@ export async function syncOnce({ baseUrl = "", token, fetchImpl = fetch }) {
       const cursor = await store.getMeta("cursor");
       const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
       const resp = await call(fetchImpl, `${root}/api/v1/sync/pull${query}`, { headers: auth });
+      const receivedAt = Date.now();
       if (resp.status !== 200) {
         throw new Abort("http", resp.status, (await errorCode(resp)) ?? `pull failed: ${resp.status}`);
       }
@@ -155,7 +183,14 @@ export async function syncOnce({ baseUrl = "", token, fetchImpl = fetch }) {
       summary.pulled += await store.applyPull(body.reports ?? [], body.deleted ?? []);
       if (body.categories) await store.setMeta("categories", body.categories);
       await store.setMeta("cursor", body.cursor);
-      if (body.server_time) await store.setMeta("serverTime", body.server_time);
+      if (body.server_time) {
+        await store.setMeta("serverTime", body.server_time);
+        const serverMs = Date.parse(body.server_time);
+        if (Number.isFinite(serverMs)) {
+          summary.clockSkewMs = serverMs - receivedAt;
+          await store.setMeta(CLOCK_SKEW_KEY, summary.clockSkewMs);
+        }
+      }
       if (!body.more) break;
     }
   } catch (error) {
@@ -165,6 +200,7 @@ export async function syncOnce({ baseUrl = "", token, fetchImpl = fetch }) {
     if (error.kind === "revoked") {
       summary.revoked = true;
       summary.code = error.code;
+      await store.setMeta(store.REVOKED_KEY, { code: error.code, at: new Date().toISOString() });
     } else {
       summary.error = { kind: error.kind, status: error.status, message: error.message };
     }
@@ -285,11 +321,7 @@ export function createScheduler({
  * @returns {string | null}
  */
 export function readToken() {
-  try {
-    return JSON.parse(localStorage.getItem(TOKEN_KEY) ?? "null")?.token ?? null;
-  } catch {
-    return null;
-  }
+  return savedEnrolment()?.token ?? null;
 }
 
 /**

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import func, select, update
 
 from server.categories.models import Category
 from server.devices.models import Device
@@ -23,11 +23,13 @@ from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.orgs.counter import take_seqs
 from server.reports.models import Report
 from server.types import utcnow
-from sync.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports, recompute_since
+from sync.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports
 
 # Severity at or above this makes an incident "kräver åtgärd" even in a calm category.
 URGENT_SEVERITY = 3
 SUMMARY_CHARS = 200
+# Incidents refreshed per query (bounded IN lists).
+REFRESH_CHUNK = 500
 
 
 @dataclass
@@ -76,11 +78,19 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         return result
     locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
     rules = _rules()
-    times = db.session.scalars(
-        select(Report.created_at).where(Report.org_id == org_id, Report.incident_id.is_(None))
-    ).all()
-    since = recompute_since(times, rules)
-    assert since is not None  # there are pending reports
+    times = list(
+        db.session.scalars(
+            select(Report.created_at).where(Report.org_id == org_id, Report.incident_id.is_(None))
+        )
+    )
+    if old_of_touched:
+        # An edited report may have anchored others from its old time on.
+        times += db.session.scalars(
+            select(Incident.first_at).where(Incident.id.in_(old_of_touched))
+        )
+    # A report's incident depends only on earlier reports, so the regrouping starts at the
+    # earliest pending one; earlier reports (with every anchor they refer to) are context.
+    since = min(times)
     window = _load_window(org_id, since - rules.max_window())
     closed = {
         str(i)
@@ -143,7 +153,8 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         result.created += 1
     db.session.flush()
     for rid, key in moves.items():
-        db.session.execute(update(Report).where(Report.id == rid).values(incident_id=key))
+        by_id[rid].incident_id = key  # the unit of work batches these into one executemany
+    db.session.flush()
     result.removed = refresh_incidents(org_id, affected)
     return result
 
@@ -163,22 +174,30 @@ def _load_window(org_id: int, start: datetime) -> list[Report]:
     keys = {r.incident_id for r in window if r.incident_id is not None}
     have = {r.id for r in window}
     extra: list[Report] = []
-    if keys - have:
+    if keys:
+        # The report named by each key, if it is still in that incident, and each
+        # incident's earliest member: between them they decide the anchor.
+        firsts = (
+            select(Report.incident_id, func.min(Report.created_at).label("first"))
+            .where(Report.incident_id.in_(keys), Report.created_at < start)
+            .group_by(Report.incident_id)
+            .subquery()
+        )
         extra = list(
             db.session.scalars(
-                select(Report).where(Report.id.in_(keys - have), Report.incident_id == Report.id)
+                select(Report).where(
+                    (Report.id.in_(keys - have) & (Report.incident_id == Report.id))
+                    | Report.id.in_(
+                        select(Report.id).join(
+                            firsts,
+                            (Report.incident_id == firsts.c.incident_id)
+                            & (Report.created_at == firsts.c.first),
+                        )
+                    )
+                )
             )
         )
-        found = {r.id for r in extra} | have
-        for key in keys - found:
-            earliest = db.session.scalar(
-                select(Report)
-                .where(Report.incident_id == key)
-                .order_by(Report.created_at, Report.id)
-                .limit(1)
-            )
-            if earliest is not None and earliest.id not in found:
-                extra.append(earliest)
+        extra = [r for r in {r.id: r for r in extra if r.id not in have}.values()]
     return sorted(window + extra, key=lambda r: (r.created_at, str(r.id)))
 
 
@@ -188,24 +207,45 @@ def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:
         return 0
     urgent_codes = set(db.session.scalars(select(Category.code).where(Category.urgent.is_(True))))
     removed = 0
-    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(incident_ids))):
-        members = list(
-            db.session.scalars(
-                select(Report)
-                .where(Report.incident_id == incident.id)
-                .order_by(Report.created_at, Report.id)
-            )
-        )
-        if not members:
-            db.session.execute(delete(Incident).where(Incident.id == incident.id))
-            removed += 1
-            continue
-        summarise(incident, members, urgent_codes)
-        _follow_status(org_id, incident, members)
+    ids = list(incident_ids)
+    members: dict[uuid.UUID, list[Report]] = {i: [] for i in ids}
+    for first in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[first : first + REFRESH_CHUNK]
+        for report in db.session.scalars(
+            select(Report)
+            .where(Report.incident_id.in_(chunk))
+            .order_by(Report.created_at, Report.id)
+        ):
+            members[report.incident_id].append(report)  # type: ignore[index]
+    kinds = _device_kinds({r.device_id for rows in members.values() for r in rows})
+    for first in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[first : first + REFRESH_CHUNK]
+        for incident in db.session.scalars(select(Incident).where(Incident.id.in_(chunk))):
+            rows = members[incident.id]
+            if not rows:
+                db.session.delete(incident)
+                removed += 1
+                continue
+            summarise(incident, rows, urgent_codes, kinds)
+            _follow_status(org_id, incident, rows)
     return removed
 
 
-def summarise(incident: Incident, members: list[Report], urgent_codes: set[str]) -> None:
+def _device_kinds(device_ids: set[int]) -> dict[int, str]:
+    """Map device ids to their kinds."""
+    if not device_ids:
+        return {}
+    return dict(
+        db.session.execute(select(Device.id, Device.kind).where(Device.id.in_(device_ids))).all()
+    )
+
+
+def summarise(
+    incident: Incident,
+    members: list[Report],
+    urgent_codes: set[str],
+    kinds: dict[int, str] | None = None,
+) -> None:
     """Copy what lists need from the member reports onto the incident row."""
     anchor = next((m for m in members if m.id == incident.id), members[0])
     incident.category_code = anchor.category_code
@@ -225,10 +265,8 @@ def summarise(incident: Incident, members: list[Report], urgent_codes: set[str])
     incident.place = next((m.place for m in members if m.place), "")
     text = next((m.description for m in members if m.description), "")
     incident.summary = text[:SUMMARY_CHARS]
-    kinds = db.session.scalars(
-        select(Device.kind).where(Device.id.in_({m.device_id for m in members})).distinct()
-    )
-    incident.device_kinds = sorted(kinds)
+    kinds = kinds if kinds is not None else _device_kinds({m.device_id for m in members})
+    incident.device_kinds = sorted({kinds[m.device_id] for m in members if m.device_id in kinds})
     incident.updated_at = utcnow()
 
 

@@ -24,6 +24,8 @@ from sync.trends import Baseline, baseline_by_key
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NIGHT_START = time(18, 0)
 NIGHT_END = time(6, 0)
+# The area key of reports outside every area (area ids start at 1).
+NO_AREA = 0
 SORTS = ("time", "-time", "reports", "severity", "category", "status")
 
 
@@ -152,7 +154,7 @@ class DailyCounts:
     first_day: date
     last_day: date
     by_category: dict[tuple[str, date], int]
-    by_area: dict[tuple[int | None, date], int]
+    by_area: dict[tuple[int, date], int]  # NO_AREA for reports outside every area
     total: dict[date, int]
 
 
@@ -163,7 +165,7 @@ def daily_counts(
     start = datetime.combine(first_day, time(0), tzinfo=tz)
     end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
     by_category: Counter[tuple[str, date]] = Counter()
-    by_area: Counter[tuple[int | None, date]] = Counter()
+    by_area: Counter[tuple[int, date]] = Counter()
     total: Counter[date] = Counter()
     rows = db.session.execute(
         select(Report.created_at, Report.category_code, Report.area_id).where(
@@ -173,14 +175,14 @@ def daily_counts(
     for created_at, category, area in rows:
         day = created_at.astimezone(tz).date()
         by_category[(category, day)] += 1
-        by_area[(area, day)] += 1
+        by_area[(area or NO_AREA, day)] += 1
         total[day] += 1
     return DailyCounts(first_day, last_day, dict(by_category), dict(by_area), dict(total))
 
 
 def compare_day(
     org_id: int, day: date, weeks: int = 4, tz: ZoneInfo = STOCKHOLM
-) -> tuple[dict[str, Baseline], dict[int | None, Baseline]]:
+) -> tuple[dict[str, Baseline], dict[int, Baseline]]:
     """Compare a day's counts per category and per area with the same weekday of earlier weeks."""
     counts = daily_counts(org_id, day - timedelta(weeks=weeks), day, tz)
     return (

@@ -1,0 +1,56 @@
+// "Exportera osända rapporter": the unsent queue (store.exportQueue) as a JSON file the user
+// can keep or hand over. Exporting never changes the queue.
+import { t } from "./i18n.js";
+import * as store from "./store.js";
+
+/** How long the download's object URL stays valid (the browser reads it at once). */
+const URL_LIFETIME_MS = 60000;
+
+/**
+ * A file name with the device's local time, e.g. "lagesbild-osanda-2026-11-21-2310.json".
+ * @param {Date} date
+ * @returns {string}
+ */
+export function exportFileName(date) {
+  const stamp = store.localIsoWithOffset(date).slice(0, 16).replace("T", "-").replace(":", "");
+  return t("export.fileName", { time: stamp });
+}
+
+/**
+ * Download every unsent report and its photos as one JSON file.
+ * @returns {Promise<number>} how many reports the file holds
+ */
+export async function downloadQueue() {
+  const data = await store.exportQueue();
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = exportFileName(new Date());
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), URL_LIFETIME_MS);
+  return data.reports.length;
+}
+
+/**
+ * Wire an export button: it downloads the queue and says how many reports went into the file.
+ * @param {HTMLButtonElement} button
+ * @param {(text: string) => void} announce
+ */
+export function wireExportButton(button, announce) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const count = await downloadQueue();
+      announce(t("export.done", { count: String(count) }));
+    } catch (error) {
+      console.error("export", error);
+      announce(t("export.failed"));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
