@@ -173,7 +173,11 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
     // 3. Pull with the stored cursor, while the server has more.
     for (let page = 0; page < MAX_PULL_PAGES; page += 1) {
       const cursor = await store.getMeta("cursor");
-      const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+      // The outbox count lets the morning digest name phones still holding reports.
+      const unsent = (await store.listReports()).filter((r) => r.state !== "sent").length;
+      const params = new URLSearchParams({ pending: String(unsent) });
+      if (cursor) params.set("cursor", cursor);
+      const query = `?${params}`;
       const resp = await call(fetchImpl, `${root}/api/v1/sync/pull${query}`, { headers: auth });
       const receivedAt = Date.now();
       if (resp.status !== 200) {

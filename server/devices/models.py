@@ -28,6 +28,10 @@ class Device(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What the phone said its outbox held (unsent reports) at its last pull, and when:
+    # the digest names devices that still hold reports the server has not seen.
+    outbox_pending: Mapped[int | None]
+    outbox_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EnrolmentCode(db.Model):

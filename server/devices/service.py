@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from server.db import phase
 from server.devices.models import DEVICE_KINDS, Device, EnrolmentCode
 from server.errors import ApiError
 from server.extensions import db
@@ -166,3 +167,28 @@ def revoke(device_id: int) -> Device:
         device.revoked_at = utcnow()
     db.session.commit()
     return device
+
+
+MAX_PENDING = 1_000_000
+
+
+def parse_pending(text: str) -> int:
+    """Read the outbox count a phone sends with its pull, or raise a 400."""
+    if not text.isdigit() or int(text) > MAX_PENDING:
+        raise ApiError(
+            400,
+            "invalid_pending",
+            f"pending must be a whole number from 0 to {MAX_PENDING}.",
+        )
+    return int(text)
+
+
+def record_outbox(device: Device, pending: int) -> None:
+    """Store how many unsent reports the phone holds, in a short write of its own."""
+    with phase("write"):
+        db.session.execute(
+            update(Device)
+            .where(Device.id == device.id)
+            .values(outbox_pending=pending, outbox_reported_at=utcnow())
+        )
+    device.outbox_pending = pending

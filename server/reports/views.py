@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from server.devices.auth import current_device, device_required
+from server.devices.service import parse_pending, record_outbox
 from server.errors import ApiError
 from server.http import json_body
 from server.reports.pull import pull as pull_changes
@@ -63,10 +64,19 @@ def pull() -> tuple[dict[str, Any], int]:
       parameters:
         - {in: query, name: cursor, schema: {type: string}}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000}}
+        - in: query
+          name: pending
+          description: Reports waiting in the phone's outbox (shown in the morning digest)
+          schema: {type: integer, minimum: 0, maximum: 1000000}
       responses:
         200: {description: Changes, content: {application/json: {schema: PullOut}}}
+        400: {description: A pending count that is not a whole number 0–1000000}
         401: {description: Missing, unknown or revoked token}
     """
     limit = request.args.get("limit", type=int)
-    data = pull_changes(current_device(), request.args.get("cursor"), limit)
+    device = current_device()
+    pending = request.args.get("pending")
+    if pending is not None:
+        record_outbox(device, parse_pending(pending))
+    data = pull_changes(device, request.args.get("cursor"), limit)
     return PullOut().dump(data), 200

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from server.categories.models import Category
@@ -371,3 +372,18 @@ def test_pull_requires_an_enrolled_not_revoked_device(client, device):
         assert resp.status_code == 401
         assert resp.get_json()["error"]["code"] == code
         assert "Bearer" in resp.headers.get("WWW-Authenticate", "")
+
+
+def test_the_outbox_count_sent_with_a_pull_is_kept_for_the_digest(client, device):
+    pull(client, device, pending="3")
+    db.session.expire_all()
+    stored = db.session.get(type(device.device), device.device.id)
+    assert stored.outbox_pending == 3
+    assert stored.outbox_reported_at is not None
+
+
+@pytest.mark.parametrize("bad", ["-1", "x", "1.5", "1000001", ""])
+def test_a_bad_outbox_count_is_refused_with_a_reason(client, device, bad):
+    resp = client.get(PULL, query_string={"pending": bad}, headers=device.headers)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["code"] == "invalid_pending"
