@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from itertools import islice
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from server.auth import service as persons
 from server.cli_util import emit, json_option
 from server.demo.data import DEVICES, generate_reports
 from server.devices.models import Device
@@ -21,6 +23,7 @@ from server.reports.service import push
 from server.types import utcnow
 
 DEMO_ORG = "Staffanstorps kommun (demo)"
+DEMO_COORDINATOR = "samordnare@demo.lagesbild.invalid"
 BATCH = 100
 
 
@@ -42,6 +45,9 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             return
         raise click.ClickException(f"{DEMO_ORG!r} exists already (use --if-new to skip).")
     org = orgs.create(DEMO_ORG, "kommun")
+    # A coordinator login for the workspace; the password is shown once, here.
+    password = os.environ.get("LAGESBILD_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    persons.create(org, DEMO_COORDINATOR, "coordinator", password)
     devices: dict[str, Device] = {}
     now = utcnow()
     for spec in DEVICES:
@@ -72,7 +78,14 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             created += sum(1 for res in results if res["status"] == "created")
     emit(
         as_json,
-        {"org": org.slug, "created": True, "devices": len(devices), "reports": created},
+        {
+            "org": org.slug,
+            "created": True,
+            "devices": len(devices),
+            "reports": created,
+            "login": {"email": DEMO_COORDINATOR, "password": password},
+        },
         f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
-        f"{created} reports over {weeks} weeks.",
+        f"{created} reports over {weeks} weeks.\n"
+        f"Workspace login (shown only now): {DEMO_COORDINATOR} / {password}",
     )

@@ -361,6 +361,13 @@ def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runne
     assert count(Device, Device.org_id == org.id) == data["devices"] >= 2
     reports = count(Report, Report.org_id == org.id)
     assert reports == data["reports"] >= 200
+    # Every report is in an incident and in one of the three towns' areas or none.
+    assert count(Report, Report.org_id == org.id, Report.incident_id.is_(None)) == 0
+    assert count(Report, Report.org_id == org.id, Report.area_id.is_not(None)) > reports // 2
+    # The coordinator login it printed works.
+    person = db.session.scalar(select(Person).where(Person.email == data["login"]["email"]))
+    assert person is not None and person.role == "coordinator"
+    assert verify_password(person.password_hash, data["login"]["password"])
 
     again = ok_json(cli(runner, "demo", "--if-new", "--json"))
 
