@@ -271,14 +271,15 @@ def _reach(
 ) -> float | None:
     """Return how far the report is from the anchor for ranking, or None when out of reach."""
     age = report.created_at - anchor.created_at
+    # age < 0 cannot happen in canonical order (anchors come first); kept as the rule says.
     if age < _ZERO or age > rule.window:
         return None
-    if report.lat is not None and report.lon is not None:
-        if anchor.lat is not None and anchor.lon is not None:
-            # Two fixes: distance only. A shared place name does not stretch the radius;
-            # names like "Centrum" cover far more ground than one scene.
-            distance = haversine_m(report.lat, report.lon, anchor.lat, anchor.lon)
-            return distance if distance <= rule.radius_m else None
+    r_lat, r_lon, a_lat, a_lon = report.lat, report.lon, anchor.lat, anchor.lon
+    if r_lat is not None and r_lon is not None and a_lat is not None and a_lon is not None:
+        # Two fixes: distance only. A shared place name does not stretch the radius;
+        # names like "Centrum" cover far more ground than one scene.
+        distance = haversine_m(r_lat, r_lon, a_lat, a_lon)
+        return distance if distance <= rule.radius_m else None
     # Without a fix on one side only the place text can tell. It ranks as the edge of the
     # radius, so a real nearby fix beats a name match.
     if place and place == anchor_place:
@@ -365,14 +366,18 @@ def group_reports(
     normalised place text instead. A category whose rule has radius 0 never groups.
 
     A report in ``pinned`` keeps ``pinned[id]`` and is never regrouped; pins of reports
-    not passed are ignored. ``closed`` only stops joining: the unpinned members a closed
-    incident should keep must be pinned, or a regroup may move them out.
+    not passed are ignored. A report whose own id pinned reports already carry as a key
+    joins them when it starts an incident, and anchors that incident from then on.
+    ``closed`` only stops joining: the unpinned members a closed incident should keep must
+    be pinned, or a regroup may move them out.
     """
-    ordered = sorted(reports, key=_order)
-    places: dict[str, str] = {}
-    for report in ordered:
+    given = list(reports)
+    for report in given:
         if not isinstance(report, ReportPoint):
             raise TypeError(f"reports must be ReportPoint, got {type(report).__name__}")
+    ordered = sorted(given, key=_order)
+    places: dict[str, str] = {}
+    for report in ordered:
         if report.id in places:
             raise ValueError(f"duplicate report id {report.id!r}")
         places[report.id] = normalise_place(report.place)

@@ -275,7 +275,13 @@ def test_reports_without_position_match_by_normalised_place_only():
         rp("d", 7, east=None, place=""),
         rp("e", 8, east=None, place=""),
     ]
-    assert group_reports(reports, DEFAULT_RULES) == {"a": "a", "b": "a", "c": "c", "d": "d", "e": "e"}
+    assert group_reports(reports, DEFAULT_RULES) == {
+        "a": "a",
+        "b": "a",
+        "c": "c",
+        "d": "d",
+        "e": "e",
+    }
 
 
 def test_a_positioned_report_matches_an_unpositioned_anchor_by_place():
@@ -301,7 +307,11 @@ def test_nearest_anchor_wins():
 
 def test_a_real_fix_beats_a_place_name_match():
     # "p" has no position; matching it by name ranks as brand's full 300 m.
-    reports = [rp("p", 0, east=None, place="Torget"), rp("q", 1, east=290), rp("r", 2, place="Torget")]
+    reports = [
+        rp("p", 0, east=None, place="Torget"),
+        rp("q", 1, east=290),
+        rp("r", 2, place="Torget"),
+    ]
     assert group_reports(reports, DEFAULT_RULES)["r"] == "q"
 
 
@@ -310,8 +320,12 @@ def test_at_equal_distance_the_earliest_anchor_wins_then_the_smallest_key():
     def at(rid: str, minutes: float) -> ReportPoint:
         return rp(rid, minutes, east=None, place="Torget")
 
-    assert group_reports([at("b", 0), at("a", 1), at("c", 2)], DEFAULT_RULES, {"a": "a"})["c"] == "b"
-    assert group_reports([at("b", 0), at("a", 0), at("c", 2)], DEFAULT_RULES, {"b": "b"})["c"] == "a"
+    assert (
+        group_reports([at("b", 0), at("a", 1), at("c", 2)], DEFAULT_RULES, {"a": "a"})["c"] == "b"
+    )
+    assert (
+        group_reports([at("b", 0), at("a", 0), at("c", 2)], DEFAULT_RULES, {"b": "b"})["c"] == "a"
+    )
 
 
 def test_pinned_reports_keep_their_key_and_are_never_moved():
@@ -372,9 +386,18 @@ def test_the_report_named_by_the_key_anchors_once_it_arrives():
     assert group_reports(without_k, DEFAULT_RULES, {"a": "k"})["x"] == "x"
 
 
+def test_once_the_named_report_anchors_the_old_anchor_stops_matching():
+    # The fire a was pinned to the gathering k. Once k arrives the incident is a gathering:
+    # a later fire next to a is not related to it and starts its own incident.
+    reports = [rp("a", 0, "brand"), rp("k", 10, "samling", east=50), rp("x", 20, "brand")]
+    assert group_reports(reports, DEFAULT_RULES, {"a": "k"}) == {"a": "k", "k": "k", "x": "x"}
+
+
 def test_input_order_and_time_zones_do_not_matter():
     reports = [rp("a", 0), rp("b", 10, east=100), rp("c", 10, east=100)]
-    shifted = [ReportPoint(r.id, r.created_at.astimezone(CET), r.category, r.lat, r.lon) for r in reports]
+    shifted = [
+        ReportPoint(r.id, r.created_at.astimezone(CET), r.category, r.lat, r.lon) for r in reports
+    ]
     assert group_reports(reversed(shifted), DEFAULT_RULES) == group_reports(reports, DEFAULT_RULES)
 
 
@@ -439,7 +462,9 @@ def test_related_accepts_groups_or_a_mapping():
 
 
 def test_max_window_ignores_rules_that_never_group():
-    rules = Rules(NEVER, {"x": GroupRule(0, timedelta(days=30)), "y": GroupRule(1, timedelta(hours=2))})
+    rules = Rules(
+        NEVER, {"x": GroupRule(0, timedelta(days=30)), "y": GroupRule(1, timedelta(hours=2))}
+    )
     assert rules.max_window() == timedelta(hours=2)
     assert Rules(NEVER).max_window() == timedelta(0)
 
