@@ -78,6 +78,20 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         return result
     locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
     rules = _rules()
+    pending_categories = set(
+        db.session.scalars(
+            select(Report.category_code)
+            .where(Report.org_id == org_id, Report.incident_id.is_(None))
+            .distinct()
+        )
+    )
+    if old_of_touched:
+        pending_categories |= set(
+            db.session.scalars(
+                select(Incident.category_code).where(Incident.id.in_(old_of_touched))
+            )
+        )
+    categories = _closure(pending_categories, rules)
     times = list(
         db.session.scalars(
             select(Report.created_at).where(Report.org_id == org_id, Report.incident_id.is_(None))
@@ -89,9 +103,9 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             select(Incident.first_at).where(Incident.id.in_(old_of_touched))
         )
     # A report's incident depends only on earlier reports, so the regrouping starts at the
-    # earliest pending one; earlier reports (with every anchor they refer to) are context.
+    # earliest pending one; earlier reports matter only as the anchors of open incidents.
     since = min(times)
-    window = _load_window(org_id, since - rules.max_window())
+    window = _load_window(org_id, since, categories, rules)
     closed = {
         str(i)
         for i in db.session.scalars(
@@ -119,25 +133,29 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         for r in window
     ]
     mapping = group_reports(points, rules, pinned=pinned, closed=frozenset(closed))
-    affected: set[uuid.UUID] = set(old_of_touched)
+    lost: set[uuid.UUID] = set(old_of_touched)  # incidents that lost a member: full refresh
+    gained: dict[uuid.UUID, list[Report]] = {}
+    by_id = {r.id: r for r in window}
     moves: dict[uuid.UUID, uuid.UUID] = {}
     for r in window:
         key = uuid.UUID(mapping[str(r.id)])
         if r.incident_id != key:
             moves[r.id] = key
             if r.incident_id is not None:
-                affected.add(r.incident_id)
+                lost.add(r.incident_id)
                 result.moved += 1
             else:
                 result.grouped += 1
-            affected.add(key)
+            gained.setdefault(key, []).append(r)
     existing = set(
-        db.session.scalars(select(Incident.id).where(Incident.id.in_(affected))) if affected else []
+        db.session.scalars(select(Incident.id).where(Incident.id.in_(list(gained))))
+        if gained
+        else []
     )
     now = utcnow()
-    by_id = {r.id: r for r in window}
-    for key in sorted(affected - existing):
-        seed = by_id.get(key) or by_id[min(k for k, v in moves.items() if v == key)]
+    created = set(gained) - existing
+    for key in sorted(created):
+        seed = by_id.get(key) or gained[key][0]
         db.session.add(
             Incident(
                 id=key,
@@ -155,50 +173,120 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     for rid, key in moves.items():
         by_id[rid].incident_id = key  # the unit of work batches these into one executemany
     db.session.flush()
-    result.removed = refresh_incidents(org_id, affected)
+    # Incidents that only gained reports are updated from the newcomers alone, so a long
+    # incident does not cost its whole membership on every push.
+    growing = {k: v for k, v in gained.items() if k not in lost and k not in created}
+    _absorb(org_id, growing)
+    result.removed = refresh_incidents(org_id, lost | created)
     return result
 
 
-def _load_window(org_id: int, start: datetime) -> list[Report]:
-    """Load the reports whose grouping may change, those that may anchor them, and anchors.
+def _closure(categories: set[str], rules: Rules) -> set[str]:
+    """Return the categories reachable from these through relatedness (itself included)."""
+    seen = set(categories)
+    todo = list(categories)
+    while todo:
+        for other in rules.related_to(todo.pop()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
 
-    An incident in the window may have its anchor (the seed report, or for a hand-made
-    incident its earliest report) before `start`; it is loaded too, or the grouping would
-    take a later member for the anchor and accept reports the full grouping would not.
+
+def _load_window(org_id: int, since: datetime, categories: set[str], rules: Rules) -> list[Report]:
+    """Load the reports to regroup (created at or after `since`) and the anchors before it.
+
+    Only categories that can reach the pending ones through relatedness take part. Before
+    `since` only anchors matter: an open incident's seed report (or, for a hand-made
+    incident, its earliest report) whose category window still reaches `since`.
     """
     window = list(
         db.session.scalars(
-            select(Report).where(Report.org_id == org_id, Report.created_at >= start)
+            select(Report).where(
+                Report.org_id == org_id,
+                Report.created_at >= since,
+                Report.category_code.in_(categories),
+            )
         )
     )
-    keys = {r.incident_id for r in window if r.incident_id is not None}
+    reach = {c: rules.rule_for(c).window for c in categories if rules.rule_for(c).groups}
+    if not reach:
+        return sorted(window, key=lambda r: (r.created_at, str(r.id)))
+    incidents = db.session.execute(
+        select(Incident.id, Incident.category_code, Incident.first_at).where(
+            Incident.org_id == org_id,
+            Incident.category_code.in_(list(reach)),
+            Incident.first_at >= since - max(reach.values()),
+            Incident.first_at < since,
+        )
+    ).all()
+    keys = {i.id for i in incidents if i.first_at >= since - reach[i.category_code]}
     have = {r.id for r in window}
     extra: list[Report] = []
     if keys:
-        # The report named by each key, if it is still in that incident, and each
-        # incident's earliest member: between them they decide the anchor.
-        firsts = (
-            select(Report.incident_id, func.min(Report.created_at).label("first"))
-            .where(Report.incident_id.in_(keys), Report.created_at < start)
-            .group_by(Report.incident_id)
-            .subquery()
-        )
-        extra = list(
+        seeds = list(
             db.session.scalars(
-                select(Report).where(
-                    (Report.id.in_(keys - have) & (Report.incident_id == Report.id))
-                    | Report.id.in_(
-                        select(Report.id).join(
-                            firsts,
-                            (Report.incident_id == firsts.c.incident_id)
-                            & (Report.created_at == firsts.c.first),
-                        )
+                select(Report).where(Report.id.in_(keys - have), Report.incident_id == Report.id)
+            )
+        )
+        extra = seeds
+        # Incidents whose seed left them (split, move): their earliest member anchors.
+        orphans = keys - {r.id for r in seeds} - have
+        if orphans:
+            firsts = (
+                select(Report.incident_id, func.min(Report.created_at).label("first"))
+                .where(Report.incident_id.in_(orphans))
+                .group_by(Report.incident_id)
+                .subquery()
+            )
+            extra += list(
+                db.session.scalars(
+                    select(Report).join(
+                        firsts,
+                        (Report.incident_id == firsts.c.incident_id)
+                        & (Report.created_at == firsts.c.first),
                     )
                 )
             )
+    unique = {r.id: r for r in [*window, *extra]}
+    return sorted(unique.values(), key=lambda r: (r.created_at, str(r.id)))
+
+
+def _absorb(org_id: int, gained: dict[uuid.UUID, list[Report]]) -> None:
+    """Update incidents that only gained reports from the newcomers."""
+    if not gained:
+        return
+    urgent_codes = set(db.session.scalars(select(Category.code).where(Category.urgent.is_(True))))
+    kinds = _device_kinds({r.device_id for rows in gained.values() for r in rows})
+    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(list(gained)))):
+        new = gained[incident.id]
+        incident.report_count += len(new)
+        incident.first_at = min(incident.first_at, *(r.created_at for r in new))
+        incident.last_at = max(incident.last_at, *(r.created_at for r in new))
+        severities = [r.severity for r in new if r.severity is not None]
+        if incident.max_severity is not None:
+            severities.append(incident.max_severity)
+        incident.max_severity = max(severities) if severities else None
+        incident.urgent = (
+            incident.urgent
+            or any(r.category_code in urgent_codes for r in new)
+            or (incident.max_severity or 0) >= URGENT_SEVERITY
         )
-        extra = [r for r in {r.id: r for r in extra if r.id not in have}.values()]
-    return sorted(window + extra, key=lambda r: (r.created_at, str(r.id)))
+        located = next((r for r in new if r.lat is not None), None)
+        if incident.lat is None and located is not None:
+            incident.lat, incident.lon, incident.area_id = located.lat, located.lon, located.area_id
+        incident.place_id = incident.place_id or next(
+            (r.place_id for r in new if r.place_id is not None), None
+        )
+        incident.place = incident.place or next((r.place for r in new if r.place), "")
+        text = next((r.description for r in new if r.description), "")
+        incident.summary = incident.summary or text[:SUMMARY_CHARS]
+        incident.device_kinds = sorted(
+            set(incident.device_kinds or [])
+            | {kinds[r.device_id] for r in new if r.device_id in kinds}
+        )
+        incident.updated_at = utcnow()
+        _follow_status(org_id, incident, new)
 
 
 def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.devices.models import Device
 from server.extensions import db
@@ -188,4 +188,35 @@ def compare_day(
     return (
         baseline_by_key(counts.by_category, day, weeks=weeks),
         baseline_by_key(counts.by_area, day, weeks=weeks),
+    )
+
+
+# --- the morning digest (server/digest/content.py) -----------------------------------------
+
+
+def counts_in_window(org_id: int, start: datetime, end: datetime) -> dict[tuple[str, int], int]:
+    """Count the organisation's reports in [start, end) per (category, area); NO_AREA if none.
+
+    One grouped query over the window (`ix_reports_org_created`): the digest runs it for the
+    period and for each comparison period, so its cost follows the windows, not the store.
+    """
+    rows = db.session.execute(
+        select(Report.category_code, Report.area_id, func.count())
+        .where(Report.org_id == org_id, Report.created_at >= start, Report.created_at < end)
+        .group_by(Report.category_code, Report.area_id)
+    )
+    counts: Counter[tuple[str, int]] = Counter()
+    for category, area, count in rows:
+        counts[(category, area or NO_AREA)] += int(count)
+    return dict(counts)
+
+
+def devices_reporting(org_id: int, start: datetime, end: datetime) -> set[int]:
+    """Return the ids of the organisation's devices with a report created in [start, end)."""
+    return set(
+        db.session.scalars(
+            select(Report.device_id)
+            .where(Report.org_id == org_id, Report.created_at >= start, Report.created_at < end)
+            .distinct()
+        )
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -16,6 +19,7 @@ from server.incidents.models import Incident, IncidentEvent
 from server.orgs.counter import lock_counter
 from server.reports import feedback
 from server.reports.models import Report
+from sync.grouping import DEFAULT_RULES, ReportPoint, group_reports
 from tests.support import factories
 
 PUSH = "/api/v1/sync/push"
@@ -245,3 +249,73 @@ def test_every_report_is_in_exactly_one_incident_after_a_busy_night(client, org)
     assert len(rows) == 60 and all(iid is not None for _, iid in rows)
     counted = db.session.scalar(select(func.sum(Incident.report_count)))
     assert counted == 60
+
+
+# --- the server's incremental grouping equals the pure grouping of everything -------------
+
+_CATS = ("brand", "samling", "brott", "miljo", "otrygg_plats", "lugnt")
+_report_strategy = st.builds(
+    lambda minutes, metres, cat, placed: {
+        "minutes": minutes,
+        "metres": metres,
+        "category": cat,
+        "placed": placed,
+    },
+    st.integers(0, 60 * 30),
+    st.integers(0, 600),
+    st.sampled_from(_CATS),
+    st.booleans(),
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    specs=st.lists(_report_strategy, min_size=1, max_size=14),
+    batches=st.lists(st.integers(1, 4), min_size=1, max_size=6),
+    order=st.randoms(use_true_random=False),
+)
+def test_incidents_equal_the_pure_grouping_whatever_the_arrival(client, specs, batches, order):
+    org = factories.make_org()
+    dev = factories.make_device(org)
+    reports = [
+        factories.report(
+            category=s["category"],
+            created_at=at(s["minutes"]),
+            location=near(s["metres"]) if s["placed"] else None,
+            place="Torget" if not s["placed"] else "",
+        )
+        for s in specs
+    ]
+    shuffled = list(reports)
+    order.shuffle(shuffled)
+    i = 0
+    for size in itertools.cycle(batches):
+        if i >= len(shuffled):
+            break
+        push(client, dev, *shuffled[i : i + size])
+        i += size
+    expected = group_reports(
+        [
+            ReportPoint(
+                id=r["id"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+                category=r["category"],
+                lat=r["location"]["lat"] if r["location"] else None,
+                lon=r["location"]["lon"] if r["location"] else None,
+                place=r["place"],
+            )
+            for r in reports
+        ],
+        DEFAULT_RULES,
+    )
+    got = {r["id"]: str(incident_of(r["id"])) for r in reports}
+    assert got == expected
+    # The stored summaries agree with the members.
+    for iid in set(got.values()):
+        incident = db.session.get(Incident, uuid.UUID(iid))
+        members = [r for r in reports if got[r["id"]] == iid]
+        assert incident.report_count == len(members)
