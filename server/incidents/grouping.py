@@ -105,7 +105,6 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     # A report's incident depends only on earlier reports, so the regrouping starts at the
     # earliest pending one; earlier reports matter only as the anchors of open incidents.
     since = min(times)
-    window = _load_window(org_id, since, categories, rules)
     closed = {
         str(i)
         for i in db.session.scalars(
@@ -116,23 +115,17 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             )
         )
     }
-    pinned = {
-        str(r.id): str(r.incident_id)
-        for r in window
-        if r.incident_id is not None and (r.incident_pinned or r.created_at < since)
-    }
-    points = [
-        ReportPoint(
-            id=str(r.id),
-            created_at=r.created_at,
-            category=r.category_code,
-            lat=r.lat,
-            lon=r.lon,
-            place=r.place or "",
-        )
-        for r in window
-    ]
-    mapping = group_reports(points, rules, pinned=pinned, closed=frozenset(closed))
+    window, mapping = (
+        (None, None) if old_of_touched else _fast(org_id, since, categories, rules, closed)
+    )
+    if window is None or mapping is None:
+        window = _load_window(org_id, since, categories, rules)
+        pinned = {
+            str(r.id): str(r.incident_id)
+            for r in window
+            if r.incident_id is not None and (r.incident_pinned or r.created_at < since)
+        }
+        mapping = group_reports(_points(window), rules, pinned=pinned, closed=frozenset(closed))
     lost: set[uuid.UUID] = set(old_of_touched)  # incidents that lost a member: full refresh
     gained: dict[uuid.UUID, list[Report]] = {}
     by_id = {r.id: r for r in window}
@@ -181,6 +174,46 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     return result
 
 
+def _points(reports: list[Report]) -> list[ReportPoint]:
+    """Describe reports to the pure grouping."""
+    return [
+        ReportPoint(
+            id=str(r.id),
+            created_at=r.created_at,
+            category=r.category_code,
+            lat=r.lat,
+            lon=r.lon,
+            place=r.place or "",
+        )
+        for r in reports
+    ]
+
+
+def _fast(
+    org_id: int, since: datetime, categories: set[str], rules: Rules, closed: set[str]
+) -> tuple[list[Report] | None, dict[str, str] | None]:
+    """Group only the pending reports against the open incidents' anchors, if that is exact.
+
+    A pending report that joins an existing incident changes nothing for anyone else (only
+    anchors decide later reports). One that starts a new incident could attract reports
+    created after it, so the shortcut holds only if no grouped report of a reachable
+    category is that late; otherwise (None, None) sends the caller to the full regrouping.
+    """
+    pending = list(
+        db.session.scalars(
+            select(Report).where(Report.org_id == org_id, Report.incident_id.is_(None))
+        )
+    )
+    until = max(r.created_at for r in pending)
+    window = _with_anchors(pending, _anchors(org_id, since, until, categories, rules, pending))
+    pinned = {str(r.id): str(r.incident_id) for r in window if r.incident_id is not None}
+    mapping = group_reports(_points(window), rules, pinned=pinned, closed=frozenset(closed))
+    starters = [r.created_at for r in pending if mapping[str(r.id)] == str(r.id)]
+    if starters and _later_grouped(org_id, categories, min(starters)):
+        return None, None
+    return window, mapping
+
+
 def _closure(categories: set[str], rules: Rules) -> set[str]:
     """Return the categories reachable from these through relatedness (itself included)."""
     seen = set(categories)
@@ -209,47 +242,80 @@ def _load_window(org_id: int, since: datetime, categories: set[str], rules: Rule
             )
         )
     )
+    return _with_anchors(window, _anchors(org_id, since, since, categories, rules, window))
+
+
+def _anchors(
+    org_id: int,
+    since: datetime,
+    until: datetime,
+    categories: set[str],
+    rules: Rules,
+    loaded: list[Report],
+) -> list[Report]:
+    """Load the anchor reports of incidents begun before `until` that still reach `since`."""
     reach = {c: rules.rule_for(c).window for c in categories if rules.rule_for(c).groups}
     if not reach:
-        return sorted(window, key=lambda r: (r.created_at, str(r.id)))
+        return []
     incidents = db.session.execute(
         select(Incident.id, Incident.category_code, Incident.first_at).where(
             Incident.org_id == org_id,
             Incident.category_code.in_(list(reach)),
             Incident.first_at >= since - max(reach.values()),
-            Incident.first_at < since,
+            Incident.first_at <= until,
         )
     ).all()
-    keys = {i.id for i in incidents if i.first_at >= since - reach[i.category_code]}
-    have = {r.id for r in window}
-    extra: list[Report] = []
-    if keys:
-        seeds = list(
-            db.session.scalars(
-                select(Report).where(Report.id.in_(keys - have), Report.incident_id == Report.id)
+    have = {r.id for r in loaded}
+    keys = {i.id for i in incidents if i.first_at >= since - reach[i.category_code]} - have
+    if not keys:
+        return []
+    seeds = list(
+        db.session.scalars(
+            select(Report).where(Report.id.in_(keys), Report.incident_id == Report.id)
+        )
+    )
+    # Incidents whose seed left them (split, move): their earliest member anchors.
+    orphans = keys - {r.id for r in seeds}
+    if not orphans:
+        return seeds
+    firsts = (
+        select(Report.incident_id, func.min(Report.created_at).label("first"))
+        .where(Report.incident_id.in_(orphans))
+        .group_by(Report.incident_id)
+        .subquery()
+    )
+    return seeds + list(
+        db.session.scalars(
+            select(Report).join(
+                firsts,
+                (Report.incident_id == firsts.c.incident_id)
+                & (Report.created_at == firsts.c.first),
             )
         )
-        extra = seeds
-        # Incidents whose seed left them (split, move): their earliest member anchors.
-        orphans = keys - {r.id for r in seeds} - have
-        if orphans:
-            firsts = (
-                select(Report.incident_id, func.min(Report.created_at).label("first"))
-                .where(Report.incident_id.in_(orphans))
-                .group_by(Report.incident_id)
-                .subquery()
-            )
-            extra += list(
-                db.session.scalars(
-                    select(Report).join(
-                        firsts,
-                        (Report.incident_id == firsts.c.incident_id)
-                        & (Report.created_at == firsts.c.first),
-                    )
-                )
-            )
-    unique = {r.id: r for r in [*window, *extra]}
+    )
+
+
+def _with_anchors(window: list[Report], anchors: list[Report]) -> list[Report]:
+    """Merge reports and anchors without duplicates, in the grouping's order."""
+    unique = {r.id: r for r in [*window, *anchors]}
     return sorted(unique.values(), key=lambda r: (r.created_at, str(r.id)))
+
+
+def _later_grouped(org_id: int, categories: set[str], moment: datetime) -> bool:
+    """Tell whether a grouped report of these categories was created at or after `moment`."""
+    return (
+        db.session.scalar(
+            select(Report.id)
+            .where(
+                Report.org_id == org_id,
+                Report.category_code.in_(categories),
+                Report.created_at >= moment,
+                Report.incident_id.is_not(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _absorb(org_id: int, gained: dict[uuid.UUID, list[Report]]) -> None:
