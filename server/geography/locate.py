@@ -50,6 +50,8 @@ def assign_areas_and_places(
     if not located:
         return
     index = area_index(org_id)
+    if index is None and not _has_places(org_id):
+        return  # nothing to locate against: the columns stay empty
     areas = (
         index.locate_many([(lat, lon) for _, lat, lon in located])
         if index
@@ -73,3 +75,11 @@ def assign_areas_and_places(
     ]
     # ORM bulk update by primary key: one executemany, not one statement per report.
     db.session.execute(update(Report), params)
+
+
+def _has_places(org_id: int) -> bool:
+    """Tell whether the organisation has named any place."""
+    return (
+        db.session.scalar(select(NamedPlace.id).where(NamedPlace.org_id == org_id).limit(1))
+        is not None
+    )
