@@ -8,7 +8,7 @@ export LAGESBILD_ENV ?= development
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test lint format install install-test bench clean
+.PHONY: run test lint format install install-test bench bench-pwa clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +23,22 @@ $(VENV)/.stamp-test: pyproject.toml requirements.lock $(VENV)/.stamp-run
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
 	touch $@
 
+# JavaScript from npm, pinned by package-lock.json: Leaflet for the workspace map (served
+# from node_modules) and axe-core for the accessibility tests; reinstalled when the lock changes.
+node_modules/.stamp: package.json package-lock.json
+	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.stamp-run
-install-test: $(VENV)/.stamp-test $(CHROMIUM)
+install-test: $(VENV)/.stamp-test $(CHROMIUM) node_modules/.stamp
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-run: install
+run: install node_modules/.stamp
 	$(BIN)/lagesbild db upgrade
 	$(BIN)/lagesbild demo --if-new
 	$(BIN)/lagesbild device enrol --org $(DEMO_ORG) --name "Demotelefon" --kind vaktare
@@ -51,5 +59,8 @@ format: install-test
 bench: install-test
 	$(BIN)/python bench/ingest.py
 
+bench-pwa: install-test
+	$(BIN)/python bench/pwa.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis node_modules

@@ -12,6 +12,7 @@ from flask import Flask
 from server import models  # noqa: F401  (register every model with the metadata)
 from server.config import Settings, flask_config
 from server.db import init_engine
+from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
 from server.extensions import db, migrate
 
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     logging.getLogger("lagesbild").setLevel(logging.INFO)
+    digest_scheduler.init_app(app)  # only when DIGEST_SCHEDULER is on, never for the CLI
     return app
 
 
@@ -62,8 +64,17 @@ def _register_blueprints(app: Flask) -> None:
     from server.photos.views import bp as photos_bp
     from server.pwa import bp as pwa_bp
     from server.reports.views import bp as reports_bp
+    from server.workspace import bp as workspace_bp
 
-    for bp in (devices_bp, reports_bp, photos_bp, categories_bp, openapi_bp, pwa_bp):
+    for bp in (
+        devices_bp,
+        reports_bp,
+        photos_bp,
+        categories_bp,
+        openapi_bp,
+        pwa_bp,
+        workspace_bp,
+    ):
         app.register_blueprint(bp)
 
 
@@ -71,11 +82,23 @@ def _register_commands(app: Flask) -> None:
     """Attach every domain's command group to the app's CLI."""
     from server.demo.cli import demo
     from server.devices.cli import device
+    from server.digest.cli import digest, digest_settings
     from server.geography.cli import areas
     from server.incidents.cli import incidents
     from server.meta.cli import rotate_epoch_command
     from server.orgs.cli import org, user
     from server.reports.cli import report
 
-    for cmd in (org, user, device, demo, report, rotate_epoch_command, areas, incidents):
+    for cmd in (
+        org,
+        user,
+        device,
+        demo,
+        report,
+        rotate_epoch_command,
+        areas,
+        incidents,
+        digest,
+        digest_settings,
+    ):
         app.cli.add_command(cmd)

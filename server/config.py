@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ENVIRONMENTS = ("development", "testing", "production")
+# A workspace login lasts one working day at most (a night shift plus the morning).
+SESSION_HOURS = 12
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +34,28 @@ def _str(name: str, default: str) -> str:
     return default if raw is None or raw == "" else raw
 
 
+def _opt_str(name: str) -> str | None:
+    """Read an optional string setting (unset or empty → None)."""
+    return os.environ.get(name) or None
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(name: str, default: bool | None) -> bool | None:
+    """Read a boolean setting (1/true/yes/on or 0/false/no/off)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed settings; every field maps to one environment variable."""
@@ -48,6 +73,17 @@ class Settings:
     future_skew_hours: int  # LAGESBILD_FUTURE_SKEW_HOURS
     sqlite_busy_timeout_ms: int  # LAGESBILD_SQLITE_BUSY_TIMEOUT_MS
     pull_page_size: int  # LAGESBILD_PULL_PAGE_SIZE
+    # The morning digest's mail (server.digest.delivery); no secret has a default.
+    smtp_host: str | None  # SMTP_HOST (unset: digests fail visibly with "not configured")
+    smtp_port: int  # SMTP_PORT
+    smtp_username: str | None  # SMTP_USERNAME (unset: no AUTH)
+    smtp_password: str | None  # SMTP_PASSWORD
+    smtp_starttls: bool  # SMTP_STARTTLS (false only for a trusted local relay)
+    smtp_timeout: int  # SMTP_TIMEOUT, seconds per network operation
+    smtp_ca_file: str | None  # SMTP_CA_FILE: extra CA bundle (a private or test CA)
+    mail_from: str | None  # MAIL_FROM
+    # LAGESBILD_DIGEST_SCHEDULER: None → on in production and development, off in testing.
+    digest_scheduler: bool | None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -67,6 +103,15 @@ class Settings:
             future_skew_hours=_int("LAGESBILD_FUTURE_SKEW_HOURS", 24),
             sqlite_busy_timeout_ms=_int("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", 30_000),
             pull_page_size=_int("LAGESBILD_PULL_PAGE_SIZE", 500),
+            smtp_host=_opt_str("SMTP_HOST"),
+            smtp_port=_int("SMTP_PORT", 587),
+            smtp_username=_opt_str("SMTP_USERNAME"),
+            smtp_password=_opt_str("SMTP_PASSWORD"),
+            smtp_starttls=bool(_bool("SMTP_STARTTLS", True)),
+            smtp_timeout=_int("SMTP_TIMEOUT", 30),
+            smtp_ca_file=_opt_str("SMTP_CA_FILE"),
+            mail_from=_opt_str("MAIL_FROM"),
+            digest_scheduler=_bool("LAGESBILD_DIGEST_SCHEDULER", None),
         )
 
 
@@ -103,10 +148,31 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "FUTURE_SKEW_HOURS": settings.future_skew_hours,
         "SQLITE_BUSY_TIMEOUT_MS": settings.sqlite_busy_timeout_ms,
         "PULL_PAGE_SIZE": settings.pull_page_size,
+        "SMTP_HOST": settings.smtp_host,
+        "SMTP_PORT": settings.smtp_port,
+        "SMTP_USERNAME": settings.smtp_username,
+        "SMTP_PASSWORD": settings.smtp_password,
+        "SMTP_STARTTLS": settings.smtp_starttls,
+        "SMTP_TIMEOUT": settings.smtp_timeout,
+        "SMTP_CA_FILE": settings.smtp_ca_file,
+        "MAIL_FROM": settings.mail_from,
+        # Every worker of every host runs the digest job; a lease in the database makes
+        # each digest go out once (server.digest.scheduler). Tests call tick() themselves.
+        "DIGEST_SCHEDULER": (
+            settings.digest_scheduler
+            if settings.digest_scheduler is not None
+            else settings.env != "testing"
+        ),
         # A backstop only: the API views read bodies through server.http.read_body with
         # their own limits, and need to see one byte beyond them to answer 413.
         "MAX_CONTENT_LENGTH": max(settings.max_push_bytes, settings.max_photo_bytes) + 1,
         "JSON_SORT_KEYS": False,
+        # The coordinator workspace's login session: never readable from scripts, not sent
+        # on cross-site subrequests, and only over HTTPS in production.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.env == "production",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=SESSION_HOURS),
     }
 
 

@@ -1,10 +1,11 @@
-"""One JSON error envelope for the whole API."""
+"""One JSON error envelope for the whole API; HTML error pages for the browser parts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 # Messages for HTTP errors raised by the framework itself (routing, limits).
@@ -67,6 +68,24 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# An HTML error page renderer: (status, message or None) -> response.
+HtmlErrorPage = Callable[[int, str | None], Response]
+
+
+def register_html_errors(app: Flask, prefix: str, render: HtmlErrorPage) -> None:
+    """Render errors of requests under `prefix` (e.g. "/workspace") with `render`."""
+    app.extensions.setdefault("html_error_pages", {})[prefix.rstrip("/")] = render
+
+
+def _html_page() -> HtmlErrorPage | None:
+    """Return the HTML error renderer responsible for the failing request's path, if any."""
+    pages: dict[str, HtmlErrorPage] = current_app.extensions.get("html_error_pages", {})
+    for prefix, render in pages.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render ApiError and HTTP errors of API requests in the envelope."""
 
@@ -77,13 +96,20 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> Response | HTTPException:
         if not _wants_json():
-            return exc
+            page = _html_page()
+            return page(413, None) if page else exc
         return error_response(413, "payload_too_large", "The request is too large.")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException:
         if not _wants_json():
-            return exc
+            page = _html_page()
+            if page is None:
+                return exc
+            resp = page(exc.code or 500, None)
+            if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+                resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+            return resp
         status = exc.code or 500
         code, message = _HTTP_MESSAGES.get(status, ("http_error", exc.description or ""))
         resp = error_response(status, code, message)
@@ -94,4 +120,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(500)
     def _internal(_exc: Exception) -> Response:
         # Reached only for bugs: log them (Flask does) and keep the envelope.
+        page = None if _wants_json() else _html_page()
+        if page is not None:
+            return page(500, None)
         return error_response(500, "internal_error", "Something went wrong on the server.")

@@ -16,9 +16,9 @@ bp = Blueprint("pwa", __name__)
 
 
 class AppPath(PathConverter):
-    """Match any path except the API's, so API 404s and 405s stay the API's own."""
+    """Match any path except the API's and the workspace's, so their 404s and 405s stay theirs."""
 
-    regex = r"(?!api(?:/|$))[^/].*?"
+    regex = r"(?!(?:api|workspace)(?:/|$))[^/].*?"
 
 
 @bp.record_once

@@ -60,3 +60,50 @@ def report(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+# --- workspace: persons who log in, and report times in last night's window ----------------
+
+PERSON_PASSWORD = "rätt-häst-batteri-häftklammer"
+
+
+@dataclass
+class Login:
+    """A person who can log in to the workspace, with the password in clear."""
+
+    person: Any
+    email: str
+    password: str
+
+
+def make_person(
+    org: Organisation,
+    role: str = "coordinator",
+    email: str | None = None,
+    password: str = PERSON_PASSWORD,
+) -> Login:
+    """Create a person (coordinator, admin or partner) of the organisation."""
+    from server.auth import service as auth
+
+    email = email or f"person{next(_counter)}@example.se"
+    return Login(auth.create(org, email, role, password), email, password)
+
+
+def last_night_at(hour: int, minute: int = 0) -> datetime:
+    """Return a local time in last night's window (18:00–06:00, Europe/Stockholm).
+
+    Only evening hours (18–23) are accepted: they lie in the past whatever the time now,
+    even while the night is still in progress.
+    """
+    from server.incidents.queries import last_night
+
+    if not 18 <= hour <= 23:
+        raise ValueError("use an evening hour (18-23): it is always in the past")
+    start, _end = last_night(datetime.now(UTC))
+    return start + timedelta(hours=hour - 18, minutes=minute)
+
+
+def night_report(hour: int, minute: int = 0, **overrides: Any) -> dict[str, Any]:
+    """Build a push payload created last night at hour:minute local time."""
+    when = last_night_at(hour, minute)
+    return report(created_at=when.isoformat(timespec="seconds"), **overrides)

@@ -1,0 +1,195 @@
+"""Workspace pages of the digest: the latest night, the archive of sent digests, resends,
+and the printable weekly/monthly lägesbild.
+
+A digest document (built on the fly, or a stored run's archive copy) is served on its own
+address as a standalone page — printable, and shown inside the workspace pages in an
+iframe from the same origin. It carries a stricter policy than the workspace's: no
+scripts at all, framed only by the workspace itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Response, abort, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from server.db import phase
+from server.digest import scheduler
+from server.digest import service as digest_settings
+from server.digest.models import DIGEST_KINDS, DigestRun
+from server.extensions import db
+from server.types import utcnow
+from server.workspace import bp
+from server.workspace.auth import login_required
+from server.workspace.hooks import message
+from server.workspace.i18n import current_lang
+from server.workspace.views import audit
+
+ARCHIVE_LIMIT = 100
+# A digest document: its own styles and images (thumbnails from /workspace/photos, the
+# chart as a data: URI), no scripts, framed by the workspace only.
+DOCUMENT_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'; "
+    "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox "
+    "allow-top-navigation-by-user-activation allow-modals"
+)
+
+
+def _zone_and_settings() -> tuple[Any, Any]:
+    with phase("read"):
+        row = digest_settings.get(g.org.id) or digest_settings.defaults(g.org.id)
+    return digest_settings.parse_timezone(row.timezone), row
+
+
+def latest_day(kind: str, now: datetime, tz: Any) -> date:
+    """Return the due date of the latest `kind` digest whose period has ended by `now`."""
+    from server.digest import content
+
+    local = now.astimezone(tz).date()
+    day = scheduler.due_day(kind, local)
+    _start, end = content.period_for(kind, day, tz)
+    if end > now:
+        if kind == "night":
+            day = date.fromordinal(day.toordinal() - 1)
+        else:
+            day = scheduler.due_day(kind, date.fromordinal(day.toordinal() - 1))
+    return day
+
+
+def _document(html: str) -> Response:
+    """Return a digest document with its own security headers."""
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+def _run_or_404(run_id: int) -> DigestRun:
+    """Return a run of the person's own organisation; another organisation's is a 404."""
+    with phase("read"):
+        run = db.session.scalar(
+            select(DigestRun)
+            .where(DigestRun.id == run_id, DigestRun.org_id == g.org.id)
+            .execution_options(populate_existing=True)
+        )
+    if run is None:
+        abort(404)
+    return run
+
+
+def _archive(org_id: int) -> list[DigestRun]:
+    with phase("read"):
+        return list(
+            db.session.scalars(
+                select(DigestRun)
+                .where(DigestRun.org_id == org_id)
+                .order_by(DigestRun.day.desc(), DigestRun.scheduled_for.desc(), DigestRun.id)
+                .limit(ARCHIVE_LIMIT)
+                .execution_options(populate_existing=True)
+            )
+        )
+
+
+@bp.get("/digest", endpoint="digest")
+@login_required
+def digest_home() -> str:
+    """The latest night digest (built now) above the archive of scheduled and sent digests."""
+    tz, row = _zone_and_settings()
+    now = utcnow()
+    night = latest_day("night", now, tz)
+    html = render_template(
+        "workspace/digest.html",
+        night=night,
+        night_src=url_for("workspace.lagesbild", kind="night", date=night.isoformat()),
+        week=latest_day("week", now, tz),
+        month=latest_day("month", now, tz),
+        runs=_archive(g.org.id),
+        settings=row,
+        kinds=scheduler.kinds_of(row),
+        tz=tz,
+    )
+    audit("digest.view", f"night {night.isoformat()}")
+    return html
+
+
+@bp.get("/digest/<int:run_id>", endpoint="digest_run")
+@login_required
+def digest_run(run_id: int) -> str:
+    """One stored digest run: its delivery facts and the copy that was archived."""
+    run = _run_or_404(run_id)
+    tz, _row = _zone_and_settings()
+    html = render_template("workspace/digest_run.html", run=run, tz=tz)
+    audit("digest.run.view", str(run.id))
+    return html
+
+
+@bp.get("/digest/<int:run_id>/document", endpoint="digest_run_document")
+@login_required
+def digest_run_document(run_id: int) -> Response:
+    """The archived HTML of a run (as it was rendered for its last attempt)."""
+    run = _run_or_404(run_id)
+    if not run.html:
+        abort(404)
+    return _document(run.html)
+
+
+@bp.post("/digest/<int:run_id>/send", endpoint="digest_send")
+@login_required
+def digest_send(run_id: int) -> BaseResponse:
+    """Send a failed (or still pending) run again now, through the scheduler's claim."""
+    run = _run_or_404(run_id)
+    target = request.form.get("back") == "run"
+    back = url_for("workspace.digest_run", run_id=run.id) if target else url_for("workspace.digest")
+    if run.status == "sent":
+        message("digest.send.already", "error")
+        return redirect(back)
+    try:
+        outcome = scheduler.send_now(run.org_id, run.kind, run.day, lang=run.lang)
+    except ValueError as exc:
+        message("digest.send.refused", "error", reason=str(exc))
+        return redirect(back)
+    audit("digest.send", str(run.id))
+    if outcome.status == "sent":
+        message("digest.send.sent")
+    elif outcome.status == "busy":
+        message("digest.send.busy", "error")
+    elif outcome.status == "already_sent":
+        message("digest.send.already", "error")
+    else:
+        message("digest.send.failed", "error", error=outcome.error or "")
+    return redirect(back)
+
+
+@bp.get("/lagesbild", endpoint="lagesbild")
+@login_required
+def lagesbild() -> Response:
+    """The printable lägesbild of a week or a month (or a night), built now.
+
+    ?kind=week|month|night&date=YYYY-MM-DD: the digest due on that date's Monday (week),
+    1st (month) or morning (night); without a date the latest whose period has ended.
+    """
+    from server.digest import content, render
+
+    kind = request.args.get("kind", "week")
+    if kind not in DIGEST_KINDS:
+        abort(400)
+    tz, _row = _zone_and_settings()
+    raw = request.args.get("date", "")
+    if raw:
+        try:
+            day = scheduler.due_day(kind, date.fromisoformat(raw))
+        except ValueError:
+            abort(400)
+    else:
+        day = latest_day(kind, utcnow(), tz)
+    lang = current_lang()
+    with phase("read"):
+        built = content.build_digest(g.org.id, kind, day, now=utcnow())
+    base_url = request.host_url.rstrip("/")
+    rendered = render.render(built, lang, base_url=base_url, image_mode="url")
+    audit("lagesbild.view", f"{kind} {day.isoformat()}")
+    return _document(rendered.html)

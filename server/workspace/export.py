@@ -1,0 +1,253 @@
+"""Exports of the filtered incidents and their reports: CSV for Excel, GeoJSON for maps.
+
+CSV dialect (for Swedish Excel, which opens the file with a double click):
+- UTF-8 with a byte order mark, so "å ä ö" survive (without it Excel guesses Windows-1252);
+- ";" between fields (Swedish Excel's list separator: "," is the decimal comma there),
+  decimal numbers with a decimal comma, CRLF line ends, quotes only where needed;
+- times in Swedish local time as "YYYY-MM-DD HH:MM";
+- a text cell that starts with = + - @ (or a tab or carriage return) gets a leading
+  apostrophe, so a description such as "=HYPERLINK(…)" is shown, never run (CSV injection).
+
+No export holds a person's name: reporters appear only by kind (väktare, fältare,
+nattvandrare), and coordinators not at all. Every export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from flask import Response, g, request, url_for
+
+from server.incidents import queries
+from server.reports.models import Report
+from server.types import utcnow
+from server.workspace import bp
+from server.workspace import labels as lb
+from server.workspace.auth import login_required
+from server.workspace.filters import ParsedFilter, parse_filter
+from server.workspace.i18n import t
+from server.workspace.views import audit
+
+EXPORT_LIMIT = 20_000
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> str:
+    """Render one CSV cell: numbers with a decimal comma, text defused against formulas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return t("export.yes") if value else t("export.no")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")
+    if isinstance(value, datetime):
+        return value.astimezone(queries.STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def csv_body(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """Write rows in the Swedish Excel dialect (see the module docstring)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([cell(h) for h in header])
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _filtered() -> tuple[ParsedFilter, list[queries.IncidentRow]]:
+    """Run the list's filter from the query string."""
+    parsed = parse_filter(request.args, g.org.id, utcnow())
+    return parsed, queries.list_incidents(g.org.id, parsed.filter, limit=EXPORT_LIMIT)
+
+
+def _filename(parsed: ParsedFilter, stem: str, ext: str) -> str:
+    """Name a download after the window it holds."""
+    start = parsed.filter.start.astimezone(queries.STOCKHOLM).strftime("%Y%m%d")
+    end = parsed.filter.end.astimezone(queries.STOCKHOLM).strftime("%Y%m%d")
+    return f"{stem}-{start}-{end}.{ext}"
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    """Answer with a file download."""
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+@bp.get("/export/incidents.csv")
+@login_required
+def incidents_csv() -> Response:
+    """The filtered incidents, one row each."""
+    parsed, rows = _filtered()
+    areas = lb.area_names(g.org.id)
+    header = [
+        t("export.col.id"),
+        t("export.col.first_at"),
+        t("export.col.last_at"),
+        t("export.col.category"),
+        t("export.col.status"),
+        t("export.col.responsible"),
+        t("export.col.area"),
+        t("export.col.place"),
+        t("export.col.reports"),
+        t("export.col.reports_in_window"),
+        t("export.col.kinds"),
+        t("export.col.urgent"),
+        t("export.col.severity"),
+        t("export.col.lat"),
+        t("export.col.lon"),
+        t("export.col.summary"),
+    ]
+    body = csv_body(
+        header,
+        (
+            [
+                str(i.id),
+                i.first_at,
+                i.last_at,
+                lb.category_label(i.category_code),
+                lb.status_label(i.status),
+                lb.responsible_label(i.responsible) if i.responsible else "",
+                areas.get(i.area_id, "") if i.area_id else "",
+                i.place,
+                i.report_count,
+                r.reports_in_window,
+                lb.kinds_label(r.kinds),
+                i.urgent,
+                i.max_severity,
+                i.lat,
+                i.lon,
+                i.summary,
+            ]
+            for r in rows
+            for i in [r.incident]
+        ),
+    )
+    audit("export.incidents_csv", parsed.query)
+    return _download(body, "text/csv; charset=utf-8", _filename(parsed, "handelser", "csv"))
+
+
+@bp.get("/export/reports.csv")
+@login_required
+def reports_csv() -> Response:
+    """The reports in the window of the filtered incidents, one row each."""
+    parsed, rows = _filtered()
+    wanted = {r.incident.id for r in rows}
+    reports = [
+        r
+        for r in queries.reports_in_window(g.org.id, parsed.filter.start, parsed.filter.end)
+        if r.incident_id in wanted
+    ]
+    kinds = queries.device_kinds(r.device_id for r in reports)
+    areas = lb.area_names(g.org.id)
+    header = [
+        t("export.col.report_id"),
+        t("export.col.incident_id"),
+        t("export.col.created_at"),
+        t("export.col.category"),
+        t("export.col.severity"),
+        t("export.col.status"),
+        t("export.col.description"),
+        t("export.col.place"),
+        t("export.col.people"),
+        t("export.col.kind"),
+        t("export.col.area"),
+        t("export.col.lat"),
+        t("export.col.lon"),
+        t("export.col.accuracy"),
+        t("export.col.photos"),
+    ]
+    body = csv_body(header, (_report_row(r, kinds, areas) for r in reports))
+    audit("export.reports_csv", parsed.query)
+    return _download(body, "text/csv; charset=utf-8", _filename(parsed, "rapporter", "csv"))
+
+
+def _report_row(r: Report, kinds: dict[int, str], areas: dict[int, str]) -> list[Any]:
+    """One report as a CSV row."""
+    return [
+        str(r.id),
+        str(r.incident_id) if r.incident_id else "",
+        r.created_at,
+        lb.category_label(r.category_code),
+        r.severity,
+        lb.status_label(r.status),
+        r.description,
+        r.place,
+        r.people_count,
+        lb.kind_label(kinds.get(r.device_id, "other")),
+        areas.get(r.area_id, "") if r.area_id else "",
+        r.lat,
+        r.lon,
+        r.accuracy_m,
+        len(r.photos or []),
+    ]
+
+
+@bp.get("/export/incidents.geojson")
+@login_required
+def incidents_geojson() -> Response:
+    """The filtered incidents as a GeoJSON FeatureCollection (RFC 7946, WGS 84 lon/lat)."""
+    parsed, rows = _filtered()
+    areas = lb.area_names(g.org.id)
+    features = [_feature(r, areas) for r in rows]
+    doc = {
+        "type": "FeatureCollection",
+        "features": features,
+        "properties": {
+            "from": parsed.filter.start.isoformat(),
+            "to": parsed.filter.end.isoformat(),
+        },
+    }
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    audit("export.incidents_geojson", parsed.query)
+    return _download(body, "application/geo+json", _filename(parsed, "handelser", "geojson"))
+
+
+def _feature(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
+    """One incident as a GeoJSON feature (a null geometry when it has no position)."""
+    i = row.incident
+    geometry = (
+        {"type": "Point", "coordinates": [i.lon, i.lat]}
+        if i.lat is not None and i.lon is not None
+        else None
+    )
+    return {
+        "type": "Feature",
+        "id": str(i.id),
+        "geometry": geometry,
+        "properties": {
+            "id": str(i.id),
+            "url": url_for("workspace.incident", incident_id=_uuid(i.id)),
+            "first_at": i.first_at.isoformat(),
+            "last_at": i.last_at.isoformat(),
+            "category": i.category_code,
+            "category_label": lb.category_label(i.category_code),
+            "status": i.status,
+            "status_label": lb.status_label(i.status),
+            "responsible": i.responsible,
+            "area": areas.get(i.area_id) if i.area_id else None,
+            "place": i.place,
+            "report_count": i.report_count,
+            "reports_in_window": row.reports_in_window,
+            "device_kinds": list(row.kinds),
+            "urgent": i.urgent,
+            "max_severity": i.max_severity,
+            "summary": i.summary,
+        },
+    }
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

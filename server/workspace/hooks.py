@@ -1,0 +1,172 @@
+"""What every workspace request shares: login and CSRF checks, headers, template helpers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Flask,
+    Response,
+    flash,
+    g,
+    get_flashed_messages,
+    has_request_context,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BuildError
+
+from server.errors import register_html_errors
+from server.incidents.queries import STOCKHOLM
+from server.workspace import bp
+from server.workspace.auth import (
+    LOADED,
+    CsrfError,
+    ReadOnlyError,
+    can_edit,
+    csrf_protect,
+    csrf_token,
+    load_person,
+    require_editor,
+)
+from server.workspace.i18n import current_lang, lang_url, remember_lang, t
+
+log = logging.getLogger("lagesbild.workspace")
+
+# Pages run only the workspace's own scripts; inline style attributes are allowed (bar
+# widths, map sizes), inline scripts are not. A view may set its own policy instead.
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# Workspace forms are small: a comment is at most a few kB.
+MAX_BODY = 256 * 1024
+# Error titles and explanations per status (catalog keys).
+ERROR_KEYS = {
+    400: ("error.400.title", "error.400.text"),
+    403: ("error.403.title", "error.403.text"),
+    404: ("error.404.title", "error.404.text"),
+    405: ("error.405.title", "error.405.text"),
+    413: ("error.413.title", "error.413.text"),
+}
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    """Install the HTML error pages for /workspace and the template helpers."""
+    app: Flask = state.app
+    register_html_errors(app, "/workspace", render_error)
+    app.jinja_env.globals.update(
+        t=t,
+        csrf_token=csrf_token,
+        lang_url=lang_url,
+        can_edit=can_edit,
+        nav_href=nav_href,
+        flashed_messages=flashed_messages,
+    )
+    app.jinja_env.filters["localtime"] = localtime
+
+
+@bp.app_context_processor
+def _context() -> dict[str, Any]:
+    """Give every template the language and the logged-in person and organisation."""
+    if not has_request_context():
+        return {}
+    return {
+        "lang": current_lang(),
+        "person": g.get("person"),
+        "org": g.get("org"),
+    }
+
+
+@bp.before_request
+def _before() -> Response | None:
+    """Load the person, then refuse forged or read-only state changes before any view runs."""
+    current_lang()
+    load_person()
+    if (request.content_length or 0) > MAX_BODY:
+        return render_error(413)
+    try:
+        csrf_protect()
+    except CsrfError:
+        return render_error(400, "error.csrf")
+    try:
+        require_editor()
+    except ReadOnlyError:
+        return render_error(403, "error.read_only")
+    return None
+
+
+@bp.after_request
+def _after(resp: Response) -> Response:
+    """Add the workspace's security headers and remember a chosen language."""
+    secure_headers(resp)
+    return remember_lang(resp)
+
+
+def secure_headers(resp: Response) -> Response:
+    """Set the headers every workspace response carries (unless a view chose its own)."""
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    if not request.path.startswith("/workspace/static/"):
+        # Pages and exports hold personal-safety data: never in a shared cache or history.
+        resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def render_error(status: int, message_key: str | None = None) -> Response:
+    """Render the workspace's HTML error page (never the API's JSON envelope)."""
+    title_key, text_key = ERROR_KEYS.get(status, ("error.500.title", "error.500.text"))
+    try:
+        if not request.environ.get(LOADED):
+            load_person()
+        html = render_template(
+            "workspace/error.html",
+            status=status,
+            title=t(title_key),
+            message=t(message_key or text_key),
+        )
+    except Exception:  # an error page must never fail itself
+        log.exception("workspace error page failed")
+        html = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+    resp = Response(html, status=status, mimetype="text/html")
+    return secure_headers(resp)
+
+
+def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Show a stored (UTC) time in Swedish local time."""
+    if moment is None:
+        return ""
+    return moment.astimezone(STOCKHOLM).strftime(fmt)
+
+
+def nav_href(endpoint: str, fallback: str) -> str:
+    """Link to a workspace page by endpoint, or to its planned path while it is not built."""
+    try:
+        return url_for(endpoint)
+    except BuildError:
+        return fallback
+
+
+def message(key: str, kind: str = "ok", **params: Any) -> None:
+    """Flash a catalog message (translated when shown, so a language switch applies).
+
+    `kind` is "ok" or "error"; the layout shows them above the page's content.
+    """
+    flash({"key": key, "params": {k: str(v) for k, v in params.items()}}, kind)
+
+
+def flashed_messages() -> list[tuple[str, str]]:
+    """Return (and consume) the flashed messages as (kind, text)."""
+    out = []
+    for kind, item in get_flashed_messages(with_categories=True):
+        if isinstance(item, dict):
+            out.append((kind, t(str(item.get("key")), **dict(item.get("params") or {}))))
+    return out

@@ -1,0 +1,79 @@
+"""Human labels for codes: categories (from the database), statuses, kinds, areas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+
+from server.categories.models import Category
+from server.extensions import db
+from server.geography.models import Area, NamedPlace
+from server.workspace.i18n import pick, t
+
+
+def request_cache() -> dict[str, Any]:
+    """Return a dict that lives exactly as long as the current request."""
+    return request.environ.setdefault("lagesbild.workspace_cache", {})
+
+
+def categories() -> list[Category]:
+    """Return every category (retired ones too: old incidents still use them), in order."""
+    cache = request_cache()
+    if "categories" not in cache:
+        cache["categories"] = list(
+            db.session.scalars(select(Category).order_by(Category.sort_order))
+        )
+    return cache["categories"]
+
+
+def category_label(code: str) -> str:
+    """Return a category's label in the request's language (the code if unknown)."""
+    for category in categories():
+        if category.code == code:
+            return pick(category.label_sv, category.label_en)
+    return code
+
+
+def status_label(status: str | None) -> str:
+    """Return an incident status's label ("ny", "bedömd" …)."""
+    return t(f"status.{status}") if status else ""
+
+
+def responsible_label(responsible: str | None) -> str:
+    """Return the label of a responsible organisation, or "not set"."""
+    return t(f"responsible.{responsible}") if responsible else t("responsible.none")
+
+
+def kind_label(kind: str) -> str:
+    """Return a reporter kind's label (väktare, fältare, nattvandrare) — never a name."""
+    return t(f"kind.{kind}")
+
+
+def kinds_label(kinds: Iterable[str]) -> str:
+    """Return the labels of several reporter kinds, comma separated."""
+    return ", ".join(kind_label(k) for k in kinds)
+
+
+def area_names(org_id: int) -> dict[int, str]:
+    """Map the organisation's area ids to names."""
+    cache = request_cache()
+    key = f"areas-{org_id}"
+    if key not in cache:
+        cache[key] = dict(
+            db.session.execute(
+                select(Area.id, Area.name).where(Area.org_id == org_id).order_by(Area.name)
+            ).all()
+        )
+    return cache[key]
+
+
+def place_names(org_id: int) -> dict[int, str]:
+    """Map the organisation's named places to their names."""
+    return dict(
+        db.session.execute(
+            select(NamedPlace.id, NamedPlace.name).where(NamedPlace.org_id == org_id)
+        ).all()
+    )
