@@ -26,4 +26,5 @@ __all__ = ["bp", "export", "hooks", "views"]
 
 if find_spec("server.workspace.insights") is not None:
     import_module("server.workspace.insights")
-import_module("server.workspace.digest_views")  # the digest pages (server.digest)
+if find_spec("server.digest") is not None:
+    import_module("server.workspace.digest_views")  # the digest pages (server.digest)
