@@ -23,3 +23,23 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn 27's control socket defaults to one fixed path per user, shared by every instance
 # on the host; Lägesbild does not use it.
 control_socket_disable = True
+
+
+# The morning digest: every worker runs the digest job once a minute; a lease in the
+# database lets exactly one of them send each digest (server.digest.scheduler). The job
+# must run in the worker, after the fork (a thread started in the master does not survive
+# it), and a send in progress should finish before a worker exits.
+
+
+def post_worker_init(worker):
+    """Start the digest job in this worker (a no-op when create_app already did)."""
+    from server.digest.scheduler import start_in_worker
+
+    start_in_worker(getattr(worker, "wsgi", None))
+
+
+def worker_exit(server, worker):
+    """Stop the digest job, waiting for a send in progress."""
+    from server.digest.scheduler import stop_in_worker
+
+    stop_in_worker(getattr(worker, "wsgi", None))

@@ -3,6 +3,7 @@
 from server.auth.models import Person
 from server.categories.models import Category
 from server.devices.models import Device, EnrolmentCode
+from server.digest.models import DigestRun, DigestSettings
 from server.geography.models import Area, NamedPlace
 from server.incidents.models import AuditEntry, Incident, IncidentEvent
 from server.meta.models import MetaValue
@@ -16,6 +17,8 @@ __all__ = [
     "Category",
     "ChangeCounter",
     "Device",
+    "DigestRun",
+    "DigestSettings",
     "EnrolmentCode",
     "Incident",
     "IncidentEvent",

@@ -97,10 +97,19 @@ def _archive(org_id: int) -> list[DigestRun]:
 @bp.get("/digest", endpoint="digest")
 @login_required
 def digest_home() -> str:
-    """The latest night digest (built now) above the archive of scheduled and sent digests."""
+    """The latest night digest (built now) above the archive of scheduled and sent digests.
+
+    ?date=YYYY-MM-DD shows the digest of another morning instead of the latest.
+    """
     tz, row = _zone_and_settings()
     now = utcnow()
     night = latest_day("night", now, tz)
+    raw = request.args.get("date", "")
+    if raw:
+        try:
+            night = date.fromisoformat(raw)
+        except ValueError:
+            abort(400)
     html = render_template(
         "workspace/digest.html",
         night=night,

@@ -3,7 +3,8 @@
 The certificate is self-signed, made for the session with `openssl req` (the venv has no
 `cryptography`); the client trusts it through SMTP_CA_FILE, as production trusts a
 private CA. Import the fixtures into a test module:
-`from tests.support.smtp import smtp_cert, smtp_server  # noqa: F401`.
+`from tests.support.smtp import smtp_cert_fixture, smtp_server_fixture  # noqa: F401`
+(the fixtures are named `smtp_cert`, `smtp_server` and `plain_smtp_server`).
 """
 
 from __future__ import annotations
@@ -218,14 +219,14 @@ class SmtpServer:
         return self.messages
 
 
-@pytest.fixture(scope="session")
-def smtp_cert(tmp_path_factory: pytest.TempPathFactory) -> Cert:
+@pytest.fixture(scope="session", name="smtp_cert")
+def smtp_cert_fixture(tmp_path_factory: pytest.TempPathFactory) -> Cert:
     """Make the test certificate once per session."""
     return make_cert(tmp_path_factory.mktemp("smtp-cert"))
 
 
-@pytest.fixture
-def smtp_server(smtp_cert: Cert) -> Iterator[SmtpServer]:
+@pytest.fixture(name="smtp_server")
+def smtp_server_fixture(smtp_cert: Cert) -> Iterator[SmtpServer]:
     """Start an SMTP server with STARTTLS and AUTH for one test."""
     server = SmtpServer(smtp_cert).start()
     try:
@@ -234,8 +235,8 @@ def smtp_server(smtp_cert: Cert) -> Iterator[SmtpServer]:
         server.stop()
 
 
-@pytest.fixture
-def plain_smtp_server(smtp_cert: Cert) -> Iterator[SmtpServer]:
+@pytest.fixture(name="plain_smtp_server")
+def plain_smtp_server_fixture(smtp_cert: Cert) -> Iterator[SmtpServer]:
     """Start an SMTP server that offers no STARTTLS but would take a password in clear."""
     server = SmtpServer(smtp_cert, tls=False).start()
     try:

@@ -1,0 +1,108 @@
+"""Accessibility of the field app's screens, checked with axe-core in Debian's Chromium.
+
+Every screen a field worker sees is checked in the dark default and with a light colour-scheme
+preference: no violation with impact serious or critical is allowed. A failure lists each
+violation with the elements it was found on and axe's advice on the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from server.devices import service as devices
+from server.devices.cli import enrol_url
+from server.orgs import service as orgs
+from tests.browser.axe import describe, run_axe, serious
+
+TIMEOUT_MS = 10000
+ON_SERVER = re.compile(r"^På servern")
+
+
+@pytest.fixture(params=["dark", "light"])
+def themed_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A Swedish page whose user prefers a dark (the default) or a light colour scheme."""
+    context = browser.new_context(locale="sv-SE", color_scheme=request.param)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _enrol(live_server, page: Page) -> None:
+    with live_server.app.app_context():
+        org = orgs.create("Staffanstorps kommun")
+        link = enrol_url(devices.issue_code(org, "Väktarbil 1", "vaktare", 24).code)
+    page.goto(link)
+    expect(page.get_by_role("status")).to_contain_text("Registrerad som Väktarbil 1")
+    expect(page.locator("#tiles button").first).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def _assert_accessible(page: Page, screen: str) -> None:
+    found = serious(run_axe(page))
+    assert not found, f"{screen}: " + describe(found)
+
+
+def test_the_enrol_page(live_server, themed_page):
+    themed_page.goto(live_server.url + "/")
+    expect(themed_page.get_by_role("status")).to_contain_text("registreringslänken")
+
+    _assert_accessible(themed_page, "enrol page")
+
+
+def test_the_new_report_screen(live_server, themed_page):
+    _enrol(live_server, themed_page)
+    expect(themed_page.get_by_role("button", name="Lugnt pass")).to_be_visible()
+
+    _assert_accessible(themed_page, "new report (tiles)")
+
+
+def test_the_open_form_of_an_urgent_category(live_server, themed_page):
+    _enrol(live_server, themed_page)
+    themed_page.get_by_role("button", name="Brand").click()
+    expect(themed_page.get_by_role("link", name="Ring 112 vid akut fara")).to_be_visible()
+    expect(themed_page.get_by_role("button", name="Spara")).to_be_visible()
+
+    _assert_accessible(themed_page, "report form, urgent category")
+
+
+def test_mina_rapporter_with_reports_in_every_state(live_server, themed_page):
+    page = themed_page
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Lugnt pass").click()
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    page.get_by_label("Beskrivning").fill("Klotter på tunneln")
+    page.get_by_role("button", name="Spara").click()
+    states = page.locator("#reports .report-state")
+    expect(states).to_have_text([ON_SERVER] * 2, timeout=TIMEOUT_MS)
+    # One the server turns down (shown with its reason), one still waiting on the phone.
+    page.evaluate("async () => (await import('/store.js')).saveReport({category: 'nope'})")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(states.first).to_contain_text("Avvisad", timeout=TIMEOUT_MS)
+    page.context.route("**/api/v1/**", lambda route: route.abort())
+    page.get_by_role("button", name="Brand").click()
+    page.get_by_role("button", name="Spara").click()
+    expect(states.first).to_have_text("Sparad på telefonen", timeout=TIMEOUT_MS)
+    expect(states).to_have_count(4)
+
+    _assert_accessible(page, "Mina rapporter")
+
+
+def test_the_checker_finds_a_planted_violation(live_server, page):
+    """Guard against a vacuous pass: axe really runs and reports serious problems."""
+    page.goto(live_server.url + "/")
+    page.evaluate(
+        """() => {
+            const b = document.createElement('button');  // no accessible name
+            const p = document.createElement('p');
+            p.textContent = 'Nästan osynlig text';
+            p.style.color = '#1a1f24';  // on the dark background: contrast about 1.1:1
+            document.querySelector('main').append(b, p);
+        }"""
+    )
+
+    found = {v["id"] for v in serious(run_axe(page))}
+
+    assert {"button-name", "color-contrast"} <= found, found
