@@ -1,5 +1,6 @@
 // The report's position: while the form is open, watch the position and keep the best fix
-// (smallest accuracy radius). No fix (indoors, permission denied) is fine: the report is
+// (smallest accuracy radius) among those taken since the form opened; a cached fix from
+// before (possibly the last report's place) only stands in until a fresh one arrives. No fix (indoors, permission denied) is fine: the report is
 // saved with `location: null` and the form says so.
 import { t } from "./i18n.js";
 
@@ -26,6 +27,8 @@ export function createLocationWatch({ output }) {
   let best = null;
   /** @type {number | null} */
   let watchId = null;
+  let bestIsStale = false;
+  let openedAt = 0;
 
   function render() {
     output.textContent =
@@ -40,6 +43,8 @@ export function createLocationWatch({ output }) {
   function start() {
     stop();
     best = null;
+    bestIsStale = false;
+    openedAt = Date.now();
     render();
     if (!("geolocation" in navigator)) return;
     watchId = navigator.geolocation.watchPosition(
@@ -51,8 +56,11 @@ export function createLocationWatch({ output }) {
           lon: longitude,
           accuracy_m: Number.isFinite(accuracy) ? Math.min(Math.max(accuracy, 0), 100000) : null,
         };
-        if (!isBetter(best, next)) return;
+        const stale = position.timestamp < openedAt;
+        if (stale && best !== null && !bestIsStale) return;
+        if (!(bestIsStale && !stale) && !isBetter(best, next)) return;
         best = next;
+        bestIsStale = stale;
         render();
       },
       () => render(), // denied or unavailable: "Utan position" stays

@@ -165,3 +165,35 @@ def test_without_a_fix_the_report_is_saved_without_position(live_server, page):
     with live_server.app.app_context():
         (report,) = db.session.scalars(select(Report)).all()
         assert (report.lat, report.lon, report.accuracy_m) == (None, None, None)
+
+
+# A fake geolocation that first hands out a cached fix from a minute ago (the previous
+# report's place, very accurate), then fresh, less accurate fixes at the new place.
+_STALE_THEN_FRESH = """
+navigator.geolocation.watchPosition = (ok) => {
+  const fix = (lat, lon, accuracy, age) => ok({
+    coords: {latitude: lat, longitude: lon, accuracy},
+    timestamp: Date.now() - age,
+  });
+  setTimeout(() => fix(55.6398, 13.2083, 5, 60000), 10);
+  setTimeout(() => fix(55.6691, 13.1402, 25, 0), 50);
+  setTimeout(() => fix(55.6692, 13.1403, 40, 0), 90);
+  return 1;
+};
+navigator.geolocation.clearWatch = () => {};
+"""
+
+
+def test_a_cached_fix_from_before_the_form_opened_gives_way_to_a_fresh_one(live_server, page):
+    page.add_init_script(_STALE_THEN_FRESH)
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    expect(page.locator("#location")).to_have_text("Position: ±25 m", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(200)  # the worse fresh fix has arrived too, and must not win
+    expect(page.locator("#location")).to_have_text("Position: ±25 m")
+    page.get_by_role("button", name="Spara").click()
+
+    expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)
+    with live_server.app.app_context():
+        (report,) = db.session.scalars(select(Report)).all()
+        assert (report.lat, report.lon, report.accuracy_m) == (55.6691, 13.1402, 25)
