@@ -52,6 +52,8 @@ class Incident(db.Model):
         Index("ix_incidents_org_first", "org_id", "first_at"),
         Index("ix_incidents_org_last", "org_id", "last_at"),
         Index("ix_incidents_org_status", "org_id", "status"),
+        # Follow-ups: open incidents of a bounded period, without the closed history.
+        Index("ix_incidents_org_status_first", "org_id", "status", "first_at"),
     )
 
 
