@@ -14,6 +14,7 @@ import { renderReports } from "./reports-view.js";
 import * as store from "./store.js";
 import { registerServiceWorker } from "./sw-register.js";
 import { CLOCK_SKEW_KEY, startSync } from "./sync.js";
+import { applyTheme, storedTheme, wireThemeSwitch } from "./theme.js";
 
 /**
  * @typedef {import("./enrolment.js").Enrolment} Enrolment
@@ -141,8 +142,11 @@ async function main() {
   // What this page load is decided before anything is awaited: enrolled or not, once.
   const match = location.hash.match(/enrol=([A-Za-z0-9-]+)/);
   const saved = savedEnrolment();
+  applyTheme(storedTheme());
   await loadCatalog();
   translatePage();
+  const themeSwitch = document.getElementById("theme-switch");
+  if (themeSwitch instanceof HTMLButtonElement) wireThemeSwitch(themeSwitch);
   // An update reloads the page: never while a report is half-written.
   registerServiceWorker({ isBusy: () => Boolean(reportView?.hasDraft()) }).catch((error) =>
     console.warn("service worker", error),

@@ -1,7 +1,7 @@
 """Accessibility of the field app's screens, checked with axe-core in Debian's Chromium.
 
-Every screen a field worker sees is checked in the dark default and with a light colour-scheme
-preference: no violation with impact serious or critical is allowed. A failure lists each
+Every screen a field worker sees is checked in the dark default and in the light theme the user
+can switch to for daylight: no violation with impact serious or critical is allowed. A failure lists each
 violation with the elements it was found on and axe's advice on the fix.
 """
 
@@ -24,9 +24,11 @@ ON_SERVER = re.compile(r"^På servern")
 
 @pytest.fixture(params=["dark", "light"])
 def themed_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
-    """A Swedish page whose user prefers a dark (the default) or a light colour scheme."""
+    """A Swedish page in the dark default or in the light theme chosen on the phone."""
     context = browser.new_context(locale="sv-SE", color_scheme=request.param)
     page = context.new_page()
+    if request.param == "light":
+        page.add_init_script("localStorage.setItem('lagesbild.theme', 'light')")
     yield page
     context.close()
 
@@ -106,3 +108,23 @@ def test_the_checker_finds_a_planted_violation(live_server, page):
     found = {v["id"] for v in serious(run_axe(page))}
 
     assert {"button-name", "color-contrast"} <= found, found
+
+
+def test_the_light_theme_is_a_choice_that_sticks(live_server, page):
+    page.goto(live_server.url + "/")
+    root = page.locator("html")
+    expect(root).not_to_have_attribute("data-theme", "light")
+    dark_bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    switch = page.get_by_role("button", name="Ljust läge (för dagsljus)")
+    expect(switch).to_have_attribute("aria-pressed", "false")
+
+    switch.click()
+    expect(root).to_have_attribute("data-theme", "light")
+    expect(switch).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != dark_bg
+    page.reload()
+    expect(root).to_have_attribute("data-theme", "light")
+    _assert_accessible(page, "enrol page, light")
+
+    page.get_by_role("button", name="Ljust läge (för dagsljus)").click()
+    expect(root).not_to_have_attribute("data-theme", "light")
