@@ -73,6 +73,7 @@ class Settings:
     future_skew_hours: int  # LAGESBILD_FUTURE_SKEW_HOURS
     sqlite_busy_timeout_ms: int  # LAGESBILD_SQLITE_BUSY_TIMEOUT_MS
     pull_page_size: int  # LAGESBILD_PULL_PAGE_SIZE
+    grouping_rules_file: str | None  # LAGESBILD_GROUPING_RULES: JSON over the default rules
     # The morning digest's mail (server.digest.delivery); no secret has a default.
     smtp_host: str | None  # SMTP_HOST (unset: digests fail visibly with "not configured")
     smtp_port: int  # SMTP_PORT
@@ -100,6 +101,7 @@ class Settings:
             max_photo_bytes=_int("LAGESBILD_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
             # 24 MP: twice a phone photo; decoding one costs about 100 MB per worker.
             max_photo_pixels=_int("LAGESBILD_MAX_PHOTO_PIXELS", 24_000_000),
+            grouping_rules_file=_opt_str("LAGESBILD_GROUPING_RULES"),
             future_skew_hours=_int("LAGESBILD_FUTURE_SKEW_HOURS", 24),
             sqlite_busy_timeout_ms=_int("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", 30_000),
             pull_page_size=_int("LAGESBILD_PULL_PAGE_SIZE", 500),
@@ -148,6 +150,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "FUTURE_SKEW_HOURS": settings.future_skew_hours,
         "SQLITE_BUSY_TIMEOUT_MS": settings.sqlite_busy_timeout_ms,
         "PULL_PAGE_SIZE": settings.pull_page_size,
+        "GROUPING_RULES_FILE": settings.grouping_rules_file,
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": settings.smtp_port,
         "SMTP_USERNAME": settings.smtp_username,

@@ -26,6 +26,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 # Mean earth radius (IUGG), metres. The spherical model errs by < 0.5 %, far below GPS noise.
 # Duplicated from sync.geo on purpose for now; fold into one when both have settled.
@@ -425,3 +426,57 @@ def recompute_since(new_created_at: Iterable[datetime], rules: Rules) -> datetim
         return min(moments) - rules.max_window()
     except OverflowError:
         return datetime.min.replace(tzinfo=UTC)
+
+
+def rules_from_json(doc: Any, base: Rules = DEFAULT_RULES) -> Rules:
+    """Build rules from a JSON document, over `base`; raise ValueError naming each problem.
+
+    The document: ``{"default": {"radius_m": 150, "window_minutes": 120},
+    "categories": {"brand": {"radius_m": 300, "window_minutes": 180}, "lugnt": "never"},
+    "related": [["samling", "brott"]]}``. Every key is optional: categories are merged over
+    the base rules, and ``related`` (when given) replaces the base's declarations.
+    """
+    problems: list[str] = []
+    if not isinstance(doc, Mapping):
+        raise ValueError("grouping rules must be a JSON object")
+    unknown = set(doc) - {"default", "categories", "related"}
+    if unknown:
+        problems.append(f"unknown keys: {', '.join(sorted(unknown))}")
+
+    def rule(where: str, value: Any) -> GroupRule | None:
+        if value == "never":
+            return NEVER
+        if not isinstance(value, Mapping) or set(value) != {"radius_m", "window_minutes"}:
+            problems.append(f'{where}: give radius_m and window_minutes, or "never"')
+            return None
+        radius, minutes = value["radius_m"], value["window_minutes"]
+        ok = all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in (radius, minutes)
+        )
+        if not ok or not (0 <= radius <= 10_000) or not (0 <= minutes <= 60 * 24 * 31):
+            problems.append(f"{where}: radius_m 0–10000 and window_minutes 0–44640")
+            return None
+        return GroupRule(float(radius), timedelta(minutes=minutes))
+
+    default = rule("default", doc["default"]) if "default" in doc else base.default
+    table = dict(base.per_category)
+    categories = doc.get("categories", {})
+    if not isinstance(categories, Mapping):
+        problems.append("categories must be an object of category code → rule")
+        categories = {}
+    for code, value in categories.items():
+        parsed = rule(f"categories.{code}", value)
+        if parsed is not None:
+            table[code] = parsed
+    related: Any = base.related
+    if "related" in doc:
+        related = doc["related"]
+        if not isinstance(related, list) or not all(
+            isinstance(g, list) and all(isinstance(c, str) and c for c in g) for g in related
+        ):
+            problems.append("related must be a list of lists of category codes")
+            related = base.related
+    if problems or default is None:
+        raise ValueError("; ".join(problems))
+    return Rules(default=default, per_category=table, related=related)

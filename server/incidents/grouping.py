@@ -8,14 +8,17 @@ lock a push takes), so two groupings of one organisation never interleave.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import func, select, update
 
 from server.categories.models import Category
+from server.config import ConfigError
 from server.devices.models import Device
 from server.extensions import db
 from server.geography import locate
@@ -23,7 +26,7 @@ from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.orgs.counter import take_seqs
 from server.reports.models import Report
 from server.types import utcnow
-from sync.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports
+from sync.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports, rules_from_json
 
 # Severity at or above this makes an incident "kräver åtgärd" even in a calm category.
 URGENT_SEVERITY = 3
@@ -43,8 +46,24 @@ class GroupingResult:
 
 
 def _rules() -> Rules:
-    """Return the grouping rules (the defaults of `sync.grouping`)."""
+    """Return the app's grouping rules (LAGESBILD_GROUPING_RULES over the defaults)."""
+    if has_app_context():
+        return current_app.extensions.get("lagesbild.grouping_rules", DEFAULT_RULES)
     return DEFAULT_RULES
+
+
+def load_rules(app: Flask) -> None:
+    """Read the rules file named by the config once, failing start-up on a bad one."""
+    path = app.config.get("GROUPING_RULES_FILE")
+    if not path:
+        return
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        rules = rules_from_json(doc)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ConfigError(f"LAGESBILD_GROUPING_RULES ({path}): {exc}") from exc
+    app.extensions["lagesbild.grouping_rules"] = rules
 
 
 def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingResult:

@@ -319,3 +319,30 @@ def test_incidents_equal_the_pure_grouping_whatever_the_arrival(client, specs, b
         incident = db.session.get(Incident, uuid.UUID(iid))
         members = [r for r in reports if got[r["id"]] == iid]
         assert incident.report_count == len(members)
+
+
+def test_a_rules_file_changes_the_grouping_and_a_bad_one_stops_the_start(app, tmp_path):
+    from server.app import create_app
+    from server.config import ConfigError
+
+    good = tmp_path / "rules.json"
+    good.write_text('{"categories": {"brand": "never"}}', encoding="utf-8")
+    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "DATA_DIR", "SECRET_KEY")}
+    strict = create_app(
+        {**config, "TESTING": True, "LAGESBILD_ENV": "testing", "GROUPING_RULES_FILE": str(good)}
+    )
+    with strict.app_context():
+        org = factories.make_org()
+        dev = factories.make_device(org)
+        client = strict.test_client()
+        a, b = fire(0), fire(5, 20)
+        push(client, dev, a, b)
+        assert incident_of(a["id"]) != incident_of(b["id"])  # fires no longer group
+        db.session.remove()
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"default": {"radius_m": 10}}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="LAGESBILD_GROUPING_RULES"):
+        create_app(
+            {**config, "TESTING": True, "LAGESBILD_ENV": "testing", "GROUPING_RULES_FILE": str(bad)}
+        )

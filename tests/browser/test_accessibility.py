@@ -1,8 +1,8 @@
 """Accessibility of the field app's screens, checked with axe-core in Debian's Chromium.
 
-Every screen a field worker sees is checked in the dark default and in the light theme the user
-can switch to for daylight: no violation with impact serious or critical is allowed. A failure lists each
-violation with the elements it was found on and axe's advice on the fix.
+Every screen a field worker sees is checked in the dark default and in the light theme the
+user can switch to for daylight: no violation with impact serious or critical is allowed. A
+failure lists each violation with the elements it was found on and axe's advice on the fix.
 """
 
 from __future__ import annotations

@@ -595,3 +595,45 @@ def test_members_are_within_reach_of_their_anchor_and_seeds_had_no_choice(scenar
         else:
             earlier = [s for s in seeds if order(s) < order(report)]
             assert not any(reaches(seed, report) for seed in earlier)
+
+
+# --- rules from a JSON file (LAGESBILD_GROUPING_RULES) --------------------------------------
+
+
+def test_rules_from_json_override_the_defaults_and_keep_the_rest():
+    from sync.grouping import NEVER, rules_from_json
+
+    rules = rules_from_json(
+        {
+            "default": {"radius_m": 80, "window_minutes": 30},
+            "categories": {"brand": {"radius_m": 500, "window_minutes": 240}, "trafik": "never"},
+            "related": [["brand", "skadegorelse"]],
+        }
+    )
+    assert rules.default == GroupRule(80.0, timedelta(minutes=30))
+    assert rules.rule_for("brand") == GroupRule(500.0, timedelta(hours=4))
+    assert rules.rule_for("trafik") == NEVER
+    assert rules.rule_for("miljo") == DEFAULT_RULES.rule_for("miljo")
+    assert rules.are_related("brand", "skadegorelse")
+    assert not rules.are_related("samling", "brott")
+    assert rules_from_json({}) == DEFAULT_RULES
+
+
+@pytest.mark.parametrize(
+    ("doc", "words"),
+    [
+        ([], "JSON object"),
+        ({"colour": 1}, "unknown keys: colour"),
+        ({"default": {"radius_m": 10}}, "default: give radius_m and window_minutes"),
+        ({"default": {"radius_m": -1, "window_minutes": 5}}, "radius_m 0–10000"),
+        ({"categories": {"brand": {"radius_m": "far", "window_minutes": 5}}}, "categories.brand"),
+        ({"categories": []}, "categories must be an object"),
+        ({"related": [["brand", 3]]}, "related must be a list of lists"),
+        ({"related": "brand"}, "related must be a list of lists"),
+    ],
+)
+def test_bad_rules_are_refused_with_what_is_wrong(doc, words):
+    from sync.grouping import rules_from_json
+
+    with pytest.raises(ValueError, match=words):
+        rules_from_json(doc)
