@@ -16,6 +16,7 @@ from flask import (
     Response,
     abort,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -49,7 +50,7 @@ from server.workspace.auth import (
     start_session,
 )
 from server.workspace.filters import ParsedFilter, parse_filter
-from server.workspace.hooks import message
+from server.workspace.hooks import CSP, localtime, message
 from server.workspace.i18n import t
 
 _UUID_RE = re.compile(
@@ -257,8 +258,10 @@ def incident_list() -> str:
 
 @bp.get("/incidents/<uuid:incident_id>")
 @login_required
-def incident(incident_id: uuid.UUID) -> str:
+def incident(incident_id: uuid.UUID) -> Response:
     """An incident: its reports and photos, timeline, comments and the coordinator's forms."""
+    from server.workspace.insights import TILE_HOST, TILE_URL  # insights imports this module
+
     org_id = g.org.id
     try:
         item = incidents.get(org_id, incident_id)
@@ -314,9 +317,24 @@ def incident(incident_id: uuid.UUID) -> str:
         responsibles=[(r, lb.responsible_label(r)) for r in RESPONSIBLE],
         neighbours=neighbours,
         max_comment=incidents.MAX_COMMENT,
+        tile_url=TILE_URL,
+        map_points=[
+            {
+                "lat": r.lat,
+                "lon": r.lon,
+                "label": f"{localtime(r.created_at)} {lb.category_label(r.category_code)}",
+            }
+            for r in members
+            if r.lat is not None and r.lon is not None
+        ],
     )
     audit("incident.view", str(item.id))
-    return html
+    resp = make_response(html)
+    # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
+    resp.headers["Content-Security-Policy"] = CSP.replace(
+        "img-src 'self' data: blob:", f"img-src 'self' data: blob: {TILE_HOST}"
+    )
+    return resp
 
 
 def _emails(person_ids: set[int | None]) -> dict[int, str]:

@@ -12,9 +12,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
+from sqlalchemy import select
 
+from server.extensions import db
 from server.geography import service as geography
 from server.incidents.queries import STOCKHOLM
+from server.reports.models import Report
 from tests.browser.axe import describe, run_axe, serious
 from tests.support import factories
 from tests.support.workspace import push
@@ -194,3 +197,33 @@ def test_insight_pages_pass_axe(live_server, browser: Browser, path: str) -> Non
         assert not found, f"{path}: " + describe(found)
     finally:
         context.close()
+
+
+def test_an_incident_page_shows_its_reports_on_a_small_map(live_server, blocked_page) -> None:
+    page, seen = blocked_page
+    who = seed(live_server)
+    log_in(page, live_server.url, who)
+    # Two guards report the same fire 60 m apart: one incident with two located reports.
+    with live_server.app.app_context():
+        org_id = db.session.scalar(select(Report.org_id).limit(1))
+        from server.orgs.models import Organisation
+
+        dev = factories.make_device(db.session.get(Organisation, org_id))
+        fires = [
+            factories.report(
+                category="brand",
+                created_at=at(1, 21 + i),
+                location={"lat": SPOT[0] + i * 60 / 111_000, "lon": SPOT[1], "accuracy_m": 9.0},
+                description=f"Bilbrand {i}",
+            )
+            for i in range(2)
+        ]
+        push(live_server.app.test_client(), dev, *fires)
+        incident_id = db.session.scalar(
+            select(Report.incident_id).where(Report.description == "Bilbrand 0")
+        )
+    page.goto(f"{live_server.url}/workspace/incidents/{incident_id}")
+    markers = page.locator("#incident-map path.leaflet-interactive")
+    expect(markers).to_have_count(2, timeout=TIMEOUT_MS)
+    assert seen["tiles"], "the map asked for tiles (and got none: the machine is offline)"
+    assert not seen["errors"], seen["errors"]

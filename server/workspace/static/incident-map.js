@@ -1,0 +1,33 @@
+// The small map on an incident's page: every located report of the incident as a marker,
+// over OpenStreetMap tiles when they load. The coordinates are also printed in the page,
+// so nothing depends on this script; without tiles the markers show on a blank background.
+(function () {
+  "use strict";
+
+  var el = document.getElementById("incident-map");
+  if (!el || typeof window.L === "undefined") return;
+  var L = window.L;
+  var points;
+  try {
+    points = JSON.parse(el.dataset.points || "[]");
+  } catch (e) {
+    return;
+  }
+  if (!points.length) return;
+  el.classList.add("incident-map-live");
+  var map = L.map(el, { scrollWheelZoom: false, keyboard: true });
+  map.attributionControl.setPrefix(false);
+  L.tileLayer(el.dataset.tiles, {
+    maxZoom: 19,
+    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+  }).addTo(map);
+  var bounds = [];
+  points.forEach(function (p) {
+    var marker = L.circleMarker([p.lat, p.lon], { radius: 8, weight: 3 }).addTo(map);
+    // Text only: a label is the report's time and category, never HTML.
+    marker.bindTooltip(String(p.label));
+    bounds.push([p.lat, p.lon]);
+  });
+  if (bounds.length === 1) map.setView(bounds[0], 17);
+  else map.fitBounds(bounds, { padding: [24, 24], maxZoom: 18 });
+})();
