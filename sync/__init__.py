@@ -1,4 +1,6 @@
-"""Pure-Python sync and merge engine: no web framework, no database, standard library only."""
+"""Pure-Python sync and merge engine: no web framework, no database; pure functions.
+
+The standard library only, except `sync.geo` (shapely, for point in polygon)."""
 
 from sync.cursor import Cursor, decode_cursor, encode_cursor
 from sync.merge import (

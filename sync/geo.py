@@ -23,21 +23,11 @@ from shapely.errors import GEOSException
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
 
-EARTH_RADIUS_M = 6_371_008.8  # mean earth radius (IUGG), metres
+from sync.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
 
 AREA_TYPES = ("Polygon", "MultiPolygon")
 
 K = TypeVar("K", bound=Hashable)
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Return the great-circle distance in metres between two WGS84 points."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    # Rounding can push a a hair above 1 for antipodal points; asin would then fail.
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, max(0.0, a))))
 
 
 class AreaError(ValueError):

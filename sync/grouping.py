@@ -28,23 +28,11 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-# Mean earth radius (IUGG), metres. The spherical model errs by < 0.5 %, far below GPS noise.
-# Duplicated from sync.geo on purpose for now; fold into one when both have settled.
-EARTH_RADIUS_M = 6_371_008.8
+from sync.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
 
 _ZERO = timedelta(0)
 _NO_PINS: Mapping[str, str] = MappingProxyType({})
 _LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Return the great-circle distance in metres between two WGS 84 positions."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dphi = (phi2 - phi1) / 2
-    half_dlmb = math.radians(lon2 - lon1) / 2
-    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlmb) ** 2
-    # Rounding can push h a hair outside [0, 1] for (nearly) antipodal points; asin would raise.
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, max(0.0, h))))
 
 
 def _utc(moment: datetime, what: str) -> datetime:
