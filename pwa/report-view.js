@@ -35,6 +35,8 @@ export function createReportView({ onSaved, announce }) {
   const calm = /** @type {HTMLButtonElement} */ (byId("lugnt"));
   const form = /** @type {HTMLFormElement} */ (byId("report-form"));
   const heading = byId("form-category");
+  // The section's own heading says what the form does: a new report, or a change to one.
+  const sectionHeading = byId("new-report-heading");
   const urgent = byId("urgent");
   const description = /** @type {HTMLTextAreaElement} */ (byId("description"));
   const place = /** @type {HTMLInputElement} */ (byId("place"));
@@ -123,7 +125,9 @@ export function createReportView({ onSaved, announce }) {
     }
     categorySelect.replaceChildren(...options);
     categoryField.hidden = false;
-    heading.textContent = t("report.editHeading");
+    sectionHeading.textContent = t("report.editHeading");
+    const current = categories.find((c) => c.code === record.category);
+    heading.textContent = known ? categoryLabel(current, record.category) : t("report.chooseCategory");
     setSeverity(record.severity ?? null);
     description.value = record.description ?? "";
     place.value = record.place ?? "";
@@ -138,6 +142,7 @@ export function createReportView({ onSaved, announce }) {
   function reset() {
     const code = editing ? null : selected?.code;
     editing = null;
+    sectionHeading.textContent = t("report.heading");
     categoryField.hidden = true;
     categoryError.hidden = true;
     categorySelect.replaceChildren();

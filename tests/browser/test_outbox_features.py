@@ -165,7 +165,8 @@ def test_a_rejected_report_is_corrected_and_sent_again_once(live_server, page):
 
     item.get_by_role("button", name="Rätta och skicka igen").click()
 
-    expect(page.locator("#form-category")).to_have_text("Ändra rapport")
+    expect(page.locator("#new-report-heading")).to_have_text("Ändra rapport")
+    expect(page.locator("#form-category")).to_have_text("Välj kategori")  # its own is retired
     expect(page.get_by_label("Beskrivning")).to_have_value("Klotter på busskuren")
     expect(page.get_by_label("Plats")).to_have_value("Stationen")
     expect(page.get_by_role("button", name="3 Hög")).to_have_attribute("aria-pressed", "true")
@@ -179,6 +180,7 @@ def test_a_rejected_report_is_corrected_and_sent_again_once(live_server, page):
     page.get_by_role("button", name="Spara").click()
 
     expect(item.locator(".report-state")).to_have_text(ON_SERVER, timeout=TIMEOUT_MS)
+    expect(page.locator("#new-report-heading")).to_have_text("Ny rapport")
     record = _record(page, report_id)
     assert record["revision"] == 1 and record["errors"] is None
     assert page.evaluate(
