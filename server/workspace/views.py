@@ -266,7 +266,14 @@ def incident(incident_id: uuid.UUID) -> Response:
     try:
         item = incidents.get(org_id, incident_id)
     except LookupError:
-        abort(404)
+        # An incident's id is its first report's id. If the grouping has since moved that
+        # report (a late, earlier report became the seed; a merge), its link still leads on.
+        moved_to = db.session.scalar(
+            select(Report.incident_id).where(Report.id == incident_id, Report.org_id == org_id)
+        )
+        if moved_to is None or moved_to == incident_id:
+            abort(404)
+        return redirect(url_for("workspace.incident", incident_id=moved_to))
     members = incidents.members(item.id)
     kinds = queries.device_kinds(r.device_id for r in members)
     have = photo_service.photos_present(org_id, {p for r in members for p in r.photos or []})

@@ -424,7 +424,11 @@ def test_merge(logged_in, scene: Scene, how: str) -> None:
     html = text(logged_in.get(resp.location))
     assert "Händelserna är ihopslagna" in html
     assert "slogs ihop hit (1 rapporter)" in html
-    assert logged_in.get(f"/workspace/incidents/{scene.second}").status_code == 404
+    # The merged-away incident's link (e.g. in this morning's digest) leads to where its
+    # reports went.
+    gone = logged_in.get(f"/workspace/incidents/{scene.second}")
+    assert gone.status_code == 302 and gone.location.endswith(f"/incidents/{scene.first}")
+    assert logged_in.get(f"/workspace/incidents/{uuid.uuid4()}").status_code == 404
 
 
 @pytest.mark.parametrize(
