@@ -44,14 +44,14 @@ def area_index(org_id: int) -> AreaIndex | None:
 
 def assign_areas_and_places(
     org_id: int, rows: Sequence[tuple[uuid.UUID, float | None, float | None]]
-) -> None:
-    """Set area_id and place_id of these reports from their positions."""
+) -> dict[uuid.UUID, tuple[int | None, int | None]]:
+    """Set area_id and place_id of these reports from their positions; return what was set."""
     located = [(rid, lat, lon) for rid, lat, lon in rows if lat is not None and lon is not None]
     if not located:
-        return
+        return {}
     index = area_index(org_id)
     if index is None and not _has_places(org_id):
-        return  # nothing to locate against: the columns stay empty
+        return {}  # nothing to locate against: the columns stay empty
     areas = (
         index.locate_many([(lat, lon) for _, lat, lon in located])
         if index
@@ -75,6 +75,7 @@ def assign_areas_and_places(
     ]
     # ORM bulk update by primary key: one executemany, not one statement per report.
     db.session.execute(update(Report), params)
+    return {p["id"]: (p["area_id"], p["place_id"]) for p in params}
 
 
 def _has_places(org_id: int) -> bool:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.categories.models import Category
 from server.config import ConfigError
@@ -87,40 +88,33 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             .where(Report.id.in_(touched), Report.incident_pinned.is_(False))
             .values(incident_id=None)
         )
-    pending = db.session.execute(
-        select(Report.id, Report.lat, Report.lon).where(
-            Report.org_id == org_id, Report.incident_id.is_(None)
+    # The queue, read once: everything below is derived from these rows.
+    pending = list(
+        db.session.scalars(
+            select(Report).where(Report.org_id == org_id, Report.incident_id.is_(None))
         )
-    ).all()
+    )
     if not pending:
         result.removed = refresh_incidents(org_id, old_of_touched)
         return result
-    locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
+    located = locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
+    for report in pending:
+        if report.id in located:
+            area_id, place_id = located[report.id]
+            # Already written by the bulk update: keep the loaded rows in step, no 2nd UPDATE.
+            set_committed_value(report, "area_id", area_id)
+            set_committed_value(report, "place_id", place_id)
     rules = _rules()
-    pending_categories = set(
-        db.session.scalars(
-            select(Report.category_code)
-            .where(Report.org_id == org_id, Report.incident_id.is_(None))
-            .distinct()
-        )
-    )
-    if old_of_touched:
-        pending_categories |= set(
-            db.session.scalars(
-                select(Incident.category_code).where(Incident.id.in_(old_of_touched))
-            )
-        )
-    categories = _closure(pending_categories, rules)
-    times = list(
-        db.session.scalars(
-            select(Report.created_at).where(Report.org_id == org_id, Report.incident_id.is_(None))
-        )
-    )
+    pending_categories = {r.category_code for r in pending}
+    times = [r.created_at for r in pending]
     if old_of_touched:
         # An edited report may have anchored others from its old time on.
-        times += db.session.scalars(
-            select(Incident.first_at).where(Incident.id.in_(old_of_touched))
-        )
+        for category, first_at in db.session.execute(
+            select(Incident.category_code, Incident.first_at).where(Incident.id.in_(old_of_touched))
+        ):
+            pending_categories.add(category)
+            times.append(first_at)
+    categories = _closure(pending_categories, rules)
     # A report's incident depends only on earlier reports, so the regrouping starts at the
     # earliest pending one; earlier reports matter only as the anchors of open incidents.
     since = min(times)
@@ -135,7 +129,7 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         )
     }
     window, mapping = (
-        (None, None) if old_of_touched else _fast(org_id, since, categories, rules, closed)
+        (None, None) if old_of_touched else _fast(org_id, pending, since, categories, rules, closed)
     )
     if window is None or mapping is None:
         window = _load_window(org_id, since, categories, rules)
@@ -209,7 +203,12 @@ def _points(reports: list[Report]) -> list[ReportPoint]:
 
 
 def _fast(
-    org_id: int, since: datetime, categories: set[str], rules: Rules, closed: set[str]
+    org_id: int,
+    pending: list[Report],
+    since: datetime,
+    categories: set[str],
+    rules: Rules,
+    closed: set[str],
 ) -> tuple[list[Report] | None, dict[str, str] | None]:
     """Group only the pending reports against the open incidents' anchors, if that is exact.
 
@@ -218,11 +217,6 @@ def _fast(
     created after it, so the shortcut holds only if no grouped report of a reachable
     category is that late; otherwise (None, None) sends the caller to the full regrouping.
     """
-    pending = list(
-        db.session.scalars(
-            select(Report).where(Report.org_id == org_id, Report.incident_id.is_(None))
-        )
-    )
     until = max(r.created_at for r in pending)
     window = _with_anchors(pending, _anchors(org_id, since, until, categories, rules, pending))
     pinned = {str(r.id): str(r.incident_id) for r in window if r.incident_id is not None}

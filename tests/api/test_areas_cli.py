@@ -68,6 +68,10 @@ def test_areas_imported_later_still_locate_earlier_reports(runner, client, org, 
     later = factories.report(location=HJARUP)
     client.post("/api/v1/sync/push", json={"reports": [later]}, headers=device.headers)
     assert area_name(later["id"]) == "Hjärup"
+    later_incident = db.session.scalar(
+        select(Report.incident_id).where(Report.id == uuid.UUID(later["id"]))
+    )
+    assert db.session.get(Area, db.session.get(Incident, later_incident).area_id).name == "Hjärup"
     again = ok_json(
         cli(
             runner,
