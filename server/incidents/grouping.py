@@ -369,25 +369,29 @@ def _absorb(org_id: int, gained: dict[uuid.UUID, list[Report]]) -> None:
 
 
 def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:
-    """Recompute the summaries of these incidents; drop the automatic ones left empty."""
+    """Recompute the summaries of these incidents; drop the automatic ones left empty.
+
+    Works chunk by chunk; a large job (every incident, after an area import) writes and
+    lets go of each chunk's rows, so memory stays bounded on a store of millions.
+    """
     if not incident_ids:
         return 0
     urgent_codes = set(db.session.scalars(select(Category.code).where(Category.urgent.is_(True))))
     removed = 0
     ids = list(incident_ids)
-    members: dict[uuid.UUID, list[Report]] = {i: [] for i in ids}
+    large = len(ids) > REFRESH_CHUNK
     for first in range(0, len(ids), REFRESH_CHUNK):
         chunk = ids[first : first + REFRESH_CHUNK]
+        members: dict[uuid.UUID, list[Report]] = {i: [] for i in chunk}
         for report in db.session.scalars(
             select(Report)
             .where(Report.incident_id.in_(chunk))
             .order_by(Report.created_at, Report.id)
         ):
             members[report.incident_id].append(report)  # type: ignore[index]
-    kinds = _device_kinds({r.device_id for rows in members.values() for r in rows})
-    for first in range(0, len(ids), REFRESH_CHUNK):
-        chunk = ids[first : first + REFRESH_CHUNK]
-        for incident in db.session.scalars(select(Incident).where(Incident.id.in_(chunk))):
+        kinds = _device_kinds({r.device_id for rows in members.values() for r in rows})
+        incidents = list(db.session.scalars(select(Incident).where(Incident.id.in_(chunk))))
+        for incident in incidents:
             rows = members[incident.id]
             if not rows:
                 db.session.delete(incident)
@@ -395,6 +399,11 @@ def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:
                 continue
             summarise(incident, rows, urgent_codes, kinds)
             _follow_status(org_id, incident, rows)
+        if large:
+            db.session.flush()
+            for obj in [*incidents, *(r for rows in members.values() for r in rows)]:
+                if obj in db.session:
+                    db.session.expunge(obj)
     return removed
 
 

@@ -147,3 +147,37 @@ def test_incidents_group_picks_up_reports_the_grouping_has_not_seen(runner, clie
     assert data["grouped"] == 1 and data["created"] == 1
     db.session.expire_all()
     assert db.session.scalar(select(Report.incident_id)) == uuid.UUID(r["id"])
+
+
+def test_an_import_over_many_incidents_works_chunk_by_chunk(
+    runner, client, org, device, monkeypatch
+):
+    import server.incidents.grouping as grouping
+
+    monkeypatch.setattr(grouping, "REFRESH_CHUNK", 2)  # five incidents: three chunks, let go
+    reports = [
+        factories.report(
+            location={"lat": STATION["lat"] + i * 0.003, "lon": STATION["lon"], "accuracy_m": 5.0},
+            place=f"Plats {i}",
+        )
+        for i in range(5)
+    ]
+    client.post("/api/v1/sync/push", json={"reports": reports}, headers=device.headers)
+    ok_json(
+        cli(
+            runner,
+            "areas",
+            "import",
+            str(DEMO_AREAS),
+            "--org",
+            org.slug,
+            "--code-property",
+            "code",
+            "--json",
+        )
+    )
+    db.session.expire_all()
+    incidents = list(db.session.scalars(select(Incident)))
+    assert len(incidents) == 5
+    assert all(i.report_count == 1 for i in incidents)
+    assert {db.session.get(Area, i.area_id).name for i in incidents} == {"Staffanstorp"}
