@@ -50,7 +50,7 @@ from server.workspace import bp, svgchart
 from server.workspace import labels as lb
 from server.workspace.auth import can_edit, login_required
 from server.workspace.filters import ParsedFilter, parse_filter
-from server.workspace.hooks import CSP, message
+from server.workspace.hooks import MAP_CSP, TILE_URL, message
 from server.workspace.i18n import current_lang, t
 from server.workspace.views import audit
 from sync import trends as tr
@@ -66,11 +66,6 @@ PLACE_DAYS = geography.RECURRING_DAYS
 PLACE_RADIUS_DEFAULT = 100
 PLACE_RADIUS_MIN, PLACE_RADIUS_MAX = 10, 2000
 PLACE_NAME_MAX = 200
-
-# OpenStreetMap's standard tiles; the map page's own CSP allows exactly this host for images.
-TILE_HOST = "https://tile.openstreetmap.org"
-TILE_URL = TILE_HOST + "/{z}/{x}/{y}.png"
-MAP_CSP = CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {TILE_HOST}")
 
 # The only files served from node_modules: Leaflet's and the cluster plugin's dist files.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"

@@ -50,7 +50,7 @@ from server.workspace.auth import (
     start_session,
 )
 from server.workspace.filters import ParsedFilter, parse_filter
-from server.workspace.hooks import CSP, localtime, message
+from server.workspace.hooks import MAP_CSP, TILE_URL, localtime, message
 from server.workspace.i18n import t
 
 _UUID_RE = re.compile(
@@ -260,8 +260,6 @@ def incident_list() -> str:
 @login_required
 def incident(incident_id: uuid.UUID) -> Response:
     """An incident: its reports and photos, timeline, comments and the coordinator's forms."""
-    from server.workspace.insights import TILE_HOST, TILE_URL  # insights imports this module
-
     org_id = g.org.id
     try:
         item = incidents.get(org_id, incident_id)
@@ -338,9 +336,7 @@ def incident(incident_id: uuid.UUID) -> Response:
     audit("incident.view", str(item.id))
     resp = make_response(html)
     # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
-    resp.headers["Content-Security-Policy"] = CSP.replace(
-        "img-src 'self' data: blob:", f"img-src 'self' data: blob: {TILE_HOST}"
-    )
+    resp.headers["Content-Security-Policy"] = MAP_CSP
     return resp
 
 
