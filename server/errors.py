@@ -6,7 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from server.extensions import db
 
 # Messages for HTTP errors raised by the framework itself (routing, limits).
 _HTTP_MESSAGES: dict[int, tuple[str, str]] = {
@@ -116,6 +119,22 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
+
+    @app.errorhandler(OperationalError)
+    def _busy(exc: OperationalError) -> Response:
+        # SQLite's writer lock was held past the busy timeout (e.g. by an area import):
+        # nothing was written or acknowledged, so the phone's retry loses nothing.
+        if "database is locked" not in str(exc.orig):
+            raise exc
+        db.session.rollback()
+        if not _wants_json():
+            return Response("Busy, try again in a minute.", 503, {"Retry-After": "30"})
+        return error_response(
+            503,
+            "busy",
+            "The server is busy; nothing was saved, try again shortly.",
+            headers={"Retry-After": "30"},
+        )
 
     @app.errorhandler(500)
     def _internal(_exc: Exception) -> Response:

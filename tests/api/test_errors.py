@@ -287,3 +287,45 @@ def test_site_root_serves_the_pwa_index_as_html(client):
     assert resp.mimetype == "text/html"
     assert resp.data == (PWA_DIR / "index.html").read_bytes()
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_push_while_another_writer_holds_sqlite_is_a_503_and_nothing_is_acknowledged(
+    app, tmp_path
+):
+    import sqlite3
+
+    from server.app import create_app
+    from tests.support import factories as _factories
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        pytest.skip("the writer lock is SQLite's")
+    short = create_app(
+        {
+            "TESTING": True,
+            "LAGESBILD_ENV": "testing",
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DATA_DIR": str(tmp_path),
+            "SQLITE_BUSY_TIMEOUT_MS": 200,
+        }
+    )
+    with short.app_context():
+        dev = _factories.make_device(_factories.make_org())
+        report = _factories.report()
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # e.g. an area import in progress
+        try:
+            resp = short.test_client().post(
+                "/api/v1/sync/push", json={"reports": [report]}, headers=dev.headers
+            )
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert_envelope(resp, 503, "busy")
+        assert resp.headers["Retry-After"] == "30"
+        again = short.test_client().post(
+            "/api/v1/sync/push", json={"reports": [report]}, headers=dev.headers
+        )
+        assert again.status_code == 200
+        assert again.get_json()["results"][0]["status"] == "created"
