@@ -170,14 +170,16 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
     if (marked) await store.unmarkSending(); // anything left without an answer stays queued
     marked = false;
 
-    // 3. Pull with the stored cursor, while the server has more.
+    // 3. Pull with the stored cursor, while the server has more. The outbox count (read once)
+    // lets the morning digest name phones still holding reports.
+    const unsent = (await store.listReports()).filter((r) => r.state !== "sent").length;
     for (let page = 0; page < MAX_PULL_PAGES; page += 1) {
       const cursor = await store.getMeta("cursor");
-      // The outbox count lets the morning digest name phones still holding reports.
-      const unsent = (await store.listReports()).filter((r) => r.state !== "sent").length;
-      const params = new URLSearchParams({ pending: String(unsent) });
+      const params = new URLSearchParams();
+      if (page === 0) params.set("pending", String(unsent)); // once a pass: one write on the server
       if (cursor) params.set("cursor", cursor);
-      const query = `?${params}`;
+      const search = params.toString();
+      const query = search ? `?${search}` : "";
       const resp = await call(fetchImpl, `${root}/api/v1/sync/pull${query}`, { headers: auth });
       const receivedAt = Date.now();
       if (resp.status !== 200) {

@@ -29,7 +29,7 @@ from server.extensions import db
 from server.reports import feedback
 from server.reports.models import Report
 from tests.browser.test_outbox import _enrol as _enrol_behind_the_app
-from tests.browser.test_outbox import _record, _save
+from tests.browser.test_outbox import _record, _save, _sync
 from tests.browser.test_report_form import CONTROLLED, ON_SERVER, TIMEOUT_MS, _enrol, _states
 
 ENROL_NEEDED = "Öppna registreringslänken från din samordnare för att komma igång."
@@ -499,3 +499,18 @@ def test_a_revoked_phone_shows_its_unsent_reports_then_wipes_on_request(
     page.reload()
     expect(page.get_by_role("status")).to_have_text(ENROL_NEEDED, timeout=TIMEOUT_MS)
     assert len(_server_rows(app)) == 1  # the server keeps what it had; the phone is clean
+
+
+def test_each_pass_tells_the_server_how_many_reports_the_phone_still_holds(live_server, page):
+    app = live_server.app
+    body = _enrol_behind_the_app(app, page, live_server.url)
+    pulls: list[str] = []
+    page.on("request", lambda r: pulls.append(r.url) if "/sync/pull" in r.url else None)
+    _save(page, {"category": "brand", "severity": 9})  # the server rejects it: still unsent
+    _save(page, {"category": "narkotika"})
+    summary = _sync(page)
+    assert summary["ok"], summary
+    with app.app_context():
+        device = db.session.get(Device, body["device"]["id"])
+        assert device.outbox_pending == 1 and device.outbox_reported_at is not None
+    assert sum("pending=" in url for url in pulls) == 1  # once a pass, not once a page
