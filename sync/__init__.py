@@ -1,6 +1,6 @@
-"""Pure-Python sync and merge engine: no web framework, no database; pure functions.
+"""The sync engine: field-by-field merge of device edits and pull cursors.
 
-The standard library only, except `sync.geo` (shapely, for point in polygon)."""
+Plain Python with the standard library only: no web framework, no database."""
 
 from sync.cursor import Cursor, decode_cursor, encode_cursor
 from sync.merge import (

@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from sqlalchemy import case, func, select
 
+from analysis.trends import direction_of
 from server.categories.models import Category
 from server.devices.models import Device
 from server.extensions import db
@@ -70,7 +71,6 @@ from server.orgs.models import Organisation
 from server.photos.models import Photo
 from server.reports.models import Report
 from server.types import utcnow
-from sync.trends import direction_of
 
 KINDS = ("night", "week", "month")
 # The calm-round category: proof that a patrol was out, never an incident to act on.
@@ -186,7 +186,7 @@ class TrendRow:
     count: int
     previous: tuple[int, ...]  # 1, 2, 3, 4 periods back
     mean: float
-    direction: str  # "up", "down" or "same" (sync.trends.direction_of)
+    direction: str  # "up", "down" or "same" (analysis.trends.direction_of)
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class PlaceItem:
     last_seen: datetime
     recent: int  # reports in the last 7 days
     previous: int  # reports in the 7 days before
-    trend: str  # "up", "down" or "flat" (sync.places.trend_of)
+    trend: str  # "up", "down" or "flat" (analysis.places.trend_of)
     categories: tuple[tuple[str, int], ...]
     named_place: str | None
     place: str

@@ -7,10 +7,10 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from analysis.geo import AreaError
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.geography import service
 from server.orgs import service as orgs
-from sync.geo import AreaError
 
 
 @click.group()

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from analysis.geo import AreaIndex
+from analysis.places import nearest_place
 from server.extensions import db
 from server.geography.models import Area, NamedPlace
 from server.reports.models import Report
-from sync.geo import AreaIndex
-from sync.places import nearest_place
 
 # One prepared index per organisation, rebuilt when its areas change (count or import time).
 _cache: dict[int, tuple[tuple[int, datetime | None], AreaIndex]] = {}

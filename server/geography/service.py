@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from analysis.geo import AreaDef, parse_areas
+from analysis.places import PlacePoint, RecurringPlace, find_recurring
 from server.extensions import db
 from server.geography import locate
 from server.geography.models import Area, NamedPlace
@@ -16,8 +18,6 @@ from server.incidents.grouping import refresh_incidents
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
 from server.types import utcnow
-from sync.geo import AreaDef, parse_areas
-from sync.places import PlacePoint, RecurringPlace, find_recurring
 
 # Reports re-located per statement when areas or places change (bounded memory on 1M rows).
 RELOCATE_CHUNK = 5000
@@ -44,7 +44,7 @@ def import_areas(
     """Store the areas of a GeoJSON document and give every report its area again.
 
     Areas with a code the organisation already has are replaced; others are added.
-    Raises sync.geo.AreaError (with every problem listed) on a bad document.
+    Raises analysis.geo.AreaError (with every problem listed) on a bad document.
     """
     defs: list[AreaDef] = parse_areas(doc, name_property=name_property, code_property=code_property)
     lock_counter(org_id)

@@ -1,6 +1,6 @@
 """Keep every report in exactly one incident: run the pure grouping over the affected window.
 
-The rules live in `sync.grouping`; this module loads the window of reports whose
+The rules live in `analysis.grouping`; this module loads the window of reports whose
 assignment can change, hands them over, and writes back the difference: report links,
 incident rows and their summaries. Callers hold the organisation's counter lock (the same
 lock a push takes), so two groupings of one organisation never interleave.
@@ -18,6 +18,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from analysis.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports, rules_from_json
 from server.categories.models import Category
 from server.config import ConfigError
 from server.devices.models import Device
@@ -27,7 +28,6 @@ from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.orgs.counter import take_seqs
 from server.reports.models import Report
 from server.types import utcnow
-from sync.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports, rules_from_json
 
 # Severity at or above this makes an incident "kräver åtgärd" even in a calm category.
 URGENT_SEVERITY = 3

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from analysis.trends import Baseline, baseline_by_key
 from server.devices.models import Device
 from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report
-from sync.trends import Baseline, baseline_by_key
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NIGHT_START = time(18, 0)

@@ -5,7 +5,7 @@
   Leaflet map fed by ``/workspace/map/data.json``; the same incidents and places are listed
   under the map, so the page is complete without tiles, without JavaScript and without Leaflet.
 - ``/workspace/trends`` counts reports per day or week, per category and per area, against
-  the four-week same-weekday baseline (``sync.trends``), as server-side SVG charts
+  the four-week same-weekday baseline (``analysis.trends``), as server-side SVG charts
   (``svgchart``) each with a data table.
 - ``/workspace/places`` ranks the recurring places of the trailing 28 days and lets a
   coordinator name one (``geography.service.create_place``).
@@ -37,6 +37,8 @@ from flask import (
 )
 from sqlalchemy import func, select
 
+from analysis import trends as tr
+from analysis.places import RecurringPlace, nearest_place
 from server.db import phase
 from server.extensions import db
 from server.geography import service as geography
@@ -53,8 +55,6 @@ from server.workspace.filters import ParsedFilter, parse_filter
 from server.workspace.hooks import MAP_CSP, TILE_URL, message
 from server.workspace.i18n import current_lang, t
 from server.workspace.views import audit
-from sync import trends as tr
-from sync.places import RecurringPlace, nearest_place
 
 # --- limits ---------------------------------------------------------------------------------
 

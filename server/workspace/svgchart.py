@@ -28,7 +28,7 @@ from typing import Literal
 
 Direction = Literal["up", "down", "same", "flat"]
 
-# Arrows for the directions of sync.trends ("same") and sync.places ("flat").
+# Arrows for the directions of analysis.trends ("same") and analysis.places ("flat").
 ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "same": "→", "flat": "→"}
 
 FONT = "Arial, Helvetica, sans-serif"

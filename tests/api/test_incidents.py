@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from analysis.grouping import DEFAULT_RULES, ReportPoint, group_reports
 from server.extensions import db
 from server.incidents import service as incidents
 from server.incidents.grouping import assign_pending
@@ -19,7 +20,6 @@ from server.incidents.models import Incident, IncidentEvent
 from server.orgs.counter import lock_counter
 from server.reports import feedback
 from server.reports.models import Report
-from sync.grouping import DEFAULT_RULES, ReportPoint, group_reports
 from tests.support import factories
 
 PUSH = "/api/v1/sync/push"

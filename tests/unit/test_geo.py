@@ -1,4 +1,4 @@
-"""Tests for sync.geo: distances, GeoJSON area import and point-in-area lookup."""
+"""Tests for analysis.geo: distances, GeoJSON area import and point-in-area lookup."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, shape
 
-from sync.geo import AreaDef, AreaError, AreaIndex, haversine_m, parse_areas, slugify
+from analysis.geo import AreaDef, AreaError, AreaIndex, haversine_m, parse_areas, slugify
 
 
 def rect(west: float, south: float, east: float, north: float) -> dict:

@@ -1,4 +1,4 @@
-"""Tests for sync.grouping: deterministic grouping of field reports into incidents."""
+"""Tests for analysis.grouping: deterministic grouping of field reports into incidents."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.grouping import (
+from analysis.grouping import (
     DEFAULT_RULES,
     EARTH_RADIUS_M,
     NEVER,
@@ -601,7 +601,7 @@ def test_members_are_within_reach_of_their_anchor_and_seeds_had_no_choice(scenar
 
 
 def test_rules_from_json_override_the_defaults_and_keep_the_rest():
-    from sync.grouping import NEVER, rules_from_json
+    from analysis.grouping import NEVER, rules_from_json
 
     rules = rules_from_json(
         {
@@ -633,7 +633,7 @@ def test_rules_from_json_override_the_defaults_and_keep_the_rest():
     ],
 )
 def test_bad_rules_are_refused_with_what_is_wrong(doc, words):
-    from sync.grouping import rules_from_json
+    from analysis.grouping import rules_from_json
 
     with pytest.raises(ValueError, match=words):
         rules_from_json(doc)

@@ -1,4 +1,4 @@
-"""Tests for sync.places: recurring places and linking reports to named places."""
+"""Tests for analysis.places: recurring places and linking reports to named places."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.geo import haversine_m
-from sync.places import PlacePoint, RecurringPlace, find_recurring, near, nearest_place, trend_of
+from analysis.geo import haversine_m
+from analysis.places import (
+    PlacePoint,
+    RecurringPlace,
+    find_recurring,
+    near,
+    nearest_place,
+    trend_of,
+)
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LAT0, LON0 = 55.64, 13.21  # Staffanstorp

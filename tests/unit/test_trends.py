@@ -1,4 +1,4 @@
-"""Tests for sync.trends: counts against the same weekday of previous weeks."""
+"""Tests for analysis.trends: counts against the same weekday of previous weeks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.trends import Baseline, baseline, baseline_by_key, direction_of, series, weekly
+from analysis.trends import Baseline, baseline, baseline_by_key, direction_of, series, weekly
 
 TUESDAY = date(2026, 11, 24)
 WEEK = timedelta(weeks=1)

@@ -1,4 +1,4 @@
-"""Distances on the earth: one haversine for the whole sync package (standard library only)."""
+"""Distances on the earth: one haversine for the whole analysis package (standard library only)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
-from sync.geo import EARTH_RADIUS_M, haversine_m
+from analysis.geo import EARTH_RADIUS_M, haversine_m
 
 K = TypeVar("K", bound=Hashable)
 

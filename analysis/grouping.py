@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sync.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
+from analysis.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
 
 _ZERO = timedelta(0)
 _NO_PINS: Mapping[str, str] = MappingProxyType({})

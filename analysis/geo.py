@@ -23,7 +23,7 @@ from shapely.errors import GEOSException
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
 
-from sync.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
+from analysis.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
 
 AREA_TYPES = ("Polygon", "MultiPolygon")
 
