@@ -11,8 +11,6 @@ Lookups (``AreaIndex``) happen for every report and are vectorised with shapely 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -24,6 +22,7 @@ from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
 
 from analysis.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
+from sync.ids import slugify
 
 AREA_TYPES = ("Polygon", "MultiPolygon")
 
@@ -48,13 +47,6 @@ class AreaDef:
     code: str
     name: str
     geometry: dict[str, Any]
-
-
-def slugify(name: str) -> str:
-    """Return an ASCII code for a Swedish name (å→a, ä→a, ö→o), "" if nothing is left."""
-    # Same scheme as organisation slugs, so codes look alike across the app.
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80]
 
 
 def _copy_json(value: Any) -> Any:

@@ -100,7 +100,7 @@ def build_store(
     app = store.app()
     with app.app_context():
         upgrade()
-        from server.geography.service import import_areas
+        from server.incidents.areas import import_areas
         from server.orgs import service as orgs
 
         org = orgs.create("Benchkommun", "kommun")

@@ -63,9 +63,9 @@ def _register_blueprints(app: Flask) -> None:
     from server.categories.views import bp as categories_bp
     from server.devices.views import bp as devices_bp
     from server.openapi import bp as openapi_bp
-    from server.photos.views import bp as photos_bp
+    from server.protocol.views import bp as reports_bp
+    from server.protocol.views import photos_bp
     from server.pwa import bp as pwa_bp
-    from server.reports.views import bp as reports_bp
     from server.workspace import bp as workspace_bp
 
     for bp in (
@@ -82,14 +82,15 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     """Attach every domain's command group to the app's CLI."""
+    from server.commands.areas import areas
+    from server.commands.devices import device
+    from server.commands.incidents import incidents
+    from server.commands.meta import rotate_epoch_command
+    from server.commands.orgs import org
+    from server.commands.reports import report
+    from server.commands.users import user
     from server.demo.cli import demo
-    from server.devices.cli import device
     from server.digest.cli import digest, digest_settings
-    from server.geography.cli import areas
-    from server.incidents.cli import incidents
-    from server.meta.cli import rotate_epoch_command
-    from server.orgs.cli import org, user
-    from server.reports.cli import report
 
     for cmd in (
         org,

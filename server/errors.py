@@ -9,6 +9,15 @@ from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from server.domain_errors import (
+    DomainError,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unauthenticated,
+    Unprocessable,
+    UnsupportedMedia,
+)
 from server.extensions import db
 
 # Messages for HTTP errors raised by the framework itself (routing, limits).
@@ -22,6 +31,19 @@ _HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     415: ("unsupported_media_type", "This content type is not supported."),
     429: ("too_many_requests", "Too many requests; try again in a while."),
 }
+
+
+# The HTTP status of each kind of domain error (the most specific class wins).
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (Invalid, 400),
+    (Unauthenticated, 401),
+    (NotFound, 404),
+    (TooLarge, 413),
+    (UnsupportedMedia, 415),
+    (Unprocessable, 422),
+)
+# A device whose token is unknown or revoked is told so in the Bearer challenge (RFC 6750).
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 class ApiError(Exception):
@@ -90,11 +112,17 @@ def _html_page() -> HtmlErrorPage | None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render ApiError and HTTP errors of API requests in the envelope."""
+    """Render ApiError, domain errors and HTTP errors of API requests in the envelope."""
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), 400)
+        headers = _BEARER_CHALLENGE if isinstance(exc, Unauthenticated) else None
+        return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> Response | HTTPException:

@@ -1,4 +1,4 @@
-"""Request-body helpers shared by the API views."""
+"""Request and response helpers shared by the web views."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 from flask import request
 
 from server.errors import ApiError
+
+# Served photos may never run anything, even if a browser were tricked into rendering one.
+PHOTO_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
 def read_body(limit: int, what: str) -> bytes:

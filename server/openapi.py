@@ -10,8 +10,7 @@ from apispec.yaml_utils import load_operations_from_docstring
 from flask import Blueprint, current_app
 
 from server.devices.schemas import EnrolIn, EnrolOut
-from server.photos.schemas import PhotoOut
-from server.reports.schemas import PullOut, PushIn, PushOut, ReportInDoc
+from server.protocol.schemas import PhotoOut, PullOut, PushIn, PushOut, ReportInDoc
 
 bp = Blueprint("openapi", __name__)
 

@@ -124,10 +124,10 @@ def install_timers(app: Any, timers: Timers) -> list[str]:
     from sqlalchemy.orm import Session
 
     import server.devices.auth as auth
-    import server.reports.service as service
-    import server.reports.views as views
+    import server.protocol.push as service
+    import server.protocol.views as views
     from server.extensions import db
-    from server.reports.schemas import PushOut, ReportIn
+    from server.protocol.schemas import PushOut, ReportIn
     from sync.merge import Edit
 
     timers.wrap(app, "wsgi_app", "WSGI app (Flask request handling)")
@@ -139,7 +139,7 @@ def install_timers(app: Any, timers: Timers) -> list[str]:
         (auth, "device_for_token", "auth: device_for_token (token SELECT)"),
         (auth, "touch", "auth: touch (last_seen)"),
         (views, "json_body", "request JSON parse (get_json)"),
-        (views, "push_reports", "service.push"),
+        (views, "receive_push", "protocol.service.receive_push"),
         (service, "category_codes", "category_codes"),
         (service, "_parse", "_parse (validate 50 reports)"),
         (ReportIn, "load", "marshmallow ReportIn.load"),

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from sqlalchemy import select
 
-from server.categories.models import Category
+from server.categories import service
+from server.categories.schemas import CategoryOut
 from server.devices.auth import device_required
-from server.extensions import db
-from server.reports.schemas import CategoryOut
 
 bp = Blueprint("categories", __name__, url_prefix="/api/v1")
 
@@ -26,5 +24,4 @@ def categories() -> tuple[dict[str, Any], int]:
       responses:
         200: {description: Categories in display order}
     """
-    rows = db.session.scalars(select(Category).order_by(Category.sort_order))
-    return {"categories": CategoryOut(many=True).dump(rows)}, 200
+    return {"categories": CategoryOut(many=True).dump(service.list_categories())}, 200

@@ -17,10 +17,10 @@ from server.demo.data import DEVICES, generate_reports
 from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
-from server.geography.service import import_areas
+from server.incidents.areas import import_areas
 from server.orgs import service as orgs
-from server.reports.service import push
-from server.types import utcnow
+from server.protocol.service import receive_push
+from sync.clock import utcnow
 
 DEMO_ORG = "Staffanstorps kommun (demo)"
 DEMO_COORDINATOR = "samordnare@demo.lagesbild.invalid"
@@ -74,7 +74,7 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     for name, payloads in by_device.items():
         it = iter(payloads)
         while chunk := list(islice(it, BATCH)):
-            results = push(devices[name], chunk)
+            results = receive_push(devices[name], chunk)
             created += sum(1 for res in results if res["status"] == "created")
     emit(
         as_json,

@@ -23,7 +23,6 @@ CATEGORY_CODES: tuple[str, ...] = (
 PLACE_KINDS = frozenset(
     {"station", "centrum", "skola", "park", "idrott", "bostad", "parkering", "kyrka"}
 )
-DEVICE_KINDS = frozenset({"vaktare", "faltare", "nattvandrare"})
 TOWNS: tuple[str, ...] = ("Staffanstorp", "Hjärup", "Kyrkheddinge")
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.types import UTCDateTime, utcnow
+from server.types import UTCDateTime
+from sync.clock import utcnow
 
 DEVICE_KINDS = ("vaktare", "faltare", "nattvandrare", "other")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,10 +12,10 @@ from sqlalchemy import select, update
 
 from server.db import phase
 from server.devices.models import DEVICE_KINDS, Device, EnrolmentCode
-from server.errors import ApiError
+from server.domain_errors import Invalid, Unauthenticated
 from server.extensions import db
 from server.orgs.models import Organisation
-from server.types import utcnow
+from sync.clock import utcnow
 
 # Crockford-style alphabet without 0/O, 1/I/L: codes are typed from a screen by cold hands.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -85,6 +86,24 @@ def issue_code(org: Organisation, name: str, kind: str | None, ttl_hours: int) -
     return IssuedCode(device=device, code=format_code(code), expires_at=expires)
 
 
+@dataclass(frozen=True)
+class Enrolled:
+    """A device just enrolled: its token (shown once) and its organisation."""
+
+    device: Device
+    token: str
+    organisation: Organisation
+
+
+def enrol_device(code: str) -> Enrolled:
+    """Exchange a one-time code for a new device token, with the device's organisation."""
+    device, token = enrol(code)
+    org = db.session.get(Organisation, device.org_id)
+    if org is None:  # pragma: no cover - a foreign key guarantees it
+        raise RuntimeError(f"device {device.id} has no organisation")
+    return Enrolled(device, token, org)
+
+
 def enrol(code: str) -> tuple[Device, str]:
     """Exchange a one-time code for a new device token."""
     normalised = normalise_code(code)
@@ -93,15 +112,14 @@ def enrol(code: str) -> tuple[Device, str]:
         select(EnrolmentCode).where(EnrolmentCode.code_hash == sha256_hex(normalised))
     )
     if row is None or row.used_at is not None or row.expires_at <= now:
-        raise ApiError(
-            400,
+        raise Invalid(
             "invalid_code",
             "This enrolment code is unknown, already used or expired. "
             "Ask your coordinator for a new one.",
         )
     device = db.session.get(Device, row.device_id)
     if device is None or device.revoked_at is not None:
-        raise ApiError(400, "invalid_code", "This device has been revoked. Ask your coordinator.")
+        raise Invalid("invalid_code", "This device has been revoked. Ask your coordinator.")
     # Mark the code used in the same statement that checks it, so two phones racing with
     # one code cannot both win.
     claimed = db.session.execute(
@@ -111,7 +129,7 @@ def enrol(code: str) -> tuple[Device, str]:
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        raise ApiError(400, "invalid_code", "This enrolment code has already been used.")
+        raise Invalid("invalid_code", "This enrolment code has already been used.")
     # Any other code issued for this device dies now: a second phone must not be able to
     # take over the device (and silently lock out the first) with a leftover code.
     db.session.execute(
@@ -128,20 +146,15 @@ def enrol(code: str) -> tuple[Device, str]:
 
 
 def device_for_token(token: str) -> Device:
-    """Find the device behind a bearer token, or raise 401 with a machine-readable reason."""
+    """Find the device behind a bearer token, or raise Unauthenticated with the reason."""
     device = db.session.scalar(select(Device).where(Device.token_hash == sha256_hex(token)))
-    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     if device is None:
-        raise ApiError(
-            401, "invalid_token", "This device is not enrolled on the server.", headers=challenge
-        )
+        raise Unauthenticated("invalid_token", "This device is not enrolled on the server.")
     if device.revoked_at is not None:
-        raise ApiError(
-            401,
+        raise Unauthenticated(
             "device_revoked",
             "This device has been revoked. Unsent reports stay on the phone; "
             "contact your coordinator.",
-            headers=challenge,
         )
     return device
 
@@ -173,10 +186,9 @@ MAX_PENDING = 1_000_000
 
 
 def parse_pending(text: str) -> int:
-    """Read the outbox count a phone sends with its pull, or raise a 400."""
+    """Read the outbox count a phone sends with its pull, or raise Invalid."""
     if not text.isdigit() or int(text) > MAX_PENDING:
-        raise ApiError(
-            400,
+        raise Invalid(
             "invalid_pending",
             f"pending must be a whole number from 0 to {MAX_PENDING}.",
         )
@@ -192,3 +204,11 @@ def record_outbox(device: Device, pending: int) -> None:
             .values(outbox_pending=pending, outbox_reported_at=utcnow())
         )
     device.outbox_pending = pending
+
+
+def device_kinds(device_ids: Iterable[int]) -> dict[int, str]:
+    """Map device ids to their kinds (vaktare, faltare, …)."""
+    ids = list(set(device_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Device.id, Device.kind).where(Device.id.in_(ids))).all())

@@ -10,9 +10,7 @@ from marshmallow import ValidationError
 from server.devices import service
 from server.devices.schemas import EnrolIn, EnrolOut
 from server.errors import ApiError
-from server.extensions import db
 from server.http import json_body
-from server.orgs.models import Organisation
 
 bp = Blueprint("devices", __name__, url_prefix="/api/v1")
 ENROL_MAX_BYTES = 4096  # an enrolment body is a code of a dozen characters
@@ -40,9 +38,9 @@ def enrol() -> tuple[dict[str, Any], int]:
         raise ApiError(
             400, "validation_error", "The enrolment code is missing.", exc.messages
         ) from exc
-    device, token = service.enrol(data["code"])
-    org = db.session.get(Organisation, device.org_id)
-    out = {"token": token, "device": {**_device_attrs(device), "organisation": org}}
+    enrolled = service.enrol_device(data["code"])
+    device = {**_device_attrs(enrolled.device), "organisation": enrolled.organisation}
+    out = {"token": enrolled.token, "device": device}
     return EnrolOut().dump(out), 201
 
 

@@ -15,7 +15,7 @@ from server.digest import scheduler
 from server.digest import service as settings_service
 from server.digest.models import DIGEST_KINDS, DIGEST_LANGUAGES
 from server.orgs import service as orgs
-from server.types import utcnow
+from sync.clock import utcnow
 
 
 def _parse_day(value: str | None, tz_name: str) -> date:

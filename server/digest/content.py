@@ -70,7 +70,7 @@ from server.incidents.queries import (
 from server.orgs.models import Organisation
 from server.photos.models import Photo
 from server.reports.models import Report
-from server.types import utcnow
+from sync.clock import utcnow
 
 KINDS = ("night", "week", "month")
 # The calm-round category: proof that a patrol was out, never an incident to act on.

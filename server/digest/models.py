@@ -8,7 +8,8 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.types import UTCDateTime, utcnow
+from server.types import UTCDateTime
+from sync.clock import utcnow
 
 DIGEST_KINDS = ("night", "week", "month")
 RUN_STATUSES = ("pending", "sending", "sent", "failed")

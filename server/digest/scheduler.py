@@ -45,7 +45,7 @@ from server.digest import delivery
 from server.digest import service as settings_service
 from server.digest.models import DIGEST_KINDS, DigestRun, DigestSettings
 from server.extensions import db
-from server.types import utcnow
+from sync.clock import utcnow
 
 log = logging.getLogger("lagesbild.digest")
 

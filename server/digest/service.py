@@ -11,7 +11,7 @@ from server.db import phase
 from server.digest.models import DIGEST_LANGUAGES, DigestSettings
 from server.extensions import db
 from server.incidents.queries import NIGHT_END
-from server.types import utcnow
+from sync.clock import utcnow
 
 MAX_RECIPIENTS = 50
 # Deliberately plain: one @, no spaces or angle brackets, a dot in the domain.

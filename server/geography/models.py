@@ -9,7 +9,8 @@ from sqlalchemy import JSON, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.types import UTCDateTime, utcnow
+from server.types import UTCDateTime
+from sync.clock import utcnow
 
 
 class Area(db.Model):

@@ -1,8 +1,9 @@
-"""Import areas, name places, find recurring places."""
+"""Import areas, name places, find recurring places (the caller commits and refreshes incidents)."""
 
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +15,9 @@ from analysis.places import PlacePoint, RecurringPlace, find_recurring
 from server.extensions import db
 from server.geography import locate
 from server.geography.models import Area, NamedPlace
-from server.incidents.grouping import refresh_incidents
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
-from server.types import utcnow
+from sync.clock import utcnow
 
 # Reports re-located per statement when areas or places change (bounded memory on 1M rows).
 RELOCATE_CHUNK = 5000
@@ -44,7 +44,8 @@ def import_areas(
     """Store the areas of a GeoJSON document and give every report its area again.
 
     Areas with a code the organisation already has are replaced; others are added.
-    Raises analysis.geo.AreaError (with every problem listed) on a bad document.
+    Raises analysis.geo.AreaError (with every problem listed) on a bad document. The caller
+    holds the transaction: it refreshes the incidents (their areas) and commits.
     """
     defs: list[AreaDef] = parse_areas(doc, name_property=name_property, code_property=code_property)
     lock_counter(org_id)
@@ -63,7 +64,6 @@ def import_areas(
             updated += 1
     db.session.flush()
     located = relocate_all(org_id)
-    db.session.commit()
     return ImportResult(created=created, updated=updated, located=located)
 
 
@@ -89,16 +89,7 @@ def relocate_all(org_id: int) -> int:
         locate.assign_areas_and_places(org_id, rows)
         done += len(rows)
         last = rows[-1][0]
-    _refresh_all_incidents(org_id)
     return done
-
-
-def _refresh_all_incidents(org_id: int) -> None:
-    """Bring incident summaries (area, place) up to date after a relocation."""
-    from server.incidents.models import Incident
-
-    ids = set(db.session.scalars(select(Incident.id).where(Incident.org_id == org_id)))
-    refresh_incidents(org_id, ids)
 
 
 def recurring_places(
@@ -134,8 +125,11 @@ class PlaceError(ValueError):
 
 def create_place(
     org_id: int, name: str, lat: float, lon: float, radius_m: float, actor_id: int | None
-) -> NamedPlace:
-    """Name a place and link the reports within its radius to it."""
+) -> tuple[NamedPlace, set[uuid.UUID]]:
+    """Name a place and link the reports within its radius; return it and their incidents.
+
+    The caller refreshes those incidents (their place) and commits.
+    """
     name = name.strip()
     if not name or len(name) > 200:
         raise PlaceError("A place needs a name of 1–200 characters.")
@@ -165,9 +159,7 @@ def create_place(
         )
     ).all()
     locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in rows])
-    refresh_incidents(org_id, {r.incident_id for r in rows if r.incident_id is not None})
-    db.session.commit()
-    return place
+    return place, {r.incident_id for r in rows if r.incident_id is not None}
 
 
 def list_places(org_id: int) -> list[NamedPlace]:

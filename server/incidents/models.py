@@ -10,7 +10,8 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, SmallInteger, String, Uui
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.types import UTCDateTime, utcnow
+from server.types import UTCDateTime
+from sync.clock import utcnow
 
 # The status workflow: ny → bedömd → åtgärd pågår → åtgärdad / avslutad utan åtgärd / dubblett.
 INCIDENT_STATUSES = ("ny", "bedomd", "atgard_pagar", "atgardad", "avslutad", "dubblett")

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from server.categories.models import Category
+from server.categories.service import urgent_codes
 from server.extensions import db
-from server.incidents.grouping import summarise
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident, IncidentEvent
+from server.incidents.summary import summarise
 from server.orgs.counter import lock_counter, take_seqs
 from server.reports.models import Report, ReportComment
-from server.types import utcnow
+from sync.clock import utcnow
 
 MAX_COMMENT = 4000
 
@@ -90,10 +90,6 @@ def _notify(org_id: int, reports: list[Report], status: str | None = None) -> No
         report.change_seq = first + offset
         report.version += 1
         report.updated_at = now
-
-
-def _urgent_codes() -> set[str]:
-    return set(db.session.scalars(select(Category.code).where(Category.urgent.is_(True))))
 
 
 def set_status(org_id: int, incident_id: uuid.UUID, status: str, actor_id: int | None) -> Incident:
@@ -186,7 +182,7 @@ def merge(
     db.session.flush()
     reports = members(target.id)
     _freeze(target, reports)
-    summarise(target, reports, _urgent_codes())
+    summarise(target, reports, urgent_codes())
     _notify(org_id, moved, target.status)
     db.session.commit()
     return target
@@ -224,7 +220,7 @@ def move(
     report.incident_id = target.id
     report.incident_pinned = True
     db.session.flush()
-    urgent = _urgent_codes()
+    urgent = urgent_codes()
     if source is not None:
         _event(source.id, actor_id, "moved_out", report=str(report.id), target=str(target.id))
         left = members(source.id)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from sqlalchemy import select
 
 from server.extensions import db
 from server.orgs.models import ORG_KINDS, ChangeCounter, Organisation
-
-
-def slugify(name: str) -> str:
-    """Make a URL-safe slug from a Swedish name (å→a, ä→a, ö→o)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:80] or "org"
+from sync.ids import slugify
 
 
 def create(name: str, kind: str = "kommun") -> Organisation:
@@ -25,7 +16,7 @@ def create(name: str, kind: str = "kommun") -> Organisation:
         raise ValueError("the organisation name must be 1–200 characters")
     if kind not in ORG_KINDS:
         raise ValueError(f"unknown organisation kind {kind!r}; use one of {', '.join(ORG_KINDS)}")
-    slug = slugify(name)
+    slug = slugify(name) or "org"
     for clash in db.session.scalars(select(Organisation)):
         if clash.name.casefold() == name.casefold() or clash.slug == slug:
             raise ValueError(f"an organisation named {clash.name!r} (slug {clash.slug}) exists")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
@@ -10,15 +11,15 @@ from sqlalchemy import String, cast, delete, exists, select, update
 
 from server.db import phase
 from server.devices.models import Device
-from server.errors import ApiError
+from server.domain_errors import Invalid, NotFound, TooLarge, Unprocessable, UnsupportedMedia
 from server.extensions import db
 from server.orgs.counter import take_seqs
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
 from server.photos.models import Photo
 from server.photos.storage import VARIANTS, PhotoStore
 from server.reports.models import Report
-from server.types import utcnow
 from server.upsert import insert_ignore
+from sync.clock import utcnow
 
 _PHOTOS = Photo.__table__
 
@@ -44,14 +45,29 @@ def photos_present(org_id: int, hashes: set[str]) -> set[str]:
     )
 
 
+def receive_upload(
+    device: Device, sha256: str, read_body: Callable[[], bytes]
+) -> tuple[Photo, bool]:
+    """Store an uploaded photo unless it is stored already; return it and whether it is new.
+
+    A known photo is a cheap no-op: its body is never read. Reading a slow upload and
+    re-encoding it happen with no transaction open, so a phone on a bad connection never
+    holds the database's write lock.
+    """
+    with phase("read"):
+        existing = find(device.org_id, sha256)
+    if existing is not None:
+        return existing, False
+    return save_upload(device, sha256, read_body())
+
+
 def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
     """Verify and store an uploaded photo; return it and whether it is new."""
     if not data:
-        raise ApiError(400, "empty_body", "The photo upload was empty.")
+        raise Invalid("empty_body", "The photo upload was empty.")
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
-        raise ApiError(
-            400,
+        raise Invalid(
             "hash_mismatch",
             "The photo's bytes do not match its SHA-256; the upload was damaged. Send it again.",
             {"expected": sha256, "actual": actual},
@@ -59,11 +75,11 @@ def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
     try:
         processed = process_image(data, max_pixels=int(current_app.config["MAX_PHOTO_PIXELS"]))
     except UnsupportedImage as exc:
-        raise ApiError(415, exc.code, exc.message) from exc
+        raise UnsupportedMedia(exc.code, exc.message) from exc
     except ImageTooLarge as exc:
-        raise ApiError(413, exc.code, exc.message) from exc
+        raise TooLarge(exc.code, exc.message) from exc
     except ImageError as exc:
-        raise ApiError(422, exc.code, exc.message) from exc
+        raise Unprocessable(exc.code, exc.message) from exc
     # Files first (atomically, fsynced), the row after: a row never points at no file.
     path = store().save(device.org_id, sha256, processed.variants)
     row = {
@@ -125,11 +141,22 @@ def device_may_see(device: Device, photo: Photo) -> bool:
     )
 
 
+def file_for_device(device: Device, sha256: str, variant: str) -> Path:
+    """Return the file of a photo the device may see, or raise NotFound."""
+    photo = find(device.org_id, sha256)
+    if photo is None or not device_may_see(device, photo):
+        raise NotFound("not_found", "No such photo.")
+    path = file_for(photo, variant)
+    if not path.is_file():
+        raise NotFound("not_found", "The photo's file is missing on the server.")
+    return path
+
+
 def file_for(photo: Photo, variant: str) -> Path:
     """Return the file of one stored size."""
     if variant not in VARIANTS:
-        raise ApiError(
-            400, "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
+        raise Invalid(
+            "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
         )
     return store().path(photo.org_id, photo.sha256, variant)
 

@@ -21,7 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.types import UTCDateTime, utcnow
+from server.types import UTCDateTime
+from sync.clock import utcnow
 
 # Coordinator-owned status of a report (device edits never change it).
 REPORT_STATUSES = ("ny", "bedomd", "atgard_pagar", "atgardad", "avslutad", "dubblett")

@@ -21,12 +21,12 @@ from server.digest import scheduler
 from server.digest import service as digest_settings
 from server.digest.models import DIGEST_KINDS, DigestRun
 from server.extensions import db
-from server.types import utcnow
 from server.workspace import bp
 from server.workspace.auth import login_required
 from server.workspace.hooks import message
 from server.workspace.i18n import current_lang
 from server.workspace.views import audit
+from sync.clock import utcnow
 
 ARCHIVE_LIMIT = 100
 # A digest document: its own styles and images (thumbnails from /workspace/photos, the

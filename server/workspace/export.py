@@ -26,13 +26,13 @@ from flask import Response, g, request, url_for
 
 from server.incidents import queries
 from server.reports.models import Report
-from server.types import utcnow
 from server.workspace import bp
 from server.workspace import labels as lb
 from server.workspace.auth import login_required
 from server.workspace.filters import ParsedFilter, parse_filter
 from server.workspace.i18n import t
 from server.workspace.views import audit
+from sync.clock import utcnow
 
 EXPORT_LIMIT = 20_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -43,11 +43,10 @@ from server.db import phase
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import NamedPlace
-from server.incidents import queries
+from server.incidents import areas, queries
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
-from server.types import utcnow
 from server.workspace import bp, svgchart
 from server.workspace import labels as lb
 from server.workspace.auth import can_edit, login_required
@@ -55,6 +54,7 @@ from server.workspace.filters import ParsedFilter, parse_filter
 from server.workspace.hooks import MAP_CSP, TILE_URL, message
 from server.workspace.i18n import current_lang, t
 from server.workspace.views import audit
+from sync.clock import utcnow
 
 # --- limits ---------------------------------------------------------------------------------
 
@@ -735,7 +735,7 @@ def name_place() -> Response:
     name, lat, lon, radius = checked
     try:
         with phase("write"):
-            place = geography.create_place(org_id, name, lat, lon, radius, actor)
+            place = areas.create_place(org_id, name, lat, lon, radius, actor)
     except geography.PlaceError as exc:
         # A rule we did not check first (or a race on the name): the service's own words.
         form.error = t("places.error.service", reason=str(exc))

@@ -30,14 +30,13 @@ from werkzeug.datastructures import MultiDict
 from server.auth.models import Person
 from server.db import phase
 from server.extensions import db
+from server.http import PHOTO_CSP
 from server.incidents import queries
 from server.incidents import service as incidents
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, AuditEntry, Incident
 from server.incidents.service import IncidentError
 from server.photos import service as photo_service
-from server.photos.views import PHOTO_CSP
 from server.reports.models import Report
-from server.types import utcnow
 from server.workspace import bp
 from server.workspace import labels as lb
 from server.workspace.auth import (
@@ -52,6 +51,7 @@ from server.workspace.auth import (
 from server.workspace.filters import ParsedFilter, parse_filter
 from server.workspace.hooks import MAP_CSP, TILE_URL, localtime, message
 from server.workspace.i18n import t
+from sync.clock import utcnow
 
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import Area
+from server.incidents import areas
 from server.incidents.models import Incident
 from server.reports.models import Report
 from tests.api.test_cli import assert_clear_failure, cli, ok_json
@@ -126,14 +127,14 @@ def test_naming_a_place_links_the_reports_near_it(client, org, device):
     near = factories.report(location=STATION)
     far = factories.report(location=HJARUP)
     client.post("/api/v1/sync/push", json={"reports": [near, far]}, headers=device.headers)
-    place = geography.create_place(org.id, "Busskuren", STATION["lat"], STATION["lon"], 80, None)
+    place = areas.create_place(org.id, "Busskuren", STATION["lat"], STATION["lon"], 80, None)
     db.session.expire_all()
     ids = {str(r.id): r.place_id for r in db.session.scalars(select(Report))}
     assert ids[near["id"]] == place.id and ids[far["id"]] is None
     with pytest.raises(geography.PlaceError):
-        geography.create_place(org.id, "Busskuren", 55.6, 13.2, 80, None)
+        areas.create_place(org.id, "Busskuren", 55.6, 13.2, 80, None)
     with pytest.raises(geography.PlaceError):
-        geography.create_place(org.id, "Långt bort", 55.6, 13.2, 5_000, None)
+        areas.create_place(org.id, "Långt bort", 55.6, 13.2, 5_000, None)
 
 
 def test_incidents_group_picks_up_reports_the_grouping_has_not_seen(runner, client, org, device):
@@ -152,9 +153,9 @@ def test_incidents_group_picks_up_reports_the_grouping_has_not_seen(runner, clie
 def test_an_import_over_many_incidents_works_chunk_by_chunk(
     runner, client, org, device, monkeypatch
 ):
-    import server.incidents.grouping as grouping
+    import server.incidents.summary as summary
 
-    monkeypatch.setattr(grouping, "REFRESH_CHUNK", 2)  # five incidents: three chunks, let go
+    monkeypatch.setattr(summary, "REFRESH_CHUNK", 2)  # five incidents: three chunks, let go
     reports = [
         factories.report(
             location={"lat": STATION["lat"] + i * 0.003, "lon": STATION["lon"], "accuracy_m": 5.0},

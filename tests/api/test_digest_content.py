@@ -18,7 +18,7 @@ from server.devices.models import Device
 from server.digest import content
 from server.digest.content import build_digest, comparison_periods, period_for
 from server.extensions import db
-from server.geography import service as geography
+from server.incidents import areas
 from server.incidents import service as incidents
 from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
@@ -141,7 +141,7 @@ class Scene:
 def build_scene(client) -> Scene:
     """Push a night with every section's material; see the assertions for what is where."""
     org = factories.make_org("Digestkommun")
-    geography.import_areas(org.id, AREAS, code_property="code")
+    areas.import_areas(org.id, AREAS, code_property="code")
     guard = factories.make_device(org, NAMES[0], "vaktare")
     outreach = factories.make_device(org, NAMES[1], "faltare")
     walker = factories.make_device(org, NAMES[2], "nattvandrare")
@@ -218,7 +218,7 @@ def build_scene(client) -> Scene:
 
     # A neighbour organisation reporting at the same places the same night.
     other = factories.make_org("Grannkommun")
-    geography.import_areas(other.id, AREAS, code_property="code")
+    areas.import_areas(other.id, AREAS, code_property="code")
     stranger = factories.make_device(other, "Främling", "vaktare")
     other_report = rep(night_at("23:30"), "brand", STATION, 20, description="Grannens brand")
     push(client, stranger, other_report)
@@ -516,7 +516,7 @@ def test_the_spring_night_is_11_hours(app, client, org):
 
 
 def test_a_synthetic_month(client, org):
-    geography.import_areas(org.id, AREAS, code_property="code")
+    areas.import_areas(org.id, AREAS, code_property="code")
     guard = factories.make_device(org, kind="vaktare")
     walker = factories.make_device(org, kind="nattvandrare")
     october = [

@@ -19,7 +19,7 @@ from PIL import Image
 from server.digest import render as render_module
 from server.digest.content import build_digest
 from server.digest.render import Rendered, render
-from server.geography import service as geography
+from server.incidents import areas
 from server.photos.service import store
 from tests.api.test_digest_content import (
     AREAS,
@@ -122,8 +122,8 @@ def hostile_scene(client) -> dict[str, Any]:
     org = factories.make_org(HOSTILE_ORG)
     doc = copy.deepcopy(AREAS)
     doc["features"][0]["properties"]["name"] = HOSTILE_AREA
-    geography.import_areas(org.id, doc, code_property="code")
-    geography.create_place(org.id, HOSTILE_NAMED, STATION[0], STATION[1], 150, None)
+    areas.import_areas(org.id, doc, code_property="code")
+    areas.create_place(org.id, HOSTILE_NAMED, STATION[0], STATION[1], 150, None)
     guard = factories.make_device(org, "Kalle <script>", "vaktare")
     walker = factories.make_device(org, "nattvandrare@example.se", "nattvandrare")
     red, blue = jpeg((200, 30, 30)), jpeg((30, 30, 200))

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from server.devices import service as devices
 from server.devices.models import Device, EnrolmentCode
 from server.extensions import db
-from server.types import utcnow
+from sync.clock import utcnow
 from tests.support.envelope import assert_error
 
 ENROL = "/api/v1/enrol"

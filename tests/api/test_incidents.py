@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from analysis.grouping import DEFAULT_RULES, ReportPoint, group_reports
 from server.extensions import db
+from server.incidents import feedback
 from server.incidents import service as incidents
 from server.incidents.grouping import assign_pending
 from server.incidents.models import Incident, IncidentEvent
 from server.orgs.counter import lock_counter
-from server.reports import feedback
 from server.reports.models import Report
 from tests.support import factories
 

@@ -16,8 +16,7 @@ from marshmallow import Schema
 
 from server.app import create_app
 from server.devices.schemas import EnrolIn, EnrolOut
-from server.photos.schemas import PhotoOut
-from server.reports.schemas import PullOut, PushIn, PushOut, ReportIn
+from server.protocol.schemas import PhotoOut, PullOut, PushIn, PushOut, ReportIn
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 PATH_ITEM_KEYS = HTTP_METHODS | {"$ref", "summary", "description", "servers", "parameters"}

@@ -26,8 +26,8 @@ from werkzeug.test import TestResponse
 
 from server.devices import service as devices
 from server.extensions import db
+from server.incidents.feedback import delete_report
 from server.photos.models import Photo
-from server.reports.feedback import delete_report
 from tests.support import factories
 from tests.support.envelope import assert_error as assert_envelope
 

@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from server.categories.models import Category
 from server.devices import service as devices
 from server.extensions import db
+from server.incidents import feedback
 from server.meta.service import database_epoch
 from server.orgs.models import ChangeCounter
 from server.photos.models import Photo
-from server.reports import feedback
 from sync.cursor import Cursor, encode_cursor
 from tests.support import factories
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from server.categories.models import Category
 from server.devices import service as devices
 from server.extensions import db
+from server.incidents import feedback
 from server.orgs.models import ChangeCounter
 from server.photos.models import Photo
-from server.reports import feedback
 from server.reports.models import Report, Tombstone
 from tests.support import factories
 from tests.support.envelope import assert_error

@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from server.extensions import db
-from server.geography import service as geography
+from server.incidents import areas
 from server.incidents.models import AuditEntry, Incident, IncidentEvent
 from server.reports.models import Report
 from tests.support import factories
@@ -124,7 +124,7 @@ def test_night_view_lists_last_nights_incidents(app: Flask, client, scene: Scene
 
 
 def test_night_view_shows_report_counts_and_area(app: Flask, client, scene: Scene) -> None:
-    geography.import_areas(scene.org.id, CENTRUM, code_property="code")
+    areas.import_areas(scene.org.id, CENTRUM, code_property="code")
     login(client, scene.who)
     html = text(client.get("/workspace/"))
     row = html[html.index(f'data-incident="{scene.first}"') :]
@@ -172,7 +172,7 @@ def test_the_browser_language_is_used_without_a_choice(logged_in, scene: Scene) 
 
 
 def test_filters(app: Flask, client, scene: Scene) -> None:
-    geography.import_areas(scene.org.id, CENTRUM, code_property="code")
+    areas.import_areas(scene.org.id, CENTRUM, code_property="code")
     walker = factories.make_device(scene.org, kind="nattvandrare")
     samling = factories.night_report(
         21,

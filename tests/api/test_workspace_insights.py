@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import NamedPlace
+from server.incidents import areas
 from server.incidents.models import Incident
 from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
@@ -83,7 +84,7 @@ def orgs(app: Flask) -> tuple[Org, Org]:
     client = app.test_client()
     a = make_org("Kommun A")
     b = make_org("Kommun B")
-    geography.import_areas(a.org.id, SQUARE, name_property="name", code_property="code")
+    areas.import_areas(a.org.id, SQUARE, name_property="name", code_property="code")
     push(
         client,
         a.device,
@@ -287,7 +288,7 @@ def test_another_organisation_sees_only_its_own(app: Flask, orgs) -> None:
     assert (round(lat, 2), round(lon, 2)) == (55.70, 13.30)
     assert not [f for f in doc["features"] if f["properties"]["kind"] == "area"]
     # A named place of A never shows for B.
-    geography.create_place(a.org.id, "Stationen A", SPOT[0], SPOT[1], 100.0, a.who.person.id)
+    areas.create_place(a.org.id, "Stationen A", SPOT[0], SPOT[1], 100.0, a.who.person.id)
     assert "Stationen A" not in text(client.get(PLACES))
     assert "Stationen A" not in text(client.get(DATA))
 
@@ -487,7 +488,7 @@ def test_service_place_errors_are_shown(app: Flask, orgs, monkeypatch) -> None:
     def refuse(*_args, **_kwargs):
         raise geography.PlaceError("There is already a place called Stationen.")
 
-    monkeypatch.setattr(geography, "create_place", refuse)
+    monkeypatch.setattr(areas, "create_place", refuse)
     resp = post(client, PLACES, {"name": "Stationen", "radius": "100", "lat": lat, "lon": lon})
     assert resp.status_code == 400
     assert "Platsen kunde inte skapas: There is already a place called Stationen." in text(resp)

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from server.commands.devices import enrol_url
 from server.devices import service as devices
-from server.devices.cli import enrol_url
 from server.orgs import service as orgs
 from tests.browser.axe import describe, run_axe, serious
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from server.commands.devices import enrol_url
 from server.devices import service as devices
-from server.devices.cli import enrol_url
 from server.orgs import service as orgs
 
 

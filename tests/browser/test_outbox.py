@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from server.devices import service as devices
 from server.extensions import db
+from server.incidents import feedback
 from server.orgs import service as orgs
 from server.photos.models import Photo
-from server.reports import feedback
 from server.reports.models import Report
 
 CREATED_AT = "2026-01-10T23:10:00.000+01:00"

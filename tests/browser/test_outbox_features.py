@@ -26,7 +26,7 @@ from server.categories.models import Category
 from server.devices import service as devices
 from server.devices.models import Device
 from server.extensions import db
-from server.reports import feedback
+from server.incidents import feedback
 from server.reports.models import Report
 from tests.browser.test_outbox import _enrol as _enrol_behind_the_app
 from tests.browser.test_outbox import _record, _save, _sync

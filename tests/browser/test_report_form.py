@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 import server.pwa
+from server.commands.devices import enrol_url
 from server.devices import service as devices
-from server.devices.cli import enrol_url
 from server.extensions import db
 from server.orgs import service as orgs
 from server.pwa_manifest import Precache

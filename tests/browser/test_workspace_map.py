@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
 from server.extensions import db
-from server.geography import service as geography
+from server.incidents import areas
 from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
 from tests.browser.axe import describe, run_axe, serious
@@ -56,7 +56,7 @@ def seed(live_server) -> factories.Login:
         org = factories.make_org("Staffanstorps kommun")
         who = factories.make_person(org)
         dev = factories.make_device(org)
-        geography.import_areas(org.id, AREA, name_property="name", code_property="code")
+        areas.import_areas(org.id, AREA, name_property="name", code_property="code")
         client = app.test_client()
         reports = [
             factories.report(

@@ -1,4 +1,4 @@
-"""Coordinator-side changes to reports that flow back to devices through the pull."""
+"""Coordinator feedback on single reports (status, comment, deletion) that devices pull."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import uuid
 from sqlalchemy import delete, select
 
 from server.extensions import db
-from server.incidents.grouping import refresh_incidents
+from server.incidents import service as incidents
+from server.incidents.models import Incident
+from server.incidents.summary import refresh_incidents
 from server.orgs.counter import lock_counter, take_seqs
 from server.photos import service as photo_service
 from server.reports.models import REPORT_STATUSES, Report, ReportComment, Tombstone
-from server.types import utcnow
+from sync.clock import utcnow
 
 
 def _bump(report: Report) -> None:
@@ -57,8 +59,6 @@ def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) ->
         db.session.add(ReportComment(report_id=report.id, body=comment.strip()))
     if report.incident_id is not None and _incident_status(report.incident_id) != status:
         # The status belongs to the incident: every report in it follows (and is bumped).
-        from server.incidents import service as incidents
-
         incidents.set_status(report.org_id, report.incident_id, status, None)
         return get(report_id)
     _bump(report)
@@ -69,8 +69,6 @@ def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) ->
 
 def _incident_status(incident_id: uuid.UUID) -> str | None:
     """Return an incident's status."""
-    from server.incidents.models import Incident
-
     return db.session.scalar(select(Incident.status).where(Incident.id == incident_id))
 
 

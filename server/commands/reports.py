@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from server.cli_util import emit, fail_on_value_error, json_option
-from server.reports import feedback
+from server.incidents import feedback
 from server.reports.models import REPORT_STATUSES
 
 

@@ -1,4 +1,4 @@
-"""Paired input/output schemas of the sync protocol."""
+"""Paired input/output schemas of the device protocol: push, pull and photos."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-SHA256_RE = r"^[0-9a-f]{64}$"
+from server.categories.schemas import CategoryOut
+from sync.ids import SHA256_PATTERN
+
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_PHOTOS = 20
 MAX_OFFSET = timedelta(hours=18)
@@ -100,7 +102,9 @@ class ReportIn(Schema):
     )
     photos = fields.List(
         fields.String(
-            validate=validate.Regexp(SHA256_RE, error="A photo is named by its SHA-256 in hex.")
+            validate=validate.Regexp(
+                f"^{SHA256_PATTERN}$", error="A photo is named by its SHA-256 in hex."
+            )
         ),
         load_default=list,
         validate=validate.Length(max=MAX_PHOTOS, error=f"At most {MAX_PHOTOS} photos per report."),
@@ -198,17 +202,6 @@ class ReportStateOut(Schema):
     comments = fields.List(fields.Nested(CommentOut))
 
 
-class CategoryOut(Schema):
-    """A report category."""
-
-    code = fields.String()
-    label_sv = fields.String()
-    label_en = fields.String()
-    urgent = fields.Boolean()
-    order = fields.Integer(attribute="sort_order")
-    active = fields.Boolean()
-
-
 class PullOut(Schema):
     """Changes since a cursor."""
 
@@ -219,3 +212,14 @@ class PullOut(Schema):
     deleted = fields.List(fields.String())
     categories = fields.List(fields.Nested(CategoryOut))
     server_time = fields.AwareDateTime()
+
+
+class PhotoOut(Schema):
+    """A stored photo's metadata."""
+
+    sha256 = fields.String()
+    format = fields.String(attribute="source_format")
+    width = fields.Integer()
+    height = fields.Integer()
+    bytes = fields.Integer(metadata={"description": "Size of the upload in bytes."})
+    created = fields.Boolean(metadata={"description": "False when it was already stored."})

@@ -9,14 +9,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from server.categories.models import Category
+from server.categories.service import list_categories
 from server.devices.models import Device
 from server.extensions import db
 from server.meta.service import database_epoch
 from server.orgs.models import ChangeCounter
 from server.photos.service import photos_present
 from server.reports.models import Report, ReportComment, Tombstone
-from server.types import utcnow
+from sync.clock import utcnow
 from sync.cursor import Cursor, decode_cursor, encode_cursor
 
 
@@ -61,7 +61,7 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
         "more": more,
         "reports": _report_states(device, rows),
         "deleted": [str(rid) for rid in deleted],
-        "categories": list(db.session.scalars(select(Category).order_by(Category.sort_order))),
+        "categories": list_categories(),
         "server_time": utcnow(),
     }
 

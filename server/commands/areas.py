@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 
 from analysis.geo import AreaError
 from server.cli_util import emit, fail_on_value_error, json_option
-from server.geography import service
+from server.geography import service as geography
+from server.incidents import areas as service
 from server.orgs import service as orgs
 
 
@@ -57,7 +58,7 @@ def areas_import(
 def areas_list(org_key: str, as_json: bool) -> None:
     """List the organisation's areas."""
     organisation = orgs.find(org_key)
-    rows = service.list_areas(organisation.id)
+    rows = geography.list_areas(organisation.id)
     emit(
         as_json,
         {"areas": [{"id": a.id, "code": a.code, "name": a.name} for a in rows]},

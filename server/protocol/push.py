@@ -1,4 +1,4 @@
-"""Push: merging a device's batch of reports into the store."""
+"""Push: merge a device's batch of reports into the store (grouping is the caller's job)."""
 
 from __future__ import annotations
 
@@ -14,18 +14,17 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.engine import Dialect
 
-from server.categories.models import Category
+from server.categories.service import category_codes
 from server.db import is_sqlite, phase
 from server.devices.models import Device
 from server.extensions import db
-from server.incidents.grouping import assign_pending
 from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
+from server.protocol.schemas import ReportIn
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
-from server.reports.schemas import ReportIn
-from server.types import utcnow
 from server.upsert import insert_ignore
+from sync.clock import utcnow
 from sync.merge import (
     Edit,
     MergeResult,
@@ -58,12 +57,6 @@ class _Item:
     result: MergeResult | None = None
     explicit_clock: bool = False  # the device sent updated_at (an edit's own time)
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def category_codes() -> tuple[set[str], set[str]]:
-    """Return every category code and the active ones (new reports need an active one)."""
-    rows = db.session.execute(select(Category.code, Category.active)).all()
-    return {code for code, _ in rows}, {code for code, active in rows if active}
 
 
 def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_Item]:
@@ -99,8 +92,28 @@ def _flatten(messages: Any) -> dict[str, Any]:
     return messages if isinstance(messages, dict) else {"_report": list(messages)}
 
 
-def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
-    """Merge a batch of pushed reports and return one result per report, in order."""
+@dataclass
+class Pushed:
+    """What a push stored: every item's fate and, if anything was valid, the write plan."""
+
+    items: list[_Item]
+    plan: _Plan | None
+
+    @property
+    def wrote(self) -> bool:
+        """Tell whether any report was created or changed."""
+        return self.plan is not None and bool(self.plan.created or self.plan.changed)
+
+    @property
+    def edited(self) -> list[uuid.UUID]:
+        """Return the stored reports this push changed (not the new ones)."""
+        if self.plan is None:
+            return []
+        return [uuid.UUID(i) for i in sorted(self.plan.changed - self.plan.created)]
+
+
+def push(device: Device, raw_items: list[Any]) -> Pushed:
+    """Validate, merge and store a batch of pushed reports (one write transaction)."""
     now = utcnow()
     with phase("read"):
         categories, active = category_codes()
@@ -108,23 +121,24 @@ def push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
     # check which ids are known and to write.
     items = _parse(raw_items, categories, now)
     valid = [it for it in items if it.edit is not None]
-    if valid:
-        plan = _plan(device, valid, {}, {}, now, active)  # the common case: every report is new
-        with phase("write"):
-            seq = lock_counter(device.org_id)
-            if _any_known(plan.ids):
-                stored, tombs = _load_known(plan.ids)
-                plan = _plan(device, valid, stored, tombs, now, active)
-            _write(device, plan, seq, now)
-        if plan.created or plan.changed:
-            # Its own transaction: the reports are safe before the grouping runs, and a
-            # report the grouping has not seen yet is picked up by the next pass.
-            with phase("write"):
-                lock_counter(device.org_id)
-                assign_pending(device.org_id, [uuid.UUID(i) for i in plan.changed - plan.created])
+    if not valid:
+        return Pushed(items, None)
+    plan = _plan(device, valid, {}, {}, now, active)  # the common case: every report is new
+    with phase("write"):
+        seq = lock_counter(device.org_id)
+        if _any_known(plan.ids):
+            stored, tombs = _load_known(plan.ids)
+            plan = _plan(device, valid, stored, tombs, now, active)
+        _write(device, plan, seq, now)
+    return Pushed(items, plan)
+
+
+def answer(device: Device, pushed: Pushed) -> list[dict[str, Any]]:
+    """Return one result per pushed report, in order, with versions and missing photos."""
+    if pushed.plan is not None:
         with phase("read"):
-            _attach_versions_and_missing(device, plan)
-    return [_result_json(it) for it in items]
+            _attach_versions_and_missing(device, pushed.plan)
+    return [_result_json(it) for it in pushed.items]
 
 
 @dataclass

@@ -1,0 +1,158 @@
+"""The device protocol's endpoints: push, pull, photo upload and download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, send_file
+
+from server.devices.auth import current_device, device_required
+from server.devices.service import parse_pending, record_outbox
+from server.errors import ApiError
+from server.http import PHOTO_CSP, json_body, read_body
+from server.photos import service as photos
+from server.photos.models import Photo
+from server.protocol.pull import pull as pull_changes
+from server.protocol.schemas import PhotoOut, PullOut, PushOut
+from server.protocol.service import receive_push
+from sync.clock import utcnow
+from sync.ids import is_sha256
+
+bp = Blueprint("sync", __name__, url_prefix="/api/v1/sync")
+photos_bp = Blueprint("photos", __name__, url_prefix="/api/v1/photos")
+
+
+@bp.post("/push")
+@device_required
+def push() -> tuple[dict[str, Any], int]:
+    """Push a batch of reports.
+    ---
+    post:
+      summary: Push queued reports; each is validated and merged on its own
+      security: [{deviceToken: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: PushIn}}
+      responses:
+        200:
+          description: One result per report, in order
+          content: {application/json: {schema: PushOut}}
+        400: {description: Not JSON or no reports list}
+        401: {description: Missing, unknown or revoked token}
+        413: {description: Too many reports or too many bytes}
+    """
+    body = json_body(int(current_app.config["MAX_PUSH_BYTES"]), "push")
+    reports = body.get("reports") if isinstance(body, dict) else None
+    if not isinstance(reports, list):
+        raise ApiError(400, "invalid_request", 'The body must be {"reports": [...]}.')
+    limit = int(current_app.config["MAX_BATCH_REPORTS"])
+    if len(reports) > limit:
+        raise ApiError(
+            413,
+            "too_many_reports",
+            f"A push may hold at most {limit} reports; send the rest in another request.",
+            {"limit": limit, "received": len(reports)},
+        )
+    results = receive_push(current_device(), reports)
+    return PushOut().dump({"results": results, "server_time": utcnow()}), 200
+
+
+@bp.get("/pull")
+@device_required
+def pull() -> tuple[dict[str, Any], int]:
+    """Pull the server-side changes to this device's reports.
+    ---
+    get:
+      summary: Changes since a cursor; an unusable cursor gives a full resync
+      security: [{deviceToken: []}]
+      parameters:
+        - {in: query, name: cursor, schema: {type: string}}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000}}
+        - in: query
+          name: pending
+          description: Reports waiting in the phone's outbox (shown in the morning digest)
+          schema: {type: integer, minimum: 0, maximum: 1000000}
+      responses:
+        200: {description: Changes, content: {application/json: {schema: PullOut}}}
+        400: {description: A pending count that is not a whole number 0–1000000}
+        401: {description: Missing, unknown or revoked token}
+    """
+    limit = request.args.get("limit", type=int)
+    device = current_device()
+    pending = request.args.get("pending")
+    if pending is not None:
+        record_outbox(device, parse_pending(pending))
+    data = pull_changes(device, request.args.get("cursor"), limit)
+    return PullOut().dump(data), 200
+
+
+def _sha(value: str) -> str:
+    """Validate a SHA-256 path segment (hex in either case, as URLs get retyped)."""
+    sha = value.lower()
+    if not is_sha256(sha):
+        raise ApiError(400, "invalid_sha256", "A photo is addressed by its SHA-256 in hex.")
+    return sha
+
+
+@photos_bp.put("/<sha256>")
+@device_required
+def upload(sha256: str) -> tuple[dict[str, object], int]:
+    """Upload a photo's raw bytes under their SHA-256.
+    ---
+    put:
+      summary: Upload a photo (idempotent; a second upload of the same hash is a no-op)
+      security: [{deviceToken: []}]
+      parameters:
+        - {in: path, name: sha256, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          image/jpeg: {schema: {type: string, format: binary}}
+          image/png: {schema: {type: string, format: binary}}
+          image/webp: {schema: {type: string, format: binary}}
+      responses:
+        200: {description: Already stored, content: {application/json: {schema: PhotoOut}}}
+        201: {description: Stored, content: {application/json: {schema: PhotoOut}}}
+        400: {description: Hash mismatch, empty body or a malformed hash}
+        401: {description: Missing, unknown or revoked token}
+        413: {description: Too large (bytes or pixels)}
+        415: {description: Not JPEG, PNG or WebP}
+        422: {description: Damaged image}
+    """
+    limit = int(current_app.config["MAX_PHOTO_BYTES"])
+    photo, created = photos.receive_upload(
+        current_device(), _sha(sha256), lambda: read_body(limit, "photo")
+    )
+    return PhotoOut().dump({**_attrs(photo), "created": created}), 201 if created else 200
+
+
+def _attrs(photo: Photo) -> dict[str, object]:
+    """Read the dumpable attributes of a photo row."""
+    keys = ("sha256", "source_format", "width", "height", "bytes")
+    return {k: getattr(photo, k) for k in keys}
+
+
+@photos_bp.get("/<sha256>")
+@device_required
+def download(sha256: str) -> Response:
+    """Download a stored photo (thumb, display or full).
+    ---
+    get:
+      summary: Download one of the device's photos, re-encoded without metadata
+      security: [{deviceToken: []}]
+      parameters:
+        - {in: path, name: sha256, required: true, schema: {type: string}}
+        - {in: query, name: size, schema: {type: string, enum: [thumb, display, full]}}
+      responses:
+        200: {description: JPEG image, content: {image/jpeg: {}}}
+        400: {description: Malformed hash or unknown size}
+        401: {description: Missing, unknown or revoked token}
+        404: {description: Unknown or not visible to this device}
+    """
+    size = request.args.get("size", "display")
+    path = photos.file_for_device(current_device(), _sha(sha256), size)
+    resp = send_file(path, mimetype="image/jpeg", max_age=3600, conditional=True)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = PHOTO_CSP
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp
