@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app; `config` overrides settings read from the environment."""
     app = Flask(__name__, instance_relative_config=False, static_folder=None)
     overrides = dict(config or {})
-    settings = _apply_overrides(Settings.from_env(), overrides)
+    settings = Settings.from_env().with_overrides(overrides)
     app.config.update(flask_config(settings, app.instance_path))
     app.config.update(overrides)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -41,21 +40,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("lagesbild").setLevel(logging.INFO)
     digest_scheduler.init_app(app)  # only when DIGEST_SCHEDULER is on, never for the CLI
     return app
-
-
-# Config keys that also decide defaults computed from the settings.
-_SETTING_KEYS = {
-    "LAGESBILD_ENV": "env",
-    "SECRET_KEY": "secret_key",
-    "SQLALCHEMY_DATABASE_URI": "database_url",
-    "DATA_DIR": "data_dir",
-}
-
-
-def _apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
-    """Let explicit config replace the environment before defaults are derived."""
-    changes = {field: overrides[key] for key, field in _SETTING_KEYS.items() if key in overrides}
-    return replace(settings, **changes)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,53 +1,55 @@
-"""Configuration read from the environment with explicit types."""
+"""Configuration read from the environment with explicit types, each setting named once.
+
+`SETTINGS` is the one table: an environment variable, its type, its default and the Flask
+config key it fills (the variable's name without the `LAGESBILD_` prefix unless it says
+otherwise). `flask_config` derives what follows from the settings (database URL form,
+instance-folder defaults, the development secret, the request-size backstop).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ENVIRONMENTS = ("development", "testing", "production")
 # A workspace login lasts one working day at most (a night shift plus the morning).
 SESSION_HOURS = 12
+PREFIX = "LAGESBILD_"
 
 
 class ConfigError(RuntimeError):
     """Raised when the environment holds an unusable setting."""
 
 
-def _int(name: str, default: int) -> int:
+def _integer(name: str, raw: str) -> int:
     """Read an integer setting."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
     try:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
-def _str(name: str, default: str) -> str:
+def _text(name: str, raw: str) -> str:
     """Read a string setting."""
-    raw = os.environ.get(name)
-    return default if raw is None or raw == "" else raw
+    return raw
 
 
-def _opt_str(name: str) -> str | None:
-    """Read an optional string setting (unset or empty → None)."""
-    return os.environ.get(name) or None
+def _url(name: str, raw: str) -> str:
+    """Read an address without its trailing slash."""
+    return raw.rstrip("/")
 
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def _bool(name: str, default: bool | None) -> bool | None:
+def _boolean(name: str, raw: str) -> bool:
     """Read a boolean setting (1/true/yes/on or 0/false/no/off)."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -57,126 +59,121 @@ def _bool(name: str, default: bool | None) -> bool | None:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Typed settings; every field maps to one environment variable."""
+class Setting:
+    """One setting: its environment variable, type, default and Flask config key."""
 
-    env: str  # LAGESBILD_ENV: development | production | testing
-    database_url: str | None  # DATABASE_URL
-    data_dir: str | None  # LAGESBILD_DATA_DIR
-    secret_key: str | None  # SECRET_KEY
-    base_url: str  # LAGESBILD_BASE_URL
-    enrol_code_ttl_hours: int  # LAGESBILD_ENROL_CODE_TTL_HOURS
-    max_batch_reports: int  # LAGESBILD_MAX_BATCH_REPORTS
-    max_push_bytes: int  # LAGESBILD_MAX_PUSH_BYTES
-    max_photo_bytes: int  # LAGESBILD_MAX_PHOTO_BYTES
-    max_photo_pixels: int  # LAGESBILD_MAX_PHOTO_PIXELS
-    future_skew_hours: int  # LAGESBILD_FUTURE_SKEW_HOURS
-    sqlite_busy_timeout_ms: int  # LAGESBILD_SQLITE_BUSY_TIMEOUT_MS
-    pull_page_size: int  # LAGESBILD_PULL_PAGE_SIZE
-    grouping_rules_file: str | None  # LAGESBILD_GROUPING_RULES: JSON over the default rules
+    env: str
+    parse: Callable[[str, str], Any]
+    default: Any
+    key: str = ""  # the Flask config key when it is not the variable without its prefix
+
+    @property
+    def config_key(self) -> str:
+        """Return the Flask config key this setting fills."""
+        return self.key or self.env.removeprefix(PREFIX)
+
+
+MiB = 1024 * 1024
+SETTINGS: tuple[Setting, ...] = (
+    Setting("LAGESBILD_ENV", _text, "production", key="LAGESBILD_ENV"),
+    Setting("DATABASE_URL", _text, None, key="SQLALCHEMY_DATABASE_URI"),  # None: SQLite
+    Setting("LAGESBILD_DATA_DIR", _text, None),  # None: instance/data
+    Setting("SECRET_KEY", _text, None),  # required in production; no default
+    Setting("LAGESBILD_BASE_URL", _url, "http://127.0.0.1:5000"),
+    Setting("LAGESBILD_ENROL_CODE_TTL_HOURS", _integer, 24),
+    Setting("LAGESBILD_MAX_BATCH_REPORTS", _integer, 500),
+    Setting("LAGESBILD_MAX_PUSH_BYTES", _integer, 5 * MiB),
+    Setting("LAGESBILD_MAX_PHOTO_BYTES", _integer, 15 * MiB),
+    # 24 MP: twice a phone photo; decoding one costs about 100 MB per worker.
+    Setting("LAGESBILD_MAX_PHOTO_PIXELS", _integer, 24_000_000),
+    Setting("LAGESBILD_FUTURE_SKEW_HOURS", _integer, 24),
+    Setting("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", _integer, 30_000),
+    Setting("LAGESBILD_PULL_PAGE_SIZE", _integer, 500),
+    # A JSON file of incident grouping rules over the defaults, checked at start-up.
+    Setting("LAGESBILD_GROUPING_RULES", _text, None, key="GROUPING_RULES_FILE"),
     # The morning digest's mail (server.digest.delivery); no secret has a default.
-    smtp_host: str | None  # SMTP_HOST (unset: digests fail visibly with "not configured")
-    smtp_port: int  # SMTP_PORT
-    smtp_username: str | None  # SMTP_USERNAME (unset: no AUTH)
-    smtp_password: str | None  # SMTP_PASSWORD
-    smtp_starttls: bool  # SMTP_STARTTLS (false only for a trusted local relay)
-    smtp_timeout: int  # SMTP_TIMEOUT, seconds per network operation
-    smtp_ca_file: str | None  # SMTP_CA_FILE: extra CA bundle (a private or test CA)
-    mail_from: str | None  # MAIL_FROM
-    # LAGESBILD_DIGEST_SCHEDULER: None → on in production and development, off in testing.
-    digest_scheduler: bool | None
+    Setting("SMTP_HOST", _text, None),  # unset: digests fail visibly with "not configured"
+    Setting("SMTP_PORT", _integer, 587),
+    Setting("SMTP_USERNAME", _text, None),  # unset: no AUTH
+    Setting("SMTP_PASSWORD", _text, None),
+    Setting("SMTP_STARTTLS", _boolean, True),  # false only for a trusted local relay
+    Setting("SMTP_TIMEOUT", _integer, 30),  # seconds per network operation
+    Setting("SMTP_CA_FILE", _text, None),  # an extra CA bundle (a private or test CA)
+    Setting("MAIL_FROM", _text, None),
+    # None: on in production and development, off in testing (tests tick themselves).
+    Setting("LAGESBILD_DIGEST_SCHEDULER", _boolean, None),
+)
+_BY_KEY = {s.config_key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings' typed values, by Flask config key."""
+
+    values: Mapping[str, Any]
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Build settings from os.environ."""
-        return cls(
-            env=_str("LAGESBILD_ENV", "production"),
-            database_url=os.environ.get("DATABASE_URL") or None,
-            data_dir=os.environ.get("LAGESBILD_DATA_DIR") or None,
-            secret_key=os.environ.get("SECRET_KEY") or None,
-            base_url=_str("LAGESBILD_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-            enrol_code_ttl_hours=_int("LAGESBILD_ENROL_CODE_TTL_HOURS", 24),
-            max_batch_reports=_int("LAGESBILD_MAX_BATCH_REPORTS", 500),
-            max_push_bytes=_int("LAGESBILD_MAX_PUSH_BYTES", 5 * 1024 * 1024),
-            max_photo_bytes=_int("LAGESBILD_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
-            # 24 MP: twice a phone photo; decoding one costs about 100 MB per worker.
-            max_photo_pixels=_int("LAGESBILD_MAX_PHOTO_PIXELS", 24_000_000),
-            grouping_rules_file=_opt_str("LAGESBILD_GROUPING_RULES"),
-            future_skew_hours=_int("LAGESBILD_FUTURE_SKEW_HOURS", 24),
-            sqlite_busy_timeout_ms=_int("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", 30_000),
-            pull_page_size=_int("LAGESBILD_PULL_PAGE_SIZE", 500),
-            smtp_host=_opt_str("SMTP_HOST"),
-            smtp_port=_int("SMTP_PORT", 587),
-            smtp_username=_opt_str("SMTP_USERNAME"),
-            smtp_password=_opt_str("SMTP_PASSWORD"),
-            smtp_starttls=bool(_bool("SMTP_STARTTLS", True)),
-            smtp_timeout=_int("SMTP_TIMEOUT", 30),
-            smtp_ca_file=_opt_str("SMTP_CA_FILE"),
-            mail_from=_opt_str("MAIL_FROM"),
-            digest_scheduler=_bool("LAGESBILD_DIGEST_SCHEDULER", None),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from the environment (unset or empty means the default)."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for s in SETTINGS:
+            raw = env.get(s.env, "")
+            values[s.config_key] = s.parse(s.env, raw) if raw.strip() else s.default
+        return cls(values)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """Let explicit config (by Flask key) replace the environment before derivation."""
+        return Settings({**self.values, **{k: v for k, v in overrides.items() if k in _BY_KEY}})
+
+    def __getitem__(self, key: str) -> Any:
+        """Return one setting's value by its Flask config key."""
+        return self.values[key]
 
 
 def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
     """Translate settings into Flask config keys, applying instance-folder defaults."""
     instance = Path(instance_path)
-    database_url = settings.database_url or f"sqlite:///{instance / 'lagesbild.sqlite3'}"
-    if database_url.startswith("postgres://"):
-        # Heroku-style URLs; SQLAlchemy wants an explicit driver.
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    if settings.env not in ENVIRONMENTS:
-        raise ConfigError(
-            f"LAGESBILD_ENV must be one of {', '.join(ENVIRONMENTS)}, got {settings.env!r}"
-        )
-    secret = settings.secret_key
+    env = settings["LAGESBILD_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"LAGESBILD_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    database_url = database_uri(
+        settings["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{instance / 'lagesbild.sqlite3'}"
+    )
+    secret = settings["SECRET_KEY"]
     if secret is None:
-        if settings.env == "production":
+        if env == "production":
             raise ConfigError("SECRET_KEY must be set outside development (LAGESBILD_ENV)")
         secret = _dev_secret(instance)
+    scheduler = settings["DIGEST_SCHEDULER"]
     return {
-        "LAGESBILD_ENV": settings.env,
+        **settings.values,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
-        "DATA_DIR": settings.data_dir or str(instance / "data"),
+        "DATA_DIR": settings["DATA_DIR"] or str(instance / "data"),
         "SECRET_KEY": secret,
-        "BASE_URL": settings.base_url,
-        "ENROL_CODE_TTL_HOURS": settings.enrol_code_ttl_hours,
-        "MAX_BATCH_REPORTS": settings.max_batch_reports,
-        "MAX_PUSH_BYTES": settings.max_push_bytes,
-        "MAX_PHOTO_BYTES": settings.max_photo_bytes,
-        "MAX_PHOTO_PIXELS": settings.max_photo_pixels,
-        "FUTURE_SKEW_HOURS": settings.future_skew_hours,
-        "SQLITE_BUSY_TIMEOUT_MS": settings.sqlite_busy_timeout_ms,
-        "PULL_PAGE_SIZE": settings.pull_page_size,
-        "GROUPING_RULES_FILE": settings.grouping_rules_file,
-        "SMTP_HOST": settings.smtp_host,
-        "SMTP_PORT": settings.smtp_port,
-        "SMTP_USERNAME": settings.smtp_username,
-        "SMTP_PASSWORD": settings.smtp_password,
-        "SMTP_STARTTLS": settings.smtp_starttls,
-        "SMTP_TIMEOUT": settings.smtp_timeout,
-        "SMTP_CA_FILE": settings.smtp_ca_file,
-        "MAIL_FROM": settings.mail_from,
         # Every worker of every host runs the digest job; a lease in the database makes
         # each digest go out once (server.digest.scheduler). Tests call tick() themselves.
-        "DIGEST_SCHEDULER": (
-            settings.digest_scheduler
-            if settings.digest_scheduler is not None
-            else settings.env != "testing"
-        ),
+        "DIGEST_SCHEDULER": scheduler if scheduler is not None else env != "testing",
         # A backstop only: the API views read bodies through server.http.read_body with
         # their own limits, and need to see one byte beyond them to answer 413.
-        "MAX_CONTENT_LENGTH": max(settings.max_push_bytes, settings.max_photo_bytes) + 1,
+        "MAX_CONTENT_LENGTH": max(settings["MAX_PUSH_BYTES"], settings["MAX_PHOTO_BYTES"]) + 1,
         "JSON_SORT_KEYS": False,
         # The coordinator workspace's login session: never readable from scripts, not sent
         # on cross-site subrequests, and only over HTTPS in production.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": settings.env == "production",
+        "SESSION_COOKIE_SECURE": env == "production",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=SESSION_HOURS),
     }
+
+
+def database_uri(url: str) -> str:
+    """Give PostgreSQL URLs the psycopg 3 driver SQLAlchemy needs; others pass unchanged."""
+    for scheme in ("postgres://", "postgresql://"):  # postgres:// is the Heroku-style form
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
 
 
 def engine_options(database_url: str) -> dict[str, object]:

@@ -41,3 +41,25 @@ def test_postgres_urls_get_the_psycopg_driver_and_no_server_side_prepares(monkey
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/lagesbild"
     assert engine_options("postgresql+psycopg://x")["connect_args"] == {"prepare_threshold": None}
     assert "connect_args" not in engine_options("sqlite:///x")
+
+
+def test_every_setting_is_named_once_and_documented_in_the_readme():
+    from pathlib import Path
+
+    from server.config import SETTINGS
+
+    names = [s.env for s in SETTINGS]
+    keys = [s.config_key for s in SETTINGS]
+    assert len(set(names)) == len(names) and len(set(keys)) == len(keys)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [n for n in names if f"`{n}`" not in readme]
+    assert missing == [], f"settings missing from the README's table: {missing}"
+
+
+def test_overrides_by_config_key_replace_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAGESBILD_ENV", "testing")
+    monkeypatch.setenv("LAGESBILD_MAX_PUSH_BYTES", "100")
+    settings = Settings.from_env().with_overrides({"MAX_PUSH_BYTES": 7, "TESTING": True})
+    config = flask_config(settings, str(tmp_path))
+    assert config["MAX_PUSH_BYTES"] == 7
+    assert "TESTING" not in config  # not a setting: the factory applies it afterwards
