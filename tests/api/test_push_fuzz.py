@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.api.test_push import now_local, shifted_now
 from tests.support import factories
 from tests.support.envelope import assert_error
+from tests.support.push import now_local, shifted_now
 
 PUSH = "/api/v1/sync/push"
 STATUSES = {"created", "duplicate", "updated", "gone", "rejected"}
