@@ -1,11 +1,12 @@
 // The category taxonomy for the tiles: from the last pull (store meta "categories"), or, before
 // any pull has run, fetched once from the server with the device token and cached the same way.
 import { currentLang } from "./i18n.js";
-import * as store from "./store.js";
+import { CATEGORIES_KEY } from "./meta-keys.js";
 
 /**
  * @typedef {{code: string, label_sv: string, label_en: string, urgent: boolean,
  *   order: number, active?: boolean}} Category
+ * @typedef {import("./meta-keys.js").MetaStore} MetaStore
  */
 
 /**
@@ -21,12 +22,13 @@ function usable(categories) {
  * The cached categories, or fetched ones when nothing is cached yet. Never throws: with no
  * cache and no network the list is empty.
  * @param {string | null} token
+ * @param {MetaStore} meta the outbox's meta store, the cache
  * @param {{fetchImpl?: typeof fetch}} [options]
  * @returns {Promise<Category[]>}
  */
-export async function loadCategories(token, { fetchImpl = fetch } = {}) {
+export async function loadCategories(token, meta, { fetchImpl = fetch } = {}) {
   /** @type {Category[] | undefined} */
-  const cached = await store.getMeta("categories");
+  const cached = await meta.get(CATEGORIES_KEY);
   if (Array.isArray(cached) && cached.length) return usable(cached);
   if (!token) return [];
   try {
@@ -34,7 +36,7 @@ export async function loadCategories(token, { fetchImpl = fetch } = {}) {
     if (!resp.ok) return [];
     const { categories } = await resp.json();
     if (!Array.isArray(categories)) return [];
-    await store.setMeta("categories", categories);
+    await meta.set(CATEGORIES_KEY, categories);
     return usable(categories);
   } catch {
     return []; // offline before the first pull: the tiles come with the next sync

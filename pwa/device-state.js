@@ -1,27 +1,19 @@
 // The revoked phone: the server answered 401, so nothing more can be sent from here. The
 // screen says so, "Mina rapporter" lists what never reached the server (exportable), and
 // only then, after a confirm step, "Radera data på telefonen" wipes the outbox and the
-// enrolment (docs/sync-protocol.md, section 1). This is the only way to store.wipe().
-import { forgetEnrolment } from "./enrolment.js";
+// enrolment (docs/sync-protocol.md, section 1). This is the only way to store.wipe(), which
+// app.js hands in with forgetEnrolment (this module never imports store.js).
+import { byId } from "./dom.js";
 import { t } from "./i18n.js";
-import * as store from "./store.js";
-
-/**
- * @param {string} id
- * @returns {HTMLElement}
- */
-function byId(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} is missing from index.html`);
-  return el;
-}
 
 /**
  * Wire the revoked screen.
- * @param {{onWiped: () => void, announce: (text: string) => void}} options
+ * @param {{onWiped: () => void, announce: (text: string) => void,
+ *   wipeData: () => Promise<void>, forgetEnrolment: () => void}} options
+ *   wipeData: deletes the outbox (refused unless revoked); forgetEnrolment: drops the token
  * @returns {{show: (unsent: number) => void, hide: () => void}}
  */
-export function createRevokedView({ onWiped, announce }) {
+export function createRevokedView({ onWiped, announce, wipeData, forgetEnrolment }) {
   const section = byId("revoked");
   const unsentLine = byId("revoked-unsent");
   const wipe = /** @type {HTMLButtonElement} */ (byId("wipe"));
@@ -49,7 +41,7 @@ export function createRevokedView({ onWiped, announce }) {
   yes.addEventListener("click", async () => {
     yes.disabled = true;
     try {
-      await store.wipe();
+      await wipeData();
       forgetEnrolment();
       closeConfirm();
       section.hidden = true;

@@ -1,23 +1,24 @@
 // The phone's enrolment: the code from the link printed by `lagesbild device enrol` is exchanged
 // for a device token, kept in localStorage for the page and in the store's meta for the
-// service worker (which has no localStorage) so it can sync in the background.
-import * as store from "./store.js";
+// service worker (which has no localStorage) so it can sync in the background. The outbox's
+// meta store comes from app.js (this module never imports store.js).
+import { REVOKED_KEY, TOKEN_META_KEY } from "./meta-keys.js";
 
 const TOKEN_KEY = "lagesbild.device";
-/** Meta key holding the device token for the service worker. */
-export const TOKEN_META_KEY = "token";
 
 /**
  * @typedef {{token: string, device: {name: string, organisation: {name: string}}}} Enrolment
+ * @typedef {import("./meta-keys.js").MetaStore} MetaStore
  */
 
 /**
  * Exchange an enrolment code for a device token and save it. Resolves null when the server
  * refuses the code or cannot be reached.
  * @param {string} code
+ * @param {MetaStore} meta the outbox's meta store
  * @returns {Promise<Enrolment | null>}
  */
-export async function enrol(code) {
+export async function enrol(code, meta) {
   /** @type {Response} */
   let resp;
   try {
@@ -35,8 +36,8 @@ export async function enrol(code) {
   localStorage.setItem(TOKEN_KEY, JSON.stringify(body));
   history.replaceState(null, "", location.pathname); // the one-time code leaves the address bar
   // A new enrolment starts afresh: a revoked mark belonged to the old token.
-  await store.setMeta(store.REVOKED_KEY, null);
-  await shareToken(body.token);
+  await meta.set(REVOKED_KEY, null);
+  await shareToken(body.token, meta);
   return body;
 }
 
@@ -55,10 +56,11 @@ export function savedEnrolment() {
 /**
  * Put the token where the service worker finds it, unless it is already there.
  * @param {string} token
+ * @param {MetaStore} meta the outbox's meta store
  * @returns {Promise<void>}
  */
-export async function shareToken(token) {
-  if ((await store.getMeta(TOKEN_META_KEY)) !== token) await store.setMeta(TOKEN_META_KEY, token);
+export async function shareToken(token, meta) {
+  if ((await meta.get(TOKEN_META_KEY)) !== token) await meta.set(TOKEN_META_KEY, token);
 }
 
 /** Forget the enrolment on this phone (after a revoked device's data was wiped). */

@@ -1,7 +1,9 @@
-// "Exportera osända rapporter": the unsent queue (store.exportQueue) as a JSON file the user
-// can keep or hand over. Exporting never changes the queue.
+// "Exportera osända rapporter": the unsent queue (outbox-export.js, handed in by app.js) as a
+// JSON file the user can keep or hand over. Exporting never changes the queue.
 import { t } from "./i18n.js";
-import * as store from "./store.js";
+import { localIsoWithOffset } from "./time.js";
+
+/** @typedef {import("./outbox-export.js").OutboxExport} OutboxExport */
 
 /** How long the download's object URL stays valid (the browser reads it at once). */
 const URL_LIFETIME_MS = 60000;
@@ -12,16 +14,17 @@ const URL_LIFETIME_MS = 60000;
  * @returns {string}
  */
 export function exportFileName(date) {
-  const stamp = store.localIsoWithOffset(date).slice(0, 16).replace("T", "-").replace(":", "");
+  const stamp = localIsoWithOffset(date).slice(0, 16).replace("T", "-").replace(":", "");
   return t("export.fileName", { time: stamp });
 }
 
 /**
  * Download every unsent report and its photos as one JSON file.
+ * @param {() => Promise<OutboxExport>} exportQueue reads the unsent queue
  * @returns {Promise<number>} how many reports the file holds
  */
-export async function downloadQueue() {
-  const data = await store.exportQueue();
+export async function downloadQueue(exportQueue) {
+  const data = await exportQueue();
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
@@ -39,12 +42,13 @@ export async function downloadQueue() {
  * Wire an export button: it downloads the queue and says how many reports went into the file.
  * @param {HTMLButtonElement} button
  * @param {(text: string) => void} announce
+ * @param {() => Promise<OutboxExport>} exportQueue reads the unsent queue
  */
-export function wireExportButton(button, announce) {
+export function wireExportButton(button, announce, exportQueue) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const count = await downloadQueue();
+      const count = await downloadQueue(exportQueue);
       announce(t("export.done", { count: String(count) }));
     } catch (error) {
       console.error("export", error);

@@ -2,7 +2,9 @@
 // and storage that is running out (the outbox could not take more photos). Also asks once,
 // after enrolment, that the browser keep the outbox when space gets short.
 import { t } from "./i18n.js";
-import * as store from "./store.js";
+import { PERSIST_KEY } from "./meta-keys.js";
+
+/** @typedef {import("./meta-keys.js").MetaStore} MetaStore */
 
 /** Warn when the phone's clock differs from the server's by more than this. */
 export const CLOCK_SKEW_LIMIT_MS = 2 * 60 * 1000;
@@ -10,8 +12,6 @@ export const CLOCK_SKEW_LIMIT_MS = 2 * 60 * 1000;
 export const LOW_STORAGE_FREE_BYTES = 50 * 1024 * 1024;
 /** ...or when more than this share of the quota is used. */
 export const LOW_STORAGE_USED_RATIO = 0.9;
-/** Meta key recording that persistent storage has been asked for. */
-const PERSIST_KEY = "persistRequested";
 
 /**
  * @param {string} id
@@ -69,15 +69,16 @@ export async function checkStorage() {
 
 /**
  * Ask once (per enrolment of this phone) that the browser never evict the outbox.
+ * @param {MetaStore} meta the outbox's meta store, where the answer is kept
  * @returns {Promise<void>}
  */
-export async function requestPersistence() {
-  if (!navigator.storage?.persist || (await store.getMeta(PERSIST_KEY))) return;
+export async function requestPersistence(meta) {
+  if (!navigator.storage?.persist || (await meta.get(PERSIST_KEY))) return;
   let granted = false;
   try {
     granted = await navigator.storage.persist();
   } catch {
     granted = false;
   }
-  await store.setMeta(PERSIST_KEY, { granted, at: new Date().toISOString() });
+  await meta.set(PERSIST_KEY, { granted, at: new Date().toISOString() });
 }

@@ -1,8 +1,8 @@
 // Photos for a report: decode (EXIF orientation honoured), downscale to at most 1600 px on the
 // long side, re-encode as JPEG (which drops all metadata, GPS included), and store the bytes
 // in the outbox as an ArrayBuffer under their SHA-256. The picker keeps the list for the form.
+// The outbox's photo functions come from app.js (this module never imports store.js).
 import { t } from "./i18n.js";
-import * as store from "./store.js";
 
 /** Longest side of a stored photo, in pixels. */
 export const MAX_SIDE = 1600;
@@ -11,6 +11,10 @@ export const QUALITY = 0.8;
 
 /**
  * @typedef {{sha256: string, blob: Blob, width: number, height: number}} ProcessedPhoto
+ * @typedef {(bytes: ArrayBuffer, type: string) => Promise<string>} SavePhoto
+ *   stores the bytes in the outbox and resolves with their SHA-256
+ * @typedef {(sha256: string) => Promise<import("./store.js").StoredPhoto | undefined>} LoadPhoto
+ *   reads a stored photo from the outbox
  */
 
 /** The file could not be decoded as an image (e.g. HEIC on Chromium, or not an image). */
@@ -57,10 +61,11 @@ async function encodeJpeg(bitmap, width, height) {
 /**
  * Decode, downscale, re-encode and store one chosen file.
  * @param {Blob} file
+ * @param {SavePhoto} savePhoto
  * @returns {Promise<ProcessedPhoto>}
  * @throws {UnreadablePhoto} when the browser cannot decode the file
  */
-export async function processPhoto(file) {
+export async function processPhoto(file, savePhoto) {
   /** @type {ImageBitmap} */
   let bitmap;
   try {
@@ -71,7 +76,7 @@ export async function processPhoto(file) {
   try {
     const { width, height } = fitSize(bitmap.width, bitmap.height);
     const blob = await encodeJpeg(bitmap, width, height);
-    const sha256 = await store.savePhoto(await blob.arrayBuffer(), "image/jpeg");
+    const sha256 = await savePhoto(await blob.arrayBuffer(), "image/jpeg");
     return { sha256, blob, width, height };
   } finally {
     bitmap.close();
@@ -80,11 +85,12 @@ export async function processPhoto(file) {
 
 /**
  * Wire the photo field of the report form.
- * @param {{input: HTMLInputElement, list: HTMLElement, error: HTMLElement}} elements
+ * @param {{input: HTMLInputElement, list: HTMLElement, error: HTMLElement,
+ *   savePhoto: SavePhoto, loadPhoto: LoadPhoto}} options the field's elements and the outbox
  * @returns {{photos: () => string[], settle: () => Promise<void>, reset: () => void,
  *   load: (shas: string[]) => Promise<void>}}
  */
-export function createPhotoPicker({ input, list, error }) {
+export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) {
   /** @type {Array<{sha256: string, url: string | null, item: HTMLElement}>} */
   let chosen = [];
   /** @type {Set<Promise<void>>} */
@@ -132,7 +138,7 @@ export function createPhotoPicker({ input, list, error }) {
   /** @param {File} file */
   function add(file) {
     const mine = generation;
-    const job = processPhoto(file)
+    const job = processPhoto(file, savePhoto)
       .then((photo) => {
         if (mine === generation) show(photo);
       })
@@ -170,7 +176,7 @@ export function createPhotoPicker({ input, list, error }) {
       // Spara waits for this (settle), so an edit never drops a photo still being loaded.
       const job = (async () => {
         for (const sha256 of shas) {
-          const stored = await store.photo(sha256).catch(() => undefined);
+          const stored = await loadPhoto(sha256).catch(() => undefined);
           if (mine !== generation) return;
           show({ sha256, blob: stored ? new Blob([stored.bytes], { type: stored.type }) : null });
         }

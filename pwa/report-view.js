@@ -1,34 +1,35 @@
 // The "new report" screen: big category tiles, then optional extras on the same screen and a
 // big Spara. Tile → Spara is a saved report in two taps; "Lugnt pass" is one. The report is
-// written to the outbox (store.saveReport) before anything says "Sparad". The same form edits
-// a stored report (edit()): its values filled in, the category in a list, the position kept.
+// written to the outbox (saveReport, handed in by app.js) before anything says "Sparad". The
+// same form edits a stored report (edit()): its values filled in, the category in a list, the
+// position kept. This module never imports store.js.
 import { categoryLabel } from "./categories.js";
+import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 import { createLocationWatch } from "./location.js";
 import { createPhotoPicker } from "./photos.js";
-import * as store from "./store.js";
 
-/** @typedef {import("./categories.js").Category} Category */
+/**
+ * @typedef {import("./categories.js").Category} Category
+ * @typedef {import("./store.js").StoredReport} StoredReport
+ * @typedef {import("./store.js").ReportPayload} ReportPayload
+ * @typedef {{
+ *   saveReport: (report: Partial<ReportPayload>) => Promise<StoredReport>,
+ *   savePhoto: import("./photos.js").SavePhoto,
+ *   loadPhoto: import("./photos.js").LoadPhoto,
+ * }} ReportStorage the outbox functions the form writes and reads through
+ */
 
 const CALM = "lugnt";
 
 /**
- * @param {string} id
- * @returns {HTMLElement}
- */
-function byId(id) {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} is missing from index.html`);
-  return el;
-}
-
-/**
  * Wire the new-report screen.
- * @param {{onSaved: (record: store.StoredReport) => void, announce: (text: string) => void}} options
+ * @param {{onSaved: (record: StoredReport) => void, announce: (text: string) => void,
+ *   storage: ReportStorage}} options
  * @returns {{setCategories: (categories: Category[]) => void, hasDraft: () => boolean,
- *   edit: (record: store.StoredReport) => void}}
+ *   edit: (record: StoredReport) => void}}
  */
-export function createReportView({ onSaved, announce }) {
+export function createReportView({ onSaved, announce, storage }) {
   const pick = byId("pick");
   const tiles = byId("tiles");
   const missing = byId("tiles-missing");
@@ -50,6 +51,8 @@ export function createReportView({ onSaved, announce }) {
     input: /** @type {HTMLInputElement} */ (byId("photo-input")),
     list: byId("photo-list"),
     error: byId("photo-error"),
+    savePhoto: storage.savePhoto,
+    loadPhoto: storage.loadPhoto,
   });
   const position = createLocationWatch({ output: byId("location") });
   const severityButtons = /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-severity]")]);
@@ -61,7 +64,7 @@ export function createReportView({ onSaved, announce }) {
   /** @type {number | null} */
   let severity = null;
   let saving = false;
-  /** @type {store.StoredReport | null} the report being edited, null for a new one */
+  /** @type {StoredReport | null} the report being edited, null for a new one */
   let editing = null;
 
   /** @param {Category[]} next */
@@ -104,7 +107,7 @@ export function createReportView({ onSaved, announce }) {
 
   /**
    * Open a stored report in the form with its values, to change it and send it again.
-   * @param {store.StoredReport} record
+   * @param {StoredReport} record
    */
   function edit(record) {
     if (saving) return;
@@ -161,7 +164,7 @@ export function createReportView({ onSaved, announce }) {
 
   /**
    * Write one report to the outbox, then say so.
-   * @param {Partial<store.ReportPayload>} report
+   * @param {Partial<ReportPayload>} report
    * @returns {Promise<boolean>}
    */
   async function write(report) {
@@ -170,7 +173,7 @@ export function createReportView({ onSaved, announce }) {
     save.disabled = true;
     calm.disabled = true;
     try {
-      const record = await store.saveReport(report);
+      const record = await storage.saveReport(report);
       const category = categories.find((c) => c.code === record.category);
       announce(t("report.saved", { category: categoryLabel(category, record.category) }));
       onSaved(record);
@@ -210,7 +213,7 @@ export function createReportView({ onSaved, announce }) {
     const code = target ? categorySelect.value : selected?.code;
     if (!code) return;
     const count = people.value.trim() === "" ? null : Number.parseInt(people.value, 10);
-    /** @type {Partial<store.ReportPayload>} */
+    /** @type {Partial<ReportPayload>} */
     const fields = {
       category: code,
       severity,

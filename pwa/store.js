@@ -1,36 +1,18 @@
 // The outbox: reports and photos in IndexedDB, written durably before the app says "Sparad".
 // A report leaves the queue only through markResult() with the server's acknowledgement.
 // The one wholesale clear, wipe(), refuses to run unless the server has revoked this device.
+import { REVOKED_KEY } from "./meta-keys.js";
+import { localIsoWithOffset } from "./time.js";
 
 const DB_NAME = "lagesbild";
 const DB_VERSION = 1;
-
-/** Fields of a report that the push API reads (docs/sync-protocol.md, section 2). */
-export const PAYLOAD_KEYS = [
-  "id",
-  "created_at",
-  "updated_at",
-  "revision",
-  "category",
-  "severity",
-  "description",
-  "location",
-  "place",
-  "people_count",
-  "photos",
-];
 
 /** Push answers that acknowledge a report: the server has it (or deleted it for good). */
 const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
 
 /**
- * @typedef {{lat: number, lon: number, accuracy_m: number | null}} Location
- * @typedef {{
- *   id: string, created_at: string, updated_at: string, revision: number,
- *   category: string, severity: number | null, description: string,
- *   location: Location | null, place: string, people_count: number | null,
- *   photos: string[],
- * }} ReportPayload
+ * @typedef {import("./report-fields.js").Location} Location
+ * @typedef {import("./report-fields.js").ReportPayload} ReportPayload
  * @typedef {"saved" | "sending" | "sent" | "rejected"} ReportState
  * @typedef {{id: number, body: string, created_at: string}} Comment
  * @typedef {ReportPayload & {
@@ -128,36 +110,6 @@ async function transact(names, mode, body) {
       },
     );
   });
-}
-
-/**
- * Format a date as RFC 3339 with milliseconds and the device's local UTC offset,
- * e.g. "2026-11-21T23:10:00.000+01:00".
- * @param {Date} date
- * @returns {string}
- */
-export function localIsoWithOffset(date) {
-  const pad = (/** @type {number} */ n, width = 2) => String(n).padStart(width, "0");
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const abs = Math.abs(offset);
-  return (
-    `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
-    `.${pad(date.getMilliseconds(), 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-  );
-}
-
-/**
- * The part of a stored report that the push API wants.
- * @param {StoredReport} record
- * @returns {ReportPayload}
- */
-export function toPayload(record) {
-  /** @type {Record<string, unknown>} */
-  const payload = {};
-  for (const key of PAYLOAD_KEYS) payload[key] = record[/** @type {keyof StoredReport} */ (key)];
-  return /** @type {ReportPayload} */ (payload);
 }
 
 /**
@@ -398,9 +350,6 @@ export async function setMeta(key, value) {
   });
 }
 
-/** Meta key set by a sync pass that got 401: the device's token no longer works. */
-export const REVOKED_KEY = "revoked";
-
 /** Thrown by wipe() on a device that has not been revoked. */
 export class NotRevoked extends Error {}
 
@@ -419,41 +368,4 @@ export async function wipe() {
     await done(tx.objectStore("photos").clear());
     await done(meta.clear());
   });
-}
-
-/**
- * @param {ArrayBuffer} bytes
- * @returns {string}
- */
-function toBase64(bytes) {
-  const view = new Uint8Array(bytes);
-  let binary = "";
-  for (let i = 0; i < view.length; i += 0x8000) {
-    binary += String.fromCharCode(...view.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-/**
- * The escape hatch: every unsent report (saved, sending, rejected) and its photos as a
- * JSON-serialisable object, photos as base64.
- * @returns {Promise<{format: string, version: number, exported_at: string,
- *   reports: Array<ReportPayload & {state: ReportState, errors: Record<string, string[]> | null}>,
- *   photos: Array<{sha256: string, type: string, base64: string}>}>}
- */
-export async function exportQueue() {
-  const unsent = (await listReports()).filter((r) => r.state !== "sent");
-  const shas = [...new Set(unsent.flatMap((r) => r.photos ?? []))];
-  const photos = [];
-  for (const sha of shas) {
-    const stored = await photo(sha);
-    if (stored) photos.push({ sha256: sha, type: stored.type, base64: toBase64(stored.bytes) });
-  }
-  return {
-    format: "lagesbild-outbox",
-    version: 1,
-    exported_at: localIsoWithOffset(new Date()),
-    reports: unsent.map((r) => ({ ...toPayload(r), state: r.state, errors: r.errors })),
-    photos,
-  };
 }

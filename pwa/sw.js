@@ -5,7 +5,7 @@
 // hashes (server/pwa_manifest.py); this file never lists them by hand.
 /// <reference lib="webworker" />
 import { OUTBOX_TAG, SYNCED_MESSAGE } from "./background-sync.js";
-import { TOKEN_META_KEY } from "./enrolment.js";
+import { REVOKED_KEY, TOKEN_META_KEY } from "./meta-keys.js";
 import * as store from "./store.js";
 import { syncOnce } from "./sync.js";
 
@@ -115,7 +115,7 @@ sw.addEventListener("fetch", (event) => {
  */
 async function backgroundPass() {
   const token = await store.getMeta(TOKEN_META_KEY);
-  if (!token || (await store.getMeta(store.REVOKED_KEY))) return;
+  if (!token || (await store.getMeta(REVOKED_KEY))) return;
   const summary = await syncOnce({ token });
   const windows = await sw.clients.matchAll({ type: "window" });
   for (const client of windows) client.postMessage({ type: SYNCED_MESSAGE, summary });

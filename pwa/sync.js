@@ -1,16 +1,18 @@
-// One sync pass against the server (photos, push, pull) and the scheduler that runs passes
-// with exponential backoff and full jitter. Nothing is marked sent without the server's
+// One sync pass against the server and the scheduler that runs passes with exponential
+// backoff and full jitter. A pass runs three steps in order: photos (sync-photos.js), push
+// (sync-push.js) and pull (sync-pull.js). Nothing is marked sent without the server's
 // acknowledgement; a network error or 5xx leaves everything queued. Passes run one at a time
 // per phone (a Web Lock), whether the page or the service worker starts them.
 import { savedEnrolment } from "./enrolment.js";
+import { REVOKED_KEY } from "./meta-keys.js";
 import * as store from "./store.js";
+import { Abort } from "./sync-http.js";
+import { uploadPhotos } from "./sync-photos.js";
+import { pullChanges } from "./sync-pull.js";
+import { pushReports } from "./sync-push.js";
 
-const BATCH_SIZE = 50;
-const MAX_PULL_PAGES = 100;
 /** The Web Lock that keeps the page's and the service worker's passes from overlapping. */
 const LOCK_NAME = "lagesbild-sync";
-/** Meta key: server time minus device time (ms), measured when the last pull answer arrived. */
-export const CLOCK_SKEW_KEY = "clockSkewMs";
 
 /**
  * @typedef {{
@@ -27,58 +29,6 @@ export const CLOCK_SKEW_KEY = "clockSkewMs";
  * }} SyncSummary
  */
 
-/** A pass that cannot go on: the network, a 5xx, or a 401. */
-class Abort extends Error {
-  /**
-   * @param {"network" | "server" | "http" | "revoked"} kind
-   * @param {number | null} status
-   * @param {string} message
-   * @param {string | null} [code]
-   */
-  constructor(kind, status, message, code = null) {
-    super(message);
-    this.kind = kind;
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/**
- * @param {Response} resp
- * @returns {Promise<string | null>} the error envelope's code, if any
- */
-async function errorCode(resp) {
-  try {
-    const body = await resp.json();
-    return body?.error?.code ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Fetch, turning network errors, 401 and 5xx into an Abort.
- * @param {typeof fetch} fetchImpl
- * @param {string} url
- * @param {RequestInit} init
- * @returns {Promise<Response>}
- */
-async function call(fetchImpl, url, init) {
-  /** @type {Response} */
-  let resp;
-  try {
-    resp = await fetchImpl(url, init);
-  } catch (error) {
-    throw new Abort("network", null, String(error));
-  }
-  if (resp.status === 401) {
-    const code = await errorCode(resp);
-    throw new Abort("revoked", 401, "unauthorised", code);
-  }
-  if (resp.status >= 500) throw new Abort("server", resp.status, `server error ${resp.status}`);
-  return resp;
-}
-
 /**
  * Run `body` holding the sync lock where Web Locks exist (pages and workers of one origin).
  * @template T
@@ -92,7 +42,7 @@ function exclusively(body) {
 
 /**
  * One sync pass: upload photos, push pending reports in batches, then pull. A 401 marks the
- * device revoked in the store (store.REVOKED_KEY).
+ * device revoked in the store (meta REVOKED_KEY).
  * @param {{baseUrl?: string, token: string, fetchImpl?: typeof fetch}} options
  * @returns {Promise<SyncSummary>}
  */
@@ -105,8 +55,11 @@ export function syncOnce(options) {
  * @returns {Promise<SyncSummary>}
  */
 async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
-  const root = baseUrl.replace(/\/+$/, "");
-  const auth = { Authorization: `Bearer ${token}` };
+  const context = {
+    root: baseUrl.replace(/\/+$/, ""),
+    auth: { Authorization: `Bearer ${token}` },
+    fetchImpl,
+  };
   /** @type {SyncSummary} */
   const summary = {
     ok: true,
@@ -120,93 +73,18 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
     pulled: 0,
     clockSkewMs: null,
   };
-  let marked = false;
   try {
     const queue = await store.pending();
-
-    // 1. Photos: every photo a pending report names, and those the server said it misses.
-    const all = await store.listReports();
-    const shas = new Set(queue.flatMap((r) => r.photos ?? []));
-    for (const r of all) for (const sha of r.missingPhotos ?? []) shas.add(sha);
-    for (const sha of shas) {
-      const stored = await store.photo(sha);
-      if (!stored) continue; // not on this phone (e.g. taken on another one): nothing to send
-      const resp = await call(fetchImpl, `${root}/api/v1/photos/${sha}`, {
-        method: "PUT",
-        headers: { ...auth, "Content-Type": stored.type },
-        body: stored.bytes,
-      });
-      if (resp.status === 200 || resp.status === 201) {
-        summary.photosUploaded += 1;
-      } else {
-        summary.photoErrors.push({ sha256: sha, status: resp.status, code: await errorCode(resp) });
-      }
-    }
-
-    // 2. Push, at most BATCH_SIZE reports a request; apply each result in order.
-    if (queue.length) {
-      await store.markSending(queue.map((r) => r.id));
-      marked = true;
-    }
-    for (let i = 0; i < queue.length; i += BATCH_SIZE) {
-      const batch = queue.slice(i, i + BATCH_SIZE);
-      const resp = await call(fetchImpl, `${root}/api/v1/sync/push`, {
-        method: "POST",
-        headers: { ...auth, "Content-Type": "application/json" },
-        body: JSON.stringify({ reports: batch.map(store.toPayload) }),
-      });
-      if (resp.status !== 200) {
-        throw new Abort("http", resp.status, (await errorCode(resp)) ?? `push failed: ${resp.status}`);
-      }
-      const { results } = await resp.json();
-      for (const [index, result] of results.entries()) {
-        const sent = batch[index];
-        if (!sent || result.id !== sent.id) continue; // never acknowledge what was not sent
-        await store.markResult(sent.id, result, sent.revision);
-        summary.results[result.status] = (summary.results[result.status] ?? 0) + 1;
-        summary.pushed += 1;
-      }
-    }
-    if (marked) await store.unmarkSending(); // anything left without an answer stays queued
-    marked = false;
-
-    // 3. Pull with the stored cursor, while the server has more. The outbox count (read once)
-    // lets the morning digest name phones still holding reports.
-    const unsent = (await store.listReports()).filter((r) => r.state !== "sent").length;
-    for (let page = 0; page < MAX_PULL_PAGES; page += 1) {
-      const cursor = await store.getMeta("cursor");
-      const params = new URLSearchParams();
-      if (page === 0) params.set("pending", String(unsent)); // once a pass: one write on the server
-      if (cursor) params.set("cursor", cursor);
-      const search = params.toString();
-      const query = search ? `?${search}` : "";
-      const resp = await call(fetchImpl, `${root}/api/v1/sync/pull${query}`, { headers: auth });
-      const receivedAt = Date.now();
-      if (resp.status !== 200) {
-        throw new Abort("http", resp.status, (await errorCode(resp)) ?? `pull failed: ${resp.status}`);
-      }
-      const body = await resp.json();
-      summary.pulled += await store.applyPull(body.reports ?? [], body.deleted ?? []);
-      if (body.categories) await store.setMeta("categories", body.categories);
-      await store.setMeta("cursor", body.cursor);
-      if (body.server_time) {
-        await store.setMeta("serverTime", body.server_time);
-        const serverMs = Date.parse(body.server_time);
-        if (Number.isFinite(serverMs)) {
-          summary.clockSkewMs = serverMs - receivedAt;
-          await store.setMeta(CLOCK_SKEW_KEY, summary.clockSkewMs);
-        }
-      }
-      if (!body.more) break;
-    }
+    await uploadPhotos(context, queue, summary);
+    await pushReports(context, queue, summary);
+    await pullChanges(context, summary);
   } catch (error) {
-    if (marked) await store.unmarkSending();
     if (!(error instanceof Abort)) throw error;
     summary.ok = false;
     if (error.kind === "revoked") {
       summary.revoked = true;
       summary.code = error.code;
-      await store.setMeta(store.REVOKED_KEY, { code: error.code, at: new Date().toISOString() });
+      await store.setMeta(REVOKED_KEY, { code: error.code, at: new Date().toISOString() });
     } else {
       summary.error = { kind: error.kind, status: error.status, message: error.message };
     }

@@ -20,12 +20,13 @@ GPS_IFD = 0x8825
 
 RUN = """async ({ runs }) => {
     const { processPhoto, fitSize, QUALITY } = await import('/photos.js');
+    const { savePhoto } = await import('/store.js');
     const file = document.getElementById('bench-photo').files[0];
     const app = [], base = [];
     let size = null;
     for (let i = 0; i < runs; i += 1) {
         let t = performance.now();
-        const photo = await processPhoto(file);
+        const photo = await processPhoto(file, savePhoto);
         app.push({ ms: performance.now() - t, bytes: photo.blob.size });
         size = [photo.width, photo.height];
 

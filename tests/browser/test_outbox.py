@@ -23,6 +23,7 @@ from server.photos.models import Photo
 from server.reports.models import Report
 
 CREATED_AT = "2026-01-10T23:10:00.000+01:00"
+EXPORT_QUEUE = "async () => (await import('/outbox-export.js')).exportQueue()"
 
 
 def _enrol(app, page: Page, url: str) -> dict[str, Any]:
@@ -99,7 +100,8 @@ def test_created_at_carries_the_local_utc_offset(browser: Browser, live_server):
     page.goto(live_server.url + "/")
     stamps = page.evaluate(
         """async () => {
-            const { localIsoWithOffset, saveReport } = await import('/store.js');
+            const { saveReport } = await import('/store.js');
+            const { localIsoWithOffset } = await import('/time.js');
             const saved = await saveReport({ category: 'lugnt' });
             return [localIsoWithOffset(new Date('2026-11-21T22:10:00.005Z')),
                     localIsoWithOffset(new Date('2026-07-01T12:00:00Z')), saved.created_at];
@@ -119,7 +121,7 @@ def test_a_report_with_a_photo_reaches_the_server_exactly_once(live_server, page
         list(jpeg),
     )
     saved = _save(page, {"category": "brand", "photos": [sha], "place": "Stationen"})
-    exported = page.evaluate("async () => (await import('/store.js')).exportQueue()")
+    exported = page.evaluate(EXPORT_QUEUE)
     assert [r["id"] for r in exported["reports"]] == [saved["id"]]
     assert base64.b64decode(exported["photos"][0]["base64"]) == jpeg
 
@@ -135,7 +137,7 @@ def test_a_report_with_a_photo_reaches_the_server_exactly_once(live_server, page
         )
     rows = _server_reports(live_server.app, saved["id"])
     assert len(rows) == 1 and rows[0].photos == [sha] and rows[0].place == "Stationen"
-    assert page.evaluate("async () => (await import('/store.js')).exportQueue()")["reports"] == []
+    assert page.evaluate(EXPORT_QUEUE)["reports"] == []
 
     again = _sync(page)
 

@@ -1,0 +1,42 @@
+// The one list of the report fields the field app sends to the server (the push API's
+// report, docs/sync-protocol.md section 2), and the payload built from it. The server's
+// input schema (server/reports/schemas.py: ReportIn) is checked against this list by
+// tests/api/test_field_contract.py, which reads the array literal below: keep it a plain
+// list of string literals.
+
+/** Fields of a report that the push API reads. */
+export const REPORT_FIELDS = [
+  "id",
+  "created_at",
+  "updated_at",
+  "revision",
+  "category",
+  "severity",
+  "description",
+  "location",
+  "place",
+  "people_count",
+  "photos",
+];
+
+/**
+ * @typedef {{lat: number, lon: number, accuracy_m: number | null}} Location
+ * @typedef {{
+ *   id: string, created_at: string, updated_at: string, revision: number,
+ *   category: string, severity: number | null, description: string,
+ *   location: Location | null, place: string, people_count: number | null,
+ *   photos: string[],
+ * }} ReportPayload
+ */
+
+/**
+ * The part of a stored report that the push API wants: REPORT_FIELDS and nothing else.
+ * @param {ReportPayload} record a stored report (it has more keys)
+ * @returns {ReportPayload}
+ */
+export function toPayload(record) {
+  /** @type {Record<string, unknown>} */
+  const payload = {};
+  for (const key of REPORT_FIELDS) payload[key] = record[/** @type {keyof ReportPayload} */ (key)];
+  return /** @type {ReportPayload} */ (payload);
+}

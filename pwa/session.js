@@ -1,0 +1,147 @@
+// The enrolled phone: shows the new-report screen and "Mina rapporter", keeps the outbox
+// syncing (in the page, and from the service worker through Background Sync), warns about
+// the clock and storage, and turns into the revoked screen when the server no longer accepts
+// the phone. Every outbox read and write goes through the storage functions app.js hands in.
+import { onWorkerSync, requestBackgroundSync } from "./background-sync.js";
+import { loadCategories } from "./categories.js";
+import { createRevokedView } from "./device-state.js";
+import { forgetEnrolment, shareToken } from "./enrolment.js";
+import { wireExportButton } from "./export.js";
+import { t } from "./i18n.js";
+import { CLOCK_SKEW_KEY, REVOKED_KEY } from "./meta-keys.js";
+import { checkStorage, requestPersistence, showClockSkew } from "./notices.js";
+import { createReportView } from "./report-view.js";
+import { renderReports } from "./reports-view.js";
+import { setStatus, showEnrolScreen, showSections } from "./screens.js";
+import { startSync } from "./sync.js";
+
+/**
+ * @typedef {import("./enrolment.js").Enrolment} Enrolment
+ * @typedef {import("./categories.js").Category} Category
+ * @typedef {import("./sync.js").SyncSummary} SyncSummary
+ * @typedef {import("./store.js").StoredReport} StoredReport
+ * @typedef {import("./report-view.js").ReportStorage & {
+ *   listReports: () => Promise<StoredReport[]>,
+ *   getReport: (id: string) => Promise<StoredReport | undefined>,
+ *   wipeData: () => Promise<void>,
+ *   exportQueue: () => Promise<import("./outbox-export.js").OutboxExport>,
+ *   meta: import("./meta-keys.js").MetaStore,
+ * }} FieldStorage the outbox functions app.js hands to the screens
+ */
+
+/**
+ * Show the enrolled device, the report screen and the list; start syncing.
+ * @param {Enrolment} enrolment
+ * @param {FieldStorage} storage
+ * @returns {{hasDraft: () => boolean, ready: Promise<void>}} hasDraft: whether a report is
+ *   half-written (an update must not reload now); ready: resolves once the screens are up
+ */
+export function startSession(enrolment, storage) {
+  /** @type {{hasDraft: () => boolean} | null} */
+  let reportView = null;
+  const ready = run(enrolment, storage, (view) => {
+    reportView = view;
+  });
+  return { hasDraft: () => Boolean(reportView?.hasDraft()), ready };
+}
+
+/**
+ * @param {Enrolment} enrolment
+ * @param {FieldStorage} storage
+ * @param {(view: {hasDraft: () => boolean} | null) => void} setReportView
+ * @returns {Promise<void>}
+ */
+async function run({ device, token }, storage, setReportView) {
+  const { meta } = storage;
+  setStatus(t("enrol.done", { device: device.name, org: device.organisation.name }));
+  showSections(["new-report", "my-reports"], true);
+  showSections(["placeholder"], false);
+  // For the service worker's background passes; without it the page still syncs by itself.
+  await shareToken(token, meta).catch((error) => console.warn("token for the worker", error));
+  void requestPersistence(meta);
+  void checkStorage();
+  showClockSkew(await meta.get(CLOCK_SKEW_KEY));
+
+  /** @type {Category[]} */
+  let categories = [];
+  /** @type {{trigger: () => void, stop: () => void} | null} */
+  let sync = null;
+  let revoked = false;
+
+  const refresh = async () => {
+    const reports = await storage.listReports();
+    if (!revoked) {
+      renderReports(reports, categories, { onEdit: (report) => void openEdit(report.id) });
+      return 0;
+    }
+    // Revoked: only what never reached the server, read only (it can still be exported).
+    const unsent = reports.filter((r) => r.state !== "sent");
+    renderReports(unsent, categories, { emptyKey: "revoked.noneUnsent" });
+    return unsent.length;
+  };
+
+  const view = createReportView({
+    announce: setStatus,
+    storage,
+    onSaved: () => {
+      void refresh();
+      sync?.trigger();
+      void requestBackgroundSync();
+      void checkStorage();
+    },
+  });
+  setReportView(view);
+
+  /** @param {string} id */
+  const openEdit = async (id) => {
+    const record = await storage.getReport(id); // as it is now, not as the list drew it
+    if (record && !revoked) view.edit(record);
+  };
+
+  const revokedView = createRevokedView({
+    announce: setStatus,
+    wipeData: storage.wipeData,
+    forgetEnrolment,
+    onWiped: () => {
+      showEnrolScreen();
+      setReportView(null);
+    },
+  });
+  const enterRevoked = async () => {
+    if (revoked) return;
+    revoked = true;
+    sync?.stop();
+    setStatus(t("enrol.revoked"));
+    showSections(["new-report"], false);
+    setReportView(null);
+    revokedView.show(await refresh());
+  };
+
+  const exportButton = document.getElementById("export");
+  if (exportButton) {
+    wireExportButton(/** @type {HTMLButtonElement} */ (exportButton), setStatus, storage.exportQueue);
+  }
+
+  categories = await loadCategories(token, meta);
+  view.setCategories(categories);
+  if (await meta.get(REVOKED_KEY)) {
+    await enterRevoked(); // stays revoked across restarts, offline too
+    return;
+  }
+  await refresh();
+
+  /** @param {SyncSummary} summary */
+  const afterPass = async (summary) => {
+    if (summary.clockSkewMs !== null) showClockSkew(summary.clockSkewMs);
+    const next = await loadCategories(token, meta); // a pull may have added or retired some
+    if (JSON.stringify(next) !== JSON.stringify(categories)) {
+      categories = next;
+      view.setCategories(categories);
+    }
+    if (summary.revoked) await enterRevoked();
+    else if (!revoked) await refresh();
+  };
+
+  onWorkerSync((summary) => void afterPass(summary));
+  sync = startSync({ onSummary: (summary) => void afterPass(summary) });
+}

@@ -1,0 +1,60 @@
+// Step 2 of a sync pass: push the pending reports, at most BATCH_SIZE a request, and apply
+// each result in order. Nothing is marked sent without the server's acknowledgement; when
+// the step is cut short, every report still "sending" goes back to "saved".
+import { toPayload } from "./report-fields.js";
+import * as store from "./store.js";
+import { call, expectOk } from "./sync-http.js";
+
+/** Reports per push request. */
+export const BATCH_SIZE = 50;
+
+/**
+ * @typedef {import("./sync-http.js").SyncContext} SyncContext
+ * @typedef {import("./store.js").StoredReport} StoredReport
+ * @typedef {import("./store.js").PushResult} PushResult
+ * @typedef {import("./sync.js").SyncSummary} SyncSummary
+ */
+
+/**
+ * Push `queue` in batches; counts pushed reports and their results in `summary`.
+ * @param {SyncContext} context
+ * @param {StoredReport[]} queue the pending reports of this pass
+ * @param {SyncSummary} summary
+ * @returns {Promise<void>}
+ */
+export async function pushReports(context, queue, summary) {
+  if (!queue.length) return;
+  await store.markSending(queue.map((r) => r.id));
+  try {
+    for (let i = 0; i < queue.length; i += BATCH_SIZE) {
+      await pushBatch(context, queue.slice(i, i + BATCH_SIZE), summary);
+    }
+  } finally {
+    await store.unmarkSending(); // anything left without an answer stays queued
+  }
+}
+
+/**
+ * Push one batch and apply its results.
+ * @param {SyncContext} context
+ * @param {StoredReport[]} batch
+ * @param {SyncSummary} summary
+ * @returns {Promise<void>}
+ */
+async function pushBatch(context, batch, summary) {
+  const resp = await call(context, "/api/v1/sync/push", {
+    method: "POST",
+    headers: { ...context.auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ reports: batch.map(toPayload) }),
+  });
+  await expectOk(resp, "push");
+  /** @type {{results: PushResult[]}} */
+  const { results } = await resp.json();
+  for (const [index, result] of results.entries()) {
+    const sent = batch[index];
+    if (!sent || result.id !== sent.id) continue; // never acknowledge what was not sent
+    await store.markResult(sent.id, result, sent.revision);
+    summary.results[result.status] = (summary.results[result.status] ?? 0) + 1;
+    summary.pushed += 1;
+  }
+}
