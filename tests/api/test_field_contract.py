@@ -1,7 +1,7 @@
 """The field app's pushed report against the server's input schema: one list, both sides agree.
 
 The app sends exactly the fields in `REPORT_FIELDS` (pwa/report-fields.js); the server reads
-a pushed report with `ReportIn` (server/reports/schemas.py), which ignores unknown keys. So a
+a pushed report with `ReportIn` (server/protocol/schemas.py), which ignores unknown keys. So a
 field the app sends that the schema does not declare would be dropped without a word, and a
 required field the app does not send would reject every report: both must fail here.
 """
@@ -13,7 +13,7 @@ import re
 from marshmallow import Schema, fields
 
 from server.pwa import PWA_DIR
-from server.reports.schemas import ReportIn
+from server.protocol.schemas import ReportIn
 
 FIELDS_MODULE = PWA_DIR / "report-fields.js"
 ARRAY = re.compile(r"export const REPORT_FIELDS = \[(?P<body>[^\]]*)\];")
