@@ -384,38 +384,6 @@ def group_reports(
     return keys
 
 
-def recompute_since(new_created_at: Iterable[datetime], rules: Rules) -> datetime | None:
-    """Return the creation time from which to regroup when these reports arrive.
-
-    This is ``min(new) - rules.max_window()``, None when nothing arrived. A report's key
-    depends only on the reports before it in canonical order, so keys can in fact change
-    only from ``min(new)`` on; the extra window is a safe margin that costs one more window
-    of regrouping.
-
-    The caller then calls ``group_reports`` with, and replaces the keys of, every report
-    created at or after ``since`` (unpinned unless the coordinator pinned it), plus, pinned
-    to their current keys as context:
-
-    - every report created in ``[since - max_window, since)``;
-    - for every key in the resulting ``pinned`` map, the report named by the key if it
-      belongs to that key, and the key's earliest member, however old (unless already
-      passed). Without them an old
-      incident with a member inside the context would be anchored at that younger member
-      and start accepting reports its real anchor is too old for. Passing every member of
-      those incidents also satisfies this.
-
-    The same applies after a coordinator decision, a deletion or an edit of time, place or
-    category: pass the affected reports' creation times (old and new for a time edit).
-    """
-    moments = [_utc(moment, "new_created_at") for moment in new_created_at]
-    if not moments:
-        return None
-    try:
-        return min(moments) - rules.max_window()
-    except OverflowError:
-        return datetime.min.replace(tzinfo=UTC)
-
-
 def rules_from_json(doc: Any, base: Rules = DEFAULT_RULES) -> Rules:
     """Build rules from a JSON document, over `base`; raise ValueError naming each problem.
 

@@ -211,11 +211,6 @@ def find_recurring(
     return places
 
 
-def near(center_lat: float, center_lon: float, radius_m: float, lat: float, lon: float) -> bool:
-    """Tell whether a point lies within radius_m (inclusive) of a place's centre."""
-    return haversine_m(center_lat, center_lon, lat, lon) <= radius_m
-
-
 def nearest_place(
     places: Sequence[tuple[K, float, float, float]], lat: float, lon: float
 ) -> K | None:

@@ -12,8 +12,8 @@ import re
 
 from marshmallow import Schema, fields
 
-from server.pwa import PWA_DIR
 from server.protocol.schemas import ReportIn
+from server.pwa import PWA_DIR
 
 FIELDS_MODULE = PWA_DIR / "report-fields.js"
 ARRAY = re.compile(r"export const REPORT_FIELDS = \[(?P<body>[^\]]*)\];")

@@ -22,7 +22,6 @@ from analysis.grouping import (
     group_reports,
     haversine_m,
     normalise_place,
-    recompute_since,
 )
 
 BASE = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
@@ -119,6 +118,11 @@ def oracle(
     return keys
 
 
+def with_margin(times: list[datetime], rules: Rules) -> datetime | None:
+    """Return the earliest new time less the largest window: a safe, wider regrouping start."""
+    return min(times) - rules.max_window() if times else None
+
+
 def regroup(
     known: list[ReportPoint],
     current: Mapping[str, str],
@@ -129,7 +133,7 @@ def regroup(
     *,
     anchors: bool = True,
 ) -> dict[str, str]:
-    """Return the keys after regrouping from `since` the way recompute_since tells a server."""
+    """Return the keys after regrouping from `since`, with the context a server passes."""
     fresh = [r for r in known if r.created_at >= since]
     older = [r for r in known if r.created_at < since]
     start = since - rules.max_window()
@@ -409,14 +413,6 @@ def test_duplicate_ids_are_rejected():
 # --- incremental regrouping ------------------------------------------------------------
 
 
-def test_recompute_since_is_the_earliest_new_time_minus_the_largest_window():
-    new = [BASE + timedelta(hours=3), BASE.astimezone(CET) + timedelta(hours=1)]
-    assert recompute_since(new, DEFAULT_RULES) == BASE + timedelta(hours=1) - timedelta(days=7)
-    assert recompute_since([], DEFAULT_RULES) is None
-    with pytest.raises(ValueError, match="timezone-aware"):
-        recompute_since([datetime(2026, 1, 1)], DEFAULT_RULES)
-
-
 def test_context_must_carry_the_anchor_of_old_incidents():
     # Only fires group, within 300 m and 3 h. k is 3 h 20 older than r, m joined k at
     # 2 h 50, 200 m east; r is 150 m from m but 350 m and 3 h 20 from k: its own incident.
@@ -424,7 +420,7 @@ def test_context_must_carry_the_anchor_of_old_incidents():
     known = [rp("k", 0), rp("m", 170, east=200), rp("r", 200, east=350), rp("n", 380, east=5000)]
     current = group_reports(known[:3], rules)
     assert current == {"k": "k", "m": "k", "r": "r"}
-    since = recompute_since([known[3].created_at], rules)
+    since = with_margin([known[3].created_at], rules)
     assert since == known[2].created_at
     expected = group_reports(known, rules)
     assert regroup(known, current, since, rules, {}, frozenset()) == expected
@@ -545,7 +541,7 @@ def test_incremental_batches_give_the_same_mapping_as_one_pass(scenario, data):
         batch = arrival[start:end]
         known += batch
         times = [r.created_at for r in batch]
-        since = recompute_since(times, rules) if margin else min(times, default=None)
+        since = with_margin(times, rules) if margin else min(times, default=None)
         if since is None:
             continue
         current = regroup(known, current, since, rules, pins, closed)

@@ -15,7 +15,6 @@ from analysis.places import (
     PlacePoint,
     RecurringPlace,
     find_recurring,
-    near,
     nearest_place,
     trend_of,
 )
@@ -213,13 +212,7 @@ def test_times_in_other_zones_are_normalised() -> None:
     assert report.created_at.tzinfo is UTC
 
 
-# --- near / nearest_place --------------------------------------------------------------
-
-
-def test_near() -> None:
-    lat, lon = at(99, 0)
-    assert near(LAT0, LON0, 100, lat, lon)
-    assert not near(LAT0, LON0, 98, lat, lon)
+# --- nearest_place --------------------------------------------------------------
 
 
 def test_nearest_place() -> None:
