@@ -23,7 +23,7 @@ class Invalid(DomainError):
     """The request breaks a rule (a bad value, a used code)."""
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, LookupError):
     """The thing asked for does not exist, or is not visible to the asker."""
 
 

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from server.auth.models import ROLES, Person
+from server.domain_errors import Invalid
 from server.extensions import db
 from server.orgs.models import Organisation
 
@@ -34,13 +35,15 @@ def create(org: Organisation, email: str, role: str, password: str) -> Person:
     """Create a person who can log in."""
     email = email.strip().lower()
     if not _EMAIL_RE.match(email) or len(email) > 254:
-        raise ValueError(f"{email!r} is not an e-mail address")
+        raise Invalid("invalid_email", f"{email!r} is not an e-mail address")
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        raise Invalid("unknown_role", f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise Invalid(
+            "short_password", f"the password must have at least {MIN_PASSWORD} characters"
+        )
     if db.session.scalar(select(Person).where(func.lower(Person.email) == email)):
-        raise ValueError(f"a person with e-mail {email} exists")
+        raise Invalid("exists", f"a person with e-mail {email} exists")
     person = Person(org_id=org.id, email=email, role=role, password_hash=hash_password(password))
     db.session.add(person)
     db.session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from server.db import phase
 from server.devices.models import DEVICE_KINDS, Device, EnrolmentCode
-from server.domain_errors import Invalid, Unauthenticated
+from server.domain_errors import Invalid, NotFound, Unauthenticated
 from server.extensions import db
 from server.orgs.models import Organisation
 from sync.clock import utcnow
@@ -45,7 +45,9 @@ def normalise_kind(kind: str | None) -> str:
     value = (kind or "other").strip().lower()
     value = KIND_ALIASES.get(value, value)
     if value not in DEVICE_KINDS:
-        raise ValueError(f"unknown device kind {kind!r}; use one of {', '.join(DEVICE_KINDS)}")
+        raise Invalid(
+            "unknown_kind", f"unknown device kind {kind!r}; use one of {', '.join(DEVICE_KINDS)}"
+        )
     return value
 
 
@@ -64,7 +66,7 @@ def issue_code(org: Organisation, name: str, kind: str | None, ttl_hours: int) -
     kind_code = normalise_kind(kind)
     name = name.strip()
     if not name or len(name) > 120:
-        raise ValueError("the device name must be 1–120 characters")
+        raise Invalid("invalid_name", "the device name must be 1–120 characters")
     device = db.session.scalar(
         select(Device).where(
             Device.org_id == org.id,
@@ -175,7 +177,7 @@ def revoke(device_id: int) -> Device:
     """Revoke a device at once; its reports keep their attribution."""
     device = db.session.get(Device, device_id)
     if device is None:
-        raise LookupError(f"no device with id {device_id}")
+        raise NotFound("not_found", f"no device with id {device_id}")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
     db.session.commit()

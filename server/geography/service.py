@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from analysis.geo import AreaDef, parse_areas
 from analysis.places import PlacePoint, RecurringPlace, find_recurring
+from server.domain_errors import Invalid
 from server.extensions import db
 from server.geography import locate
 from server.geography.models import Area, NamedPlace
@@ -119,8 +120,11 @@ def recurring_places(
     return find_recurring(points, now=now, days=days, radius_m=radius_m, min_reports=min_reports)
 
 
-class PlaceError(ValueError):
+class PlaceError(Invalid):
     """A named place that cannot be made, with a message for the coordinator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_place", message)
 
 
 def create_place(

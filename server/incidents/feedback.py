@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import delete, select
 
+from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.incidents import service as incidents
 from server.incidents.models import Incident
@@ -24,10 +25,10 @@ def _bump(report: Report) -> None:
 
 
 def get(report_id: uuid.UUID) -> Report:
-    """Load a report or raise LookupError."""
+    """Load a report or raise NotFound."""
     report = db.session.get(Report, report_id)
     if report is None:
-        raise LookupError(f"no report with id {report_id}")
+        raise NotFound("not_found", f"no report with id {report_id}")
     return report
 
 
@@ -46,14 +47,17 @@ def get_for_update(report_id: uuid.UUID) -> Report:
         .execution_options(populate_existing=True)
     )
     if report is None:
-        raise LookupError(f"no report with id {report_id}")
+        raise NotFound("not_found", f"no report with id {report_id}")
     return report
 
 
 def set_status(report_id: uuid.UUID, status: str, comment: str | None = None) -> Report:
     """Set a report's coordinator status, optionally with a comment for the device."""
     if status not in REPORT_STATUSES:
-        raise ValueError(f"unknown status {status!r}; use one of {', '.join(REPORT_STATUSES)}")
+        raise Invalid(
+            "unknown_status",
+            f"unknown status {status!r}; use one of {', '.join(REPORT_STATUSES)}",
+        )
     report = get_for_update(report_id)
     if comment and comment.strip():
         db.session.add(ReportComment(report_id=report.id, body=comment.strip()))
@@ -76,7 +80,7 @@ def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -
     """Add a coordinator comment that the reporting device will see."""
     body = body.strip()
     if not body or len(body) > 4000:
-        raise ValueError("a comment must be 1–4000 characters")
+        raise Invalid("invalid_comment", "a comment must be 1–4000 characters")
     report = get_for_update(report_id)
     _bump(report)
     comment = ReportComment(report_id=report.id, body=body, author_id=author_id)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from server.categories.service import urgent_codes
+from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident, IncidentEvent
 from server.incidents.summary import summarise
@@ -23,19 +24,15 @@ from sync.clock import utcnow
 MAX_COMMENT = 4000
 
 
-class IncidentError(ValueError):
+class IncidentError(Invalid):
     """A decision that cannot be made, with a message for the coordinator."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def get(org_id: int, incident_id: uuid.UUID) -> Incident:
-    """Load one of the organisation's incidents or raise LookupError."""
+    """Load one of the organisation's incidents or raise NotFound."""
     incident = db.session.get(Incident, incident_id)
     if incident is None or incident.org_id != org_id:
-        raise LookupError(f"no incident {incident_id}")
+        raise NotFound("not_found", f"no incident {incident_id}")
     return incident
 
 
@@ -48,7 +45,7 @@ def _locked(org_id: int, incident_id: uuid.UUID) -> Incident:
         .execution_options(populate_existing=True)
     )
     if incident is None:
-        raise LookupError(f"no incident {incident_id}")
+        raise NotFound("not_found", f"no incident {incident_id}")
     return incident
 
 
@@ -195,7 +192,7 @@ def move(
     lock_counter(org_id)
     report = db.session.get(Report, report_id, populate_existing=True)
     if report is None or report.org_id != org_id:
-        raise LookupError(f"no report {report_id}")
+        raise NotFound("not_found", f"no report {report_id}")
     source = get(org_id, report.incident_id) if report.incident_id else None
     if target_id is None:
         if source is not None and len(members(source.id)) == 1:

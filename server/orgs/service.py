@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.orgs.models import ORG_KINDS, ChangeCounter, Organisation
 from sync.ids import slugify
@@ -13,13 +14,18 @@ def create(name: str, kind: str = "kommun") -> Organisation:
     """Create an organisation with its change counter."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise ValueError("the organisation name must be 1–200 characters")
+        raise Invalid("invalid_name", "the organisation name must be 1–200 characters")
     if kind not in ORG_KINDS:
-        raise ValueError(f"unknown organisation kind {kind!r}; use one of {', '.join(ORG_KINDS)}")
+        raise Invalid(
+            "unknown_kind",
+            f"unknown organisation kind {kind!r}; use one of {', '.join(ORG_KINDS)}",
+        )
     slug = slugify(name) or "org"
     for clash in db.session.scalars(select(Organisation)):
         if clash.name.casefold() == name.casefold() or clash.slug == slug:
-            raise ValueError(f"an organisation named {clash.name!r} (slug {clash.slug}) exists")
+            raise Invalid(
+                "exists", f"an organisation named {clash.name!r} (slug {clash.slug}) exists"
+            )
     org = Organisation(name=name, slug=slug, kind=kind)
     db.session.add(org)
     db.session.flush()
@@ -35,4 +41,4 @@ def find(name_or_slug: str) -> Organisation:
     for org in db.session.scalars(select(Organisation)):
         if key in (org.name.casefold(), org.slug):
             return org
-    raise LookupError(f"no organisation named {name_or_slug!r}")
+    raise NotFound("not_found", f"no organisation named {name_or_slug!r}")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from sync.ids import is_sha256
+
 VARIANTS = ("full", "display", "thumb")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -52,7 +52,7 @@ def _validate(org_id: int, sha256: str) -> None:
     """Raise ValueError unless the photo identifiers are safe path components."""
     if not isinstance(org_id, int) or isinstance(org_id, bool) or org_id < 0:
         raise ValueError(f"invalid org_id: {org_id!r}")
-    if not isinstance(sha256, str) or not _SHA256_RE.fullmatch(sha256):
+    if not isinstance(sha256, str) or not is_sha256(sha256):
         raise ValueError("sha256 must be 64 lowercase hexadecimal characters")
 
 

@@ -1,4 +1,4 @@
-"""What the server does with a device's push: store it, group it, answer it."""
+"""What the server does with a device's push (store, group, answer) and pull."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Any
 
 from server.db import phase
 from server.devices.models import Device
+from server.devices.service import parse_pending, record_outbox
 from server.incidents.grouping import assign_pending
 from server.orgs.counter import lock_counter
-from server.protocol import push
+from server.protocol import pull, push
 
 
 def receive_push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
@@ -21,3 +22,12 @@ def receive_push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
             lock_counter(device.org_id)
             assign_pending(device.org_id, pushed.edited)
     return push.answer(device, pushed)
+
+
+def answer_pull(
+    device: Device, cursor: str | None, limit: int | None, pending: str | None
+) -> dict[str, Any]:
+    """Record the phone's outbox count, if sent, and return its changes since the cursor."""
+    if pending is not None:
+        record_outbox(device, parse_pending(pending))
+    return pull.pull(device, cursor, limit)

@@ -7,14 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, send_file
 
 from server.devices.auth import current_device, device_required
-from server.devices.service import parse_pending, record_outbox
 from server.errors import ApiError
 from server.http import PHOTO_CSP, json_body, read_body
 from server.photos import service as photos
 from server.photos.models import Photo
-from server.protocol.pull import pull as pull_changes
 from server.protocol.schemas import PhotoOut, PullOut, PushOut
-from server.protocol.service import receive_push
+from server.protocol.service import answer_pull, receive_push
 from sync.clock import utcnow
 from sync.ids import is_sha256
 
@@ -77,12 +75,10 @@ def pull() -> tuple[dict[str, Any], int]:
         400: {description: A pending count that is not a whole number 0–1000000}
         401: {description: Missing, unknown or revoked token}
     """
-    limit = request.args.get("limit", type=int)
-    device = current_device()
-    pending = request.args.get("pending")
-    if pending is not None:
-        record_outbox(device, parse_pending(pending))
-    data = pull_changes(device, request.args.get("cursor"), limit)
+    args = request.args
+    data = answer_pull(
+        current_device(), args.get("cursor"), args.get("limit", type=int), args.get("pending")
+    )
     return PullOut().dump(data), 200
 
 
