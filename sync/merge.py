@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from sync.clock import as_utc
+
 DEVICE_FIELDS: tuple[str, ...] = (
     "created_at",
     "category",
@@ -39,16 +41,6 @@ DEVICE_FIELDS: tuple[str, ...] = (
 # The clock of a field that has no stored clock (rows written before clocks existed):
 # it loses to any real edit, so the first edit that carries a clock takes over.
 MIN_TIME = datetime.min.replace(tzinfo=UTC)
-
-
-def _utc(moment: datetime, what: str) -> datetime:
-    """Return an aware datetime converted to UTC, rejecting naive ones."""
-    if not isinstance(moment, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
-    # A naive time has no defined instant; guessing a zone would order edits wrongly.
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
-    return moment.astimezone(UTC)
 
 
 def _check_revision(revision: int) -> None:
@@ -85,7 +77,7 @@ class Edit:
         own = {name: _copy_json(self.values[name]) for name in DEVICE_FIELDS}
         _check_revision(self.revision)
         object.__setattr__(self, "values", MappingProxyType(own))
-        object.__setattr__(self, "edited_at", _utc(self.edited_at, "edited_at"))
+        object.__setattr__(self, "edited_at", as_utc(self.edited_at, "edited_at"))
 
 
 @dataclass(frozen=True)
@@ -99,7 +91,7 @@ class FieldState:
     def __post_init__(self) -> None:
         """Normalise the clock to UTC so comparisons never mix offsets."""
         _check_revision(self.revision)
-        object.__setattr__(self, "edited_at", _utc(self.edited_at, "edited_at"))
+        object.__setattr__(self, "edited_at", as_utc(self.edited_at, "edited_at"))
 
 
 ReportState = dict[str, FieldState]
@@ -250,7 +242,7 @@ def _parse_clock(name: str, raw: Any) -> tuple[datetime, int]:
     if not isinstance(raw, list | tuple) or len(raw) != 2 or not isinstance(raw[0], str):
         raise ValueError(f"malformed clock for {name}: {raw!r}")
     _check_revision(raw[1])
-    return _utc(datetime.fromisoformat(raw[0]), f"clock of {name}"), raw[1]
+    return as_utc(datetime.fromisoformat(raw[0]), f"clock of {name}"), raw[1]
 
 
 def state_from_columns(values: Mapping[str, Any], clocks: Mapping[str, Any] | None) -> ReportState:

@@ -6,11 +6,10 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 
-from analysis.geo import AreaDef, parse_areas
+from analysis.geo import AreaDef
 from analysis.places import PlacePoint, RecurringPlace, find_recurring
 from server.domain_errors import Invalid
 from server.extensions import db
@@ -36,19 +35,12 @@ class ImportResult:
     located: int
 
 
-def import_areas(
-    org_id: int,
-    doc: dict[str, Any],
-    name_property: str = "name",
-    code_property: str | None = None,
-) -> ImportResult:
-    """Store the areas of a GeoJSON document and give every report its area again.
+def store_areas(org_id: int, defs: list[AreaDef]) -> ImportResult:
+    """Store parsed areas and give every report its area again.
 
-    Areas with a code the organisation already has are replaced; others are added.
-    Raises analysis.geo.AreaError (with every problem listed) on a bad document. The caller
-    holds the transaction: it refreshes the incidents (their areas) and commits.
+    Areas with a code the organisation already has are replaced; others are added. The
+    caller holds the transaction: it refreshes the incidents (their areas) and commits.
     """
-    defs: list[AreaDef] = parse_areas(doc, name_property=name_property, code_property=code_property)
     lock_counter(org_id)
     existing = {a.code: a for a in db.session.scalars(select(Area).where(Area.org_id == org_id))}
     now = utcnow()

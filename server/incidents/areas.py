@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from analysis.geo import parse_areas
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import NamedPlace
@@ -20,8 +21,12 @@ def import_areas(
     name_property: str = "name",
     code_property: str | None = None,
 ) -> ImportResult:
-    """Import areas from GeoJSON, locate every report again and update every incident."""
-    result = geography.import_areas(org_id, doc, name_property, code_property)
+    """Import areas from GeoJSON, locate every report again and update every incident.
+
+    Raises analysis.geo.AreaError (with every problem listed) on a bad document.
+    """
+    defs = parse_areas(doc, name_property=name_property, code_property=code_property)
+    result = geography.store_areas(org_id, defs)
     ids = set(db.session.scalars(select(Incident.id).where(Incident.org_id == org_id)))
     refresh_incidents(org_id, ids)
     db.session.commit()
