@@ -73,7 +73,7 @@ def _sqlite_dt(moment: datetime) -> str:
 def ceiling_rows(
     n: int, org_id: int, device_ids: list[int], first_seq: int, sqlite: bool
 ) -> list[tuple[Any, ...]]:
-    """Return `n` report rows shaped as server/reports/service.py::_write_changes writes them."""
+    """Return `n` report rows shaped as server/protocol/push.py::_write writes them."""
     now = datetime.now(UTC)
     created = created_at(now)
     clock = created.astimezone(UTC).isoformat(timespec="microseconds")
