@@ -73,8 +73,8 @@ def compiled_directory() -> Path:
         for lang in stale:
             compile_catalog(lang, SOURCE_DIR)
         return SOURCE_DIR
-    except PermissionError:
-        # A read-only install: compile every language to a private folder instead.
+    except OSError:
+        # A read-only install (EACCES, EROFS): compile every language to a private folder.
         target = Path(tempfile.mkdtemp(prefix="lagesbild-translations-"))
         log.warning("translations folder is read-only; catalogs compiled into %s", target)
         for lang in LANGUAGES:

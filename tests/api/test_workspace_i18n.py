@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,37 @@ def test_the_app_loads_compiled_catalogs(app: Flask) -> None:
         assert t("nav.night") == "Night"
     with app.test_request_context("/workspace/"):
         assert t("nav.night") == "Natten"
+
+
+def test_a_stale_catalog_is_compiled(tmp_path: Path) -> None:
+    assert translations._stale("sv", tmp_path)
+    mo = translations.compile_catalog("sv", tmp_path)
+    assert mo == tmp_path / "sv" / "LC_MESSAGES" / "messages.mo"
+    assert not translations._stale("sv", tmp_path)
+    assert [p.name for p in mo.parent.iterdir()] == ["messages.mo"]  # no temporary left
+
+
+def test_a_read_only_install_compiles_into_a_private_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = translations.compile_catalog
+
+    def read_only_package(lang: str, target: Path) -> Path:
+        if target == translations.SOURCE_DIR:
+            raise PermissionError(13, "Permission denied")
+        return real(lang, target)
+
+    monkeypatch.setattr(translations, "compile_catalog", read_only_package)
+    monkeypatch.setattr(translations, "_stale", lambda lang, root: True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    translations.compiled_directory.cache_clear()
+    try:
+        folder = translations.compiled_directory()
+        assert folder.parent == tmp_path
+        for lang in LANGUAGES:
+            assert translations.po_path(lang, folder).with_suffix(".mo").is_file()
+    finally:
+        translations.compiled_directory.cache_clear()
 
 
 def test_the_digest_uses_keys_of_the_catalog() -> None:
