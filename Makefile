@@ -62,5 +62,7 @@ bench: install-test
 bench-pwa: install-test
 	$(BIN)/python bench/pwa.py
 
+# Compiled catalogs (*.mo) are rebuilt from the .po at start-up (server/translations).
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis node_modules
+	find server/translations -name '*.mo' -delete

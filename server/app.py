@@ -13,8 +13,10 @@ from server.config import Settings, flask_config
 from server.db import init_engine
 from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
-from server.extensions import db, migrate
+from server.extensions import babel, db, migrate
 from server.incidents.grouping import load_rules as load_grouping_rules
+from server.translations import DEFAULT_LANGUAGE, compiled_directory
+from server.workspace.i18n import select_locale
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
@@ -32,6 +34,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    babel.init_app(
+        app,
+        default_locale=DEFAULT_LANGUAGE,
+        default_timezone="Europe/Stockholm",
+        default_translation_directories=str(compiled_directory()),
+        locale_selector=select_locale,
+    )
     init_engine(app)
     load_grouping_rules(app)
     register_error_handlers(app)

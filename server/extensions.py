@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 
+from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -24,3 +25,5 @@ class Base(DeclarativeBase):
 # Objects stay readable after commit: services commit in phases and keep using them.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+# Languages: the workspace's locale selector and the shared catalogs (server/translations).
+babel = Babel()

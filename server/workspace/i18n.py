@@ -1,51 +1,30 @@
-"""The workspace's two languages: Swedish (the default) and English.
+"""The workspace's two languages: Swedish (the default) and English, on Flask-Babel.
 
-Catalogs are flat JSON objects in ``server/workspace/i18n/<name>.<lang>.json``; every file
-of a language is merged at load (``core.sv.json``, ``insights.sv.json`` …), so each part of
-the workspace keeps its own strings. The language comes from ``?lang=`` (remembered in the
-``lang`` cookie), else the cookie, else the browser's Accept-Language, else Swedish.
+Messages are the gettext catalogs in ``server/translations`` (shared with the digest). The
+language comes from ``?lang=`` (remembered in the ``lang`` cookie), else the cookie, else
+the browser's Accept-Language, else Swedish: `select_locale` is Flask-Babel's locale
+selector, so Babel's number and date formats follow the same choice.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, has_request_context, request
+from babel.support import NullTranslations
+from flask import Response, has_app_context, has_request_context, request
+from flask_babel import get_locale, get_translations, refresh
 
-LANGUAGES = ("sv", "en")
-DEFAULT_LANGUAGE = "sv"
+from server.translations import DEFAULT_LANGUAGE, LANGUAGES, translations
+
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-I18N_DIR = Path(__file__).resolve().parent / "i18n"
+
+__all__ = ["LANGUAGES", "current_lang", "lang_url", "pick", "remember_lang", "t"]
 
 
-@functools.cache
-def catalogs() -> dict[str, dict[str, str]]:
-    """Load and merge every catalog file per language (files in name order)."""
-    merged: dict[str, dict[str, str]] = {}
-    for lang in LANGUAGES:
-        merged[lang] = {}
-        for path in sorted(I18N_DIR.glob(f"*.{lang}.json")):
-            merged[lang].update(load_file(path))
-    return merged
-
-
-def load_file(path: Path) -> dict[str, str]:
-    """Read one catalog file: a flat object of string keys to string messages."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise ValueError(f"{path.name}: a catalog is a flat JSON object of strings")
-    return data
-
-
-def current_lang() -> str:
-    """Return the language of this request (cached on `g`)."""
+def select_locale() -> str:
+    """Choose the request's language by today's rule (cached on the request)."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
     # Cached on the request itself (not on `g`, which outlives a request in tests).
@@ -64,6 +43,11 @@ def current_lang() -> str:
     return lang
 
 
+def current_lang() -> str:
+    """Return the language of this request ("sv" outside a request)."""
+    return select_locale()
+
+
 def remember_lang(resp: Response) -> Response:
     """Store a language chosen with ?lang= in the cookie."""
     chosen = request.environ.get("lagesbild.lang_cookie")
@@ -79,11 +63,20 @@ def remember_lang(resp: Response) -> Response:
     return resp
 
 
+def _messages() -> NullTranslations:
+    """Return Flask-Babel's translations for the request's language."""
+    if not has_app_context():
+        return translations(current_lang())
+    # Flask-Babel caches the locale on `g`; an app context that outlives one request (the
+    # CLI, tests) must not keep the language of the one before.
+    if str(get_locale()) != current_lang():
+        refresh()
+    return get_translations()
+
+
 def t(key: str, **params: Any) -> str:
     """Translate a key into the request's language; a missing key shows as itself."""
-    message = catalogs()[current_lang()].get(key)
-    if message is None:
-        return key
+    message = _messages().gettext(key)
     if params:
         try:
             return message.format_map(params)

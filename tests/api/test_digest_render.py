@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from server.digest import render as render_module
+from server.digest import links as links_module
 from server.digest.content import build_digest
 from server.digest.render import Rendered, render
 from server.incidents import areas
@@ -298,7 +298,7 @@ def test_a_missing_thumbnail_file_is_left_out(hostile):
 
 
 def test_inline_photos_are_bounded(hostile, monkeypatch):
-    monkeypatch.setattr(render_module, "MAX_INLINE_PHOTOS", 1)
+    monkeypatch.setattr(links_module, "MAX_INLINE_PHOTOS", 1)
     out = render(hostile["digest"], base_url=BASE)
     assert sum(1 for i in out.images if i.content_type == "image/jpeg") == 1
     assert "+1 foton" in out.html  # the rest are a link to the incident

@@ -16,7 +16,7 @@ from server.digest import scheduler
 from server.digest import service as digest_settings
 from server.digest.models import DigestRun
 from server.extensions import db
-from server.workspace.i18n import catalogs
+from tests.api.test_workspace_i18n import catalogs
 from tests.support import factories
 from tests.support.smtp import (  # noqa: F401  (fixtures)
     SmtpServer,

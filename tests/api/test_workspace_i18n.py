@@ -1,22 +1,29 @@
-"""The workspace catalogs: every key used exists in Swedish and English, and language choice."""
+"""The gettext catalogs: every key used exists in Swedish and English, every .po compiles,
+placeholders match, and language choice.
+"""
 
 from __future__ import annotations
 
-import json
+import io
 import re
-from collections import Counter
+import tempfile
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 
+from server import translations
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import SORTS
 from server.workspace import i18n
-from server.workspace.i18n import LANGUAGES, catalogs, current_lang, t
+from server.workspace.i18n import LANGUAGES, current_lang, t
 
 WORKSPACE = Path(i18n.__file__).resolve().parent
+DIGEST = WORKSPACE.parent / "digest"
 # t("key") / t('key', …) in templates and Python; message("key"), render_error(…, "key") and
 # messages.append("key") in Python. A key ending in "." is a prefix completed at run time
 # (t("trends.window." ~ period)): those are listed in DYNAMIC instead.
@@ -48,6 +55,27 @@ INCIDENT_ERROR_CODES = (
     "same_incident",
     "already_alone",
 )
+
+
+def po_catalog(lang: str) -> Catalog:
+    """Read a language's .po source."""
+    with translations.po_path(lang).open("rb") as fh:
+        return read_po(fh, locale=lang, domain=translations.DOMAIN)
+
+
+def catalogs() -> dict[str, dict[str, str]]:
+    """Map every message id of each language to its text (plural forms: one id per form)."""
+    out: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        out[lang] = {}
+        for message in po_catalog(lang):
+            if not message.id:
+                continue  # the header
+            if message.pluralizable:
+                out[lang].update(zip(message.id, message.string, strict=True))
+            else:
+                out[lang][message.id] = message.string
+    return out
 
 
 def used_keys() -> dict[str, set[str]]:
@@ -88,28 +116,80 @@ def test_both_languages_have_the_same_keys(app: Flask) -> None:
     assert sorted(set(en) - set(sv)) == []
 
 
-def test_catalog_files_come_in_pairs_and_never_share_keys() -> None:
-    """Each part of the workspace owns its keys: a key defined twice is a conflict."""
-    folder = WORKSPACE / "i18n"
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_po_compiles_and_every_message_is_translated(lang: str) -> None:
+    catalog = po_catalog(lang)
+    assert str(catalog.locale) == lang and catalog.num_plurals == 2
+    assert list(catalog.check()) == []  # no format errors
+    ids = [m.id for m in catalog if m.id]
+    assert len(ids) == len(set(ids)), "a message id is defined twice"
+    for message in catalog:
+        if message.id:
+            texts = message.string if message.pluralizable else (message.string,)
+            assert all(texts) and not message.fuzzy, message.id
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    assert len(read_mo(compiled)) == len(catalog)
+
+
+def test_the_app_loads_compiled_catalogs(app: Flask) -> None:
+    folder = translations.compiled_directory()
     for lang in LANGUAGES:
-        counts: Counter[str] = Counter()
-        for path in folder.glob(f"*.{lang}.json"):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            assert isinstance(data, dict)
-            assert all(isinstance(v, str) and v for v in data.values()), path.name
-            counts.update(data.keys())
-            twin = folder / path.name.replace(f".{lang}.json", f".{_other(lang)}.json")
-            assert twin.exists(), f"{path.name} has no {twin.name}"
-        assert [k for k, n in counts.items() if n > 1] == []
+        assert translations.po_path(lang, folder).with_suffix(".mo").is_file()
+        assert translations.translations(lang).gettext("nav.night") != "nav.night"
+    with app.test_request_context("/workspace/?lang=en"):
+        assert t("nav.night") == "Night"
+    with app.test_request_context("/workspace/"):
+        assert t("nav.night") == "Natten"
 
 
-def _other(lang: str) -> str:
-    return "en" if lang == "sv" else "sv"
+def test_a_stale_catalog_is_compiled(tmp_path: Path) -> None:
+    assert translations._stale("sv", tmp_path)
+    mo = translations.compile_catalog("sv", tmp_path)
+    assert mo == tmp_path / "sv" / "LC_MESSAGES" / "messages.mo"
+    assert not translations._stale("sv", tmp_path)
+    assert [p.name for p in mo.parent.iterdir()] == ["messages.mo"]  # no temporary left
+
+
+def test_a_read_only_install_compiles_into_a_private_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = translations.compile_catalog
+
+    def read_only_package(lang: str, target: Path) -> Path:
+        if target == translations.SOURCE_DIR:
+            raise PermissionError(13, "Permission denied")
+        return real(lang, target)
+
+    monkeypatch.setattr(translations, "compile_catalog", read_only_package)
+    monkeypatch.setattr(translations, "_stale", lambda lang, root: True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    translations.compiled_directory.cache_clear()
+    try:
+        folder = translations.compiled_directory()
+        assert folder.parent == tmp_path
+        for lang in LANGUAGES:
+            assert translations.po_path(lang, folder).with_suffix(".mo").is_file()
+    finally:
+        translations.compiled_directory.cache_clear()
+
+
+def test_the_digest_uses_keys_of_the_catalog() -> None:
+    """The digest's templates and renderer ask only for keys the catalog has."""
+    sv = catalogs()["sv"]
+    digest_key = re.compile(r"""\bt(?:\.n)?\(\s*["']([a-z_][\w.\-]*[\w\-])["']""")
+    files = [*DIGEST.rglob("*.html"), *DIGEST.rglob("*.txt"), *DIGEST.rglob("*.py")]
+    used = {k for path in files for k in digest_key.findall(path.read_text(encoding="utf-8"))}
+    assert "digest.trends.total" in used and "count.incidents" in used
+    missing = [k for k in used if k not in sv and f"{k}.one" not in sv]
+    assert missing == []
 
 
 def test_placeholders_match_between_languages(app: Flask) -> None:
     sv, en = catalogs()["sv"], catalogs()["en"]
-    fields = re.compile(r"\{(\w+)\}")
+    # Both placeholder styles: {name} (str.format) and %(name)s (gettext's own).
+    fields = re.compile(r"\{(\w+)\}|%\((\w+)\)[sd]")
     for key in sv:
         if key in en:
             assert set(fields.findall(sv[key])) == set(fields.findall(en[key])), key

@@ -1,0 +1,108 @@
+"""Where the digest points: workspace addresses and image sources (CID parts or URLs).
+
+In an e-mail (`Images` mode "cid") thumbnails and the chart travel as related MIME parts
+referred to as ``cid:…``; on the workspace page (mode "url") thumbnails come from the photo
+route and the chart is a data: URI.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from server.digest.content import Digest
+from server.photos.storage import PhotoStore
+
+# Photos embedded in one e-mail (about 10–30 kB each); the rest are linked.
+MAX_INLINE_PHOTOS = 40
+CHART_CID = "chart@lagesbild"
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML refers to as ``cid:<cid>`` (a related MIME part)."""
+
+    cid: str
+    content_type: str
+    data: bytes
+
+
+class Links:
+    """Addresses in the workspace."""
+
+    def __init__(self, base_url: str, digest: Digest) -> None:
+        """Build links under `base_url` (the installation's public address)."""
+        self.base = base_url.rstrip("/")
+        self.digest = digest
+
+    def incident(self, incident_id: str) -> str:
+        """Return the workspace page of an incident."""
+        return f"{self.base}/workspace/incidents/{quote(incident_id, safe='')}"
+
+    def workspace(self) -> str:
+        """Return the workspace's start page."""
+        return f"{self.base}/workspace/"
+
+    def places(self) -> str:
+        """Return the workspace's recurring places page."""
+        return f"{self.base}/workspace/places"
+
+    def photo(self, sha256: str) -> str:
+        """Return the workspace address of a photo's thumbnail."""
+        return f"{self.base}/workspace/photos/{quote(sha256, safe='')}?size=thumb"
+
+    def period_list(self) -> str:
+        """Return the workspace list of the period's incidents."""
+        d = self.digest
+        if d.kind == "night":
+            return f"{self.base}/workspace/?{urlencode({'night': d.day.isoformat()})}"
+        tz = ZoneInfo(d.tz)
+        query = {
+            "from": d.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+            "to": d.end.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+            "sort": "severity",
+        }
+        return f"{self.base}/workspace/incidents?{urlencode(query)}"
+
+
+class Images:
+    """Image sources for the HTML; in "cid" mode it collects the inline images."""
+
+    def __init__(self, digest: Digest, mode: str, links: Links) -> None:
+        """Serve the digest's thumbnails as CID parts or workspace URLs."""
+        self.digest = digest
+        self.mode = mode
+        self.links = links
+        self.images: list[InlineImage] = []
+        self._cids: dict[str, str | None] = {}
+        self._store = PhotoStore(Path(digest.data_dir)) if digest.data_dir else None
+
+    def thumb(self, sha256: str) -> str | None:
+        """Return the src of a photo's 320 px thumbnail, or None when it cannot be shown."""
+        if self.mode == "url":
+            return self.links.photo(sha256)
+        if sha256 in self._cids:
+            return self._cids[sha256]
+        src = None
+        photos = sum(1 for i in self.images if i.cid != CHART_CID)
+        if self._store is not None and photos < MAX_INLINE_PHOTOS:
+            try:
+                data = self._store.path(self.digest.org_id, sha256, "thumb").read_bytes()
+            except (OSError, ValueError):
+                data = b""
+            if data:
+                cid = f"photo-{sha256[:24]}@lagesbild"
+                self.images.append(InlineImage(cid, "image/jpeg", data))
+                src = f"cid:{cid}"
+        self._cids[sha256] = src
+        return src
+
+    def chart(self, png: bytes) -> str:
+        """Return the src of the chart image."""
+        if self.mode == "url":
+            return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        self.images.append(InlineImage(CHART_CID, "image/png", png))
+        return f"cid:{CHART_CID}"
