@@ -14,7 +14,7 @@ from server.config import Settings, flask_config
 from server.db import init_engine
 from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
-from server.extensions import db, migrate
+from server.extensions import csrf, db, login_manager, migrate
 from server.incidents.grouping import load_rules as load_grouping_rules
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -33,6 +33,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
     init_engine(app)
     load_grouping_rules(app)
     register_error_handlers(app)

@@ -15,7 +15,7 @@ from server.extensions import db
 from server.orgs.counter import take_seqs
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
 from server.photos.models import Photo
-from server.photos.storage import VARIANTS, PhotoStore
+from server.photos.storage import VARIANTS, PhotoStore, is_sha256
 from server.reports.models import Report
 from server.types import utcnow
 from server.upsert import insert_ignore
@@ -132,6 +132,21 @@ def file_for(photo: Photo, variant: str) -> Path:
             400, "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
         )
     return store().path(photo.org_id, photo.sha256, variant)
+
+
+def photo_for_org(org_id: int, sha256: str, size: str) -> Path | None:
+    """Return the file of an organisation's photo that one of its reports names, else None.
+
+    For the coordinators' workspace: a bad hash or size, a photo of another organisation,
+    one no report names, or a missing file all answer None (the caller's 404).
+    """
+    if not is_sha256(sha256) or size not in VARIANTS:
+        return None
+    photo = find(org_id, sha256)
+    if photo is None or not _named_by_any_report(org_id, sha256):
+        return None
+    path = file_for(photo, size)
+    return path if path.is_file() else None
 
 
 def forget_unreferenced(org_id: int, hashes: list[str]) -> list[str]:
