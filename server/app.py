@@ -13,7 +13,7 @@ from server.config import Settings, flask_config
 from server.db import init_engine
 from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
-from server.extensions import babel, db, migrate
+from server.extensions import babel, csrf, db, login_manager, migrate
 from server.incidents.grouping import load_rules as load_grouping_rules
 from server.translations import DEFAULT_LANGUAGE, compiled_directory
 from server.workspace.i18n import select_locale
@@ -41,6 +41,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         default_translation_directories=str(compiled_directory()),
         locale_selector=select_locale,
     )
+    login_manager.init_app(app)
+    csrf.init_app(app)
     init_engine(app)
     load_grouping_rules(app)
     register_error_handlers(app)

@@ -165,6 +165,12 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=SESSION_HOURS),
+        # Its CSRF tokens (Flask-WTF): the workspace checks them itself (the device API uses
+        # bearer tokens, no cookies), a token lives as long as the session, and no Referer
+        # check (a proxy that passes another Host would refuse every form).
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": SESSION_HOURS * 3600,
+        "WTF_CSRF_SSL_STRICT": False,
     }
 
 

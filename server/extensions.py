@@ -1,8 +1,10 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 
 from flask_babel import Babel
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -27,3 +29,7 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 # Languages: the workspace's locale selector and the shared catalogs (server/translations).
 babel = Babel()
+# The workspace's logins (server.workspace.auth configures it) and its CSRF tokens (checked
+# by the workspace's own hook: the bearer-token device API carries no cookies to forge).
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -10,9 +10,9 @@ SHA256_PATTERN = r"[0-9a-f]{64}"
 _SHA256_RE = re.compile(SHA256_PATTERN)
 
 
-def is_sha256(text: str) -> bool:
-    """Tell whether the text is a SHA-256 in lower-case hex."""
-    return _SHA256_RE.fullmatch(text) is not None
+def is_sha256(value: object) -> bool:
+    """Tell whether a value is a SHA-256 in lower-case hex (a photo's address)."""
+    return isinstance(value, str) and _SHA256_RE.fullmatch(value) is not None
 
 
 def slugify(name: str) -> str:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from analysis.trends import Baseline, baseline_by_key
-from server.devices.service import device_kinds  # noqa: F401  (the workspace asks here)
 from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report

@@ -20,6 +20,7 @@ from server.photos.storage import VARIANTS, PhotoStore
 from server.reports.models import Report
 from server.upsert import insert_ignore
 from sync.clock import utcnow
+from sync.ids import is_sha256
 
 _PHOTOS = Photo.__table__
 
@@ -159,6 +160,21 @@ def file_for(photo: Photo, variant: str) -> Path:
             "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
         )
     return store().path(photo.org_id, photo.sha256, variant)
+
+
+def photo_for_org(org_id: int, sha256: str, size: str) -> Path | None:
+    """Return the file of an organisation's photo that one of its reports names, else None.
+
+    For the coordinators' workspace: a bad hash or size, a photo of another organisation,
+    one no report names, or a missing file all answer None (the caller's 404).
+    """
+    if not is_sha256(sha256) or size not in VARIANTS:
+        return None
+    photo = find(org_id, sha256)
+    if photo is None or not _named_by_any_report(org_id, sha256):
+        return None
+    path = file_for(photo, size)
+    return path if path.is_file() else None
 
 
 def forget_unreferenced(org_id: int, hashes: list[str]) -> list[str]:

@@ -52,7 +52,7 @@ def _validate(org_id: int, sha256: str) -> None:
     """Raise ValueError unless the photo identifiers are safe path components."""
     if not isinstance(org_id, int) or isinstance(org_id, bool) or org_id < 0:
         raise ValueError(f"invalid org_id: {org_id!r}")
-    if not isinstance(sha256, str) or not is_sha256(sha256):
+    if not is_sha256(sha256):
         raise ValueError("sha256 must be 64 lowercase hexadecimal characters")
 
 

@@ -1,13 +1,9 @@
 """The coordinator's workspace: HTML pages under /workspace/ (login, night, incidents, exports).
 
-Every module that adds pages registers its routes on `bp` when imported here; the map,
-trends and places pages live in `insights.py` when that module is present.
+Every module that adds pages registers its routes on `bp` when imported here.
 """
 
 from __future__ import annotations
-
-from importlib import import_module
-from importlib.util import find_spec
 
 from flask import Blueprint
 
@@ -20,11 +16,28 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-from server.workspace import export, hooks, views  # noqa: E402  (register routes on bp)
+# Importing a module registers its routes on bp.
+from server.workspace import (  # noqa: E402
+    decision_views,
+    digest_views,
+    export,
+    hooks,
+    incident_views,
+    login_views,
+    map_views,
+    place_views,
+    trend_views,
+)
 
-__all__ = ["bp", "export", "hooks", "views"]
-
-if find_spec("server.workspace.insights") is not None:
-    import_module("server.workspace.insights")
-if find_spec("server.digest") is not None:
-    import_module("server.workspace.digest_views")  # the digest pages (server.digest)
+__all__ = [
+    "bp",
+    "decision_views",
+    "digest_views",
+    "export",
+    "hooks",
+    "incident_views",
+    "login_views",
+    "map_views",
+    "place_views",
+    "trend_views",
+]

@@ -1,37 +1,37 @@
-"""Workspace logins: sessions, roles, CSRF tokens and a brake on password guessing.
+"""Workspace logins with Flask-Login: sessions, roles and a brake on password guessing.
 
 A person logs in with e-mail and password (argon2id). The session is Flask's signed cookie
-(HttpOnly, SameSite=Lax, Secure in production; see server.config) holding the person's id,
-the login time and a CSRF token. Each request loads the person afresh, so a deactivated
-account or a changed role takes effect at once. Coordinators and admins may change things;
-partners may only look.
+(HttpOnly, SameSite=Lax, Secure in production; see server.config) holding Flask-Login's
+user id and the login time; CSRF tokens are Flask-WTF's (server.workspace.hooks checks
+them). The user loader reads the person afresh on every request, so a deactivated account
+or a changed role takes effect at once, and ends a session one lifetime after its login
+however busy it was. Coordinators and admins may change things; partners may only look.
 """
 
 from __future__ import annotations
 
 import functools
-import hmac
 import re
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
-from sqlalchemy import func, select
+from flask_login import UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
+from werkzeug.wrappers import Response as BaseResponse
 
 from server.auth.models import Person
 from server.auth.service import hash_password, verify_password
 from server.db import SAFE_METHODS
-from server.extensions import db
+from server.extensions import db, login_manager
 from server.orgs.models import Organisation
+from server.workspace import service
 
-F = TypeVar("F", bound=Callable[..., Any])
 # C0 control characters except tab, line feed and carriage return.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -44,15 +44,10 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_FOR = timedelta(minutes=15)
 # Logging in and out changes only the session: every role may do it.
 SESSION_ENDPOINTS = frozenset({"workspace.login", "workspace.logout"})
-CSRF_KEY = "csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
-# Marks a request whose person has been loaded (`g` may outlive a request in tests).
-LOADED = "lagesbild.person_loaded"
-
-
-class CsrfError(Exception):
-    """A state-changing request without the session's CSRF token."""
+# The session key of the login time (the absolute session limit counts from it).
+LOGIN_AT = "login_at"
+# What Flask-Login and Flask-WTF cache on `g` for one request.
+REQUEST_CACHE = ("_login_user", "csrf_token", "csrf_valid")
 
 
 class ReadOnlyError(Exception):
@@ -62,46 +57,73 @@ class ReadOnlyError(Exception):
 # --- the current person ---------------------------------------------------------------------
 
 
-def load_person() -> None:
-    """Set g.person and g.org from the session (None when nobody valid is logged in)."""
-    g.person = None
-    g.org = None
-    request.environ[LOADED] = True
-    pid = session.get("pid")
-    if not isinstance(pid, int):
-        return
-    login_at = session.get("login_at")
+class Coordinator(UserMixin):
+    """Flask-Login's user: a person allowed in the workspace, with their organisation."""
+
+    def __init__(self, person: Person, org: Organisation) -> None:
+        self.person = person
+        self.org = org
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.person.id)
+
+    @property
+    def is_active(self) -> bool:
+        """Tell whether the account may log in."""
+        return self.person.active and self.person.role in WORKSPACE_ROLES
+
+    @property
+    def can_edit(self) -> bool:
+        """Tell whether the person may change things (not a partner)."""
+        return self.person.role in EDIT_ROLES
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> Coordinator | None:
+    """Load the logged-in person afresh; end a session that expired or lost its right."""
+    login_at = session.get(LOGIN_AT)
     lifetime: timedelta = current_app.permanent_session_lifetime
-    if not isinstance(login_at, int | float) or time.time() - login_at > lifetime.total_seconds():
-        # An absolute limit: a session refreshed by activity still ends after one lifetime.
+    # An absolute limit: a session refreshed by activity still ends after one lifetime.
+    fresh = isinstance(login_at, int | float) and time.time() - login_at <= lifetime.total_seconds()
+    found = service.person_with_org(int(user_id)) if fresh and user_id.isdigit() else None
+    user = Coordinator(*found) if found is not None else None
+    if user is None or not user.is_active:
         session.clear()
-        return
-    person = db.session.get(Person, pid)
-    if person is None or not person.active or person.role not in WORKSPACE_ROLES:
-        session.clear()
-        return
-    g.person = person
-    g.org = db.session.get(Organisation, person.org_id)
+        return None
+    return user
+
+
+# Sessions are not tied to an address or a browser string (coordinators move between
+# networks), and nothing asks for a "fresh" login: the session's own limits are the rule.
+login_manager.session_protection = None
+
+
+@login_manager.unauthorized_handler
+def to_login() -> BaseResponse:
+    """Send a visitor who is not logged in to the login page (and back afterwards)."""
+    return redirect(url_for("workspace.login", next=request.full_path.rstrip("?")))
+
+
+def forget_request_state() -> None:
+    """Drop the login and CSRF token cached on `g`: they belong to one request.
+
+    `g` lives as long as the app context, which a test (or a CLI command) may hold open
+    across several requests.
+    """
+    for name in REQUEST_CACHE:
+        g.pop(name, None)
+
+
+def user() -> Coordinator | None:
+    """Return the logged-in coordinator, or None."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def can_edit() -> bool:
     """Tell whether the logged-in person may change things (not a partner)."""
-    person = g.get("person")
-    return person is not None and person.role in EDIT_ROLES
-
-
-def login_required(view: F) -> F:
-    """Send visitors who are not logged in to the login page (and back afterwards)."""
-
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not request.environ.get(LOADED):
-            load_person()
-        if g.person is None:
-            return redirect(url_for("workspace.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
+    me = user()
+    return me is not None and me.can_edit
 
 
 def safe_next(target: str | None) -> str:
@@ -123,37 +145,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-# --- CSRF -----------------------------------------------------------------------------------
-
-
-def csrf_token() -> str:
-    """Return the session's CSRF token, creating it on first use."""
-    token = session.get(CSRF_KEY)
-    if not isinstance(token, str) or len(token) < 32:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_KEY] = token
-    return token
-
-
-def csrf_protect() -> None:
-    """Refuse a state-changing request whose token does not match the session's."""
-    if request.method in SAFE_METHODS:
-        return
-    expected = session.get(CSRF_KEY)
-    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    if (
-        not isinstance(expected, str)
-        or not sent
-        or not hmac.compare_digest(sent.encode(), expected.encode())
-    ):
-        raise CsrfError
-
-
 def require_editor() -> None:
     """Refuse changes by a read-only (partner) login; the login itself is not a change."""
     if request.method in SAFE_METHODS or request.endpoint in SESSION_ENDPOINTS:
         return
-    if g.get("person") is not None and not can_edit():
+    if user() is not None and not can_edit():
         raise ReadOnlyError
 
 
@@ -233,7 +229,7 @@ def authenticate(email: str, password: str) -> Person | None:
 
     The lookup runs in its own short transaction; the slow hash check runs with none open.
     """
-    person = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
+    person = service.person_by_email(email)
     db.session.commit()
     stored = person.password_hash if person is not None else _dummy_hash()
     ok = verify_password(stored, password[:1024])
@@ -243,9 +239,19 @@ def authenticate(email: str, password: str) -> Person | None:
 
 
 def start_session(person: Person) -> None:
-    """Start a fresh session for the person (nothing of the old one survives)."""
+    """Log the person in on a fresh session (nothing of the old one survives)."""
+    found = service.person_with_org(person.id)
+    if found is None:  # pragma: no cover - the person was just read
+        raise LookupError(person.id)
     session.clear()
+    forget_request_state()
     session.permanent = True
-    session["pid"] = person.id
-    session["login_at"] = int(time.time())
-    session[CSRF_KEY] = secrets.token_urlsafe(32)
+    session[LOGIN_AT] = int(time.time())
+    login_user(Coordinator(*found))
+    generate_csrf()  # a new token for the new session
+
+
+def end_session() -> None:
+    """Log out and forget everything the session held."""
+    logout_user()
+    session.clear()

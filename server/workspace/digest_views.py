@@ -12,20 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response, abort, g, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.db import phase
 from server.digest import scheduler
 from server.digest import service as digest_settings
 from server.digest.models import DIGEST_KINDS, DigestRun
-from server.extensions import db
-from server.workspace import bp
-from server.workspace.auth import login_required
-from server.workspace.hooks import message
+from server.workspace import bp, service
+from server.workspace.hooks import audit, message
 from server.workspace.i18n import current_lang
-from server.workspace.views import audit
 from sync.clock import utcnow
 
 ARCHIVE_LIMIT = 100
@@ -40,8 +37,9 @@ DOCUMENT_CSP = (
 
 
 def _zone_and_settings() -> tuple[Any, Any]:
+    org_id = current_user.org.id
     with phase("read"):
-        row = digest_settings.get(g.org.id) or digest_settings.defaults(g.org.id)
+        row = digest_settings.get(org_id) or digest_settings.defaults(org_id)
     return digest_settings.parse_timezone(row.timezone), row
 
 
@@ -70,28 +68,10 @@ def _document(html: str) -> Response:
 
 def _run_or_404(run_id: int) -> DigestRun:
     """Return a run of the person's own organisation; another organisation's is a 404."""
-    with phase("read"):
-        run = db.session.scalar(
-            select(DigestRun)
-            .where(DigestRun.id == run_id, DigestRun.org_id == g.org.id)
-            .execution_options(populate_existing=True)
-        )
+    run = service.digest_run(current_user.org.id, run_id)
     if run is None:
         abort(404)
     return run
-
-
-def _archive(org_id: int) -> list[DigestRun]:
-    with phase("read"):
-        return list(
-            db.session.scalars(
-                select(DigestRun)
-                .where(DigestRun.org_id == org_id)
-                .order_by(DigestRun.day.desc(), DigestRun.scheduled_for.desc(), DigestRun.id)
-                .limit(ARCHIVE_LIMIT)
-                .execution_options(populate_existing=True)
-            )
-        )
 
 
 @bp.get("/digest", endpoint="digest")
@@ -116,7 +96,7 @@ def digest_home() -> str:
         night_src=url_for("workspace.lagesbild", kind="night", date=night.isoformat()),
         week=latest_day("week", now, tz),
         month=latest_day("month", now, tz),
-        runs=_archive(g.org.id),
+        runs=service.digest_archive(current_user.org.id, ARCHIVE_LIMIT),
         settings=row,
         kinds=scheduler.kinds_of(row),
         tz=tz,
@@ -197,7 +177,7 @@ def lagesbild() -> Response:
         day = latest_day(kind, utcnow(), tz)
     lang = current_lang()
     with phase("read"):
-        built = content.build_digest(g.org.id, kind, day, now=utcnow())
+        built = content.build_digest(current_user.org.id, kind, day, now=utcnow())
     base_url = request.host_url.rstrip("/")
     rendered = render.render(built, lang, base_url=base_url, image_mode="url")
     audit("lagesbild.view", f"{kind} {day.isoformat()}")

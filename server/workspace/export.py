@@ -22,16 +22,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from flask import Response, g, request, url_for
+from flask import Response, request, url_for
+from flask_login import current_user, login_required
 
+from server.devices.service import device_kinds
 from server.incidents import queries
 from server.reports.models import Report
 from server.workspace import bp
 from server.workspace import labels as lb
-from server.workspace.auth import login_required
 from server.workspace.filters import ParsedFilter, parse_filter
+from server.workspace.hooks import audit
 from server.workspace.i18n import t
-from server.workspace.views import audit
 from sync.clock import utcnow
 
 EXPORT_LIMIT = 20_000
@@ -68,8 +69,8 @@ def csv_body(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def _filtered() -> tuple[ParsedFilter, list[queries.IncidentRow]]:
     """Run the list's filter from the query string."""
-    parsed = parse_filter(request.args, g.org.id, utcnow())
-    return parsed, queries.list_incidents(g.org.id, parsed.filter, limit=EXPORT_LIMIT)
+    parsed = parse_filter(request.args, current_user.org.id, utcnow())
+    return parsed, queries.list_incidents(current_user.org.id, parsed.filter, limit=EXPORT_LIMIT)
 
 
 def _filename(parsed: ParsedFilter, stem: str, ext: str) -> str:
@@ -91,7 +92,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 def incidents_csv() -> Response:
     """The filtered incidents, one row each."""
     parsed, rows = _filtered()
-    areas = lb.area_names(g.org.id)
+    areas = lb.area_names(current_user.org.id)
     header = [
         t("export.col.id"),
         t("export.col.first_at"),
@@ -147,11 +148,13 @@ def reports_csv() -> Response:
     wanted = {r.incident.id for r in rows}
     reports = [
         r
-        for r in queries.reports_in_window(g.org.id, parsed.filter.start, parsed.filter.end)
+        for r in queries.reports_in_window(
+            current_user.org.id, parsed.filter.start, parsed.filter.end
+        )
         if r.incident_id in wanted
     ]
-    kinds = queries.device_kinds(r.device_id for r in reports)
-    areas = lb.area_names(g.org.id)
+    kinds = device_kinds(r.device_id for r in reports)
+    areas = lb.area_names(current_user.org.id)
     header = [
         t("export.col.report_id"),
         t("export.col.incident_id"),
@@ -200,7 +203,7 @@ def _report_row(r: Report, kinds: dict[int, str], areas: dict[int, str]) -> list
 def incidents_geojson() -> Response:
     """The filtered incidents as a GeoJSON FeatureCollection (RFC 7946, WGS 84 lon/lat)."""
     parsed, rows = _filtered()
-    areas = lb.area_names(g.org.id)
+    areas = lb.area_names(current_user.org.id)
     features = [_feature(r, areas) for r in rows]
     doc = {
         "type": "FeatureCollection",

@@ -1,8 +1,9 @@
-"""Read the incident filter from a query string, forgivingly.
+"""Read the incident filter from a query string, forgivingly, and offer its choices.
 
 Every value a browser (or anyone) can send is either understood or set aside with a
 message: a bad date falls back to the default window, an unknown category is ignored. The
-list, the exports and the map share this parser, so they always show the same incidents.
+list, the exports and the map share this parser, so they always show the same incidents,
+and `filter_options` gives every page's filter form (_filters.html) the same choices.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from server.categories.models import Category
 from server.devices.models import DEVICE_KINDS
-from server.extensions import db
-from server.geography.models import Area
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import SORTS, STOCKHOLM, IncidentFilter
+from server.workspace import labels as lb
+from server.workspace.i18n import t
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 400
@@ -126,8 +126,8 @@ def parse_filter(
             if end - start > timedelta(days=MAX_DAYS):
                 start = end - timedelta(days=MAX_DAYS)
                 messages.append("filter.window_capped")
-    categories = db.session.scalars(select(Category.code)).all()
-    areas = [str(a) for a in db.session.scalars(select(Area.id).where(Area.org_id == org_id))]
+    categories = [c.code for c in lb.categories()]
+    areas = [str(a) for a in lb.area_names(org_id)]
     chosen: dict[str, list[str]] = {}
     dropped_any = False
     for key, allowed in (
@@ -164,3 +164,19 @@ def parse_filter(
         },
         messages=messages,
     )
+
+
+def filter_options(org_id: int, parsed: ParsedFilter) -> dict[str, Any]:
+    """Return what the shared filter form (_filters.html) shows: values, messages, choices."""
+    areas = lb.area_names(org_id)
+    return {
+        "parsed": parsed,
+        "values": parsed.values,
+        "filter_messages": [t(k) for k in parsed.messages],
+        "categories": [(c.code, lb.category_label(c.code)) for c in lb.categories()],
+        "areas": sorted(areas.items(), key=lambda a: a[1]),
+        "statuses": [(s, lb.status_label(s)) for s in INCIDENT_STATUSES],
+        "responsibles": [(r, lb.responsible_label(r)) for r in RESPONSIBLE],
+        "kinds": [(k, lb.kind_label(k)) for k in DEVICE_KINDS],
+        "sorts": [(s, t(f"sort.{s}")) for s in SORTS],
+    }

@@ -10,28 +10,26 @@ from flask import (
     Flask,
     Response,
     flash,
-    g,
     get_flashed_messages,
     has_request_context,
     render_template,
     request,
-    url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from werkzeug.routing import BuildError
+from flask_wtf.csrf import CSRFError
+from jinja2 import TemplateError
+from sqlalchemy.exc import SQLAlchemyError
 
 from server.errors import register_html_errors
+from server.extensions import csrf
 from server.incidents.queries import STOCKHOLM
-from server.workspace import bp
+from server.workspace import bp, service
 from server.workspace.auth import (
-    LOADED,
-    CsrfError,
     ReadOnlyError,
     can_edit,
-    csrf_protect,
-    csrf_token,
-    load_person,
+    forget_request_state,
     require_editor,
+    user,
 )
 from server.workspace.i18n import current_lang, lang_url, remember_lang, t
 
@@ -67,10 +65,8 @@ def _setup(state: BlueprintSetupState) -> None:
     register_html_errors(app, "/workspace", render_error)
     app.jinja_env.globals.update(
         t=t,
-        csrf_token=csrf_token,
         lang_url=lang_url,
         can_edit=can_edit,
-        nav_href=nav_href,
         flashed_messages=flashed_messages,
     )
     app.jinja_env.filters["localtime"] = localtime
@@ -81,23 +77,29 @@ def _context() -> dict[str, Any]:
     """Give every template the language and the logged-in person and organisation."""
     if not has_request_context():
         return {}
+    me = user()
     return {
         "lang": current_lang(),
-        "person": g.get("person"),
-        "org": g.get("org"),
+        "person": me.person if me else None,
+        "org": me.org if me else None,
     }
+
+
+@bp.before_app_request
+def _fresh_request() -> None:
+    """Start every request (error pages of unknown addresses too) without a cached login."""
+    forget_request_state()
 
 
 @bp.before_request
 def _before() -> Response | None:
-    """Load the person, then refuse forged or read-only state changes before any view runs."""
+    """Refuse oversized, forged or read-only state changes before any view runs."""
     current_lang()
-    load_person()
     if (request.content_length or 0) > MAX_BODY:
         return render_error(413)
     try:
-        csrf_protect()
-    except CsrfError:
+        csrf.protect()
+    except CSRFError:
         return render_error(400, "error.csrf")
     try:
         require_editor()
@@ -129,19 +131,25 @@ def render_error(status: int, message_key: str | None = None) -> Response:
     """Render the workspace's HTML error page (never the API's JSON envelope)."""
     title_key, text_key = ERROR_KEYS.get(status, ("error.500.title", "error.500.text"))
     try:
-        if not request.environ.get(LOADED):
-            load_person()
         html = render_template(
             "workspace/error.html",
             status=status,
             title=t(title_key),
             message=t(message_key or text_key),
         )
-    except Exception:  # an error page must never fail itself
+    except (TemplateError, SQLAlchemyError):  # an error page must never fail itself
         log.exception("workspace error page failed")
         html = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
     resp = Response(html, status=status, mimetype="text/html")
     return secure_headers(resp)
+
+
+def audit(action: str, target: str = "") -> None:
+    """Write to the audit log what the logged-in person viewed, exported or changed."""
+    me = user()
+    if me is None:  # pragma: no cover - every audited view requires a login
+        raise LookupError("nobody is logged in")
+    service.record_audit(me.org.id, me.person.id, action, target)
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -149,14 +157,6 @@ def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
     return moment.astimezone(STOCKHOLM).strftime(fmt)
-
-
-def nav_href(endpoint: str, fallback: str) -> str:
-    """Link to a workspace page by endpoint, or to its planned path while it is not built."""
-    try:
-        return url_for(endpoint)
-    except BuildError:
-        return fallback
 
 
 def message(key: str, kind: str = "ok", **params: Any) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Literal
@@ -172,9 +172,9 @@ def _header(title: str, trend: Trend | None, width: int) -> list[str]:
 def _y_axis(left: float, right: float, top: float, bottom: float, ticks: list[float]) -> list[str]:
     """Return grid lines and tick labels for a y axis starting at 0."""
     out: list[str] = []
-    peak = ticks[-1] or 1.0
+    y_at = _y_scale(top, bottom, ticks)
     for tick in ticks:
-        y = bottom - (bottom - top) * tick / peak
+        y = y_at(tick)
         out.append(
             f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(right)}" y2="{_num(y)}" '
             f'stroke="{GRID}" stroke-width="1"/>'
@@ -192,6 +192,30 @@ def _label_step(count: int, plot_width: float, label_px: float = 44) -> int:
     if count <= 0:
         return 1
     return max(1, math.ceil(count * label_px / max(plot_width, 1)))
+
+
+def _y_scale(top: float, bottom: float, ticks: list[float]) -> Callable[[float], float]:
+    """Return the function placing a value on the y axis (the highest tick at the top)."""
+    peak = ticks[-1] or 1.0
+    return lambda v: bottom - (bottom - top) * v / peak
+
+
+def _frame(
+    cid: str,
+    width: int,
+    height: int,
+    title: str,
+    desc: str,
+    trend: Trend | None,
+    box: tuple[float, float, float, float],
+    ticks: list[float],
+) -> list[str]:
+    """Open a chart: the SVG element, its title (and trend line) and the y axis."""
+    left, right, top, bottom = box
+    out = _open(cid, width, height, title, desc)
+    out += _header(title, trend, width)
+    out += _y_axis(left, right, top, bottom, ticks)
+    return out
 
 
 def line_chart(
@@ -222,17 +246,12 @@ def line_chart(
     top = 48.0 if trend is not None else 32.0
     legend_rows = max(1, math.ceil(len(series) / 3))
     bottom = height - 26.0 - 16.0 * legend_rows
-    peak = ticks[-1] or 1.0
 
     def x_at(i: int) -> float:
         return left + (right - left) * (i + 0.5) / max(n, 1)
 
-    def y_at(v: float) -> float:
-        return bottom - (bottom - top) * v / peak
-
-    out = _open(cid, width, height, title, desc)
-    out += _header(title, trend, width)
-    out += _y_axis(left, right, top, bottom, ticks)
+    y_at = _y_scale(top, bottom, ticks)
+    out = _frame(cid, width, height, title, desc, trend, (left, right, top, bottom), ticks)
     step = _label_step(n, right - left)
     for i, label in enumerate(x_labels):
         if i % step == 0:
@@ -332,16 +351,10 @@ def bar_chart(
     left, right = 40.0, width - 12.0
     top = 48.0 if trend is not None else 32.0
     bottom = height - 42.0
-    peak = ticks[-1] or 1.0
     slot = (right - left) / max(n, 1)
     bar = max(2.0, slot * 0.6)
-
-    def y_at(v: float) -> float:
-        return bottom - (bottom - top) * v / peak
-
-    out = _open(cid, width, height, title, desc)
-    out += _header(title, trend, width)
-    out += _y_axis(left, right, top, bottom, ticks)
+    y_at = _y_scale(top, bottom, ticks)
+    out = _frame(cid, width, height, title, desc, trend, (left, right, top, bottom), ticks)
     step = _label_step(n, right - left)
     show_values = slot >= 18
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):

@@ -20,7 +20,7 @@ from server.incidents import areas
 from server.incidents.models import Incident
 from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
-from server.workspace import insights
+from server.workspace import trend_views
 from tests.support import factories
 from tests.support.workspace import csrf_from, login, post, push
 
@@ -381,7 +381,7 @@ def test_trends_weeks_are_capped(app: Flask, orgs) -> None:
     client = logged_in(app, a.who)
     html = text(client.get(TRENDS + "?weeks=999&step=week"))
     total_table = html.split('id="trend-total-caption"', 1)[1].split("</table>", 1)[0]
-    assert total_table.count('<th scope="row">') == insights.TREND_MAX_WEEKS
+    assert total_table.count('<th scope="row">') == trend_views.TREND_MAX_WEEKS
 
 
 # --- places ---------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from flask import current_app
+from flask import current_app, g, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -45,9 +46,15 @@ def csrf_from(html: str) -> str:
 
 
 def session_token(client: FlaskClient) -> str:
-    """Return the CSRF token of the client's current session."""
+    """Return a CSRF token of the client's current session, as its pages carry it."""
     with client.session_transaction() as sess:
-        return sess["csrf"]
+        secret = sess["csrf_token"]
+    # Flask-WTF keeps a secret in the session and signs it into the tokens pages carry.
+    with current_app.test_request_context():
+        session["csrf_token"] = secret
+        token = generate_csrf()
+        g.pop("csrf_token", None)
+    return token
 
 
 def login(client: FlaskClient, who: Login, password: str | None = None) -> TestResponse:

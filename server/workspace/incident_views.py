@@ -1,0 +1,309 @@
+"""Workspace pages: the night view, the incident list, an incident's detail and its photos.
+
+Views parse, ask `server.incidents` (and the workspace's `service`) and render; the
+coordinator's changes are in `decision_views`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from server.devices.service import device_kinds
+from server.http import PHOTO_CSP
+from server.incidents import queries
+from server.incidents import service as incidents
+from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident
+from server.photos import service as photo_service
+from server.workspace import bp, service
+from server.workspace import labels as lb
+from server.workspace.filters import ParsedFilter, filter_options, parse_filter
+from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime, message
+from server.workspace.i18n import t
+from sync.clock import utcnow
+
+LIST_LIMIT = 500
+# Incidents offered for a merge or a move: those within this margin of the incident.
+NEIGHBOUR_MARGIN = timedelta(hours=12)
+NEIGHBOUR_LIMIT = 100
+
+
+def row_view(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
+    """Describe an incident row for the list templates."""
+    i = row.incident
+    return {
+        "id": str(i.id),
+        "first_at": i.first_at,
+        "last_at": i.last_at,
+        "category": lb.category_label(i.category_code),
+        "status": i.status,
+        "status_label": lb.status_label(i.status),
+        "responsible_label": lb.responsible_label(i.responsible) if i.responsible else "",
+        "area": areas.get(i.area_id, "") if i.area_id else "",
+        "place": i.place,
+        "summary": i.summary,
+        "report_count": i.report_count,
+        "in_window": row.reports_in_window,
+        "kinds": lb.kinds_label(row.kinds),
+        "urgent": i.urgent,
+        "severity": i.max_severity,
+    }
+
+
+def day_label(day: date) -> str:
+    """Show a date as "fredag 20 november"."""
+    return t(
+        "date.long",
+        weekday=t(f"weekday.{day.weekday()}"),
+        day=day.day,
+        month=t(f"month.{day.month}"),
+        year=day.year,
+    )
+
+
+def _list_context(parsed: ParsedFilter, org_id: int) -> dict[str, Any]:
+    """Run the filter and build what the list templates show."""
+    areas = lb.area_names(org_id)
+    rows = queries.list_incidents(org_id, parsed.filter, limit=LIST_LIMIT)
+    return {
+        "rows": [row_view(r, areas) for r in rows],
+        "truncated": len(rows) >= LIST_LIMIT,
+        "limit": LIST_LIMIT,
+        "window_start": parsed.filter.start,
+        "window_end": parsed.filter.end,
+        **filter_options(org_id, parsed),
+    }
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def night() -> str:
+    """The landing page: last night's incidents (18:00–06:00), urgent ones first."""
+    org_id = current_user.org.id
+    raw_night = request.args.get("night", "")
+    ends = None
+    if raw_night:
+        try:
+            ends = date.fromisoformat(raw_night[:10])
+        except ValueError:
+            message("filter.bad_date", "error")
+        else:
+            if not 2000 <= ends.year <= 2100:
+                ends = None
+    if ends is None:
+        start, end = queries.last_night(utcnow())
+        ends = end.date()
+    else:
+        start, end = queries.night_window(ends)
+    # The night fixes the window; every other filter of the list applies.
+    args = MultiDict(
+        [(k, v) for k, v in request.args.items(multi=True) if k not in ("from", "to", "night")]
+    )
+    if "sort" not in args:
+        args["sort"] = "severity"
+    parsed = parse_filter(args, org_id, utcnow(), window=(start, end))
+    context = _list_context(parsed, org_id)
+    html = render_template(
+        "workspace/night.html",
+        night_label=t("night.window", start=day_label(start.date()), end=day_label(end.date())),
+        previous_night=(ends - timedelta(days=1)).isoformat(),
+        next_night=(ends + timedelta(days=1)).isoformat(),
+        is_last_night=(start, end) == queries.last_night(utcnow()),
+        urgent_count=sum(1 for r in context["rows"] if r["urgent"]),
+        report_count=sum(r["in_window"] for r in context["rows"]),
+        **context,
+    )
+    audit("night.view", parsed.query)
+    return html
+
+
+@bp.get("/incidents")
+@login_required
+def incident_list() -> str:
+    """Incidents with reports in a time window, filtered and sorted from the query string."""
+    org_id = current_user.org.id
+    parsed = parse_filter(request.args, org_id, utcnow())
+    html = render_template("workspace/incidents.html", **_list_context(parsed, org_id))
+    audit("incidents.list", parsed.query)
+    return html
+
+
+# --- one incident ---------------------------------------------------------------------------
+
+
+@bp.get("/incidents/<uuid:incident_id>")
+@login_required
+def incident(incident_id: uuid.UUID) -> BaseResponse:
+    """An incident: its reports and photos, timeline, comments and the coordinator's forms."""
+    org_id = current_user.org.id
+    try:
+        item = incidents.get(org_id, incident_id)
+    except LookupError:
+        # An incident's id is its first report's id. If the grouping has since moved that
+        # report (a late, earlier report became the seed; a merge), its link still leads on.
+        moved_to = service.incident_of_report(org_id, incident_id)
+        if moved_to is None or moved_to == incident_id:
+            abort(404)
+        return redirect(url_for("workspace.incident", incident_id=moved_to))
+    members = incidents.members(item.id)
+    kinds = device_kinds(r.device_id for r in members)
+    have = photo_service.photos_present(org_id, {p for r in members for p in r.photos or []})
+    areas = lb.area_names(org_id)
+    places = lb.place_names(org_id)
+    timeline = incidents.timeline(item.id)
+    comments = incidents.comments(item.id)
+    people = service.emails({e.actor_id for e in timeline} | {c.author_id for c in comments})
+    html = render_template(
+        "workspace/incident.html",
+        incident=item,
+        category=lb.category_label(item.category_code),
+        status_label=lb.status_label(item.status),
+        responsible_label=lb.responsible_label(item.responsible),
+        area=areas.get(item.area_id, "") if item.area_id else "",
+        named_place=places.get(item.place_id, "") if item.place_id else "",
+        kinds=lb.kinds_label(item.device_kinds or []),
+        reports=[
+            {
+                "id": str(r.id),
+                "created_at": r.created_at,
+                "category": lb.category_label(r.category_code),
+                "severity": r.severity,
+                "description": r.description,
+                "place": r.place,
+                "people_count": r.people_count,
+                "kind": lb.kind_label(kinds.get(r.device_id, "other")),
+                "area": areas.get(r.area_id, "") if r.area_id else "",
+                "lat": r.lat,
+                "lon": r.lon,
+                "photos": [(sha, sha in have) for sha in r.photos or []],
+            }
+            for r in members
+        ],
+        timeline=[_event_view(e, people) for e in timeline],
+        comments=[
+            {
+                "at": c.created_at,
+                "body": c.body,
+                "author": people.get(c.author_id, t("actor.automatic"))
+                if c.author_id
+                else t("actor.automatic"),
+            }
+            for c in comments
+        ],
+        statuses=[(s, lb.status_label(s)) for s in INCIDENT_STATUSES],
+        responsibles=[(r, lb.responsible_label(r)) for r in RESPONSIBLE],
+        neighbours=_neighbours(org_id, item),
+        max_comment=incidents.MAX_COMMENT,
+        tile_url=TILE_URL,
+        map_points=[
+            {
+                "lat": r.lat,
+                "lon": r.lon,
+                "label": f"{localtime(r.created_at)} {lb.category_label(r.category_code)}",
+            }
+            for r in members
+            if r.lat is not None and r.lon is not None
+        ],
+    )
+    audit("incident.view", str(item.id))
+    resp = make_response(html)
+    # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
+    resp.headers["Content-Security-Policy"] = MAP_CSP
+    return resp
+
+
+def _neighbours(org_id: int, item: Incident) -> list[dict[str, Any]]:
+    """Return the incidents around this one in time: candidates for a merge or a move."""
+    rows = queries.list_incidents(
+        org_id,
+        queries.IncidentFilter(
+            start=item.first_at - NEIGHBOUR_MARGIN,
+            end=item.last_at + NEIGHBOUR_MARGIN,
+            sort="time",
+        ),
+        limit=NEIGHBOUR_LIMIT + 1,
+    )
+    return [
+        {
+            "id": str(r.incident.id),
+            "label": t(
+                "incident.option",
+                time=localtime(r.incident.first_at),
+                category=lb.category_label(r.incident.category_code),
+                place=r.incident.place or "–",
+                count=r.incident.report_count,
+            ),
+        }
+        for r in rows
+        if r.incident.id != item.id
+    ][:NEIGHBOUR_LIMIT]
+
+
+def _event_view(event: Any, people: dict[int, str]) -> dict[str, Any]:
+    """Describe a timeline line in words."""
+    data = event.data or {}
+    params: dict[str, Any] = {}
+    if event.kind == "status":
+        params = {"old": lb.status_label(data.get("old")), "new": lb.status_label(data.get("new"))}
+    elif event.kind == "responsible":
+        params = {
+            "old": lb.responsible_label(data.get("old")),
+            "new": lb.responsible_label(data.get("new")),
+        }
+    elif event.kind == "merged":
+        params = {"source": short_id(data.get("source")), "count": len(data.get("reports") or [])}
+    elif event.kind in ("split", "moved_in"):
+        params = {"report": short_id(data.get("report")), "source": short_id(data.get("source"))}
+    elif event.kind == "moved_out":
+        params = {"report": short_id(data.get("report")), "target": short_id(data.get("target"))}
+    key = f"event.{event.kind}"
+    text = t(key, **params)
+    return {
+        "at": event.at,
+        "actor": people.get(event.actor_id, t("actor.unknown"))
+        if event.actor_id
+        else t("actor.automatic"),
+        "text": text if text != key else event.kind,
+    }
+
+
+def short_id(value: Any) -> str:
+    """Show an id by its first eight characters."""
+    return str(value)[:8] if value else "–"
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+@bp.get("/photos/<sha256>")
+@login_required
+def photo(sha256: str) -> Response:
+    """Serve a photo of one of the organisation's reports (thumb, display or full size)."""
+    path = photo_service.photo_for_org(
+        current_user.org.id, sha256, request.args.get("size", "display")
+    )
+    if path is None:
+        abort(404)
+    resp = send_file(path, mimetype="image/jpeg", conditional=True)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = PHOTO_CSP
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp

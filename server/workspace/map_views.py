@@ -1,0 +1,253 @@
+"""Workspace page: the map of the filtered incidents, recurring and named places and areas.
+
+``/workspace/map`` shows the filtered incidents (the same query string as the incident
+list, default the last seven days), recurring places, named places and area outlines on a
+Leaflet map fed by ``/workspace/map/data.json``; the same incidents and places are listed
+under the map, so the page is complete without tiles, without JavaScript and without Leaflet.
+Every query is bounded by a time window (or by the organisation's handful of areas and
+named places): nothing here scans the whole report store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from analysis.places import RecurringPlace
+from server.geography import service as geography
+from server.geography.models import NamedPlace
+from server.incidents import queries
+from server.workspace import bp
+from server.workspace import labels as lb
+from server.workspace.filters import ParsedFilter, filter_options, parse_filter
+from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime
+from server.workspace.i18n import t
+from server.workspace.insight_format import recurring_view
+from sync.clock import utcnow
+
+MAP_LIMIT = 2000  # incidents on the map (the list under it says when there were more)
+PLACE_DAYS = geography.RECURRING_DAYS
+
+# The only files served from node_modules: Leaflet's and the cluster plugin's dist files.
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
+VENDOR_FILES: dict[str, frozenset[str]] = {
+    "leaflet": frozenset(
+        {
+            "leaflet.js",
+            "leaflet.css",
+            "images/marker-icon.png",
+            "images/marker-icon-2x.png",
+            "images/marker-shadow.png",
+            "images/layers.png",
+            "images/layers-2x.png",
+        }
+    ),
+    "leaflet.markercluster": frozenset(
+        {"leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"}
+    ),
+}
+VENDOR_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+# --- vendor files ---------------------------------------------------------------------------
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str) -> Response:
+    """Serve a whitelisted Leaflet dist file from node_modules (nothing else, ever)."""
+    allowed = VENDOR_FILES.get(package)
+    if allowed is None or filename not in allowed:
+        abort(404)
+    root = Path(current_app.config.get("NODE_MODULES_DIR") or NODE_MODULES)
+    path = root / package / "dist" / filename
+    if not path.is_file():
+        abort(404)
+    resp = send_file(path, mimetype=VENDOR_TYPES[path.suffix], conditional=True, max_age=86400)
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp
+
+
+# --- map ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MapData:
+    """Everything the map and the list under it show."""
+
+    parsed: ParsedFilter
+    rows: list[queries.IncidentRow]
+    truncated: bool
+    recurring: list[RecurringPlace]
+    recurring_end: datetime
+    areas: list[Any]
+    places: list[NamedPlace]
+
+
+def _map_data(org_id: int) -> MapData:
+    """Run the filter (the list's parser) and load the places and areas around it."""
+    now = utcnow()
+    parsed = parse_filter(request.args, org_id, now)
+    rows = queries.list_incidents(org_id, parsed.filter, limit=MAP_LIMIT + 1)
+    # Recurring places: the 28 days up to the window's end (never past now).
+    recurring_end = min(parsed.filter.end, now)
+    recurring = geography.recurring_places(org_id, now=recurring_end)
+    return MapData(
+        parsed=parsed,
+        rows=rows[:MAP_LIMIT],
+        truncated=len(rows) > MAP_LIMIT,
+        recurring=recurring,
+        recurring_end=recurring_end,
+        areas=geography.list_areas(org_id),
+        places=geography.list_places(org_id),
+    )
+
+
+def _incident_view(row: queries.IncidentRow, areas: Mapping[int, str]) -> dict[str, Any]:
+    """Describe an incident for the map's list and its GeoJSON feature."""
+    i = row.incident
+    return {
+        "id": str(i.id),
+        "url": url_for("workspace.incident", incident_id=i.id),
+        "first_at": i.first_at.isoformat(),
+        "last_at": i.last_at.isoformat(),
+        "time": localtime(i.first_at),
+        "category": i.category_code,
+        "category_label": lb.category_label(i.category_code),
+        "status": i.status,
+        "status_label": lb.status_label(i.status),
+        "area": areas.get(i.area_id, "") if i.area_id else "",
+        "place": i.place,
+        "summary": i.summary,
+        "report_count": i.report_count,
+        "reports_in_window": row.reports_in_window,
+        "urgent": i.urgent,
+        "lat": i.lat,
+        "lon": i.lon,
+    }
+
+
+@bp.get("/map", endpoint="map")
+@login_required
+def map_page() -> Response:
+    """The map: incidents, recurring places, named places and areas; a list of the same."""
+    org_id = current_user.org.id
+    data = _map_data(org_id)
+    areas = lb.area_names(org_id)
+    incidents = [_incident_view(r, areas) for r in data.rows]
+    html = render_template(
+        "workspace/map.html",
+        incidents=incidents,
+        without_position=sum(1 for i in incidents if i["lat"] is None),
+        truncated=data.truncated,
+        limit=MAP_LIMIT,
+        recurring=[recurring_view(n, p) for n, p in enumerate(data.recurring, start=1)],
+        recurring_start=localtime(data.recurring_end - timedelta(days=PLACE_DAYS), "%Y-%m-%d"),
+        recurring_end=localtime(data.recurring_end, "%Y-%m-%d"),
+        named_places=data.places,
+        area_list=data.areas,
+        window_start=data.parsed.filter.start,
+        window_end=data.parsed.filter.end,
+        data_url=url_for("workspace.map_data") + _query(data.parsed),
+        tile_url=TILE_URL,
+        **filter_options(org_id, data.parsed),
+    )
+    audit("map.view", data.parsed.query)
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = MAP_CSP
+    return resp
+
+
+def _query(parsed: ParsedFilter) -> str:
+    """Return "?<filter>" (or "") for links that must show the same incidents."""
+    return f"?{parsed.query}" if parsed.query else ""
+
+
+@bp.get("/map/data.json")
+@login_required
+def map_data() -> Response:
+    """The map's data as a GeoJSON FeatureCollection (RFC 7946: [lon, lat], WGS 84).
+
+    Features carry ``properties.kind``: "incident" (null geometry when it has no position),
+    "recurring", "place" (a named place; ``radius_m``) and "area" (a polygon outline).
+    Only the logged-in person's organisation is ever included.
+    """
+    org_id = current_user.org.id
+    data = _map_data(org_id)
+    areas = lb.area_names(org_id)
+    features: list[dict[str, Any]] = []
+    for row in data.rows:
+        view = _incident_view(row, areas)
+        lat, lon = view.pop("lat"), view.pop("lon")
+        features.append(
+            {
+                "type": "Feature",
+                "id": view["id"],
+                "geometry": _point(lat, lon),
+                "properties": {"kind": "incident", **view},
+            }
+        )
+    for rank, place in enumerate(data.recurring, start=1):
+        view = recurring_view(rank, place)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _point(view["lat"], view["lon"]),
+                "properties": {"kind": "recurring", **view},
+            }
+        )
+    for named in data.places:
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"place-{named.id}",
+                "geometry": _point(named.lat, named.lon),
+                "properties": {"kind": "place", "name": named.name, "radius_m": named.radius_m},
+            }
+        )
+    for area in data.areas:
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"area-{area.id}",
+                "geometry": area.geometry,
+                "properties": {"kind": "area", "name": area.name, "code": area.code},
+            }
+        )
+    audit("map.data", data.parsed.query)
+    resp = jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "properties": {
+                "from": data.parsed.filter.start.isoformat(),
+                "to": data.parsed.filter.end.isoformat(),
+                "truncated": data.truncated,
+                "limit": MAP_LIMIT,
+                "messages": [t(k) for k in data.parsed.messages],
+            },
+        }
+    )
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
+def _point(lat: float | None, lon: float | None) -> dict[str, Any] | None:
+    """Return a GeoJSON point, or None for a report without a position."""
+    if lat is None or lon is None:
+        return None
+    return {"type": "Point", "coordinates": [lon, lat]}
