@@ -6,11 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 
 from server.categories.models import Category
-from server.extensions import db
-from server.geography.models import Area, NamedPlace
+from server.categories.service import list_categories
+from server.geography.service import list_areas, list_places
 from server.workspace.i18n import pick, t
 
 
@@ -23,9 +22,7 @@ def categories() -> list[Category]:
     """Return every category (retired ones too: old incidents still use them), in order."""
     cache = request_cache()
     if "categories" not in cache:
-        cache["categories"] = list(
-            db.session.scalars(select(Category).order_by(Category.sort_order))
-        )
+        cache["categories"] = list_categories()
     return cache["categories"]
 
 
@@ -62,18 +59,10 @@ def area_names(org_id: int) -> dict[int, str]:
     cache = request_cache()
     key = f"areas-{org_id}"
     if key not in cache:
-        cache[key] = dict(
-            db.session.execute(
-                select(Area.id, Area.name).where(Area.org_id == org_id).order_by(Area.name)
-            ).all()
-        )
+        cache[key] = {a.id: a.name for a in list_areas(org_id)}
     return cache[key]
 
 
 def place_names(org_id: int) -> dict[int, str]:
     """Map the organisation's named places to their names."""
-    return dict(
-        db.session.execute(
-            select(NamedPlace.id, NamedPlace.name).where(NamedPlace.org_id == org_id)
-        ).all()
-    )
+    return {p.id: p.name for p in list_places(org_id)}
