@@ -15,12 +15,13 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from analysis.calendar import STOCKHOLM
 from server.categories.models import Category
 from server.devices.models import DEVICE_KINDS
 from server.extensions import db
 from server.geography.models import Area
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
-from server.incidents.queries import SORTS, STOCKHOLM, IncidentFilter
+from server.incidents.queries import SORTS, IncidentFilter
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 400

@@ -20,8 +20,8 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import BuildError
 
+from analysis.calendar import STOCKHOLM
 from server.errors import register_html_errors
-from server.incidents.queries import STOCKHOLM
 from server.workspace import bp
 from server.workspace.auth import (
     LOADED,

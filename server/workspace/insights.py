@@ -38,6 +38,7 @@ from flask import (
 from sqlalchemy import func, select
 
 from analysis import trends as tr
+from analysis.calendar import STOCKHOLM
 from analysis.places import RecurringPlace, nearest_place
 from server.db import phase
 from server.extensions import db
@@ -45,7 +46,6 @@ from server.geography import service as geography
 from server.geography.models import NamedPlace
 from server.incidents import queries
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
-from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
 from server.types import utcnow
 from server.workspace import bp, svgchart

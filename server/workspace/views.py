@@ -27,6 +27,7 @@ from flask import (
 from sqlalchemy import String, cast, exists, select
 from werkzeug.datastructures import MultiDict
 
+from analysis.calendar import STOCKHOLM, last_night, night_window
 from server.auth.models import Person
 from server.db import phase
 from server.extensions import db
@@ -216,10 +217,10 @@ def night() -> str:
             if not 2000 <= ends.year <= 2100:
                 ends = None
     if ends is None:
-        start, end = queries.last_night(utcnow())
+        start, end = last_night(utcnow())
         ends = end.date()
     else:
-        start, end = queries.night_window(ends)
+        start, end = night_window(ends)
     # The night fixes the window; every other filter of the list applies.
     args = MultiDict(
         [(k, v) for k, v in request.args.items(multi=True) if k not in ("from", "to", "night")]
@@ -233,7 +234,7 @@ def night() -> str:
         night_label=t("night.window", start=day_label(start.date()), end=day_label(end.date())),
         previous_night=(ends - timedelta(days=1)).isoformat(),
         next_night=(ends + timedelta(days=1)).isoformat(),
-        is_last_night=(start, end) == queries.last_night(utcnow()),
+        is_last_night=(start, end) == last_night(utcnow()),
         urgent_count=sum(1 for r in context["rows"] if r["urgent"]),
         report_count=sum(r["in_window"] for r in context["rows"]),
         **context,
@@ -376,7 +377,7 @@ def _neighbours(org_id: int, item: Incident) -> list[dict[str, Any]]:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(queries.STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
 def _event_view(event: Any, people: dict[int, str]) -> dict[str, Any]:

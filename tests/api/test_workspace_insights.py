@@ -13,11 +13,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
+from analysis.calendar import STOCKHOLM
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import NamedPlace
 from server.incidents.models import Incident
-from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
 from server.workspace import insights
 from tests.support import factories
