@@ -19,13 +19,15 @@ the same weekday's night) or 1..4 months back (a month).
 Send slots: a night digest is due every day, a week digest on Mondays and a month digest
 on the 1st (`due_day`), at a local send time (`slot_for`, `latest_slot`).
 
+Moments handed in from outside are made UTC once, refusing naive ones (`to_utc`).
+
 The standard library only: no web framework, no database.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -44,6 +46,17 @@ def parse_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r} (use e.g. Europe/Stockholm)") from exc
+
+
+def to_utc(moment: datetime, what: str) -> datetime:
+    """Return an aware datetime converted to UTC, rejecting naive ones."""
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
+    # A naive time has no defined instant; guessing a zone would reorder reports or move
+    # them across a window's edges.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return moment.astimezone(UTC)
 
 
 def wall_clock(day: date, at: time, tz: ZoneInfo = STOCKHOLM) -> datetime:

@@ -28,21 +28,12 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from analysis.calendar import to_utc
 from analysis.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
 
 _ZERO = timedelta(0)
 _NO_PINS: Mapping[str, str] = MappingProxyType({})
 _LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-def _utc(moment: datetime, what: str) -> datetime:
-    """Return an aware datetime converted to UTC, rejecting naive ones."""
-    if not isinstance(moment, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
-    # A naive time has no defined instant; guessing a zone would reorder reports.
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
-    return moment.astimezone(UTC)
 
 
 def _coordinate(value: float, limit: float, what: str) -> float:
@@ -236,7 +227,7 @@ class ReportPoint:
             raise TypeError(f"category must be a str, got {type(self.category).__name__}")
         if not isinstance(self.place, str):
             raise TypeError(f"place must be a str, got {type(self.place).__name__}")
-        object.__setattr__(self, "created_at", _utc(self.created_at, "created_at"))
+        object.__setattr__(self, "created_at", to_utc(self.created_at, "created_at"))
         if (self.lat is None) != (self.lon is None):
             # Half a position is a caller bug; treating it as "no fix" would hide it.
             raise ValueError("lat and lon must both be set or both be None")
@@ -407,7 +398,7 @@ def recompute_since(new_created_at: Iterable[datetime], rules: Rules) -> datetim
     The same applies after a coordinator decision, a deletion or an edit of time, place or
     category: pass the affected reports' creation times (old and new for a time edit).
     """
-    moments = [_utc(moment, "new_created_at") for moment in new_created_at]
+    moments = [to_utc(moment, "new_created_at") for moment in new_created_at]
     if not moments:
         return None
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
+from analysis.calendar import to_utc
 from analysis.geo import EARTH_RADIUS_M, haversine_m
 
 K = TypeVar("K", bound=Hashable)
@@ -28,17 +29,6 @@ Trend = Literal["up", "down", "flat"]
 
 WEEK = timedelta(days=7)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _utc(moment: datetime, what: str) -> datetime:
-    """Return an aware datetime converted to UTC, rejecting naive ones."""
-    if not isinstance(moment, datetime):
-        raise TypeError(f"{what} must be a datetime, got {type(moment).__name__}")
-    # A naive time has no defined instant; guessing a zone would move reports across
-    # the window's edges.
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
-    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -60,7 +50,7 @@ class PlacePoint:
             and -180 <= self.lon <= 180
         ):
             raise ValueError(f"report {self.id}: position ({self.lat}, {self.lon}) is not WGS84")
-        object.__setattr__(self, "created_at", _utc(self.created_at, "created_at"))
+        object.__setattr__(self, "created_at", to_utc(self.created_at, "created_at"))
 
 
 @dataclass(frozen=True)
@@ -180,7 +170,7 @@ def find_recurring(
         raise ValueError(f"radius_m must be a positive number, got {radius_m!r}")
     if type(min_reports) is not int or min_reports < 1:
         raise ValueError(f"min_reports must be a positive int, got {min_reports!r}")
-    now = _utc(now, "now")
+    now = to_utc(now, "now")
     start = now - timedelta(days=days)
     every = list(points)
     if len({p.id for p in every}) != len(every):

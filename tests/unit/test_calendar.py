@@ -20,6 +20,7 @@ from analysis.calendar import (
     period_for,
     previous_due_day,
     slot_for,
+    to_utc,
 )
 
 # The night of Thursday 19 to Friday 20 November 2026 (CET, +01:00).
@@ -154,6 +155,15 @@ def test_days_window_is_midnight_to_midnight_local():
 
 
 # --- time zones ------------------------------------------------------------------------------
+
+
+def test_to_utc_converts_aware_times_and_refuses_naive_ones():
+    assert to_utc(local(DAY, "06:00"), "at") == utc(2026, 11, 20, 5)
+    assert to_utc(local(date(2026, 7, 1), "06:00"), "at") == utc(2026, 7, 1, 4)
+    with pytest.raises(ValueError, match="at must be timezone-aware"):
+        to_utc(datetime(2026, 11, 20, 6, 0), "at")
+    with pytest.raises(TypeError, match="at must be a datetime"):
+        to_utc(DAY, "at")  # type: ignore[arg-type]
 
 
 def test_parse_timezone_names_a_zone_or_explains():
