@@ -169,7 +169,7 @@ def compare_day(
     )
 
 
-# --- the morning digest (server/digest/content.py) -----------------------------------------
+# --- the morning digest (server/digest/content/) -------------------------------------------
 
 
 def counts_in_window(org_id: int, start: datetime, end: datetime) -> dict[tuple[str, int], int]:
