@@ -60,7 +60,7 @@ class Bench:
 
     def __init__(self, store: Store) -> None:
         """Create an app on the store."""
-        from server.incidents.queries import last_night
+        from analysis.calendar import last_night
 
         self.store = store
         self.app = store.app()

@@ -61,14 +61,13 @@ def _median_ms(fn: Callable[[], object], runs: int) -> float:
 
 def measure(store: Store, runs: int) -> dict[str, float]:
     """Time the three read-side operations on a store."""
+    from analysis.calendar import STOCKHOLM, last_night
     from server.extensions import db
     from server.geography.service import recurring_places
     from server.incidents.queries import (
-        STOCKHOLM,
         IncidentFilter,
         compare_day,
         daily_counts,
-        last_night,
         list_incidents,
     )
 

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from analysis.calendar import due_day, parse_timezone
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.db import phase
 from server.digest import scheduler
@@ -20,7 +21,7 @@ from sync.clock import utcnow
 
 def _parse_day(value: str | None, tz_name: str) -> date:
     if value is None:
-        return utcnow().astimezone(settings_service.parse_timezone(tz_name)).date()
+        return utcnow().astimezone(parse_timezone(tz_name)).date()
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
@@ -66,7 +67,7 @@ def digest(
         organisation = orgs.find(org_key)
         row = settings_service.get(organisation.id) or settings_service.defaults(organisation.id)
         tz_name, default_lang = row.timezone, row.lang
-    day = scheduler.due_day(kind, _parse_day(day_text, tz_name))
+    day = due_day(kind, _parse_day(day_text, tz_name))
     if html_file is not None:
         _preview(organisation.id, kind, day, lang or default_lang, html_file, as_json)
         return
@@ -119,7 +120,7 @@ PREVIEW_IMAGES = "url"
 def _local(moment: datetime | None, tz_name: str) -> str:
     if moment is None:
         return "?"
-    return moment.astimezone(settings_service.parse_timezone(tz_name)).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(parse_timezone(tz_name)).strftime("%Y-%m-%d %H:%M")
 
 
 @click.command("digest-settings")

@@ -7,11 +7,13 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from analysis.calendar import PERIOD_KINDS
 from server.extensions import db
 from server.types import UTCDateTime
 from sync.clock import utcnow
 
-DIGEST_KINDS = ("night", "week", "month")
+# One digest per calendar period: night, week, month.
+DIGEST_KINDS = PERIOD_KINDS
 RUN_STATUSES = ("pending", "sending", "sent", "failed")
 DIGEST_LANGUAGES = ("sv", "en")
 

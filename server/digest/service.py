@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from analysis.calendar import NIGHT_END, parse_timezone
 from server.db import phase
 from server.digest.models import DIGEST_LANGUAGES, DigestSettings
 from server.extensions import db
-from server.incidents.queries import NIGHT_END
 from sync.clock import utcnow
 
 MAX_RECIPIENTS = 50
@@ -34,14 +33,6 @@ def check_send_time(value: str) -> None:
             f"the send time must be {NIGHT_END:%H:%M} or later: the night the digest "
             f"describes ends at {NIGHT_END:%H:%M}"
         )
-
-
-def parse_timezone(name: str) -> ZoneInfo:
-    """Return the IANA time zone, or explain that it does not exist."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use e.g. Europe/Stockholm)") from exc
 
 
 def parse_recipients(values: Iterable[str]) -> list[str]:

@@ -10,41 +10,20 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from analysis.calendar import STOCKHOLM, days_window
 from analysis.trends import Baseline, baseline_by_key
 from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-NIGHT_START = time(18, 0)
-NIGHT_END = time(6, 0)
 # The area key of reports outside every area (area ids start at 1).
 NO_AREA = 0
 SORTS = ("time", "-time", "reports", "severity", "category", "status")
-
-
-def night_window(
-    day: date, tz: ZoneInfo = STOCKHOLM, start: time = NIGHT_START, end: time = NIGHT_END
-) -> tuple[datetime, datetime]:
-    """Return the night ending on `day` (18:00 the day before to 06:00) as local datetimes.
-
-    Built from wall-clock times in the zone, so a night across a daylight-saving change is
-    11 or 13 hours long, as the clock on the wall says.
-    """
-    return (
-        datetime.combine(day - timedelta(days=1), start, tzinfo=tz),
-        datetime.combine(day, end, tzinfo=tz),
-    )
-
-
-def last_night(now: datetime, tz: ZoneInfo = STOCKHOLM) -> tuple[datetime, datetime]:
-    """Return the night ending at 06:00 on the local date of `now` (in progress before 06)."""
-    return night_window(now.astimezone(tz).date(), tz)
 
 
 @dataclass
@@ -153,8 +132,7 @@ def daily_counts(
     org_id: int, first_day: date, last_day: date, tz: ZoneInfo = STOCKHOLM
 ) -> DailyCounts:
     """Count reports per local calendar day (by category and by area), first..last inclusive."""
-    start = datetime.combine(first_day, time(0), tzinfo=tz)
-    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+    start, end = days_window(first_day, last_day, tz)
     by_category: Counter[tuple[str, date]] = Counter()
     by_area: Counter[tuple[int, date]] = Counter()
     total: Counter[date] = Counter()
@@ -182,7 +160,7 @@ def compare_day(
     )
 
 
-# --- the morning digest (server/digest/content.py) -----------------------------------------
+# --- the morning digest (server/digest/content/) -------------------------------------------
 
 
 def counts_in_window(org_id: int, start: datetime, end: datetime) -> dict[tuple[str, int], int]:

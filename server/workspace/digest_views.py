@@ -16,6 +16,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from analysis.calendar import due_day, parse_timezone, period_for
 from server.db import phase
 from server.digest import scheduler
 from server.digest import service as digest_settings
@@ -40,21 +41,19 @@ def _zone_and_settings() -> tuple[Any, Any]:
     org_id = current_user.org.id
     with phase("read"):
         row = digest_settings.get(org_id) or digest_settings.defaults(org_id)
-    return digest_settings.parse_timezone(row.timezone), row
+    return parse_timezone(row.timezone), row
 
 
 def latest_day(kind: str, now: datetime, tz: Any) -> date:
     """Return the due date of the latest `kind` digest whose period has ended by `now`."""
-    from server.digest import content
-
     local = now.astimezone(tz).date()
-    day = scheduler.due_day(kind, local)
-    _start, end = content.period_for(kind, day, tz)
+    day = due_day(kind, local)
+    _start, end = period_for(kind, day, tz)
     if end > now:
         if kind == "night":
             day = date.fromordinal(day.toordinal() - 1)
         else:
-            day = scheduler.due_day(kind, date.fromordinal(day.toordinal() - 1))
+            day = due_day(kind, date.fromordinal(day.toordinal() - 1))
     return day
 
 
@@ -170,7 +169,7 @@ def lagesbild() -> Response:
     raw = request.args.get("date", "")
     if raw:
         try:
-            day = scheduler.due_day(kind, date.fromisoformat(raw))
+            day = due_day(kind, date.fromisoformat(raw))
         except ValueError:
             abort(400)
     else:

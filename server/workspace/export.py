@@ -25,6 +25,7 @@ from typing import Any
 from flask import Response, request, url_for
 from flask_login import current_user, login_required
 
+from analysis.calendar import STOCKHOLM
 from server.devices.service import device_kinds
 from server.incidents import queries
 from server.reports.models import Report
@@ -50,7 +51,7 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value).replace(".", ",")
     if isinstance(value, datetime):
-        return value.astimezone(queries.STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
     text = str(value)
     if text.startswith(_FORMULA_START):
         return "'" + text
@@ -75,8 +76,8 @@ def _filtered() -> tuple[ParsedFilter, list[queries.IncidentRow]]:
 
 def _filename(parsed: ParsedFilter, stem: str, ext: str) -> str:
     """Name a download after the window it holds."""
-    start = parsed.filter.start.astimezone(queries.STOCKHOLM).strftime("%Y%m%d")
-    end = parsed.filter.end.astimezone(queries.STOCKHOLM).strftime("%Y%m%d")
+    start = parsed.filter.start.astimezone(STOCKHOLM).strftime("%Y%m%d")
+    end = parsed.filter.end.astimezone(STOCKHOLM).strftime("%Y%m%d")
     return f"{stem}-{start}-{end}.{ext}"
 
 

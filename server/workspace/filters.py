@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
+from analysis.calendar import STOCKHOLM
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
-from server.incidents.queries import SORTS, STOCKHOLM, IncidentFilter
+from server.incidents.queries import SORTS, IncidentFilter
 from server.workspace import labels as lb
 from server.workspace.i18n import t
 

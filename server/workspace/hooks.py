@@ -20,9 +20,9 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateError
 from sqlalchemy.exc import SQLAlchemyError
 
+from analysis.calendar import STOCKHOLM
 from server.errors import register_html_errors
 from server.extensions import csrf
-from server.incidents.queries import STOCKHOLM
 from server.workspace import bp, service
 from server.workspace.auth import (
     ReadOnlyError,

@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from analysis.calendar import last_night, night_window
 from server.devices.service import device_kinds
 from server.http import PHOTO_CSP
 from server.incidents import queries
@@ -109,10 +110,10 @@ def night() -> str:
             if not 2000 <= ends.year <= 2100:
                 ends = None
     if ends is None:
-        start, end = queries.last_night(utcnow())
+        start, end = last_night(utcnow())
         ends = end.date()
     else:
-        start, end = queries.night_window(ends)
+        start, end = night_window(ends)
     # The night fixes the window; every other filter of the list applies.
     args = MultiDict(
         [(k, v) for k, v in request.args.items(multi=True) if k not in ("from", "to", "night")]
@@ -126,7 +127,7 @@ def night() -> str:
         night_label=t("night.window", start=day_label(start.date()), end=day_label(end.date())),
         previous_night=(ends - timedelta(days=1)).isoformat(),
         next_night=(ends + timedelta(days=1)).isoformat(),
-        is_last_night=(start, end) == queries.last_night(utcnow()),
+        is_last_night=(start, end) == last_night(utcnow()),
         urgent_count=sum(1 for r in context["rows"] if r["urgent"]),
         report_count=sum(r["in_window"] for r in context["rows"]),
         **context,

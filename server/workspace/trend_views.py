@@ -16,8 +16,8 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 
 from analysis import trends as tr
+from analysis.calendar import STOCKHOLM
 from server.incidents import queries
-from server.incidents.queries import STOCKHOLM
 from server.workspace import bp, svgchart
 from server.workspace import labels as lb
 from server.workspace.hooks import audit

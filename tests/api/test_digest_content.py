@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from analysis.calendar import STOCKHOLM, period_for
 from server.devices.models import Device
 from server.digest import content
-from server.digest.content import build_digest, comparison_periods, period_for
+from server.digest.content import build_digest, followups
 from server.extensions import db
 from server.incidents import areas
 from server.incidents import service as incidents
-from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
 from tests.support import factories
 
@@ -251,38 +251,6 @@ def scene(client) -> Scene:
     return build_scene(client)
 
 
-# --- periods -----------------------------------------------------------------------------------
-
-
-def test_periods_are_wall_clock_windows():
-    start, end = period_for("night", DAY)
-    assert (start, end) == (local(date(2026, 11, 19), "18:00"), local(DAY, "06:00"))
-    week = period_for("week", date(2026, 11, 23))
-    assert week == (local(date(2026, 11, 16), "06:00"), local(date(2026, 11, 23), "06:00"))
-    month = period_for("month", date(2026, 11, 1))
-    assert month == (local(date(2026, 10, 1), "06:00"), local(date(2026, 11, 1), "06:00"))
-    assert period_for("month", date(2026, 11, 30)) == month
-    assert period_for("month", date(2027, 1, 5))[0] == local(date(2026, 12, 1), "06:00")
-    back = comparison_periods("night", DAY)
-    assert [p[1] for p in back] == [local(DAY - timedelta(weeks=w), "06:00") for w in (1, 2, 3, 4)]
-    months = comparison_periods("month", date(2026, 11, 1))
-    assert [p[0].month for p in months] == [9, 8, 7, 6]
-    with pytest.raises(ValueError):
-        period_for("day", DAY)
-    with pytest.raises(TypeError):
-        period_for("night", datetime(2026, 11, 20, tzinfo=UTC))
-
-
-def test_daylight_saving_nights_are_13_and_11_hours():
-    autumn = period_for("night", date(2026, 10, 25))
-    spring = period_for("night", date(2027, 3, 28))
-    assert length(*autumn) == timedelta(hours=13)
-    assert length(*spring) == timedelta(hours=11)
-    # The same weekday's night a week before is an ordinary 12 hours.
-    before = comparison_periods("night", date(2026, 10, 25))[0]
-    assert length(*before) == timedelta(hours=12)
-
-
 # --- the synthetic night --------------------------------------------------------------------------
 
 
@@ -416,7 +384,7 @@ def test_an_old_incident_with_news_tonight_is_listed_tonight_not_as_a_follow_up(
 
 
 def test_follow_ups_are_bounded(scene, monkeypatch):
-    monkeypatch.setattr(content, "FOLLOWUP_LIMIT", 2)
+    monkeypatch.setattr(followups, "FOLLOWUP_LIMIT", 2)
     d = build_digest(scene.org.id, "night", DAY, now=MORNING)
     assert len(d.followups.items) == 2
     assert d.followups.total > 2

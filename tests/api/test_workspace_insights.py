@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
 
+from analysis.calendar import STOCKHOLM
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import NamedPlace
 from server.incidents import areas
 from server.incidents.models import Incident
-from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
 from server.workspace import trend_views
 from tests.support import factories

@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
+from analysis.calendar import STOCKHOLM
 from server.extensions import db
 from server.incidents import areas
-from server.incidents.queries import STOCKHOLM
 from server.reports.models import Report
 from tests.browser.axe import describe, run_axe, serious
 from tests.support import factories

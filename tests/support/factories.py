@@ -95,7 +95,7 @@ def last_night_at(hour: int, minute: int = 0) -> datetime:
     Only evening hours (18–23) are accepted: they lie in the past whatever the time now,
     even while the night is still in progress.
     """
-    from server.incidents.queries import last_night
+    from analysis.calendar import last_night
 
     if not 18 <= hour <= 23:
         raise ValueError("use an evening hour (18-23): it is always in the past")

@@ -1,0 +1,65 @@
+"""Counts of the period against the same period 1..4 weeks (months) back.
+
+One grouped count query per period (`counts_in_window`), so the cost follows the periods,
+not the store. The periods themselves are `analysis.calendar.period_for` and
+`comparison_periods`: a night is compared with the same weekday's night, a week with the
+four weeks before, a month with the four months before.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from analysis.calendar import comparison_periods, period_for
+from analysis.trends import direction_of
+from server.digest.content.items import area_order
+from server.digest.content.model import CategoryInfo, Period, TrendRow, Trends
+from server.incidents.queries import counts_in_window
+
+
+def trends_of(
+    org_id: int,
+    kind: str,
+    day: date,
+    tz: ZoneInfo,
+    areas: dict[int, str],
+    categories: dict[str, CategoryInfo],
+) -> Trends:
+    """Count the period and each comparison period per category and per area."""
+    windows = [period_for(kind, day, tz), *comparison_periods(kind, day, tz=tz)]
+    counts = [counts_in_window(org_id, s, e) for s, e in windows]
+    per_category: dict[str, list[int]] = defaultdict(lambda: [0] * len(windows))
+    per_area: dict[int, list[int]] = defaultdict(lambda: [0] * len(windows))
+    for index, window_counts in enumerate(counts):
+        for (category, area), n in window_counts.items():
+            per_category[category][index] += n
+            per_area[area][index] += n
+    totals = tuple(sum(c.values()) for c in counts)
+
+    def row(key: str, name: str | None, slots: list[int]) -> TrendRow:
+        previous = tuple(slots[1:])
+        return TrendRow(
+            key=key,
+            name=name,
+            count=slots[0],
+            previous=previous,
+            mean=sum(previous) / len(previous),
+            direction=direction_of(slots[0], previous),
+        )
+
+    order = {code: (c.sort_order, code) for code, c in categories.items()}
+    return Trends(
+        periods=tuple(Period(s, e) for s, e in windows),
+        totals=totals,
+        total_direction=direction_of(totals[0], totals[1:]),
+        by_category=tuple(
+            row(code, None, per_category[code])
+            for code in sorted(per_category, key=lambda c: order.get(c, (10_000, c)))
+        ),
+        by_area=tuple(
+            row(str(a), areas.get(a), per_area[a])
+            for a in sorted(per_area, key=lambda a: area_order(a, areas))
+        ),
+    )

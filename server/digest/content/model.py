@@ -1,0 +1,196 @@
+"""The digest as plain values: a tree of frozen dataclasses, no ORM objects.
+
+`build_digest` returns a `Digest`; `server.digest.render` renders it after the database
+session is gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+# The calm-round category: proof that a patrol was out, never an incident to act on.
+CALM = "lugnt"
+
+CalmState = Literal["incidents", "calm_rounds", "no_reports"]
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    """A category's labels in both languages and whether it is urgent."""
+
+    code: str
+    label_sv: str
+    label_en: str
+    urgent: bool
+    sort_order: int
+
+
+@dataclass(frozen=True)
+class KindCount:
+    """How many devices of one kind reported in the period, and how many reports."""
+
+    kind: str
+    devices: int
+    reports: int
+
+
+@dataclass(frozen=True)
+class DeviceAlert:
+    """A device to check, by kind only: it holds unsent reports or has gone silent."""
+
+    kind: str
+    unsent: int  # what the phone last said it still held (0: nothing known unsent)
+    counted_at: datetime | None  # when it said so
+    last_seen_at: datetime | None
+    silent: bool
+    reports_in_period: int
+
+
+@dataclass(frozen=True)
+class IncidentItem:
+    """One incident as the digest shows it."""
+
+    id: str
+    category: str
+    status: str
+    responsible: str | None
+    urgent: bool
+    max_severity: int | None
+    at: datetime  # its first report in the period (follow-ups: its first report)
+    first_at: datetime
+    last_at: datetime
+    reports_in_period: int
+    report_count: int
+    area_id: int  # NO_AREA outside every area
+    area: str | None
+    place: str  # the reporter's place text
+    named_place: str | None  # the coordinator's named place
+    text: str  # the start of the first description
+    kinds: tuple[str, ...]  # reporter kinds, never names
+    photos: tuple[str, ...]  # SHA-256 of the photos to show (stored ones only)
+    more_photos: int
+
+
+@dataclass(frozen=True)
+class AreaGroup:
+    """The period's incidents in one area."""
+
+    area_id: int
+    name: str | None  # None: outside every area
+    incidents: tuple[IncidentItem, ...]
+    reports: int
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open time window [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """A count in the period against the same count in the comparison periods."""
+
+    key: str  # a category code, or an area id as text ("0": outside every area)
+    name: str | None  # the area's name (None for categories and outside every area)
+    count: int
+    previous: tuple[int, ...]  # 1, 2, 3, 4 periods back
+    mean: float
+    direction: str  # "up", "down" or "same" (analysis.trends.direction_of)
+
+
+@dataclass(frozen=True)
+class Trends:
+    """Counts per category and per area against the comparison periods."""
+
+    periods: tuple[Period, ...]  # the period itself, then 1..4 back
+    totals: tuple[int, ...]  # reports per period, same order
+    total_direction: str
+    by_category: tuple[TrendRow, ...]
+    by_area: tuple[TrendRow, ...]
+
+
+@dataclass(frozen=True)
+class PlaceItem:
+    """A recurring place (28 days) with new reports in the period."""
+
+    lat: float
+    lon: float
+    count: int
+    new_in_period: int
+    first_seen: datetime
+    last_seen: datetime
+    recent: int  # reports in the last 7 days
+    previous: int  # reports in the 7 days before
+    trend: str  # "up", "down" or "flat" (analysis.places.trend_of)
+    categories: tuple[tuple[str, int], ...]
+    named_place: str | None
+    place: str
+    area: str | None
+    incident_ids: tuple[str, ...]  # incidents of its reports in the period, oldest first
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """Open incidents from before the period and who owns them."""
+
+    items: tuple[IncidentItem, ...]
+    total: int
+    since: datetime
+    by_responsible: tuple[tuple[str | None, int], ...]
+
+
+@dataclass(frozen=True)
+class Calm:
+    """Whether anything happened, and whether calm rounds ("lugnt") came in."""
+
+    state: CalmState  # "incidents", "calm_rounds" (only lugnt) or "no_reports"
+    calm_reports: int
+    calm_kinds: tuple[KindCount, ...]
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One organisation's digest of one period: everything the renderer needs."""
+
+    org_id: int
+    org_name: str
+    kind: str
+    day: date
+    start: datetime
+    end: datetime
+    tz: str
+    generated_at: datetime
+    reports: int  # every report of the period, calm rounds included
+    incidents: int  # incidents with reports in the period, calm rounds excluded
+    action: tuple[IncidentItem, ...]
+    action_total: int
+    reporting: tuple[KindCount, ...]
+    unsent: tuple[DeviceAlert, ...]
+    silent: tuple[DeviceAlert, ...]
+    areas: tuple[AreaGroup, ...]
+    unlisted: int  # incidents of the period left out of `areas` (LIST_LIMIT)
+    trends: Trends
+    places: tuple[PlaceItem, ...]
+    places_total: int
+    followups: FollowUps
+    calm: Calm
+    categories: dict[str, CategoryInfo] = field(default_factory=dict)
+    data_dir: str | None = None  # the photo store's root (thumbnails for e-mail)
+
+    @property
+    def is_calm(self) -> bool:
+        """Tell whether nothing but calm rounds (or nothing at all) was reported."""
+        return self.calm.state != "incidents"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the digest's time zone."""
+        return ZoneInfo(self.tz)
