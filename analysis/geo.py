@@ -21,7 +21,6 @@ from shapely.errors import GEOSException
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
 
-from analysis.distance import EARTH_RADIUS_M, haversine_m  # noqa: F401  (re-exported)
 from sync.ids import slugify
 
 AREA_TYPES = ("Polygon", "MultiPolygon")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
-from analysis.geo import EARTH_RADIUS_M, haversine_m
+from analysis.distance import EARTH_RADIUS_M, haversine_m
 from sync.clock import as_utc
 
 K = TypeVar("K", bound=Hashable)

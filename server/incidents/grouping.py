@@ -18,7 +18,8 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from analysis.grouping import DEFAULT_RULES, ReportPoint, Rules, group_reports, rules_from_json
+from analysis.grouping import ReportPoint, group_reports
+from analysis.grouping_rules import DEFAULT_RULES, Rules, rules_from_json
 from server.config import ConfigError
 from server.extensions import db
 from server.geography import locate

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from analysis.grouping import DEFAULT_RULES, ReportPoint, group_reports
+from analysis.grouping import ReportPoint, group_reports
+from analysis.grouping_rules import DEFAULT_RULES
 from server.extensions import db
 from server.incidents import feedback
 from server.incidents import service as incidents

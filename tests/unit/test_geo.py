@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, shape
 
-from analysis.geo import AreaDef, AreaError, AreaIndex, haversine_m, parse_areas, slugify
+from analysis.distance import haversine_m
+from analysis.geo import AreaDef, AreaError, AreaIndex, parse_areas
+from sync.ids import slugify
 
 
 def rect(west: float, south: float, east: float, north: float) -> dict:

@@ -12,17 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.grouping import (
-    DEFAULT_RULES,
-    EARTH_RADIUS_M,
-    NEVER,
-    GroupRule,
-    ReportPoint,
-    Rules,
-    group_reports,
-    haversine_m,
-    normalise_place,
-)
+from analysis.distance import EARTH_RADIUS_M, haversine_m
+from analysis.grouping import ReportPoint, group_reports, normalise_place
+from analysis.grouping_rules import DEFAULT_RULES, NEVER, GroupRule, Rules
 
 BASE = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
@@ -597,7 +589,7 @@ def test_members_are_within_reach_of_their_anchor_and_seeds_had_no_choice(scenar
 
 
 def test_rules_from_json_override_the_defaults_and_keep_the_rest():
-    from analysis.grouping import NEVER, rules_from_json
+    from analysis.grouping_rules import NEVER, rules_from_json
 
     rules = rules_from_json(
         {
@@ -629,7 +621,7 @@ def test_rules_from_json_override_the_defaults_and_keep_the_rest():
     ],
 )
 def test_bad_rules_are_refused_with_what_is_wrong(doc, words):
-    from analysis.grouping import rules_from_json
+    from analysis.grouping_rules import rules_from_json
 
     with pytest.raises(ValueError, match=words):
         rules_from_json(doc)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.geo import haversine_m
+from analysis.distance import haversine_m
 from analysis.places import (
     PlacePoint,
     RecurringPlace,
