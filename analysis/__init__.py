@@ -1,6 +1,7 @@
 """Pure analysis of reports over place and time: no web framework, no database.
 
-- `grouping`: which reports describe one incident (reports → incidents).
+- `grouping`: which reports describe one incident (reports → incidents); its rules in
+  `grouping_rules`.
 - `geo`: areas from GeoJSON and point-in-area lookup (shapely).
 - `distance`: the one haversine.
 - `places`: recurring places (several reports near one spot).
