@@ -8,12 +8,9 @@ import click
 import qrcode
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.devices import service
-from server.devices.models import Device
-from server.extensions import db
 from server.orgs import service as orgs
 
 
@@ -93,9 +90,7 @@ def device_revoke(device_id: int, as_json: bool) -> None:
 def device_list(org_key: str, as_json: bool) -> None:
     """List an organisation's devices."""
     organisation = orgs.find(org_key)
-    rows = db.session.scalars(
-        select(Device).where(Device.org_id == organisation.id).order_by(Device.id)
-    ).all()
+    rows = service.list_devices(organisation.id)
     data = {
         "devices": [
             {

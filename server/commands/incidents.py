@@ -6,10 +6,8 @@ import click
 from flask.cli import with_appcontext
 
 from server.cli_util import emit, fail_on_value_error, json_option
-from server.extensions import db
-from server.incidents.grouping import assign_pending
+from server.incidents.grouping import group_organisation
 from server.orgs import service as orgs
-from server.orgs.counter import lock_counter
 
 
 @click.group()
@@ -25,9 +23,7 @@ def incidents() -> None:
 def incidents_group(org_key: str, as_json: bool) -> None:
     """Put every report that is not in an incident yet into one."""
     organisation = orgs.find(org_key)
-    lock_counter(organisation.id)
-    result = assign_pending(organisation.id)
-    db.session.commit()
+    result = group_organisation(organisation.id)
     emit(
         as_json,
         {"grouped": result.grouped, "moved": result.moved, "created": result.created},

@@ -214,3 +214,10 @@ def device_kinds(device_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(Device.id, Device.kind).where(Device.id.in_(ids))).all())
+
+
+def list_devices(org_id: int) -> list[Device]:
+    """Return the organisation's devices in the order they were made."""
+    return list(
+        db.session.scalars(select(Device).where(Device.org_id == org_id).order_by(Device.id))
+    )

@@ -25,6 +25,7 @@ from server.extensions import db
 from server.geography import locate
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.incidents.summary import absorb, refresh_incidents
+from server.orgs.counter import lock_counter
 from server.reports.models import Report
 from sync.clock import utcnow
 
@@ -58,6 +59,14 @@ def load_rules(app: Flask) -> None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ConfigError(f"LAGESBILD_GROUPING_RULES ({path}): {exc}") from exc
     app.extensions["lagesbild.grouping_rules"] = rules
+
+
+def group_organisation(org_id: int) -> GroupingResult:
+    """Put every report of the organisation that is not in an incident yet into one."""
+    lock_counter(org_id)
+    result = assign_pending(org_id)
+    db.session.commit()
+    return result
 
 
 def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingResult:
