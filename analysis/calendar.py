@@ -154,6 +154,13 @@ def previous_due_day(kind: str, day: date) -> date:
     return month_start(day, 1)
 
 
+def latest_due_day(kind: str, now: datetime, tz: ZoneInfo = STOCKHOLM) -> date:
+    """Return the due date of the latest `kind` period that has ended by `now`."""
+    day = due_day(kind, now.astimezone(tz).date())
+    _start, end = period_for(kind, day, tz)
+    return previous_due_day(kind, day) if end > now else day
+
+
 def slot_for(kind: str, day: date, send_time: time, tz: ZoneInfo) -> Slot:
     """Return the slot of the `kind` digest due on `day` (which must be a due date)."""
     return Slot(kind, day, wall_clock(day, send_time, tz))

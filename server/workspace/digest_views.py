@@ -9,14 +9,14 @@ scripts at all, framed only by the workspace itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from analysis.calendar import due_day, parse_timezone, period_for
+from analysis.calendar import due_day, latest_due_day, parse_timezone
 from server.db import phase
 from server.digest import scheduler
 from server.digest import service as digest_settings
@@ -44,19 +44,6 @@ def _zone_and_settings() -> tuple[Any, Any]:
     return parse_timezone(row.timezone), row
 
 
-def latest_day(kind: str, now: datetime, tz: Any) -> date:
-    """Return the due date of the latest `kind` digest whose period has ended by `now`."""
-    local = now.astimezone(tz).date()
-    day = due_day(kind, local)
-    _start, end = period_for(kind, day, tz)
-    if end > now:
-        if kind == "night":
-            day = date.fromordinal(day.toordinal() - 1)
-        else:
-            day = due_day(kind, date.fromordinal(day.toordinal() - 1))
-    return day
-
-
 def _document(html: str) -> Response:
     """Return a digest document with its own security headers."""
     resp = Response(html, mimetype="text/html")
@@ -82,7 +69,7 @@ def digest_home() -> str:
     """
     tz, row = _zone_and_settings()
     now = utcnow()
-    night = latest_day("night", now, tz)
+    night = latest_due_day("night", now, tz)
     raw = request.args.get("date", "")
     if raw:
         try:
@@ -93,8 +80,8 @@ def digest_home() -> str:
         "workspace/digest.html",
         night=night,
         night_src=url_for("workspace.lagesbild", kind="night", date=night.isoformat()),
-        week=latest_day("week", now, tz),
-        month=latest_day("month", now, tz),
+        week=latest_due_day("week", now, tz),
+        month=latest_due_day("month", now, tz),
         runs=service.digest_archive(current_user.org.id, ARCHIVE_LIMIT),
         settings=row,
         kinds=scheduler.kinds_of(row),
@@ -173,7 +160,7 @@ def lagesbild() -> Response:
         except ValueError:
             abort(400)
     else:
-        day = latest_day(kind, utcnow(), tz)
+        day = latest_due_day(kind, utcnow(), tz)
     lang = current_lang()
     with phase("read"):
         built = content.build_digest(current_user.org.id, kind, day, now=utcnow())

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from analysis.calendar import STOCKHOLM
+from analysis.calendar import STOCKHOLM, days_window
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import SORTS, IncidentFilter
@@ -64,8 +64,8 @@ def parse_moment(raw: str, end: bool) -> datetime | None:
             day = date.fromisoformat(raw)
             if not MIN_YEAR <= day.year <= MAX_YEAR:
                 return None
-            moment = datetime.combine(day, time(0), tzinfo=STOCKHOLM)
-            return moment + timedelta(days=1) if end else moment
+            start, end_of_day = days_window(day, day)
+            return end_of_day if end else start
         moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
     except ValueError:
         return None
@@ -79,10 +79,7 @@ def parse_moment(raw: str, end: bool) -> datetime | None:
 def default_window(now: datetime, days: int = DEFAULT_DAYS) -> tuple[datetime, datetime]:
     """Return the last `days` local calendar days, today included."""
     today = now.astimezone(STOCKHOLM).date()
-    return (
-        datetime.combine(today - timedelta(days=days - 1), time(0), tzinfo=STOCKHOLM),
-        datetime.combine(today + timedelta(days=1), time(0), tzinfo=STOCKHOLM),
-    )
+    return days_window(today - timedelta(days=days - 1), today)
 
 
 def form_value(moment: datetime) -> str:

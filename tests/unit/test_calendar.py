@@ -13,6 +13,7 @@ from analysis.calendar import (
     days_window,
     due_day,
     last_night,
+    latest_due_day,
     latest_slot,
     month_start,
     night_window,
@@ -226,3 +227,19 @@ def test_week_and_month_slots_go_back_a_whole_period_when_not_yet_due():
     month = latest_slot("month", SIX, STOCKHOLM, utc(2027, 1, 1, 4, 59))
     assert (month.day, month.scheduled_for) == (date(2026, 12, 1), utc(2026, 12, 1, 5))
     assert latest_slot("month", SIX, STOCKHOLM, utc(2027, 1, 1, 5)).day == date(2027, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "now_local", "expected"),
+    [
+        ("night", "2026-11-20T05:59", date(2026, 11, 19)),  # tonight has not ended yet
+        ("night", "2026-11-20T06:00", date(2026, 11, 20)),
+        ("week", "2026-11-23T05:59", date(2026, 11, 16)),  # Monday before 06:00
+        ("week", "2026-11-23T06:00", date(2026, 11, 23)),
+        ("month", "2026-12-01T05:59", date(2026, 11, 1)),
+        ("month", "2026-12-01T06:00", date(2026, 12, 1)),
+    ],
+)
+def test_latest_due_day_is_the_latest_period_that_has_ended(kind, now_local, expected):
+    now = datetime.fromisoformat(now_local).replace(tzinfo=STOCKHOLM)
+    assert latest_due_day(kind, now) == expected
