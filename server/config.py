@@ -102,6 +102,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_FROM", _text, None),
     # None: on in production and development, off in testing (tests tick themselves).
     Setting("LAGESBILD_DIGEST_SCHEDULER", _boolean, None),
+    # The demo coordinator's password (`lagesbild demo`); unset: a random one, printed once.
+    Setting("LAGESBILD_DEMO_PASSWORD", _text, None),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 

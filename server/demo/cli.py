@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from itertools import islice
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from server.auth import service as persons
@@ -46,7 +46,7 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
         raise click.ClickException(f"{DEMO_ORG!r} exists already (use --if-new to skip).")
     org = orgs.create(DEMO_ORG, "kommun")
     # A coordinator login for the workspace; the password is shown once, here.
-    password = os.environ.get("LAGESBILD_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    password = current_app.config["DEMO_PASSWORD"] or secrets.token_urlsafe(9)
     persons.create(org, DEMO_COORDINATOR, "coordinator", password)
     devices: dict[str, Device] = {}
     now = utcnow()
