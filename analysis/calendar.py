@@ -36,6 +36,9 @@ PERIOD_KINDS = ("night", "week", "month")
 COMPARE_PERIODS = 4
 
 Window = tuple[datetime, datetime]
+# Dates the app works with: periods, their comparisons and the filters stay far from
+# date.min and date.max, where the calendar arithmetic would overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def parse_timezone(name: str) -> ZoneInfo:
@@ -44,6 +47,11 @@ def parse_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r} (use e.g. Europe/Stockholm)") from exc
+
+
+def supported(day: date) -> bool:
+    """Tell whether a date lies in the years the app works with (2000–2100)."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
 
 
 def wall_clock(day: date, at: time, tz: ZoneInfo = STOCKHOLM) -> datetime:

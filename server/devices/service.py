@@ -189,7 +189,8 @@ MAX_PENDING = 1_000_000
 
 def parse_pending(text: str) -> int:
     """Read the outbox count a phone sends with its pull, or raise Invalid."""
-    if not text.isdigit() or int(text) > MAX_PENDING:
+    # isdigit() alone takes "²" and "١٢", which int() then refuses or reads as Arabic digits.
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_PENDING:
         raise Invalid(
             "invalid_pending",
             f"pending must be a whole number from 0 to {MAX_PENDING}.",

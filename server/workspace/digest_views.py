@@ -16,7 +16,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from analysis.calendar import due_day, latest_due_day, parse_timezone
+from analysis.calendar import due_day, latest_due_day, parse_timezone, supported
 from server.db import phase
 from server.digest import scheduler
 from server.digest import service as digest_settings
@@ -27,6 +27,9 @@ from server.workspace.i18n import current_lang
 from sync.clock import utcnow
 
 ARCHIVE_LIMIT = 100
+# Row ids are INTEGER columns (32-bit on PostgreSQL): a larger one in a URL names nothing
+# and would overflow the database, so the route does not match it.
+MAX_ROW_ID = 2**31 - 1
 # A digest document: its own styles and images (thumbnails from /workspace/photos, the
 # chart as a data: URI), no scripts, framed by the workspace only.
 DOCUMENT_CSP = (
@@ -91,7 +94,7 @@ def digest_home() -> str:
     return html
 
 
-@bp.get("/digest/<int:run_id>", endpoint="digest_run")
+@bp.get(f"/digest/<int(max={MAX_ROW_ID}):run_id>", endpoint="digest_run")
 @login_required
 def digest_run(run_id: int) -> str:
     """One stored digest run: its delivery facts and the copy that was archived."""
@@ -102,7 +105,7 @@ def digest_run(run_id: int) -> str:
     return html
 
 
-@bp.get("/digest/<int:run_id>/document", endpoint="digest_run_document")
+@bp.get(f"/digest/<int(max={MAX_ROW_ID}):run_id>/document", endpoint="digest_run_document")
 @login_required
 def digest_run_document(run_id: int) -> Response:
     """The archived HTML of a run (as it was rendered for its last attempt)."""
@@ -112,7 +115,7 @@ def digest_run_document(run_id: int) -> Response:
     return _document(run.html)
 
 
-@bp.post("/digest/<int:run_id>/send", endpoint="digest_send")
+@bp.post(f"/digest/<int(max={MAX_ROW_ID}):run_id>/send", endpoint="digest_send")
 @login_required
 def digest_send(run_id: int) -> BaseResponse:
     """Send a failed (or still pending) run again now, through the scheduler's claim."""
@@ -156,9 +159,12 @@ def lagesbild() -> Response:
     raw = request.args.get("date", "")
     if raw:
         try:
-            day = due_day(kind, date.fromisoformat(raw))
+            asked = date.fromisoformat(raw)
         except ValueError:
             abort(400)
+        if not supported(asked):
+            abort(400)
+        day = due_day(kind, asked)
     else:
         day = latest_due_day(kind, utcnow(), tz)
     lang = current_lang()

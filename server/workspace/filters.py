@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from analysis.calendar import STOCKHOLM, days_window
+from analysis.calendar import STOCKHOLM, days_window, supported
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import SORTS, IncidentFilter
@@ -25,7 +25,6 @@ from server.workspace.i18n import t
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 400
-MIN_YEAR, MAX_YEAR = 2000, 2100
 MULTI_KEYS = ("category", "area", "status", "responsible", "kind")
 
 
@@ -62,14 +61,14 @@ def parse_moment(raw: str, end: bool) -> datetime | None:
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            if not MIN_YEAR <= day.year <= MAX_YEAR:
+            if not supported(day):
                 return None
             start, end_of_day = days_window(day, day)
             return end_of_day if end else start
         moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
     except ValueError:
         return None
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+    if not supported(moment.date()):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=STOCKHOLM)
