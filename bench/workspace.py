@@ -62,11 +62,11 @@ def _median_ms(fn: Callable[[], object], runs: int) -> float:
 def measure(store: Store, runs: int) -> dict[str, float]:
     """Time the three read-side operations on a store."""
     from analysis.calendar import STOCKHOLM, last_night
+    from analysis.trends import baseline_by_key
     from server.extensions import db
     from server.geography.service import recurring_places
     from server.incidents.queries import (
         IncidentFilter,
-        compare_day,
         daily_counts,
         list_incidents,
     )
@@ -89,7 +89,11 @@ def measure(store: Store, runs: int) -> dict[str, float]:
 
         def trends() -> object:
             counts = daily_counts(store.org_id, today - timedelta(weeks=12), today)
-            compared = compare_day(store.org_id, today)
+            # The trends page's comparison of the last day (same weekday, four weeks before).
+            compared = (
+                baseline_by_key(counts.by_category, today, weeks=4),
+                baseline_by_key(counts.by_area, today, weeks=4),
+            )
             db.session.rollback()
             return counts, compared
 

@@ -10,13 +10,12 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from analysis.calendar import STOCKHOLM, days_window
-from analysis.trends import Baseline, baseline_by_key
 from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report
@@ -147,17 +146,6 @@ def daily_counts(
         by_area[(area or NO_AREA, day)] += 1
         total[day] += 1
     return DailyCounts(first_day, last_day, dict(by_category), dict(by_area), dict(total))
-
-
-def compare_day(
-    org_id: int, day: date, weeks: int = 4, tz: ZoneInfo = STOCKHOLM
-) -> tuple[dict[str, Baseline], dict[int, Baseline]]:
-    """Compare a day's counts per category and per area with the same weekday of earlier weeks."""
-    counts = daily_counts(org_id, day - timedelta(weeks=weeks), day, tz)
-    return (
-        baseline_by_key(counts.by_category, day, weeks=weeks),
-        baseline_by_key(counts.by_area, day, weeks=weeks),
-    )
 
 
 # --- the morning digest (server/digest/content/) -------------------------------------------

@@ -245,8 +245,8 @@ def trends() -> str:
         )
         for n, key in enumerate(area_keys)
     ]
-    # The morning digest's comparison for the last day: each category against the same
-    # weekday of the four weeks before (what queries.compare_day computes, from these counts).
+    # The last day's comparison: each category and area against the same weekday of the
+    # four weeks before, from the counts already read.
     day_categories = tr.baseline_by_key(counts.by_category, args.end, weeks=BASELINE_WEEKS)
     day_areas = tr.baseline_by_key(counts.by_area, args.end, weeks=BASELINE_WEEKS)
     html = render_template(
