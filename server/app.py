@@ -14,6 +14,7 @@ from server.db import init_engine
 from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
 from server.extensions import babel, csrf, db, login_manager, migrate
+from server.headers import init_app as init_headers
 from server.incidents.grouping import load_rules as load_grouping_rules
 from server.translations import DEFAULT_LANGUAGE, compiled_directory
 from server.workspace.i18n import select_locale
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_engine(app)
     load_grouping_rules(app)
     register_error_handlers(app)
+    init_headers(app)  # nosniff, the API's no-store, HSTS over https
     _register_blueprints(app)
     _register_commands(app)
     logging.getLogger("lagesbild").setLevel(logging.INFO)

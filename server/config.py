@@ -104,6 +104,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LAGESBILD_DIGEST_SCHEDULER", _boolean, None),
     # The demo coordinator's password (`lagesbild demo`); unset: a random one, printed once.
     Setting("LAGESBILD_DEMO_PASSWORD", _text, None),
+    # Reverse proxies in front whose X-Forwarded-Proto is trusted (0: none; the app then
+    # sees http behind a TLS proxy and sends no HSTS, so the proxy must send it).
+    Setting("LAGESBILD_PROXY_HOPS", _integer, 0),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import threading
@@ -28,6 +29,25 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Playwright's wait_for_function builds its predicate with eval, which a page whose policy
+# forbids 'unsafe-eval' (the field app's and the workspace's) refuses; page.evaluate is not
+# subject to the page's policy, so wait_until polls inside one evaluate instead.
+_WAIT_UNTIL = """async ([timeout, every]) => {{
+    const check = async () => ({expression});
+    const end = performance.now() + timeout;
+    while (!(await check())) {{
+        if (performance.now() > end) throw new Error("timed out waiting for: " + {quoted});
+        await new Promise((resolve) => setTimeout(resolve, every));
+    }}
+}}"""
+
+
+def wait_until(page: Page, expression: str, timeout_ms: int = 15000, every_ms: int = 50) -> None:
+    """Wait until a JavaScript expression (it may use await) is truthy in the page."""
+    source = _WAIT_UNTIL.format(expression=expression, quoted=json.dumps(expression))
+    page.evaluate(source, [timeout_ms, every_ms])
 
 
 @dataclass

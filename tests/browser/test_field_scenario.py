@@ -33,7 +33,7 @@ from server.photos import service as photos
 from server.photos.models import Photo
 from server.photos.storage import VARIANTS
 from server.reports.models import Report
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, StoppableServer
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, StoppableServer, wait_until
 
 TIMEOUT_MS = 15000
 ON_SERVER = re.compile(r"^På servern")
@@ -108,15 +108,9 @@ def _enrol(page: Page, link: str) -> None:
         "Registrerad som Väktarbil 1 i Staffanstorps kommun."
     )
     expect(page.locator("#tiles button").first).to_be_enabled()
-    page.wait_for_function(CONTROLLED)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
     # The first pull has cached the categories and a cursor: the tiles also open offline.
-    page.wait_for_function(
-        """async () => {
-            const store = await import('/store.js');
-            return (await store.getMeta('cursor')) != null;
-        }""",
-        polling=100,
-    )
+    wait_until(page, "(await (await import('/store.js')).getMeta('cursor')) != null", TIMEOUT_MS)
 
 
 def _assert_unreachable(server: StoppableServer) -> None:
@@ -277,9 +271,7 @@ def test_an_offline_shift_reaches_the_server_once_with_photos_and_positions(
     # A fresh start syncs again: still exactly once each, and nothing left to send.
     page.reload()
     expect(_states(page)).to_have_text([ON_SERVER] * 3)
-    page.wait_for_function(
-        "async () => (await (await import('/store.js')).pending()).length === 0", polling=100
-    )
+    wait_until(page, "(await (await import('/store.js')).pending()).length === 0", TIMEOUT_MS)
     with stoppable_server.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Report)) == 3
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 import server.pwa
 from server.pwa_manifest import Precache
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_until
 
 CONTROLLED = "navigator.serviceWorker.controller !== null"
 SHELL_STATUS = "Öppna registreringslänken från din samordnare för att komma igång."
@@ -40,7 +40,7 @@ def _install(page: Page, url: str) -> None:
     """First visit: wait until the service worker controls the page."""
     page.goto(url + "/")
     _expect_shell(page)
-    page.wait_for_function(CONTROLLED, timeout=TIMEOUT_MS)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
 
 
 @pytest.fixture

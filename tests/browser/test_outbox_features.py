@@ -28,6 +28,7 @@ from server.devices.models import Device
 from server.extensions import db
 from server.incidents import feedback
 from server.reports.models import Report
+from tests.browser.conftest import wait_until
 from tests.browser.test_outbox import _enrol as _enrol_behind_the_app
 from tests.browser.test_outbox import _record, _save, _sync
 from tests.browser.test_report_form import CONTROLLED, ON_SERVER, TIMEOUT_MS, _enrol, _states
@@ -304,7 +305,7 @@ def test_persistence_is_asked_once_and_low_storage_is_warned_about(live_server, 
     warning = page.locator("#storage-warning")
 
     expect(warning).to_be_hidden()
-    page.wait_for_function("localStorage.getItem('test.persistCalls') === '1'", timeout=TIMEOUT_MS)
+    wait_until(page, "localStorage.getItem('test.persistCalls') === '1'", TIMEOUT_MS)
     # Less than 50 MB free, then more than 90 % used: each warned about after a save.
     for estimate in (
         {"quota": 200 * MIB, "usage": 160 * MIB},
@@ -362,13 +363,13 @@ def test_saving_registers_the_outbox_sync_tag_and_shares_the_token(live_server, 
     )
     page = context.new_page()
     _enrol(live_server, page)
-    page.wait_for_function(CONTROLLED, timeout=TIMEOUT_MS)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
     assert _meta(page, "token") == page.evaluate(TOKEN)  # where the worker finds it
     assert page.evaluate("window.__syncTags") == []
 
     page.get_by_role("button", name="Lugnt pass").click()
 
-    page.wait_for_function("window.__syncTags.includes('outbox')", timeout=TIMEOUT_MS)
+    wait_until(page, "window.__syncTags.includes('outbox')", TIMEOUT_MS)
     context.close()
 
 
@@ -376,7 +377,7 @@ def test_the_service_worker_syncs_the_outbox_on_a_sync_event(live_server, page):
     body = _enrol_behind_the_app(live_server.app, page, live_server.url)
     page.reload()  # a phone enrolled before this version starts: it shares its token
     expect(page.get_by_role("status")).to_contain_text("Registrerad som Väktarbil 1")
-    page.wait_for_function(CONTROLLED, timeout=TIMEOUT_MS)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
     _wait_meta(page, "cursor")  # the page's own first pass is over; it runs again in a minute
     assert _meta(page, "token") == body["token"]
     # Saved behind the page's scheduler: whatever sends it now is the service worker.

@@ -19,6 +19,7 @@ from server.extensions import db
 from server.orgs import service as orgs
 from server.pwa_manifest import Precache
 from server.reports.models import Report
+from tests.browser.conftest import wait_until
 
 TIMEOUT_MS = 10000
 ON_SERVER = re.compile(r"^På servern")
@@ -111,7 +112,7 @@ def test_an_urgent_category_first_shows_call_112(live_server, page):
 
 def test_offline_reports_wait_on_the_phone_and_arrive_once(stoppable_server, page):
     _enrol(stoppable_server, page)
-    page.wait_for_function(CONTROLLED, timeout=TIMEOUT_MS)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
     stoppable_server.stop()
 
     page.get_by_role("button", name="Brand").click()
@@ -161,7 +162,7 @@ def test_the_form_is_in_english_when_asked(live_server, browser: Browser):
 
 def test_an_update_waits_while_a_report_is_half_written(live_server, page, monkeypatch):
     _enrol(live_server, page)
-    page.wait_for_function(CONTROLLED, timeout=TIMEOUT_MS)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
     page.get_by_role("button", name="Skadegörelse", exact=True).click()
     page.get_by_label("Beskrivning").fill("Halvskriven rapport")
     current = server.pwa.precache(server.pwa.PWA_DIR)

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
-from sqlalchemy import select
+from playwright.sync_api import Browser, Locator, Page, Route, expect
+from sqlalchemy import select, update
 
 from analysis.calendar import STOCKHOLM
+from server.categories.models import Category
 from server.extensions import db
+from server.geography.models import Area
 from server.incidents import areas
 from server.reports.models import Report
 from tests.browser.axe import describe, run_axe, serious
@@ -226,4 +228,57 @@ def test_an_incident_page_shows_its_reports_on_a_small_map(live_server, blocked_
     markers = page.locator("#incident-map path.leaflet-interactive")
     expect(markers).to_have_count(2, timeout=TIMEOUT_MS)
     assert seen["tiles"], "the map asked for tiles (and got none: the machine is offline)"
+    assert not seen["errors"], seen["errors"]
+
+
+def _tooltip_of(page: Page, target: str) -> Locator:
+    """Point at a Leaflet shape and return the tooltip it opens."""
+    page.locator(target).first.dispatch_event("mouseover")
+    tip = page.locator(".leaflet-tooltip")
+    expect(tip).to_have_count(1, timeout=TIMEOUT_MS)
+    return tip
+
+
+def test_tooltips_show_hostile_names_as_text(live_server, blocked_page) -> None:
+    page, seen = blocked_page
+    who = seed(live_server)
+    hostile_area = "<img src=x onerror=alert('area')>Centrum"
+    hostile_place = "<b id=injected>Torget</b><img src=x onerror=alert('place')>"
+    hostile_category = "<img src=x onerror=alert('category')>Skadegörelse"
+    with live_server.app.app_context():
+        org_id = db.session.scalar(select(Report.org_id).limit(1))
+        db.session.execute(update(Area).values(name=hostile_area))
+        db.session.execute(
+            update(Category)
+            .where(Category.code == "skadegorelse")
+            .values(label_sv=hostile_category)
+        )
+        db.session.commit()
+        areas.create_place(org_id, hostile_place, SPOT[0], SPOT[1], 80.0, None)
+        incident_id = db.session.scalar(
+            select(Report.incident_id).where(Report.description == "Klotter dag 1")
+        )
+    log_in(page, live_server.url, who)
+    page.goto(live_server.url + "/workspace/map")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "4", timeout=TIMEOUT_MS)
+
+    # The area's outline (dashed 6 4) and the named place's circle (dashed 2 4).
+    for target, name in (
+        ("#map path[stroke-dasharray='6 4']", hostile_area),
+        ("#map path[stroke-dasharray='2 4']", hostile_place),
+    ):
+        tip = _tooltip_of(page, target)
+        expect(tip).to_contain_text(name)
+        assert tip.locator("img, b").count() == 0
+        page.locator(target).first.dispatch_event("mouseout")
+        expect(tip).to_have_count(0, timeout=TIMEOUT_MS)
+    assert page.locator("#map img[src='x'], #injected").count() == 0
+
+    # The incident's small map: each report's time and category name.
+    page.goto(f"{live_server.url}/workspace/incidents/{incident_id}")
+    tip = _tooltip_of(page, "#incident-map path.leaflet-interactive")
+    expect(tip).to_contain_text(hostile_category)
+    assert tip.locator("img").count() == 0
+    assert page.locator("#incident-map img[src='x']").count() == 0
+    assert not seen["dialogs"], seen["dialogs"]
     assert not seen["errors"], seen["errors"]

@@ -24,8 +24,11 @@
   var bounds = [];
   points.forEach(function (p) {
     var marker = L.circleMarker([p.lat, p.lon], { radius: 8, weight: 3 }).addTo(map);
-    // Text only: a label is the report's time and category, never HTML.
-    marker.bindTooltip(String(p.label));
+    // A node, not a string: Leaflet puts a string in as HTML, and a label holds data (the
+    // category's name), so it goes in as text only.
+    var label = document.createElement("span");
+    label.textContent = String(p.label);
+    marker.bindTooltip(label);
     bounds.push([p.lat, p.lon]);
   });
   if (bounds.length === 1) map.setView(bounds[0], 17);

@@ -2,7 +2,8 @@
 // from /workspace/map/data.json, over OpenStreetMap tiles when they load. Without tiles the
 // markers still show on a blank background and a note says why; the same incidents and
 // places are listed under the map by the server, so nothing depends on this script.
-// Every text from the data is put in with textContent, never as HTML.
+// Every text from the data is put in with textContent, never as HTML: tooltips and popups
+// get DOM nodes (Leaflet would put a string in as HTML), the layer control escaped text.
 (function () {
   "use strict";
 
@@ -81,6 +82,13 @@
     return box;
   }
 
+  function escaped(text) {
+    // L.control.layers only takes its labels as HTML strings: give it the text escaped.
+    var holder = document.createElement("span");
+    holder.textContent = String(text);
+    return holder.innerHTML;
+  }
+
   function recurringIcon(p) {
     // The count as text in a square, just right of the place's centre (beside, not over,
     // the incidents' pins and clusters there): told apart by shape and number, not colour.
@@ -147,10 +155,10 @@
     incidents.addTo(map);
     recurring.addTo(map);
     var overlays = {};
-    overlays[d.labelIncidents] = incidents;
-    overlays[d.labelRecurring] = recurring;
-    overlays[d.labelPlaces] = places;
-    overlays[d.labelAreas] = areas;
+    overlays[escaped(d.labelIncidents)] = incidents;
+    overlays[escaped(d.labelRecurring)] = recurring;
+    overlays[escaped(d.labelPlaces)] = places;
+    overlays[escaped(d.labelAreas)] = areas;
     L.control.layers(null, overlays, { collapsed: false }).addTo(map);
 
     if (bounds.isValid()) {
