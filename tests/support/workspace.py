@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from server.incidents.models import AuditEntry, Incident
 from server.orgs.models import Organisation
 from server.reports.models import Report, ReportComment
 from tests.support import factories
+from sync.clock import utcnow
 from tests.support.factories import EnrolledDevice, Login
 
 PUSH = "/api/v1/sync/push"
@@ -36,6 +38,31 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from server.auth import service as auth
 
     monkeypatch.setattr(auth, "_hasher", CHEAP_HASHER)
+
+
+@dataclass
+class Clock:
+    """The time the workspace's session and login rules see, moved by the test."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        """Return the current test time."""
+        return self.at
+
+    def advance(self, by: timedelta) -> None:
+        """Move the clock forward."""
+        self.at += by
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Give the workspace's login and session rules a clock the test moves."""
+    from server.workspace import auth as ws_auth
+
+    fake = Clock(utcnow())
+    monkeypatch.setattr(ws_auth, "now", fake)
+    return fake
 
 
 def csrf_from(html: str) -> str:
