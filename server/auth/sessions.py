@@ -71,7 +71,9 @@ def end(session_id: str, now: datetime) -> None:
     with phase("write"):
         db.session.execute(
             update(WorkspaceSession)
-            .where(WorkspaceSession.id_hash == _hash(session_id), WorkspaceSession.ended_at.is_(None))
+            .where(
+                WorkspaceSession.id_hash == _hash(session_id), WorkspaceSession.ended_at.is_(None)
+            )
             .values(ended_at=now, end_reason="logout")
         )
 

@@ -79,6 +79,8 @@ def session_token(client: FlaskClient) -> str:
     # Flask-WTF keeps a secret in the session and signs it into the tokens pages carry.
     with current_app.test_request_context():
         session["csrf_token"] = secret
+        # The test's app context (and its `g`) outlives requests: drop another client's token.
+        g.pop("csrf_token", None)
         token = generate_csrf()
         g.pop("csrf_token", None)
     return token
