@@ -185,7 +185,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
 MIN_SECRET_BYTES = 32
 # Fewer different characters than this cannot be random (token_hex has 16, base64 64).
 MIN_SECRET_SYMBOLS = 10
-_MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'
+_MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'  # noqa: S105
 
 
 def check_secret(secret: str) -> None:

@@ -15,12 +15,12 @@ from server.auth.models import Person
 from server.extensions import db
 from server.incidents.models import Incident
 from tests.support import factories
-from tests.support.workspace import (  # noqa: F401  (cheap_hashing and clock are fixtures)
+from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     LOGIN,
+    Clock,
     Scene,
     audit_actions,
     cheap_hashing,
-    clock,
     csrf_from,
     login,
     make_scene,
@@ -184,7 +184,9 @@ def test_inactive_or_deleted_persons_lose_their_session(client, scene: Scene) ->
         assert "_user_id" not in sess
 
 
-def test_a_session_ends_after_its_lifetime_even_when_used(client, scene: Scene, clock) -> None:
+def test_a_session_ends_after_its_lifetime_even_when_used(
+    client, scene: Scene, clock: Clock
+) -> None:
     login(client, scene.who)
     for _ in range(12 * 2):  # a request every half hour keeps it from idling out
         clock.advance(timedelta(minutes=30))
@@ -198,7 +200,7 @@ def test_a_session_ends_after_its_lifetime_even_when_used(client, scene: Scene, 
 
 
 def test_five_failures_lock_the_address_even_for_the_right_password(
-    client, app: Flask, scene: Scene, clock
+    client, app: Flask, scene: Scene, clock: Clock
 ) -> None:
     for _ in range(4):
         assert "Fel e-post" in login(client, scene.who, password="fel").get_data(as_text=True)
@@ -217,7 +219,7 @@ def test_five_failures_lock_the_address_even_for_the_right_password(
     assert login(client, scene.who).status_code == 302
 
 
-def test_failures_spread_beyond_the_window_do_not_lock(client, scene: Scene, clock) -> None:
+def test_failures_spread_beyond_the_window_do_not_lock(client, scene: Scene, clock: Clock) -> None:
     for _ in range(8):
         login(client, scene.who, password="fel")
         clock.advance(throttle.WINDOW + timedelta(seconds=1))
@@ -231,7 +233,9 @@ def test_unknown_addresses_lock_the_same_way(client, app: Flask) -> None:
     assert statuses == [200, 200, 200, 200, 429, 429]
 
 
-def test_a_good_login_forgets_earlier_failures(client, app: Flask, scene: Scene, clock) -> None:
+def test_a_good_login_forgets_earlier_failures(
+    client, app: Flask, scene: Scene, clock: Clock
+) -> None:
     for _ in range(4):
         assert login(client, scene.who, password="fel").status_code == 200
     assert login(client, scene.who).status_code == 302

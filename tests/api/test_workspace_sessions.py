@@ -15,12 +15,11 @@ from server.auth.models import LoginFailures, WorkspaceSession
 from server.cli import main
 from server.extensions import db
 from tests.support import factories
-from tests.support.workspace import (  # noqa: F401  (cheap_hashing and clock are fixtures)
+from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     Clock,
     Scene,
     audit_actions,
     cheap_hashing,
-    clock,
     login,
     make_scene,
     post,

@@ -20,8 +20,8 @@ from server.extensions import db
 from server.incidents.models import AuditEntry, Incident
 from server.orgs.models import Organisation
 from server.reports.models import Report, ReportComment
-from tests.support import factories
 from sync.clock import utcnow
+from tests.support import factories
 from tests.support.factories import EnrolledDevice, Login
 
 PUSH = "/api/v1/sync/push"
