@@ -107,6 +107,8 @@ SETTINGS: tuple[Setting, ...] = (
     # Reverse proxies in front whose X-Forwarded-Proto is trusted (0: none; the app then
     # sees http behind a TLS proxy and sends no HSTS, so the proxy must send it).
     Setting("LAGESBILD_PROXY_HOPS", _integer, 0),
+    # A workspace session also ends after this many minutes without a request.
+    Setting("LAGESBILD_SESSION_IDLE_MINUTES", _integer, 60),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 
@@ -150,6 +152,10 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         if env == "production":
             raise ConfigError("SECRET_KEY must be set outside development (LAGESBILD_ENV)")
         secret = _dev_secret(instance)
+    elif env == "production":
+        check_secret(secret)
+    if settings["SESSION_IDLE_MINUTES"] < 1:
+        raise ConfigError("LAGESBILD_SESSION_IDLE_MINUTES must be at least 1")
     scheduler = settings["DIGEST_SCHEDULER"]
     return {
         **settings.values,
@@ -177,6 +183,29 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": SESSION_HOURS * 3600,
         "WTF_CSRF_SSL_STRICT": False,
     }
+
+
+MIN_SECRET_BYTES = 32
+# Fewer different characters than this cannot be random (token_hex has 16, base64 64).
+MIN_SECRET_SYMBOLS = 10
+_MAKE_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'  # noqa: S105
+
+
+def check_secret(secret: str) -> None:
+    """Refuse a production SECRET_KEY too short or too plain to resist guessing.
+
+    The key signs the session cookie: whoever can guess it can forge a login.
+    """
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY must be at least {MIN_SECRET_BYTES} random bytes in production;"
+            f" make one with: {_MAKE_SECRET}"
+        )
+    if len(set(secret)) < MIN_SECRET_SYMBOLS:
+        raise ConfigError(
+            "SECRET_KEY does not look random (too few different characters);"
+            f" make one with: {_MAKE_SECRET}"
+        )
 
 
 def database_uri(url: str) -> str:

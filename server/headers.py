@@ -13,10 +13,11 @@ def init_app(app: Flask) -> None:
     """Add the shared headers to every response; trust the configured proxies' scheme."""
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops > 0:
-        # Only X-Forwarded-Proto: the scheme decides HSTS. The client address and host are
-        # left as the socket gave them (trusting more is a separate decision).
+        # The scheme decides HSTS, and the client address keys the login brake: behind a
+        # proxy every client would otherwise share the proxy's address, and 20 failures
+        # anywhere would lock everyone out. Host and prefix stay as the socket gave them.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=0, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
         )
     app.after_request(add_headers)
 

@@ -1,6 +1,6 @@
 """Import every model so Alembic and the app see the whole schema."""
 
-from server.auth.models import Person
+from server.auth.models import LoginFailures, Person, WorkspaceSession
 from server.categories.models import Category
 from server.devices.models import Device, EnrolmentCode
 from server.digest.models import DigestRun, DigestSettings
@@ -22,6 +22,7 @@ __all__ = [
     "EnrolmentCode",
     "Incident",
     "IncidentEvent",
+    "LoginFailures",
     "MetaValue",
     "NamedPlace",
     "Organisation",
@@ -30,4 +31,5 @@ __all__ = [
     "Report",
     "ReportComment",
     "Tombstone",
+    "WorkspaceSession",
 ]

@@ -8,10 +8,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from server.auth import sessions
 from server.auth.models import ROLES, Person
-from server.domain_errors import Invalid
+from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.orgs.models import Organisation
+from sync.clock import utcnow
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,3 +50,42 @@ def create(org: Organisation, email: str, role: str, password: str) -> Person:
     db.session.add(person)
     db.session.commit()
     return person
+
+
+def find(email: str) -> Person:
+    """Return the person with this e-mail address (any case), or raise NotFound."""
+    email = email.strip().lower()
+    person = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
+    if person is None:
+        raise NotFound("not_found", f"no person with e-mail {email}")
+    return person
+
+
+def logout_everywhere(person: Person) -> int:
+    """End every session of the person; return how many were open."""
+    ended = sessions.end_all(person.id, "everywhere", utcnow())
+    db.session.commit()
+    return ended
+
+
+def deactivate(person: Person) -> int:
+    """Stop the person from logging in and end their sessions; return how many ended."""
+    person.active = False
+    ended = sessions.end_all(person.id, "deactivated", utcnow())
+    db.session.commit()
+    return ended
+
+
+def set_role(person: Person, role: str) -> int:
+    """Give the person another role and end their sessions; return how many ended.
+
+    A session carries what its login was allowed to do; the new role starts with a new login.
+    """
+    if role not in ROLES:
+        raise Invalid("unknown_role", f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    ended = 0
+    if person.role != role:
+        person.role = role
+        ended = sessions.end_all(person.id, "role", utcnow())
+    db.session.commit()
+    return ended

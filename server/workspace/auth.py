@@ -2,10 +2,13 @@
 
 A person logs in with e-mail and password (argon2id). The session is Flask's signed cookie
 (HttpOnly, SameSite=Lax, Secure in production; see server.config) holding Flask-Login's
-user id and the login time; CSRF tokens are Flask-WTF's (server.workspace.hooks checks
-them). The user loader reads the person afresh on every request, so a deactivated account
-or a changed role takes effect at once, and ends a session one lifetime after its login
-however busy it was. Coordinators and admins may change things; partners may only look.
+user id and the id of a session kept on the server (server.auth.sessions); CSRF tokens are
+Flask-WTF's (server.workspace.hooks checks them). The user loader checks that server-side
+session and reads the person afresh on every request, so a logout, a deactivated account
+or a changed role takes effect at once; a session ends one lifetime after its login
+however busy it was, and after SESSION_IDLE_MINUTES without a request. Failed logins are
+counted in the database (server.auth.throttle). Coordinators and admins may change things;
+partners may only look.
 """
 
 from __future__ import annotations
@@ -13,11 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-import threading
-import time
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -25,12 +24,14 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
+from server.auth import sessions, throttle
 from server.auth.models import Person
 from server.auth.service import hash_password, verify_password
-from server.db import SAFE_METHODS
+from server.db import SAFE_METHODS, phase
 from server.extensions import db, login_manager
 from server.orgs.models import Organisation
 from server.workspace import service
+from sync.clock import utcnow
 
 # C0 control characters except tab, line feed and carriage return.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -38,14 +39,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Roles that may use the workspace, and those of them that may change anything.
 WORKSPACE_ROLES = frozenset({"coordinator", "admin", "partner"})
 EDIT_ROLES = frozenset({"coordinator", "admin"})
-# The brake: this many failed logins for one e-mail within the window lock it for LOCK_FOR.
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_FOR = timedelta(minutes=15)
 # Logging in and out changes only the session: every role may do it.
-SESSION_ENDPOINTS = frozenset({"workspace.login", "workspace.logout"})
-# The session key of the login time (the absolute session limit counts from it).
-LOGIN_AT = "login_at"
+SESSION_ENDPOINTS = frozenset(
+    {"workspace.login", "workspace.logout", "workspace.logout_everywhere"}
+)
+# The cookie session's key for the id of the server-side session.
+SESSION_ID = "sid"
 # What Flask-Login and Flask-WTF cache on `g` for one request.
 REQUEST_CACHE = ("_login_user", "csrf_token", "csrf_valid")
 
@@ -82,16 +81,31 @@ class Coordinator(UserMixin):
 @login_manager.user_loader
 def load_user(user_id: str) -> Coordinator | None:
     """Load the logged-in person afresh; end a session that expired or lost its right."""
-    login_at = session.get(LOGIN_AT)
-    lifetime: timedelta = current_app.permanent_session_lifetime
-    # An absolute limit: a session refreshed by activity still ends after one lifetime.
-    fresh = isinstance(login_at, int | float) and time.time() - login_at <= lifetime.total_seconds()
-    found = service.person_with_org(int(user_id)) if fresh and user_id.isdigit() else None
+    sid = session.get(SESSION_ID)
+    fresh = (
+        isinstance(sid, str)
+        and user_id.isdigit()
+        # An absolute limit from the login (a session refreshed by activity still ends
+        # after one lifetime) and an idle limit; both counted on the server.
+        and sessions.check(sid, int(user_id), now(), *session_limits())
+    )
+    found = service.person_with_org(int(user_id)) if fresh else None
     user = Coordinator(*found) if found is not None else None
     if user is None or not user.is_active:
         session.clear()
         return None
     return user
+
+
+def now() -> datetime:
+    """Return the time the session and brake rules use (tests set it)."""
+    return utcnow()
+
+
+def session_limits() -> tuple[timedelta, timedelta]:
+    """Return the absolute and the idle limit of a session."""
+    idle = timedelta(minutes=int(current_app.config["SESSION_IDLE_MINUTES"]))
+    return current_app.permanent_session_lifetime, idle
 
 
 # Sessions are not tied to an address or a browser string (coordinators move between
@@ -156,56 +170,24 @@ def require_editor() -> None:
 # --- logging in -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Failures:
-    times: deque[float] = field(default_factory=deque)
-    locked_until: float = 0.0
+def client_address() -> str | None:
+    """Return the client's address as the WSGI server saw it.
 
-
-class LoginBrake:
-    """Count failed logins per e-mail address in this process's memory.
-
-    Per process: with several gunicorn workers an attacker gets at most MAX_FAILURES per
-    worker per window, which still turns an online guessing attack into a crawl; nothing is
-    written to the database for an address that may not exist.
+    Behind a reverse proxy this is the proxy's address unless the deployment restores the
+    real one (werkzeug's ProxyFix for a known number of proxies); X-Forwarded-For is never
+    read here, since any client can send it.
     """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_email: dict[str, _Failures] = {}
-
-    def locked(self, email: str, now: float | None = None) -> bool:
-        """Tell whether the address is locked now."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            entry = self._by_email.get(email)
-            return entry is not None and entry.locked_until > now
-
-    def fail(self, email: str, now: float | None = None) -> bool:
-        """Record a failure; return whether the address is locked from now on."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if len(self._by_email) > 100_000:  # a flood of invented addresses: forget them
-                self._by_email.clear()
-            entry = self._by_email.setdefault(email, _Failures())
-            entry.times.append(now)
-            while entry.times and entry.times[0] <= now - FAILURE_WINDOW.total_seconds():
-                entry.times.popleft()
-            if len(entry.times) >= MAX_FAILURES:
-                entry.locked_until = now + LOCK_FOR.total_seconds()
-                entry.times.clear()
-                return True
-            return False
-
-    def succeed(self, email: str) -> None:
-        """Forget the failures of an address after a good login."""
-        with self._lock:
-            self._by_email.pop(email, None)
+    return request.remote_addr
 
 
-def brake() -> LoginBrake:
-    """Return this app's login brake."""
-    return current_app.extensions.setdefault("workspace_login_brake", LoginBrake())
+def login_locked(email: str) -> bool:
+    """Tell whether the account or this client's address is locked now."""
+    return throttle.locked_until(email, client_address(), now()) is not None
+
+
+def login_failed(email: str) -> bool:
+    """Count a failed login; return whether the account or address is now locked."""
+    return throttle.record_failure(email, client_address(), now())
 
 
 @functools.cache
@@ -243,15 +225,30 @@ def start_session(person: Person) -> None:
     found = service.person_with_org(person.id)
     if found is None:  # pragma: no cover - the person was just read
         raise LookupError(person.id)
+    throttle.record_success(normalise_email(person.email))
+    lifetime, _idle = session_limits()
+    sid = sessions.start(person.id, now(), lifetime)
     session.clear()
     forget_request_state()
     session.permanent = True
-    session[LOGIN_AT] = int(time.time())
+    session[SESSION_ID] = sid
     login_user(Coordinator(*found))
     generate_csrf()  # a new token for the new session
 
 
 def end_session() -> None:
-    """Log out and forget everything the session held."""
+    """Log out, end the session on the server and forget everything the cookie held."""
+    sid = session.get(SESSION_ID)
+    if isinstance(sid, str):
+        sessions.end(sid, now())
     logout_user()
     session.clear()
+
+
+def end_all_sessions(person: Person) -> int:
+    """End every session of the person (this one too); return how many ended."""
+    with phase("write"):
+        ended = sessions.end_all(person.id, "everywhere", now())
+    logout_user()
+    session.clear()
+    return ended

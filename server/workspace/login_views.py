@@ -8,8 +8,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from server.workspace import bp, service
 from server.workspace.auth import (
     authenticate,
-    brake,
+    end_all_sessions,
     end_session,
+    login_failed,
+    login_locked,
     normalise_email,
     safe_next,
     start_session,
@@ -31,19 +33,19 @@ def login() -> BaseResponse | str:
     password = request.form.get("password", "")
     error = None
     person = None
-    if brake().locked(email):
+    # Attempts during a lock are not checked (so they cannot guess) and not counted.
+    if login_locked(email):
         error = "login.locked"
     else:
         person = authenticate(email, password) if email and password else None
         if person is None:
-            error = "login.locked" if brake().fail(email) else "login.failed"
+            error = "login.locked" if login_failed(email) else "login.failed"
             service.record_failed_login(email)
     if error is not None or person is None:
         html = render_template(
             "workspace/login.html", next=nxt, email=email, error=t(error or "login.failed")
         )
         return Response(html, status=200 if error == "login.failed" else 429)
-    brake().succeed(email)
     start_session(person)
     service.record_audit(person.org_id, person.id, "login")
     return redirect(nxt)
@@ -57,4 +59,15 @@ def logout() -> BaseResponse:
         service.record_audit(me.org.id, me.person.id, "logout")
     end_session()
     message("login.logged_out")
+    return redirect(url_for("workspace.login"))
+
+
+@bp.post("/logout-everywhere")
+def logout_everywhere() -> BaseResponse:
+    """End every session of the logged-in person, on every device."""
+    me = user()
+    if me is not None:
+        service.record_audit(me.org.id, me.person.id, "logout_everywhere")
+        end_all_sessions(me.person)
+    message("login.logged_out_everywhere")
     return redirect(url_for("workspace.login"))

@@ -1,4 +1,4 @@
-"""Fixtures shared by the API tests of one topic (photos)."""
+"""Fixtures shared by the API tests of one topic (photos), and the workspace's test clock."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 
 from tests.support import factories
 from tests.support.photos import STORED, jpeg, palette_bomb_png, put, sha
+from tests.support.workspace import clock  # noqa: F401  (a fixture, shared here)
 
 
 @pytest.fixture(scope="module")

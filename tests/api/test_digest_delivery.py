@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -524,7 +525,7 @@ def test_smtp_settings_come_from_the_environment(
     for name in ("SMTP_STARTTLS", "SMTP_PASSWORD", "SMTP_PORT"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("LAGESBILD_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
     config = flask_config(Settings.from_env(), str(tmp_path))
     assert config["SMTP_STARTTLS"] is True and config["SMTP_PORT"] == 587
     assert config["SMTP_PASSWORD"] is None  # a secret has no default

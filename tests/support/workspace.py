@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from server.extensions import db
 from server.incidents.models import AuditEntry, Incident
 from server.orgs.models import Organisation
 from server.reports.models import Report, ReportComment
+from sync.clock import utcnow
 from tests.support import factories
 from tests.support.factories import EnrolledDevice, Login
 
@@ -38,6 +40,31 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_hasher", CHEAP_HASHER)
 
 
+@dataclass
+class Clock:
+    """The time the workspace's session and login rules see, moved by the test."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        """Return the current test time."""
+        return self.at
+
+    def advance(self, by: timedelta) -> None:
+        """Move the clock forward."""
+        self.at += by
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Give the workspace's login and session rules a clock the test moves."""
+    from server.workspace import auth as ws_auth
+
+    fake = Clock(utcnow())
+    monkeypatch.setattr(ws_auth, "now", fake)
+    return fake
+
+
 def csrf_from(html: str) -> str:
     """Read the CSRF token out of a page's form."""
     found = _CSRF_RE.search(html)
@@ -52,6 +79,8 @@ def session_token(client: FlaskClient) -> str:
     # Flask-WTF keeps a secret in the session and signs it into the tokens pages carry.
     with current_app.test_request_context():
         session["csrf_token"] = secret
+        # The test's app context (and its `g`) outlives requests: drop another client's token.
+        g.pop("csrf_token", None)
         token = generate_csrf()
         g.pop("csrf_token", None)
     return token

@@ -1,5 +1,7 @@
 """Configuration from the environment: types, required secrets, known environments."""
 
+import secrets
+
 import pytest
 
 from server.config import ConfigError, Settings, engine_options, flask_config
@@ -9,6 +11,32 @@ def test_production_without_secret_key_refuses_to_start(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("LAGESBILD_ENV", "production")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
+        flask_config(Settings.from_env(), str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [("production-secret", "at least 32"), ("x" * 64, "random"), ("ab" * 20, "random")],
+)
+def test_production_refuses_a_short_or_plain_secret_key(monkeypatch, tmp_path, secret, why):
+    monkeypatch.setenv("SECRET_KEY", secret)
+    monkeypatch.setenv("LAGESBILD_ENV", "production")
+    with pytest.raises(ConfigError, match=why) as refused:
+        flask_config(Settings.from_env(), str(tmp_path))
+    assert "secrets.token_hex(32)" in str(refused.value)  # it says how to make a good one
+
+
+def test_production_takes_a_random_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("LAGESBILD_ENV", "production")
+    assert len(flask_config(Settings.from_env(), str(tmp_path))["SECRET_KEY"]) == 64
+
+
+def test_the_session_idle_limit_is_a_positive_number_of_minutes(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAGESBILD_ENV", "testing")
+    assert flask_config(Settings.from_env(), str(tmp_path))["SESSION_IDLE_MINUTES"] == 60
+    monkeypatch.setenv("LAGESBILD_SESSION_IDLE_MINUTES", "0")
+    with pytest.raises(ConfigError, match="LAGESBILD_SESSION_IDLE_MINUTES"):
         flask_config(Settings.from_env(), str(tmp_path))
 
 
