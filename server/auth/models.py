@@ -11,7 +11,9 @@ from server.extensions import db
 from server.types import UTCDateTime
 from sync.clock import utcnow
 
-ROLES = ("coordinator", "admin", "partner")
+# admin: persons, devices, areas and agreements of its organisation; coordinator: its
+# incidents; analyst: trends, counts and exports without free text; viewer: reads.
+ROLES = ("admin", "coordinator", "analyst", "viewer")
 
 
 class Person(db.Model):

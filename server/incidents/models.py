@@ -82,6 +82,8 @@ class AuditEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(200), default="")
+    # Where the request came from (the real client behind a trusted proxy); None for the CLI.
+    client_address: Mapped[str | None] = mapped_column(String(45))

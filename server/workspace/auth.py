@@ -25,7 +25,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.auth import sessions, throttle
-from server.auth.models import Person
+from server.auth.models import ROLES, Person
 from server.auth.service import hash_password, verify_password
 from server.db import SAFE_METHODS, phase
 from server.extensions import db, login_manager
@@ -37,7 +37,7 @@ from sync.clock import utcnow
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Roles that may use the workspace, and those of them that may change anything.
-WORKSPACE_ROLES = frozenset({"coordinator", "admin", "partner"})
+WORKSPACE_ROLES = frozenset(ROLES)
 EDIT_ROLES = frozenset({"coordinator", "admin"})
 # Logging in and out changes only the session: every role may do it.
 SESSION_ENDPOINTS = frozenset(

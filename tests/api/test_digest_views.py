@@ -186,7 +186,7 @@ def test_send_again_sends_a_failed_run_once(
 
 
 def test_a_partner_may_look_but_not_send(app: Flask, client: FlaskClient, mail: SmtpServer) -> None:
-    scene = make_scene(role="partner")
+    scene = make_scene(role="viewer")
     _sent, failed = history(scene.org.id, mail)
     login(client, scene.who)
     page = client.get("/workspace/digest")

@@ -341,7 +341,7 @@ def test_a_token_of_another_session_is_refused(client, app: Flask, scene: Scene)
 # --- roles ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["coordinator", "admin", "partner"])
+@pytest.mark.parametrize("role", ["coordinator", "admin", "viewer"])
 @pytest.mark.parametrize("route", ROUTES)
 def test_permission_matrix(client, app: Flask, role: str, route: str) -> None:
     scene = make_scene(role)
@@ -349,7 +349,7 @@ def test_permission_matrix(client, app: Flask, role: str, route: str) -> None:
     url, form = post_routes(scene)[route]
     before = snapshot(scene)
     resp = post(client, url, form)
-    if role == "partner":
+    if role == "viewer":
         assert resp.status_code == 403
         assert resp.mimetype == "text/html"
         assert "läsbehörighet" in resp.get_data(as_text=True)
@@ -359,7 +359,7 @@ def test_permission_matrix(client, app: Flask, role: str, route: str) -> None:
         assert snapshot(scene) != before
 
 
-@pytest.mark.parametrize("role", ["coordinator", "admin", "partner"])
+@pytest.mark.parametrize("role", ["coordinator", "admin", "viewer"])
 def test_every_role_may_read(client, app: Flask, role: str) -> None:
     scene = make_scene(role)
     login(client, scene.who)
@@ -373,14 +373,14 @@ def test_every_role_may_read(client, app: Flask, role: str) -> None:
     ):
         assert client.get(url).status_code == 200, url
     page = client.get(f"/workspace/incidents/{scene.first}").get_data(as_text=True)
-    if role == "partner":
+    if role == "viewer":
         assert "/status" not in page and "läsbehörighet" in page
     else:
         assert f"/workspace/incidents/{scene.first}/status" in page
 
 
 def test_a_partner_may_still_log_out(client, app: Flask) -> None:
-    scene = make_scene("partner")
+    scene = make_scene("viewer")
     login(client, scene.who)
     assert post(client, "/workspace/logout").status_code == 302
     assert client.get("/workspace/").status_code == 302

@@ -173,7 +173,7 @@ def test_logout_everywhere_ends_every_session_of_the_person(app: Flask, scene: S
 
 
 def test_a_partner_may_log_out_everywhere(app: Flask) -> None:
-    s = make_scene("partner")
+    s = make_scene("viewer")
     client = app.test_client()
     login(client, s.who)
     assert post(client, "/workspace/logout-everywhere").status_code == 302
@@ -206,13 +206,13 @@ def test_cli_deactivate_ends_the_sessions_and_the_logins(app: Flask, scene: Scen
 def test_cli_set_role_ends_the_sessions(app: Flask, scene: Scene) -> None:
     client = app.test_client()
     login(client, scene.who)
-    out = _cli(app, "user", "set-role", "--email", scene.who.email, "--role", "partner")
-    assert out["role"] == "partner" and out["sessions_ended"] == 1
+    out = _cli(app, "user", "set-role", "--email", scene.who.email, "--role", "viewer")
+    assert out["role"] == "viewer" and out["sessions_ended"] == 1
     assert not logged_in(client)
     again = app.test_client()
     login(again, scene.who)
     assert logged_in(again)  # a new login, with the new role
-    same = _cli(app, "user", "set-role", "--email", scene.who.email, "--role", "partner")
+    same = _cli(app, "user", "set-role", "--email", scene.who.email, "--role", "viewer")
     assert same["sessions_ended"] == 0 and logged_in(again)  # nothing changed
 
 

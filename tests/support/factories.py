@@ -82,7 +82,7 @@ def make_person(
     email: str | None = None,
     password: str = PERSON_PASSWORD,
 ) -> Login:
-    """Create a person (coordinator, admin or partner) of the organisation."""
+    """Create a person (admin, coordinator, analyst or viewer) of the organisation."""
     from server.auth import service as auth
 
     email = email or f"person{next(_counter)}@example.se"
