@@ -85,6 +85,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.meta import rotate_epoch_command
     from server.commands.orgs import org
     from server.commands.reports import report
+    from server.commands.sharing import share
     from server.commands.users import user
     from server.demo.cli import demo
     from server.digest.cli import digest, digest_settings
@@ -100,5 +101,6 @@ def _register_commands(app: Flask) -> None:
         incidents,
         digest,
         digest_settings,
+        share,
     ):
         app.cli.add_command(cmd)

@@ -10,6 +10,7 @@ from server.meta.models import MetaValue
 from server.orgs.models import ChangeCounter, Organisation
 from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
+from server.sharing.models import SharingAgreement
 
 __all__ = [
     "Area",
@@ -30,6 +31,7 @@ __all__ = [
     "Photo",
     "Report",
     "ReportComment",
+    "SharingAgreement",
     "Tombstone",
     "WorkspaceSession",
 ]

@@ -1,0 +1,1 @@
+"""Sharing agreements: what one organisation lets another see of its reports (EST)."""
