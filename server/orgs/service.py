@@ -42,3 +42,8 @@ def find(name_or_slug: str) -> Organisation:
         if key in (org.name.casefold(), org.slug):
             return org
     raise NotFound("not_found", f"no organisation named {name_or_slug!r}")
+
+
+def all_organisations() -> list[Organisation]:
+    """Return every organisation by name."""
+    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))

@@ -14,6 +14,7 @@ from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.geography.service import list_areas
 from server.orgs.models import Organisation
+from server.orgs.service import all_organisations
 from server.sharing.models import SharingAgreement
 from server.sharing.rules import DETAILS, Agreement
 from sync.clock import utcnow
@@ -126,7 +127,7 @@ def agreements(org: Organisation | None = None) -> list[AgreementView]:
             or_(SharingAgreement.from_org_id == org.id, SharingAgreement.to_org_id == org.id)
         )
     rows = list(db.session.scalars(query))
-    orgs = {o.id: o for o in db.session.scalars(select(Organisation))}
+    orgs = {o.id: o for o in all_organisations()}
     return [AgreementView(r, orgs[r.from_org_id], orgs[r.to_org_id]) for r in rows]
 
 

@@ -26,6 +26,7 @@ from server.workspace import (  # noqa: E402
     login_views,
     map_views,
     place_views,
+    share_views,
     trend_views,
 )
 
@@ -39,5 +40,6 @@ __all__ = [
     "login_views",
     "map_views",
     "place_views",
+    "share_views",
     "trend_views",
 ]
