@@ -7,7 +7,6 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from analysis.calendar import STOCKHOLM
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.orgs import service as orgs
 from server.sharing import service
@@ -35,7 +34,7 @@ def _describe(view: service.AgreementView) -> str:
         if service.to_rule(r).in_force(utcnow())
         else "ended"
     )
-    until = f" until {r.ends_at.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}" if r.ends_at else ""
+    until = f" through {service.last_day(r)}" if r.ends_at else ""
     return (
         f"{r.id:>4}  {view.from_org.slug} → {view.to_org.slug}  {r.detail}"
         f"{' (' + '; '.join(limits) + ')' if limits else ''}{until}  [{state}]"

@@ -44,9 +44,17 @@ class AgreementView:
             "areas": r.areas,
             "starts_at": r.starts_at.isoformat(),
             "ends_at": r.ends_at.isoformat() if r.ends_at else None,
+            "last_day": last_day(r).isoformat() if r.ends_at else None,
             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
             "in_force": to_rule(r).in_force(now),
         }
+
+
+def last_day(row: SharingAgreement) -> date | None:
+    """Return the last local day an agreement with an end applies (its end is exclusive)."""
+    if row.ends_at is None:
+        return None
+    return (row.ends_at.astimezone(STOCKHOLM) - timedelta(microseconds=1)).date()
 
 
 def to_rule(row: SharingAgreement) -> Agreement:

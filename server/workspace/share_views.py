@@ -49,8 +49,12 @@ def _page(form: ShareForm | None = None, status: int = 200) -> Response:
     org = current_user.org
     now = utcnow()
     rows = []
+    area_names: dict[int, dict[str, str]] = {}
     for view in service.agreements(org):
         rule = service.to_rule(view.row)
+        if view.from_org.id not in area_names:
+            area_names[view.from_org.id] = {a.code: a.name for a in list_areas(view.from_org.id)}
+        names = area_names[view.from_org.id]
         rows.append(
             {
                 "id": view.row.id,
@@ -59,9 +63,10 @@ def _page(form: ShareForm | None = None, status: int = 200) -> Response:
                 "detail": t(f"sharing.detail.{view.row.detail}"),
                 "categories": ", ".join(lb.category_label(c) for c in view.row.categories or [])
                 or t("sharing.all"),
-                "areas": ", ".join(view.row.areas or []) or t("sharing.all"),
+                "areas": ", ".join(names.get(c, c) for c in view.row.areas or [])
+                or t("sharing.all"),
                 "starts": localtime(view.row.starts_at),
-                "ends": localtime(view.row.ends_at) if view.row.ends_at else "",
+                "last_day": str(service.last_day(view.row) or ""),
                 "state": t(
                     "sharing.state.revoked"
                     if view.row.revoked_at
