@@ -13,17 +13,21 @@ from flask.cli import with_appcontext
 
 from server.auth import service as persons
 from server.cli_util import emit, json_option
-from server.demo.data import DEVICES, generate_reports
+from server.demo.data import DEVICES, PARTNERS, DemoDevice, generate_reports
 from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
 from server.incidents.areas import import_areas
 from server.orgs import service as orgs
+from server.orgs.models import Organisation
 from server.protocol.service import receive_push
+from server.sharing import service as sharing
 from sync.clock import utcnow
 
 DEMO_ORG = "Staffanstorps kommun (demo)"
 DEMO_COORDINATOR = "samordnare@demo.lagesbild.invalid"
+DEMO_ADMIN = "admin@demo.lagesbild.invalid"
+SHARED_BY_HOUSING = ["skadegorelse", "miljo", "brand", "otrygg_plats"]
 BATCH = 100
 
 
@@ -34,7 +38,7 @@ BATCH = 100
 @json_option
 @with_appcontext
 def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
-    """Create a demo municipality with devices and a few weeks of reports."""
+    """Create a demo municipality, a housing and a guard company, their reports and agreements."""
     try:
         existing = orgs.find(DEMO_ORG)
     except LookupError:
@@ -45,12 +49,51 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             return
         raise click.ClickException(f"{DEMO_ORG!r} exists already (use --if-new to skip).")
     org = orgs.create(DEMO_ORG, "kommun")
-    # A coordinator login for the workspace; the password is shown once, here.
+    # A coordinator login for the workspace, and an admin who manages the agreements; the
+    # password is shown once, here.
     password = current_app.config["DEMO_PASSWORD"] or secrets.token_urlsafe(9)
     persons.create(org, DEMO_COORDINATOR, "coordinator", password)
+    persons.create(org, DEMO_ADMIN, "admin", password)
+    # The three towns as approximate areas, so reports get an area as they arrive.
+    doc = json.loads((Path(__file__).parent / "areas.geojson").read_text(encoding="utf-8"))
+    devices, created = _populate(org, DEVICES, doc, weeks, seed)
+    partners = {}
+    for n, partner in enumerate(PARTNERS, start=1):
+        other = orgs.create(partner.name, partner.kind)
+        partners[partner.kind] = other
+        _populate(other, partner.devices, doc, weeks, seed + n)
+    # The shared lägesbild of docs/sharing.md: the guard company works for the
+    # municipality; the housing company shares damage and environment without free text;
+    # the municipality gives the housing company the numbers for Hjärup.
+    sharing.share(partners["vaktbolag"], org, "full")
+    sharing.share(partners["bostadsbolag"], org, "reports", categories=SHARED_BY_HOUSING)
+    sharing.share(org, partners["bostadsbolag"], "counts", areas=["hjarup"])
+    emit(
+        as_json,
+        {
+            "org": org.slug,
+            "created": True,
+            "devices": len(devices),
+            "reports": created,
+            "login": {"email": DEMO_COORDINATOR, "password": password},
+            "admin": DEMO_ADMIN,
+            "partners": [o.slug for o in partners.values()],
+        },
+        f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
+        f"{created} reports over {weeks} weeks.\n"
+        f"Also {', '.join(o.name for o in partners.values())}, sharing by agreement.\n"
+        f"Workspace login (shown only now): {DEMO_COORDINATOR} / {password} "
+        f"(the admin {DEMO_ADMIN} has the same password)",
+    )
+
+
+def _populate(
+    org: Organisation, specs: tuple[DemoDevice, ...], areas_doc: dict, weeks: int, seed: int
+) -> tuple[dict[str, Device], int]:
+    """Give an organisation its devices, the towns as areas and weeks of their reports."""
     devices: dict[str, Device] = {}
     now = utcnow()
-    for spec in DEVICES:
+    for spec in specs:
         # Demo devices are enrolled with a token nobody knows: they exist to own reports.
         d = Device(
             org_id=org.id,
@@ -63,29 +106,14 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
         db.session.add(d)
         devices[spec.name] = d
     db.session.commit()
-    # The three towns as approximate areas, so reports get an area as they arrive.
-    doc = json.loads((Path(__file__).parent / "areas.geojson").read_text(encoding="utf-8"))
-    import_areas(org.id, doc, name_property="name", code_property="code")
-    reports = generate_reports(now=now, weeks=weeks, seed=seed)
+    import_areas(org.id, areas_doc, name_property="name", code_property="code")
     created = 0
     by_device: dict[str, list[dict]] = {}
-    for r in reports:
+    for r in generate_reports(now=now, weeks=weeks, seed=seed, devices=specs):
         by_device.setdefault(r.device_name, []).append(r.payload)
     for name, payloads in by_device.items():
         it = iter(payloads)
         while chunk := list(islice(it, BATCH)):
             results = receive_push(devices[name], chunk)
             created += sum(1 for res in results if res["status"] == "created")
-    emit(
-        as_json,
-        {
-            "org": org.slug,
-            "created": True,
-            "devices": len(devices),
-            "reports": created,
-            "login": {"email": DEMO_COORDINATOR, "password": password},
-        },
-        f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
-        f"{created} reports over {weeks} weeks.\n"
-        f"Workspace login (shown only now): {DEMO_COORDINATOR} / {password}",
-    )
+    return devices, created

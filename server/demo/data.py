@@ -101,6 +101,23 @@ DEVICES: tuple[DemoDevice, ...] = (
     DemoDevice("Nattvandrarna Hjärup", "nattvandrare"),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class DemoPartner:
+    """Another organisation of the demo's shared lägesbild, with its own devices."""
+
+    name: str
+    kind: str
+    devices: tuple[DemoDevice, ...]
+
+
+# The housing company's caretakers and the guard company's own car report too; each
+# organisation owns its reports and shares them by agreement (docs/sharing.md).
+PARTNERS: tuple[DemoPartner, ...] = (
+    DemoPartner("Staffanstorpshus (demo)", "bostadsbolag", (DemoDevice("Bovärdarna", "other"),)),
+    DemoPartner("Väktarbolaget Syd (demo)", "vaktbolag", (DemoDevice("Väktarbil Syd", "vaktare"),)),
+)
+
 # device -> (towns, weekdays the shift starts, start hour, end hour past midnight, reports)
 _ROUTINES: dict[str, tuple[tuple[str, ...], tuple[int, ...], int, int, tuple[int, int]]] = {
     "Väktarbil 1": ((_S, _K), (0, 1, 2, 3, 4, 5, 6), 18, 30, (5, 10)),
@@ -108,6 +125,8 @@ _ROUTINES: dict[str, tuple[tuple[str, ...], tuple[int, ...], int, int, tuple[int
     "Fältarna Staffanstorp": ((_S, _H), (0, 1, 2, 3, 4), 17, 23, (2, 5)),
     "Nattvandrarna Staffanstorp": ((_S,), (4, 5), 21, 25, (1, 3)),
     "Nattvandrarna Hjärup": ((_H,), (4, 5), 21, 25, (1, 3)),
+    "Bovärdarna": ((_S, _H), (0, 1, 2, 3, 4), 16, 20, (0, 3)),
+    "Väktarbil Syd": ((_K, _H), (4, 5, 6), 20, 29, (2, 5)),
 }
 
 _CATEGORY_WEIGHTS: dict[str, dict[str, int]] = {
@@ -119,6 +138,8 @@ _CATEGORY_WEIGHTS: dict[str, dict[str, int]] = {
                 "ovrigt": 4},
     "nattvandrare": {"skadegorelse": 8, "miljo": 10, "samling": 25, "trafik": 8,
                      "otrygg_plats": 10, "stod": 5, "lugnt": 30, "ovrigt": 4},
+    "other": {"skadegorelse": 20, "miljo": 25, "brand": 2, "samling": 6, "otrygg_plats": 8,
+              "ovrigt": 6},
 }  # fmt: skip
 
 _Template = tuple[str, tuple[int | None, ...], tuple[int, int] | None]
@@ -278,8 +299,14 @@ def _shift(rng: random.Random, device: DemoDevice, day: date) -> list[tuple[date
     return out
 
 
-def generate_reports(*, now: datetime, weeks: int = 4, seed: int = 1) -> list[DemoReport]:
-    """Generate `weeks` weeks of night reports before `now`, sorted by time."""
+def generate_reports(
+    *,
+    now: datetime,
+    weeks: int = 4,
+    seed: int = 1,
+    devices: tuple[DemoDevice, ...] = DEVICES,
+) -> list[DemoReport]:
+    """Generate `weeks` weeks of night reports of the devices before `now`, sorted by time."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=TZ)
     rng = random.Random(seed)
@@ -289,7 +316,7 @@ def generate_reports(*, now: datetime, weeks: int = 4, seed: int = 1) -> list[De
     found: list[tuple[datetime, str, dict[str, Any]]] = []
     for offset in range((last - first).days + 1):
         day = first + timedelta(days=offset)
-        for device in DEVICES:
+        for device in devices:
             for when, payload in _shift(rng, device, day):
                 if since < when < now:
                     found.append((when, device.name, payload))

@@ -15,6 +15,7 @@ from server.devices.models import Device
 from server.extensions import db
 from server.orgs.models import ChangeCounter, Organisation
 from server.reports.models import Report, Tombstone
+from server.sharing import service as sharing
 from tests.support import factories
 
 PUSH = "/api/v1/sync/push"
@@ -369,14 +370,28 @@ def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runne
     assert person is not None and person.role == "coordinator"
     assert verify_password(person.password_hash, data["login"]["password"])
 
+    # A housing company and a guard company report too, and share by agreement.
+    assert len(data["partners"]) == 2
+    for slug in data["partners"]:
+        partner = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+        assert count(Device, Device.org_id == partner.id) >= 1
+        assert count(Report, Report.org_id == partner.id) > 0
+    assert {(a.from_org, a.to_org) for a in sharing.granted_to(org.id)} == {
+        (o.id, org.id)
+        for o in db.session.scalars(select(Organisation).where(Organisation.id != org.id))
+    }
+    admin = db.session.scalar(select(Person).where(Person.email == data["admin"]))
+    assert admin.role == "admin" and verify_password(admin.password_hash, data["login"]["password"])
+
     again = ok_json(cli(runner, "demo", "--if-new", "--json"))
 
     assert again["created"] is False
-    assert count(Organisation) == 1
+    assert count(Organisation) == 3
     assert count(Report, Report.org_id == org.id) == reports
     assert count(Device, Device.org_id == org.id) == data["devices"]
+    total = count(Report)
     assert_clear_failure(cli(runner, "demo"), "exists")
-    assert count(Report) == reports
+    assert count(Report) == total
 
 
 def test_rotate_epoch_turns_every_cursor_into_a_full_resync(runner, client, device):

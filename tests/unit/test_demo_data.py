@@ -208,3 +208,15 @@ def test_spring_dst_gap_gives_real_instants() -> None:
         when = _when(report)
         assert when.utcoffset() == when.astimezone(TZ).utcoffset()
         assert when.astimezone(TZ).isoformat(timespec="seconds") == report.payload["created_at"]
+
+
+def test_the_partner_organisations_have_valid_kinds_and_their_own_reports():
+    from server.demo.data import PARTNERS
+    from server.orgs.models import ORG_KINDS
+
+    assert {p.kind for p in PARTNERS} == {"bostadsbolag", "vaktbolag"} <= set(ORG_KINDS)
+    for partner in PARTNERS:
+        assert {d.kind for d in partner.devices} <= set(DEVICE_KINDS)
+        made = generate_reports(now=datetime(2026, 12, 6, 6, tzinfo=ZoneInfo("Europe/Stockholm")),
+                                weeks=4, seed=2, devices=partner.devices)  # fmt: skip
+        assert made and {r.device_name for r in made} == {d.name for d in partner.devices}
