@@ -1,11 +1,12 @@
 """Import every model so Alembic and the app see the whole schema."""
 
+from server.audit.models import AuditEntry
 from server.auth.models import LoginFailures, Person, WorkspaceSession
 from server.categories.models import Category
 from server.devices.models import Device, EnrolmentCode
 from server.digest.models import DigestRun, DigestSettings
 from server.geography.models import Area, NamedPlace
-from server.incidents.models import AuditEntry, Incident, IncidentEvent
+from server.incidents.models import Incident, IncidentEvent
 from server.meta.models import MetaValue
 from server.orgs.models import ChangeCounter, Organisation
 from server.photos.models import Photo

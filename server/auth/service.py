@@ -8,6 +8,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from server.audit import service as audit
+from server.audit.service import CLI, Actor
 from server.auth import sessions
 from server.auth.models import ROLES, Person
 from server.domain_errors import Invalid, NotFound
@@ -33,7 +35,7 @@ def verify_password(stored: str, password: str) -> bool:
         return False
 
 
-def create(org: Organisation, email: str, role: str, password: str) -> Person:
+def create(org: Organisation, email: str, role: str, password: str, actor: Actor = CLI) -> Person:
     """Create a person who can log in."""
     email = email.strip().lower()
     if not _EMAIL_RE.match(email) or len(email) > 254:
@@ -48,6 +50,7 @@ def create(org: Organisation, email: str, role: str, password: str) -> Person:
         raise Invalid("exists", f"a person with e-mail {email} exists")
     person = Person(org_id=org.id, email=email, role=role, password_hash=hash_password(password))
     db.session.add(person)
+    audit.add(org.id, "person.create", f"{email} {role}", actor)
     db.session.commit()
     return person
 
@@ -61,22 +64,24 @@ def find(email: str) -> Person:
     return person
 
 
-def logout_everywhere(person: Person) -> int:
+def logout_everywhere(person: Person, actor: Actor = CLI) -> int:
     """End every session of the person; return how many were open."""
     ended = sessions.end_all(person.id, "everywhere", utcnow())
+    audit.add(person.org_id, "person.logout_everywhere", person.email, actor)
     db.session.commit()
     return ended
 
 
-def deactivate(person: Person) -> int:
+def deactivate(person: Person, actor: Actor = CLI) -> int:
     """Stop the person from logging in and end their sessions; return how many ended."""
     person.active = False
     ended = sessions.end_all(person.id, "deactivated", utcnow())
+    audit.add(person.org_id, "person.deactivate", person.email, actor)
     db.session.commit()
     return ended
 
 
-def set_role(person: Person, role: str) -> int:
+def set_role(person: Person, role: str, actor: Actor = CLI) -> int:
     """Give the person another role and end their sessions; return how many ended.
 
     A session carries what its login was allowed to do; the new role starts with a new login.
@@ -84,6 +89,7 @@ def set_role(person: Person, role: str) -> int:
     if role not in ROLES:
         raise Invalid("unknown_role", f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     ended = 0
+    audit.add(person.org_id, "person.set_role", f"{person.email} {person.role}→{role}", actor)
     if person.role != role:
         person.role = role
         ended = sessions.end_all(person.id, "role", utcnow())

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from server.audit import service as audit
+from server.audit.service import CLI, Actor
 from server.db import phase
 from server.devices.models import DEVICE_KINDS, Device, EnrolmentCode
 from server.domain_errors import Invalid, NotFound, Unauthenticated
@@ -173,13 +175,16 @@ def touch(device: Device) -> None:
     db.session.execute(update(Device).where(Device.id == device.id).values(last_seen_at=now))
 
 
-def revoke(device_id: int) -> Device:
+def revoke(device_id: int, actor: Actor = CLI) -> Device:
     """Revoke a device at once; its reports keep their attribution."""
     device = db.session.get(Device, device_id)
     if device is None:
         raise NotFound("not_found", f"no device with id {device_id}")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
+        audit.add(
+            device.org_id, "device.revoke", f"device {device.id} {device.display_name}", actor
+        )
     db.session.commit()
     return device
 

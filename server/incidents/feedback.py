@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy import delete, select
 
+from server.audit import service as audit
+from server.audit.service import CLI, Actor
 from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.incidents import service as incidents
@@ -89,7 +91,7 @@ def add_comment(report_id: uuid.UUID, body: str, author_id: int | None = None) -
     return comment
 
 
-def delete_report(report_id: uuid.UUID, reason: str) -> Tombstone:
+def delete_report(report_id: uuid.UUID, reason: str, actor: Actor = CLI) -> Tombstone:
     """Delete a report for good (retention, erasure); a resend never brings it back."""
     report = get_for_update(report_id)
     seq = take_seqs(report.org_id, 1)
@@ -106,6 +108,7 @@ def delete_report(report_id: uuid.UUID, reason: str) -> Tombstone:
     org_id = report.org_id
     incident_id = report.incident_id
     db.session.delete(report)
+    audit.add(org_id, "report.delete", f"{report_id} {reason[:40]}", actor)
     db.session.flush()
     if incident_id is not None:
         refresh_incidents(org_id, {incident_id})

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.audit.models import AuditEntry as AuditEntry  # re-exported for older imports
 from server.extensions import db
 from server.types import UTCDateTime
 from sync.clock import utcnow
@@ -72,18 +73,3 @@ class IncidentEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     kind: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class AuditEntry(db.Model):
-    """Who viewed or exported what (the brief's privacy rules)."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    action: Mapped[str] = mapped_column(String(40))
-    target: Mapped[str] = mapped_column(String(200), default="")
-    # Where the request came from (the real client behind a trusted proxy); None for the CLI.
-    client_address: Mapped[str | None] = mapped_column(String(45))

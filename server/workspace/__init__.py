@@ -18,6 +18,7 @@ bp = Blueprint(
 
 # Importing a module registers its routes on bp.
 from server.workspace import (  # noqa: E402
+    audit_views,
     decision_views,
     digest_views,
     export,
@@ -31,6 +32,7 @@ from server.workspace import (  # noqa: E402
 )
 
 __all__ = [
+    "audit_views",
     "bp",
     "decision_views",
     "digest_views",

@@ -112,6 +112,7 @@ def digest_run_document(run_id: int) -> Response:
     run = _run_or_404(run_id)
     if not run.html:
         abort(404)
+    audit("digest.document.view", str(run.id))
     return _document(run.html)
 
 

@@ -27,6 +27,7 @@ from server.workspace import bp, service
 from server.workspace.auth import (
     ReadOnlyError,
     can_edit,
+    client_address,
     forget_request_state,
     require_editor,
     user,
@@ -149,7 +150,7 @@ def audit(action: str, target: str = "") -> None:
     me = user()
     if me is None:  # pragma: no cover - every audited view requires a login
         raise LookupError("nobody is logged in")
-    service.record_audit(me.org.id, me.person.id, action, target)
+    service.record_audit(me.org.id, me.person.id, action, target, client_address())
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

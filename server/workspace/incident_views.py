@@ -303,6 +303,7 @@ def photo(sha256: str) -> Response:
     )
     if path is None:
         abort(404)
+    audit("photo.view", f"{sha256} {request.args.get('size', 'display')}")
     resp = send_file(path, mimetype="image/jpeg", conditional=True)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = PHOTO_CSP

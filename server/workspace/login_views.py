@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from server.workspace import bp, service
 from server.workspace.auth import (
     authenticate,
+    client_address,
     end_all_sessions,
     end_session,
     login_failed,
@@ -40,14 +41,14 @@ def login() -> BaseResponse | str:
         person = authenticate(email, password) if email and password else None
         if person is None:
             error = "login.locked" if login_failed(email) else "login.failed"
-            service.record_failed_login(email)
+            service.record_failed_login(email, client_address())
     if error is not None or person is None:
         html = render_template(
             "workspace/login.html", next=nxt, email=email, error=t(error or "login.failed")
         )
         return Response(html, status=200 if error == "login.failed" else 429)
     start_session(person)
-    service.record_audit(person.org_id, person.id, "login")
+    service.record_audit(person.org_id, person.id, "login", "", client_address())
     return redirect(nxt)
 
 
@@ -56,7 +57,7 @@ def logout() -> BaseResponse:
     """End the session."""
     me = user()
     if me is not None:
-        service.record_audit(me.org.id, me.person.id, "logout")
+        service.record_audit(me.org.id, me.person.id, "logout", "", client_address())
     end_session()
     message("login.logged_out")
     return redirect(url_for("workspace.login"))
@@ -67,7 +68,10 @@ def logout_everywhere() -> BaseResponse:
     """End every session of the logged-in person, on every device."""
     me = user()
     if me is not None:
-        service.record_audit(me.org.id, me.person.id, "logout_everywhere")
+        # The same entry as `lagesbild user logout-everywhere`, from this person and address.
+        service.record_audit(
+            me.org.id, me.person.id, "person.logout_everywhere", me.person.email, client_address()
+        )
         end_all_sessions(me.person)
     message("login.logged_out_everywhere")
     return redirect(url_for("workspace.login"))

@@ -14,40 +14,36 @@ from typing import TypeVar
 
 from sqlalchemy import func, select
 
+from server.audit import service as audit
+from server.audit.service import Actor
 from server.auth.models import Person
 from server.db import phase
 from server.digest.models import DigestRun
 from server.extensions import db
 from server.geography.models import NamedPlace
-from server.incidents.models import AuditEntry, Incident
+from server.incidents.models import Incident
 from server.incidents.service import IncidentError
 from server.orgs.models import Organisation
 from server.reports.models import Report
-from sync.clock import utcnow
 
 T = TypeVar("T")
 
 # --- audit log ------------------------------------------------------------------------------
 
 
-def record_audit(org_id: int, person_id: int, action: str, target: str = "") -> None:
-    """Write who viewed, exported or changed what, in its own short write transaction."""
-    with phase("write"):
-        db.session.add(
-            AuditEntry(
-                org_id=org_id, person_id=person_id, action=action, target=target[:200], at=utcnow()
-            )
-        )
+def record_audit(
+    org_id: int, person_id: int, action: str, target: str = "", address: str | None = None
+) -> None:
+    """Write who viewed, exported or changed what, from where, in its own short write."""
+    audit.record(org_id, action, target, Actor(person_id, address))
 
 
-def record_failed_login(email: str) -> None:
+def record_failed_login(email: str, address: str | None) -> None:
     """Log a failed login of an existing account (nothing for an unknown address)."""
     with phase("write"):
         person = person_by_email(email)
         if person is not None:
-            db.session.add(
-                AuditEntry(org_id=person.org_id, person_id=person.id, action="login_failed")
-            )
+            audit.add(person.org_id, "login_failed", "", Actor(person.id, address))
 
 
 # --- persons --------------------------------------------------------------------------------

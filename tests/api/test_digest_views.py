@@ -140,6 +140,7 @@ def test_a_stored_run_and_its_archived_copy(
     copy = client.get(f"/workspace/digest/{sent.id}/document")
     assert copy.status_code == 200 and copy.get_data(as_text=True) == sent.html
     assert ("digest.run.view", str(sent.id)) in audit_actions(scene.who.person.id)
+    assert ("digest.document.view", str(sent.id)) in audit_actions(scene.who.person.id)
 
 
 def test_runs_of_another_organisation_are_not_found(

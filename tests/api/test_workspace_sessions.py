@@ -169,7 +169,7 @@ def test_logout_everywhere_ends_every_session_of_the_person(app: Flask, scene: S
     assert resp.status_code == 302 and resp.location.endswith("/workspace/login")
     assert not logged_in(laptop) and not logged_in(phone)
     assert logged_in(other)
-    assert ("logout_everywhere", "") in audit_actions(scene.who.person.id)
+    assert ("person.logout_everywhere", scene.who.email) in audit_actions(scene.who.person.id)
 
 
 def test_a_partner_may_log_out_everywhere(app: Flask) -> None:
