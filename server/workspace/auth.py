@@ -7,8 +7,8 @@ Flask-WTF's (server.workspace.hooks checks them). The user loader checks that se
 session and reads the person afresh on every request, so a logout, a deactivated account
 or a changed role takes effect at once; a session ends one lifetime after its login
 however busy it was, and after SESSION_IDLE_MINUTES without a request. Failed logins are
-counted in the database (server.auth.throttle). Coordinators and admins may change things;
-partners may only look.
+counted in the database (server.auth.throttle). What each role may open is the table in
+server.workspace.access.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import functools
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Literal
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -27,30 +28,21 @@ from werkzeug.wrappers import Response as BaseResponse
 from server.auth import sessions, throttle
 from server.auth.models import ROLES, Person
 from server.auth.service import hash_password, verify_password
-from server.db import SAFE_METHODS, phase
+from server.db import phase
 from server.extensions import db, login_manager
 from server.orgs.models import Organisation
-from server.workspace import service
+from server.workspace import access, service
 from sync.clock import utcnow
 
 # C0 control characters except tab, line feed and carriage return.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-# Roles that may use the workspace, and those of them that may change anything.
+# Roles that may use the workspace.
 WORKSPACE_ROLES = frozenset(ROLES)
-EDIT_ROLES = frozenset({"coordinator", "admin"})
-# Logging in and out changes only the session: every role may do it.
-SESSION_ENDPOINTS = frozenset(
-    {"workspace.login", "workspace.logout", "workspace.logout_everywhere"}
-)
 # The cookie session's key for the id of the server-side session.
 SESSION_ID = "sid"
 # What Flask-Login and Flask-WTF cache on `g` for one request.
 REQUEST_CACHE = ("_login_user", "csrf_token", "csrf_valid")
-
-
-class ReadOnlyError(Exception):
-    """A partner (read-only) tried to change something."""
 
 
 # --- the current person ---------------------------------------------------------------------
@@ -73,9 +65,14 @@ class Coordinator(UserMixin):
         return self.person.active and self.person.role in WORKSPACE_ROLES
 
     @property
+    def role(self) -> str:
+        """Return the person's role (admin, coordinator, analyst or viewer)."""
+        return self.person.role
+
+    @property
     def can_edit(self) -> bool:
-        """Tell whether the person may change things (not a partner)."""
-        return self.person.role in EDIT_ROLES
+        """Tell whether the person may decide on incidents (admin or coordinator)."""
+        return self.person.role in access.EDITORS
 
 
 @login_manager.user_loader
@@ -135,9 +132,21 @@ def user() -> Coordinator | None:
 
 
 def can_edit() -> bool:
-    """Tell whether the logged-in person may change things (not a partner)."""
+    """Tell whether the logged-in person may decide on incidents (admin or coordinator)."""
     me = user()
     return me is not None and me.can_edit
+
+
+def may(endpoint: str, method: str = "GET") -> bool:
+    """Tell whether the logged-in person may use an endpoint (for links and forms)."""
+    me = user()
+    return access.allowed(me.role if me else None, endpoint, method)
+
+
+def reads_free_text() -> bool:
+    """Tell whether the logged-in person may see free text (not an analyst)."""
+    me = user()
+    return me is not None and access.reads_free_text(me.role)
 
 
 def safe_next(target: str | None) -> str:
@@ -159,12 +168,12 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def require_editor() -> None:
-    """Refuse changes by a read-only (partner) login; the login itself is not a change."""
-    if request.method in SAFE_METHODS or request.endpoint in SESSION_ENDPOINTS:
-        return
-    if user() is not None and not can_edit():
-        raise ReadOnlyError
+def refusal() -> Literal["login", "forbidden"] | None:
+    """Apply the access table to this request: why it is refused, or None when it may go on."""
+    me = user()
+    if me is None:
+        return None if access.is_open(request.endpoint, request.method) else "login"
+    return None if access.allowed(me.role, request.endpoint, request.method) else "forbidden"
 
 
 # --- logging in -----------------------------------------------------------------------------

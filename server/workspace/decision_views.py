@@ -49,7 +49,7 @@ def _decide(
         message("error.not_found", "error")
     else:
         message(done_key, **(params(result) if params else {}))
-    if not service.incident_exists(incident_id):
+    if not service.incident_exists(org_id, incident_id):
         return redirect(url_for("workspace.incident_list"))
     return _back(incident_id)
 
@@ -134,7 +134,7 @@ def move(incident_id: uuid.UUID, report_id: uuid.UUID) -> BaseResponse:
         return _refuse(incident_id, "error.report_not_here")
     resp = _decide(incident_id, "done.move", incidents.move, report_id, target)
     gone = not resp.location.endswith(str(incident_id))
-    if gone and service.incident_exists(target):
+    if gone and service.incident_exists(current_user.org.id, target):
         # The moved report was the last one: follow it to its new incident.
         return _back(target)
     return resp

@@ -9,7 +9,8 @@ CSV dialect (for Swedish Excel, which opens the file with a double click):
   apostrophe, so a description such as "=HYPERLINK(…)" is shown, never run (CSV injection).
 
 No export holds a person's name: reporters appear only by kind (väktare, fältare,
-nattvandrare), and coordinators not at all. Every export is written to the audit log.
+nattvandrare), and coordinators not at all. Every export is written to the audit log. An analyst's
+exports leave out free text: descriptions, the reporters' place texts, summaries, photos.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from analysis.calendar import STOCKHOLM
 from server.devices.service import device_kinds
 from server.incidents import queries
 from server.reports.models import Report
-from server.workspace import bp
+from server.workspace import access, bp
 from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, parse_filter
 from server.workspace.hooks import audit
@@ -68,6 +69,59 @@ def csv_body(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+# Columns of the CSV exports (catalog keys); free text is left out for an analyst.
+INCIDENT_COLUMNS = (
+    "export.col.id",
+    "export.col.first_at",
+    "export.col.last_at",
+    "export.col.category",
+    "export.col.status",
+    "export.col.responsible",
+    "export.col.area",
+    "export.col.place",
+    "export.col.reports",
+    "export.col.reports_in_window",
+    "export.col.kinds",
+    "export.col.urgent",
+    "export.col.severity",
+    "export.col.lat",
+    "export.col.lon",
+    "export.col.summary",
+)
+REPORT_COLUMNS = (
+    "export.col.report_id",
+    "export.col.incident_id",
+    "export.col.created_at",
+    "export.col.category",
+    "export.col.severity",
+    "export.col.status",
+    "export.col.description",
+    "export.col.place",
+    "export.col.people",
+    "export.col.kind",
+    "export.col.area",
+    "export.col.lat",
+    "export.col.lon",
+    "export.col.accuracy",
+    "export.col.photos",
+)
+# Free text: what reporters and coordinators typed (descriptions, place texts, summaries
+# made of descriptions) and references to photos.
+FREE_TEXT_COLUMNS = frozenset(
+    {"export.col.place", "export.col.summary", "export.col.description", "export.col.photos"}
+)
+FREE_TEXT_PROPERTIES = ("place", "summary", "url")
+
+
+def _without_free_text(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], role: str
+) -> tuple[list[str], Iterable[list[Any]]]:
+    """Return the translated header and the rows, without free text unless the role reads it."""
+    keep = [access.reads_free_text(role) or c not in FREE_TEXT_COLUMNS for c in columns]
+    header = [t(c) for c, k in zip(columns, keep, strict=True) if k]
+    return header, ([v for v, k in zip(row, keep, strict=True) if k] for row in rows)
+
+
 def _filtered() -> tuple[ParsedFilter, list[queries.IncidentRow]]:
     """Run the list's filter from the query string."""
     parsed = parse_filter(request.args, current_user.org.id, utcnow())
@@ -94,48 +148,33 @@ def incidents_csv() -> Response:
     """The filtered incidents, one row each."""
     parsed, rows = _filtered()
     areas = lb.area_names(current_user.org.id)
-    header = [
-        t("export.col.id"),
-        t("export.col.first_at"),
-        t("export.col.last_at"),
-        t("export.col.category"),
-        t("export.col.status"),
-        t("export.col.responsible"),
-        t("export.col.area"),
-        t("export.col.place"),
-        t("export.col.reports"),
-        t("export.col.reports_in_window"),
-        t("export.col.kinds"),
-        t("export.col.urgent"),
-        t("export.col.severity"),
-        t("export.col.lat"),
-        t("export.col.lon"),
-        t("export.col.summary"),
-    ]
     body = csv_body(
-        header,
-        (
-            [
-                str(i.id),
-                i.first_at,
-                i.last_at,
-                lb.category_label(i.category_code),
-                lb.status_label(i.status),
-                lb.responsible_label(i.responsible) if i.responsible else "",
-                areas.get(i.area_id, "") if i.area_id else "",
-                i.place,
-                i.report_count,
-                r.reports_in_window,
-                lb.kinds_label(r.kinds),
-                i.urgent,
-                i.max_severity,
-                i.lat,
-                i.lon,
-                i.summary,
-            ]
-            for r in rows
-            for i in [r.incident]
-        ),
+        *_without_free_text(
+            INCIDENT_COLUMNS,
+            (
+                [
+                    str(i.id),
+                    i.first_at,
+                    i.last_at,
+                    lb.category_label(i.category_code),
+                    lb.status_label(i.status),
+                    lb.responsible_label(i.responsible) if i.responsible else "",
+                    areas.get(i.area_id, "") if i.area_id else "",
+                    i.place,
+                    i.report_count,
+                    r.reports_in_window,
+                    lb.kinds_label(r.kinds),
+                    i.urgent,
+                    i.max_severity,
+                    i.lat,
+                    i.lon,
+                    i.summary,
+                ]
+                for r in rows
+                for i in [r.incident]
+            ),
+            current_user.role,
+        )
     )
     audit("export.incidents_csv", parsed.query)
     return _download(body, "text/csv; charset=utf-8", _filename(parsed, "handelser", "csv"))
@@ -156,24 +195,13 @@ def reports_csv() -> Response:
     ]
     kinds = device_kinds(r.device_id for r in reports)
     areas = lb.area_names(current_user.org.id)
-    header = [
-        t("export.col.report_id"),
-        t("export.col.incident_id"),
-        t("export.col.created_at"),
-        t("export.col.category"),
-        t("export.col.severity"),
-        t("export.col.status"),
-        t("export.col.description"),
-        t("export.col.place"),
-        t("export.col.people"),
-        t("export.col.kind"),
-        t("export.col.area"),
-        t("export.col.lat"),
-        t("export.col.lon"),
-        t("export.col.accuracy"),
-        t("export.col.photos"),
-    ]
-    body = csv_body(header, (_report_row(r, kinds, areas) for r in reports))
+    body = csv_body(
+        *_without_free_text(
+            REPORT_COLUMNS,
+            (_report_row(r, kinds, areas) for r in reports),
+            current_user.role,
+        )
+    )
     audit("export.reports_csv", parsed.query)
     return _download(body, "text/csv; charset=utf-8", _filename(parsed, "rapporter", "csv"))
 
@@ -205,7 +233,7 @@ def incidents_geojson() -> Response:
     """The filtered incidents as a GeoJSON FeatureCollection (RFC 7946, WGS 84 lon/lat)."""
     parsed, rows = _filtered()
     areas = lb.area_names(current_user.org.id)
-    features = [_feature(r, areas) for r in rows]
+    features = [_feature(r, areas, current_user.role) for r in rows]
     doc = {
         "type": "FeatureCollection",
         "features": features,
@@ -219,38 +247,40 @@ def incidents_geojson() -> Response:
     return _download(body, "application/geo+json", _filename(parsed, "handelser", "geojson"))
 
 
-def _feature(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
-    """One incident as a GeoJSON feature (a null geometry when it has no position)."""
+def _feature(row: queries.IncidentRow, areas: dict[int, str], role: str) -> dict[str, Any]:
+    """One incident as a GeoJSON feature (a null geometry when it has no position).
+
+    An analyst gets no free text, nor a link to the incident page it may not open.
+    """
     i = row.incident
     geometry = (
         {"type": "Point", "coordinates": [i.lon, i.lat]}
         if i.lat is not None and i.lon is not None
         else None
     )
-    return {
-        "type": "Feature",
+    properties = {
         "id": str(i.id),
-        "geometry": geometry,
-        "properties": {
-            "id": str(i.id),
-            "url": url_for("workspace.incident", incident_id=_uuid(i.id)),
-            "first_at": i.first_at.isoformat(),
-            "last_at": i.last_at.isoformat(),
-            "category": i.category_code,
-            "category_label": lb.category_label(i.category_code),
-            "status": i.status,
-            "status_label": lb.status_label(i.status),
-            "responsible": i.responsible,
-            "area": areas.get(i.area_id) if i.area_id else None,
-            "place": i.place,
-            "report_count": i.report_count,
-            "reports_in_window": row.reports_in_window,
-            "device_kinds": list(row.kinds),
-            "urgent": i.urgent,
-            "max_severity": i.max_severity,
-            "summary": i.summary,
-        },
+        "url": url_for("workspace.incident", incident_id=_uuid(i.id)),
+        "first_at": i.first_at.isoformat(),
+        "last_at": i.last_at.isoformat(),
+        "category": i.category_code,
+        "category_label": lb.category_label(i.category_code),
+        "status": i.status,
+        "status_label": lb.status_label(i.status),
+        "responsible": i.responsible,
+        "area": areas.get(i.area_id) if i.area_id else None,
+        "place": i.place,
+        "report_count": i.report_count,
+        "reports_in_window": row.reports_in_window,
+        "device_kinds": list(row.kinds),
+        "urgent": i.urgent,
+        "max_severity": i.max_severity,
+        "summary": i.summary,
     }
+    if not access.reads_free_text(role):
+        for name in FREE_TEXT_PROPERTIES:
+            del properties[name]
+    return {"type": "Feature", "id": str(i.id), "geometry": geometry, "properties": properties}
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:

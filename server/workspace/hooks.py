@@ -19,17 +19,20 @@ from flask.blueprints import BlueprintSetupState
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateError
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response as BaseResponse
 
 from analysis.calendar import STOCKHOLM
 from server.errors import register_html_errors
 from server.extensions import csrf
 from server.workspace import bp, service
 from server.workspace.auth import (
-    ReadOnlyError,
     can_edit,
     client_address,
     forget_request_state,
-    require_editor,
+    may,
+    reads_free_text,
+    refusal,
+    to_login,
     user,
 )
 from server.workspace.i18n import current_lang, lang_url, remember_lang, t
@@ -68,6 +71,8 @@ def _setup(state: BlueprintSetupState) -> None:
         t=t,
         lang_url=lang_url,
         can_edit=can_edit,
+        may=may,
+        reads_free_text=reads_free_text,
         flashed_messages=flashed_messages,
     )
     app.jinja_env.filters["localtime"] = localtime
@@ -93,8 +98,8 @@ def _fresh_request() -> None:
 
 
 @bp.before_request
-def _before() -> Response | None:
-    """Refuse oversized, forged or read-only state changes before any view runs."""
+def _before() -> BaseResponse | None:
+    """Refuse oversized or forged requests, and those the access table does not allow."""
     current_lang()
     if (request.content_length or 0) > MAX_BODY:
         return render_error(413)
@@ -102,10 +107,11 @@ def _before() -> Response | None:
         csrf.protect()
     except CSRFError:
         return render_error(400, "error.csrf")
-    try:
-        require_editor()
-    except ReadOnlyError:
-        return render_error(403, "error.read_only")
+    refused = refusal()
+    if refused == "login":
+        return to_login()
+    if refused == "forbidden":
+        return render_error(403, "error.read_only" if request.method == "POST" else None)
     return None
 
 

@@ -34,6 +34,7 @@ from server.geography.models import NamedPlace
 from server.incidents import queries
 from server.workspace import bp
 from server.workspace import labels as lb
+from server.workspace.auth import reads_free_text
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
 from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime
 from server.workspace.i18n import t
@@ -117,10 +118,16 @@ def _map_data(org_id: int) -> MapData:
     )
 
 
-def _incident_view(row: queries.IncidentRow, areas: Mapping[int, str]) -> dict[str, Any]:
-    """Describe an incident for the map's list and its GeoJSON feature."""
+def _incident_view(
+    row: queries.IncidentRow, areas: Mapping[int, str], free_text: bool
+) -> dict[str, Any]:
+    """Describe an incident for the map's list and its GeoJSON feature.
+
+    Without `free_text` (an analyst) the reporters' place text, the summary and the link to
+    the incident page (which an analyst may not open) are left out.
+    """
     i = row.incident
-    return {
+    view = {
         "id": str(i.id),
         "url": url_for("workspace.incident", incident_id=i.id),
         "first_at": i.first_at.isoformat(),
@@ -139,6 +146,9 @@ def _incident_view(row: queries.IncidentRow, areas: Mapping[int, str]) -> dict[s
         "lat": i.lat,
         "lon": i.lon,
     }
+    if not free_text:
+        view.update(url="", place="", summary="")
+    return view
 
 
 @bp.get("/map", endpoint="map")
@@ -148,7 +158,7 @@ def map_page() -> Response:
     org_id = current_user.org.id
     data = _map_data(org_id)
     areas = lb.area_names(org_id)
-    incidents = [_incident_view(r, areas) for r in data.rows]
+    incidents = [_incident_view(r, areas, reads_free_text()) for r in data.rows]
     html = render_template(
         "workspace/map.html",
         incidents=incidents,
@@ -190,8 +200,9 @@ def map_data() -> Response:
     data = _map_data(org_id)
     areas = lb.area_names(org_id)
     features: list[dict[str, Any]] = []
+    free_text = reads_free_text()
     for row in data.rows:
-        view = _incident_view(row, areas)
+        view = _incident_view(row, areas, free_text)
         lat, lon = view.pop("lat"), view.pop("lon")
         features.append(
             {

@@ -91,9 +91,14 @@ def report_in_incident(org_id: int, incident_id: uuid.UUID, report_id: uuid.UUID
     return found is not None
 
 
-def incident_exists(incident_id: uuid.UUID) -> bool:
-    """Tell whether the incident still exists (a merge or a last move removes one)."""
-    found = db.session.scalar(select(Incident.id).where(Incident.id == incident_id))
+def incident_exists(org_id: int, incident_id: uuid.UUID) -> bool:
+    """Tell whether the organisation's incident still exists (a merge or a move removes one).
+
+    Another organisation's incident counts as missing: an answer must not reveal it.
+    """
+    found = db.session.scalar(
+        select(Incident.id).where(Incident.id == incident_id, Incident.org_id == org_id)
+    )
     db.session.commit()
     return found is not None
 

@@ -111,7 +111,7 @@ def test_a_photo_view_is_recorded(
     client: FlaskClient, org, device: factories.EnrolledDevice, uploaded: str
 ) -> None:
     push(client, device, factories.report(photos=[uploaded]))
-    who = factories.make_person(org, role="analyst")
+    who = factories.make_person(org, role="viewer")
     client.environ_base["REMOTE_ADDR"] = ADDRESS
     login(client, who)
     resp = client.get(f"/workspace/photos/{uploaded}?size=thumb")

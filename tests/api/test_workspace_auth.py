@@ -367,14 +367,20 @@ def test_every_role_may_read(client, app: Flask, role: str) -> None:
         "/workspace/",
         "/workspace/incidents",
         f"/workspace/incidents/{scene.first}",
+    ):
+        assert client.get(url).status_code == 200, url
+    # A viewer reads incidents but exports nothing (server.workspace.access).
+    exported = 403 if role == "viewer" else 200
+    for url in (
         "/workspace/export/incidents.csv",
         "/workspace/export/reports.csv",
         "/workspace/export/incidents.geojson",
     ):
-        assert client.get(url).status_code == 200, url
+        assert client.get(url).status_code == exported, url
     page = client.get(f"/workspace/incidents/{scene.first}").get_data(as_text=True)
     if role == "viewer":
-        assert "/status" not in page and "läsbehörighet" in page
+        assert "/status" not in page and "(läsare)" in page
+        assert "/export/" not in page
     else:
         assert f"/workspace/incidents/{scene.first}/status" in page
 

@@ -511,10 +511,10 @@ def test_a_name_with_markup_stays_text(app: Flask, orgs) -> None:
     assert names == [EVIL]
 
 
-def test_partners_see_places_but_cannot_name_them(app: Flask, orgs) -> None:
+def test_analysts_see_places_but_cannot_name_them(app: Flask, orgs) -> None:
     a, _ = orgs
-    partner = factories.make_person(a.org, role="viewer")
-    client = logged_in(app, partner)
+    analyst = factories.make_person(a.org, role="analyst")
+    client = logged_in(app, analyst)
     html = text(client.get(PLACES))
     assert "Plats 1: 3 rapporter" in html and 'name="lat"' not in html
     resp = post(

@@ -67,9 +67,11 @@
     if (p.area) box.appendChild(node("div", p.area));
     box.appendChild(node("div", d.labelReports + ": " + p.report_count + " · " + p.status_label));
     if (p.summary) box.appendChild(node("div", p.summary, "summary"));
-    var link = node("a", d.labelOpen);
-    link.href = p.url; // a server-built /workspace/incidents/<uuid> path
-    box.appendChild(link);
+    if (p.url) { // none for an analyst, who may not open incident pages
+      var link = node("a", d.labelOpen);
+      link.href = p.url; // a server-built /workspace/incidents/<uuid> path
+      box.appendChild(link);
+    }
     return box;
   }
 
