@@ -101,6 +101,16 @@ def allowed(role: str | None, endpoint: str | None, method: str) -> bool:
     return role is not None and role in found
 
 
+# Where a person lands after logging in, or from an error page: the first page their
+# role may open.
+HOMES = ("workspace.night", "workspace.map", "workspace.sharing")
+
+
+def home(role: str | None) -> str:
+    """Return the endpoint of the role's start page (the night view for most)."""
+    return next((e for e in HOMES if allowed(role, e, "GET")), "workspace.night")
+
+
 def reads_free_text(role: str | None) -> bool:
     """Tell whether the role may see free text (descriptions, comments, place texts)."""
     return role in FREE_TEXT

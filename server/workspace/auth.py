@@ -149,9 +149,15 @@ def reads_free_text() -> bool:
     return me is not None and access.reads_free_text(me.role)
 
 
+def home_url() -> str:
+    """Return the start page of the logged-in person's role (the night view for most)."""
+    me = user()
+    return url_for(access.home(me.role if me else None))
+
+
 def safe_next(target: str | None) -> str:
     """Return a redirect target inside the workspace, never another site."""
-    default = url_for("workspace.night")
+    default = home_url()
     if not target:
         return default
     parts = urlsplit(target)

@@ -29,6 +29,7 @@ from server.workspace.auth import (
     can_edit,
     client_address,
     forget_request_state,
+    home_url,
     may,
     reads_free_text,
     refusal,
@@ -72,6 +73,7 @@ def _setup(state: BlueprintSetupState) -> None:
         lang_url=lang_url,
         can_edit=can_edit,
         may=may,
+        home_url=home_url,
         reads_free_text=reads_free_text,
         flashed_messages=flashed_messages,
     )

@@ -49,7 +49,8 @@ def login() -> BaseResponse | str:
         return Response(html, status=200 if error == "login.failed" else 429)
     start_session(person)
     service.record_audit(person.org_id, person.id, "login", "", client_address())
-    return redirect(nxt)
+    # Without a `next`, the role's own start page (an analyst has no night view).
+    return redirect(safe_next(request.values.get("next")))
 
 
 @bp.post("/logout")

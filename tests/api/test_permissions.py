@@ -345,3 +345,22 @@ def test_the_nav_and_the_role_label(
         assert text in html, text
     for text in hidden:
         assert text not in html, text
+
+
+@pytest.mark.parametrize(
+    ("role", "home", "forbidden"),
+    [("admin", "/workspace/", None), ("coordinator", "/workspace/", "/workspace/sharing"),
+     ("viewer", "/workspace/", "/workspace/map"), ("analyst", "/workspace/map", "/workspace/")],
+)  # fmt: skip
+def test_each_role_lands_on_a_page_it_may_open(
+    app: Flask, role: str, home: str, forbidden: str | None
+) -> None:
+    client = app.test_client()
+    resp = login(client, factories.make_person(factories.make_org(), role=role))
+    assert resp.status_code == 302 and resp.location == home
+    assert client.get(home).status_code == 200
+    if forbidden is not None:
+        # The 403 page leads back to that page, not to one the role may not open either.
+        refused = client.get(forbidden)
+        assert refused.status_code == 403
+        assert f'href="{home}"' in refused.get_data(as_text=True)
