@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import or_, select
 
 from analysis.calendar import STOCKHOLM, supported, wall_clock
+from server.audit import service as audit
+from server.audit.service import CLI, Actor
 from server.categories.service import category_codes
 from server.domain_errors import Invalid, NotFound
 from server.extensions import db
@@ -79,6 +81,7 @@ def share(
     categories: Sequence[str] | None = None,
     areas: Sequence[str] | None = None,
     until: date | None = None,
+    actor: Actor = CLI,
 ) -> SharingAgreement:
     """Record that `from_org` shares with `to_org`; limits are checked against real codes."""
     if from_org.id == to_org.id:
@@ -110,8 +113,19 @@ def share(
         created_at=now,
     )
     db.session.add(row)
+    db.session.flush()
+    _audit("sharing.create", row, from_org, to_org, actor)
     db.session.commit()
     return row
+
+
+def _audit(
+    action: str, row: SharingAgreement, from_org: Organisation, to_org: Organisation, actor: Actor
+) -> None:
+    """Write a share change into both organisations' audit logs (in the open transaction)."""
+    target = f"{row.id} {from_org.slug} -> {to_org.slug} {row.detail}"
+    audit.add(from_org.id, action, target, actor)
+    audit.add(to_org.id, action, target, Actor())  # the receiving side: nobody of theirs acted
 
 
 def _checked(chosen: Sequence[str] | None, known: set[str], what: str) -> list[str] | None:
@@ -139,19 +153,21 @@ def agreements(org: Organisation | None = None) -> list[AgreementView]:
     return [AgreementView(r, orgs[r.from_org_id], orgs[r.to_org_id]) for r in rows]
 
 
-def revoke(agreement_id: int) -> AgreementView:
+def revoke(agreement_id: int, actor: Actor = CLI) -> AgreementView:
     """Revoke an agreement at once: the next request no longer sees what it shared."""
     row = db.session.get(SharingAgreement, agreement_id)
     if row is None:
         raise NotFound("not_found", f"no agreement with id {agreement_id}")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        db.session.commit()
-    return AgreementView(
+    view = AgreementView(
         row,
         db.session.get(Organisation, row.from_org_id),
         db.session.get(Organisation, row.to_org_id),
     )
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        _audit("sharing.revoke", row, view.from_org, view.to_org, actor)
+        db.session.commit()
+    return view
 
 
 def granted_to(org_id: int) -> list[Agreement]:

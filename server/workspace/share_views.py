@@ -12,6 +12,7 @@ from datetime import date
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from server.audit.service import Actor
 from server.categories.service import list_categories
 from server.db import phase
 from server.domain_errors import DomainError
@@ -21,7 +22,8 @@ from server.sharing import service
 from server.sharing.rules import DETAILS
 from server.workspace import bp
 from server.workspace import labels as lb
-from server.workspace.hooks import audit, localtime, message
+from server.workspace.auth import client_address
+from server.workspace.hooks import localtime, message
 from server.workspace.i18n import t
 from sync.clock import utcnow
 
@@ -83,6 +85,11 @@ def _page(form: ShareForm | None = None, status: int = 200) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
+def _actor() -> Actor:
+    """Return the logged-in admin and their address, for the audit log."""
+    return Actor(current_user.person.id, client_address())
+
+
 @bp.get("/sharing")
 @login_required
 def sharing() -> Response:
@@ -114,19 +121,19 @@ def share() -> Response:
             return _page(form, status=400)
     try:
         with phase("write"):
-            row = service.share(
+            service.share(
                 current_user.org,
                 targets[form.to_org],
                 form.detail,
                 categories=form.categories or None,
                 areas=form.areas or None,
                 until=until,
+                actor=_actor(),
             )
     except DomainError as exc:
         form.error = t("sharing.error.service", reason=exc.message)
         with phase("read"):
             return _page(form, status=400)
-    audit("sharing.create", f"{row.id} to {targets[form.to_org].slug} {row.detail}")
     message("sharing.created")
     return redirect(url_for("workspace.sharing"))
 
@@ -141,7 +148,6 @@ def revoke_share(agreement_id: int) -> Response:
     if agreement_id not in mine:
         abort(404)
     with phase("write"):
-        service.revoke(agreement_id)
-    audit("sharing.revoke", str(agreement_id))
+        service.revoke(agreement_id, actor=_actor())
     message("sharing.revoked")
     return redirect(url_for("workspace.sharing"))

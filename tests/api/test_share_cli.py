@@ -107,3 +107,20 @@ def test_an_agreement_ending_today_still_applies_until_midnight(pair) -> None:
     row = service.share(housing, town, "full", until=date(2099, 1, 1))
     assert service.to_rule(row).in_force(datetime(2099, 1, 1, 22, 59, tzinfo=UTC))
     assert not service.to_rule(row).in_force(datetime(2099, 1, 1, 23, 0, tzinfo=UTC))
+
+
+def test_share_changes_are_in_both_organisations_audit_logs(runner, pair) -> None:
+    from server.audit.models import AuditEntry
+
+    housing, town = pair
+    made = ok_json(cli(runner, "share", "--from", housing.slug, "--to", town.slug,
+                       "--detail", "counts", "--json"))  # fmt: skip
+    ok_json(cli(runner, "share", "revoke", str(made["id"]), "--json"))
+    ok_json(cli(runner, "share", "revoke", str(made["id"]), "--json"))  # again: no new entry
+    for org in (housing, town):
+        rows = db.session.query(AuditEntry).filter_by(org_id=org.id).order_by(AuditEntry.id).all()
+        changes = [(r.action, r.person_id, r.client_address) for r in rows
+                   if r.action.startswith("sharing.")]  # fmt: skip
+        assert changes == [("sharing.create", None, None), ("sharing.revoke", None, None)]
+        assert all(f"{made['id']} {housing.slug} -> {town.slug}" in r.target
+                   for r in rows if r.action.startswith("sharing."))  # fmt: skip

@@ -108,3 +108,23 @@ def test_other_roles_get_the_403_page(app: Flask, orgs, role: str) -> None:
 def test_logged_out_is_sent_to_the_login(app: Flask) -> None:
     resp = app.test_client().get("/workspace/sharing")
     assert resp.status_code == 302 and "/workspace/login" in resp.headers["Location"]
+
+
+def test_a_share_made_in_the_workspace_is_audited_with_the_admin_and_address(
+    app: Flask, orgs
+) -> None:
+    from server.audit.models import AuditEntry
+
+    town, housing = orgs
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+    admin = factories.make_person(housing, role="admin")
+    assert login(client, admin).status_code == 302
+    assert (
+        post(client, "/workspace/sharing", {"to_org": str(town.id), "detail": "full"}).status_code
+        == 302
+    )
+    (entry,) = db.session.query(AuditEntry).filter_by(org_id=housing.id, action="sharing.create")
+    assert (entry.person_id, entry.client_address) == (admin.person.id, "198.51.100.4")
+    (theirs,) = db.session.query(AuditEntry).filter_by(org_id=town.id, action="sharing.create")
+    assert theirs.person_id is None
