@@ -112,7 +112,7 @@ def test_english_and_logout(live_server: LiveServer, page: Page, night: Night) -
     expect(page.locator("table.incidents")).to_contain_text("Vandalism")
     page.get_by_role("link", name="Incidents", exact=True).click()
     expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.goto(live_server.url + "/workspace/incidents")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
