@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from analysis.calendar import STOCKHOLM
+from analysis.calendar import days_window, supported
 from server.audit.models import AuditEntry
 from server.auth.models import Person
 from server.db import phase
@@ -57,18 +57,16 @@ class AuditPage:
 
 
 def _day(text: str, name: str) -> date | None:
-    """Read a YYYY-MM-DD day, or raise Invalid."""
+    """Read a YYYY-MM-DD day in the years the app works with, or raise Invalid."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise Invalid("invalid_date", f"{name} must be a date (YYYY-MM-DD)") from None
-
-
-def _local_midnight(day: date) -> datetime:
-    """Return the start of a Swedish calendar day."""
-    return datetime.combine(day, time(0), tzinfo=STOCKHOLM)
+        day = None
+    if day is None or not supported(day):
+        raise Invalid("invalid_date", f"{name} must be a date (YYYY-MM-DD) in 2000–2100")
+    return day
 
 
 def parse_filter(args: Mapping[str, str]) -> AuditFilter:
@@ -77,8 +75,8 @@ def parse_filter(args: Mapping[str, str]) -> AuditFilter:
     first = _day(values["from"], "from")
     last = _day(values["to"], "to")
     return AuditFilter(
-        start=_local_midnight(first) if first else None,
-        end=_local_midnight(last + timedelta(days=1)) if last else None,
+        start=days_window(first, first)[0] if first else None,
+        end=days_window(last, last)[1] if last else None,
         action=values["action"],
         person=values["person"].lower(),
         address=values["address"],

@@ -221,6 +221,10 @@ def test_filters_by_day_action_person_and_address(admin: FlaskClient, scene: Sce
     assert "x.early</td>" in html and "x.inside</td>" not in html and "login</td>" not in html
     assert admin.get("/workspace/audit?from=igår").status_code == 400
     assert admin.get("/workspace/audit?page=0").status_code == 400
+    # The calendar's ends (once a 500: the day after 9999-12-31 does not exist).
+    for query in ("to=9999-12-31", "from=0001-01-01", "to=2101-01-01"):
+        assert admin.get(f"/workspace/audit?{query}").status_code == 400
+        assert admin.get(f"/workspace/audit.csv?{query}").status_code == 400
     # % and _ are matched literally, not as wildcards.
     assert "x.inside</td>" not in shown("person=%25")
 
