@@ -91,4 +91,5 @@ def record_failure(email: str, address: str | None, now: datetime) -> bool:
 def record_success(email: str) -> None:
     """Forget the account's failures after a good login."""
     with phase("write"):
-        db.session.execute(delete(LoginFailures).where(LoginFailures.key == f"account:{email}"))
+        account = next(iter(keys(email, None)))  # the account's key, as failures count it
+        db.session.execute(delete(LoginFailures).where(LoginFailures.key == account))

@@ -66,15 +66,16 @@ def share(
     if not (from_key and to_key and detail):
         raise click.UsageError("give --from, --to and --detail (or a subcommand: list, revoke)")
     last_day: date | None = until.date() if until is not None else None  # type: ignore[attr-defined]
+    giver, taker = orgs.find(from_key), orgs.find(to_key)
     row = service.share(
-        orgs.find(from_key),
-        orgs.find(to_key),
+        giver,
+        taker,
         detail,
         categories=_codes(categories),
         areas=_codes(areas),
         until=last_day,
     )
-    view = next(v for v in service.agreements() if v.row.id == row.id)
+    view = service.AgreementView(row, giver, taker)
     emit(as_json, view.as_dict(utcnow()), f"Shared: {_describe(view)}")
 
 
