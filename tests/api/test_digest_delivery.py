@@ -97,7 +97,8 @@ def test_the_message_has_text_html_and_inline_images_with_matching_cids(
 ) -> None:
     scene = make_scene()  # reports last night (real time): the chart has bars
     today = datetime.now(UTC).astimezone(STOCKHOLM).date()
-    enable(scene.org.id, at(today, 0, 5))
+    # Only the night digest: on a Monday or the 1st the weekly or monthly would be due too.
+    enable(scene.org.id, at(today, 0, 5), weekly=False, monthly=False)
     outcomes = scheduler.tick(at(today, 6, 0, 30))
     assert [o.status for o in outcomes] == ["sent"]
 
