@@ -19,10 +19,32 @@ from analysis.calendar import STOCKHOLM, days_window
 from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report
+from server.sharing.rules import Scope
+from server.sharing.scope import visible
 
 # The area key of reports outside every area (area ids start at 1).
 NO_AREA = 0
 SORTS = ("time", "-time", "reports", "severity", "category", "status")
+
+
+def as_scope(scope: Scope | int) -> Scope:
+    """Take a scope, or an organisation id meaning that organisation's own items only."""
+    return scope if isinstance(scope, Scope) else Scope.own(scope)
+
+
+def visible_reports(scope: Scope | int, wanted: str = "counts") -> object:
+    """Return the WHERE clause for the reports a scope may see at `wanted` or more."""
+    return visible(as_scope(scope), Report.org_id, Report.category_code, Report.area_id, wanted)
+
+
+def visible_incidents(scope: Scope | int, wanted: str = "reports") -> object:
+    """Return the WHERE clause for the incidents a scope may see at `wanted` or more.
+
+    An incident is shared as a whole when its own category and area are covered.
+    """
+    return visible(
+        as_scope(scope), Incident.org_id, Incident.category_code, Incident.area_id, wanted
+    )
 
 
 @dataclass
@@ -48,11 +70,17 @@ class IncidentRow:
     kinds: list[str] = field(default_factory=list)
 
 
-def incident_ids_in_window(org_id: int, start: datetime, end: datetime) -> Counter[uuid.UUID]:
-    """Count, per incident, the organisation's reports created in [start, end)."""
+def incident_ids_in_window(
+    scope: Scope | int, start: datetime, end: datetime
+) -> Counter[uuid.UUID]:
+    """Count, per incident, the reports created in [start, end) of the organisations in scope.
+
+    Only organisations sharing at least `reports` are asked; which of their incidents may
+    be seen is for the incident query to decide.
+    """
     rows = db.session.execute(
         select(Report.incident_id).where(
-            Report.org_id == org_id,
+            Report.org_id.in_(sorted(as_scope(scope).owners("reports"))),
             Report.created_at >= start,
             Report.created_at < end,
             Report.incident_id.is_not(None),
@@ -61,12 +89,12 @@ def incident_ids_in_window(org_id: int, start: datetime, end: datetime) -> Count
     return Counter(r.incident_id for r in rows)
 
 
-def list_incidents(org_id: int, f: IncidentFilter, limit: int = 500) -> list[IncidentRow]:
-    """Return the incidents with reports in the window that pass the filter, sorted."""
-    counts = incident_ids_in_window(org_id, f.start, f.end)
+def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> list[IncidentRow]:
+    """Return the visible incidents with reports in the window that pass the filter, sorted."""
+    counts = incident_ids_in_window(scope, f.start, f.end)
     if not counts:
         return []
-    query = select(Incident).where(Incident.org_id == org_id, Incident.id.in_(list(counts)))
+    query = select(Incident).where(visible_incidents(scope), Incident.id.in_(list(counts)))
     if f.categories:
         query = query.where(Incident.category_code.in_(f.categories))
     if f.areas:
@@ -105,11 +133,18 @@ def sort_rows(rows: list[IncidentRow], sort: str) -> list[IncidentRow]:
 
 
 def reports_in_window(
-    org_id: int, start: datetime, end: datetime, incident_ids: Iterable[uuid.UUID] | None = None
+    scope: Scope | int,
+    start: datetime,
+    end: datetime,
+    incident_ids: Iterable[uuid.UUID] | None = None,
+    wanted: str = "reports",
 ) -> list[Report]:
-    """Return the organisation's reports created in [start, end), oldest first."""
+    """Return the reports in scope created in [start, end), oldest first.
+
+    A shared report is visible when its own category and area are covered at `wanted`.
+    """
     query = select(Report).where(
-        Report.org_id == org_id, Report.created_at >= start, Report.created_at < end
+        visible_reports(scope, wanted), Report.created_at >= start, Report.created_at < end
     )
     if incident_ids is not None:
         query = query.where(Report.incident_id.in_(list(incident_ids)))
@@ -128,7 +163,7 @@ class DailyCounts:
 
 
 def daily_counts(
-    org_id: int, first_day: date, last_day: date, tz: ZoneInfo = STOCKHOLM
+    scope: Scope | int, first_day: date, last_day: date, tz: ZoneInfo = STOCKHOLM
 ) -> DailyCounts:
     """Count reports per local calendar day (by category and by area), first..last inclusive."""
     start, end = days_window(first_day, last_day, tz)
@@ -137,7 +172,7 @@ def daily_counts(
     total: Counter[date] = Counter()
     rows = db.session.execute(
         select(Report.created_at, Report.category_code, Report.area_id).where(
-            Report.org_id == org_id, Report.created_at >= start, Report.created_at < end
+            visible_reports(scope), Report.created_at >= start, Report.created_at < end
         )
     )
     for created_at, category, area in rows:
@@ -151,15 +186,19 @@ def daily_counts(
 # --- the morning digest (server/digest/content/) -------------------------------------------
 
 
-def counts_in_window(org_id: int, start: datetime, end: datetime) -> dict[tuple[str, int], int]:
-    """Count the organisation's reports in [start, end) per (category, area); NO_AREA if none.
+def counts_in_window(
+    scope: Scope | int, start: datetime, end: datetime
+) -> dict[tuple[str, int], int]:
+    """Count the reports in scope in [start, end) per (category, area); NO_AREA if none.
+
+    Every level of sharing adds to the numbers (`counts` is exactly that).
 
     One grouped query over the window (`ix_reports_org_created`): the digest runs it for the
     period and for each comparison period, so its cost follows the windows, not the store.
     """
     rows = db.session.execute(
         select(Report.category_code, Report.area_id, func.count())
-        .where(Report.org_id == org_id, Report.created_at >= start, Report.created_at < end)
+        .where(visible_reports(scope), Report.created_at >= start, Report.created_at < end)
         .group_by(Report.category_code, Report.area_id)
     )
     counts: Counter[tuple[str, int]] = Counter()

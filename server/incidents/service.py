@@ -19,6 +19,7 @@ from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident, In
 from server.incidents.summary import summarise
 from server.orgs.counter import lock_counter, take_seqs
 from server.reports.models import Report, ReportComment
+from server.sharing.rules import Scope, at_least
 from sync.clock import utcnow
 
 MAX_COMMENT = 4000
@@ -34,6 +35,23 @@ def get(org_id: int, incident_id: uuid.UUID) -> Incident:
     if incident is None or incident.org_id != org_id:
         raise NotFound("not_found", f"no incident {incident_id}")
     return incident
+
+
+def get_visible(scope: Scope, incident_id: uuid.UUID) -> tuple[Incident, str]:
+    """Load an incident the scope may read, with its level of detail, or raise NotFound.
+
+    Another organisation's incident that no agreement shares at `reports` or more answers
+    exactly like a missing one: the answer must not reveal that it exists.
+    """
+    incident = db.session.get(Incident, incident_id)
+    detail = (
+        None
+        if incident is None
+        else scope.detail(incident.org_id, incident.category_code, incident.area_id)
+    )
+    if incident is None or not at_least(detail, "reports"):
+        raise NotFound("not_found", f"no incident {incident_id}")
+    return incident, str(detail)
 
 
 def _locked(org_id: int, incident_id: uuid.UUID) -> Incident:

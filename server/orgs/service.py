@@ -47,3 +47,11 @@ def find(name_or_slug: str) -> Organisation:
 def all_organisations() -> list[Organisation]:
     """Return every organisation by name."""
     return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def organisations_by_id(ids: set[int]) -> dict[int, Organisation]:
+    """Return the organisations with these ids."""
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(Organisation).where(Organisation.id.in_(sorted(ids))))
+    return {o.id: o for o in rows}

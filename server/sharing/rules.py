@@ -77,3 +77,64 @@ def detail_for(
 def at_least(detail: str | None, wanted: str) -> bool:
     """Tell whether a granted level (or None) reaches the wanted one."""
     return detail is not None and _RANK[detail] >= _RANK[wanted]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one agreement in force gives a viewer, with its areas resolved to area ids."""
+
+    owner: int
+    detail: str
+    categories: frozenset[str] | None = None  # None: every category
+    area_ids: frozenset[int] | None = None  # ids of the owner's areas; None: every area
+
+    def covers(self, category: str, area_id: int | None) -> bool:
+        """Tell whether an item of this category and area falls under the grant."""
+        if self.categories is not None and category not in self.categories:
+            return False
+        return self.area_ids is None or (area_id is not None and area_id in self.area_ids)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one organisation may read: its own items in full, plus its grants.
+
+    A query, a page or a digest takes a scope instead of an organisation id; `Scope.own`
+    is the scope of someone who reads only their own organisation (an analyst, a viewer).
+    """
+
+    viewer: int
+    grants: tuple[Grant, ...] = ()
+
+    @classmethod
+    def own(cls, org_id: int) -> Scope:
+        """Return the scope of an organisation that reads only its own items."""
+        return cls(org_id)
+
+    def detail(self, owner: int, category: str, area_id: int | None) -> str | None:
+        """Return how much of an owner's item the viewer may see, or None for nothing.
+
+        Own items are `full`. Otherwise the most generous covering grant wins (tie-break:
+        the higher level of detail; grants never subtract).
+        """
+        if owner == self.viewer:
+            return "full"
+        best: str | None = None
+        for g in self.grants:
+            covered = g.owner == owner and g.covers(category, area_id)
+            if covered and (best is None or _RANK[g.detail] > _RANK[best]):
+                best = g.detail
+        return best
+
+    def grants_at_least(self, wanted: str) -> tuple[Grant, ...]:
+        """Return the grants that reach the wanted level of detail."""
+        return tuple(g for g in self.grants if at_least(g.detail, wanted))
+
+    def owners(self, wanted: str = "counts") -> set[int]:
+        """Return the organisations whose items the viewer may see at `wanted` or more."""
+        return {self.viewer} | {g.owner for g in self.grants_at_least(wanted)}
+
+    @property
+    def shares(self) -> bool:
+        """Tell whether anything of another organisation is visible at all."""
+        return bool(self.grants)
