@@ -19,9 +19,11 @@ from werkzeug.datastructures import MultiDict
 from analysis.calendar import STOCKHOLM, days_window, supported
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
-from server.incidents.queries import SORTS, IncidentFilter
+from server.incidents.queries import SORTS, IncidentFilter, as_scope
+from server.sharing.rules import Scope
 from server.workspace import labels as lb
 from server.workspace.i18n import t
+from server.workspace.scoping import scope_area_names
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 400
@@ -103,7 +105,7 @@ def _known(values: Iterable[str], allowed: Iterable[str]) -> tuple[list[str], bo
 
 def parse_filter(
     args: MultiDict[str, str],
-    org_id: int,
+    scope: Scope | int,
     now: datetime,
     window: tuple[datetime, datetime] | None = None,
 ) -> ParsedFilter:
@@ -124,7 +126,7 @@ def parse_filter(
                 start = end - timedelta(days=MAX_DAYS)
                 messages.append("filter.window_capped")
     categories = [c.code for c in lb.categories()]
-    areas = [str(a) for a in lb.area_names(org_id)]
+    areas = [str(a) for a in _area_names(scope)]
     chosen: dict[str, list[str]] = {}
     dropped_any = False
     for key, allowed in (
@@ -163,9 +165,14 @@ def parse_filter(
     )
 
 
-def filter_options(org_id: int, parsed: ParsedFilter) -> dict[str, Any]:
+def _area_names(scope: Scope | int) -> dict[int, str]:
+    """Return the areas a filter may choose: the viewer's, and those of organisations sharing."""
+    return scope_area_names(as_scope(scope))
+
+
+def filter_options(scope: Scope | int, parsed: ParsedFilter) -> dict[str, Any]:
     """Return what the shared filter form (_filters.html) shows: values, messages, choices."""
-    areas = lb.area_names(org_id)
+    areas = _area_names(scope)
     return {
         "parsed": parsed,
         "values": parsed.values,
