@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -22,6 +22,7 @@ from server.workspace.hooks import message
 from server.workspace.i18n import t
 from server.workspace.ids import find_uuid
 from server.workspace.incident_views import short_id
+from server.workspace.scoping import current_scope
 
 # A decision of the incident service: (org_id, subject, value, actor_id) -> its result.
 Change = Callable[[int, Any, Any, int], Any]
@@ -34,12 +35,16 @@ def _decide(
     subject: Any,
     value: Any,
     params: Callable[[Any], dict[str, Any]] | None = None,
+    need: str = "own",
 ) -> BaseResponse:
     """Run a decision, flash its outcome and redirect back (to the list if the incident went).
 
-    `params` turns the decision's result into parameters for the success message.
+    `params` turns the decision's result into parameters for the success message. `need`
+    says what a shared incident takes: "own" (only its owner decides) or "comment" (a
+    `full` agreement lets the viewer comment; the comment is the owner's incident's).
     """
-    org_id, actor = current_user.org.id, current_user.person.id  # read before any commit
+    org_id = _deciding_org(incident_id, need)
+    actor = current_user.person.id  # read before any commit
     try:
         result = service.decide(lambda: change(org_id, subject, value, actor))
     except IncidentError as exc:
@@ -52,6 +57,25 @@ def _decide(
     if not service.incident_exists(org_id, incident_id):
         return redirect(url_for("workspace.incident_list"))
     return _back(incident_id)
+
+
+def _deciding_org(incident_id: uuid.UUID, need: str) -> int:
+    """Return the organisation whose incident is decided on; 403 for a shared one it may not.
+
+    A missing incident, or another organisation's that nothing shares, goes on as the
+    person's own organisation's: the decision then says "not found", as for any missing one.
+    """
+    scope = current_scope()
+    try:
+        item, detail = incidents.get_visible(scope, incident_id)
+    except LookupError:
+        return scope.viewer
+    if item.org_id == scope.viewer:
+        return scope.viewer
+    if need == "comment" and detail == "full":
+        return item.org_id
+    # Status, responsibility and the grouping stay with the owner (the agreement's terms).
+    abort(403)
 
 
 def _back(incident_id: uuid.UUID) -> BaseResponse:
@@ -97,7 +121,8 @@ def set_responsible(incident_id: uuid.UUID) -> BaseResponse:
 def comment(incident_id: uuid.UUID) -> BaseResponse:
     """Comment on the incident (the reporting devices see it)."""
     body = clean_text(request.form.get("body", ""))
-    return _decide(incident_id, "done.comment", incidents.add_comment, incident_id, body)
+    change = incidents.add_comment
+    return _decide(incident_id, "done.comment", change, incident_id, body, need="comment")
 
 
 @bp.post("/incidents/<uuid:incident_id>/merge")
@@ -114,6 +139,7 @@ def merge(incident_id: uuid.UUID) -> BaseResponse:
 @login_required
 def split(incident_id: uuid.UUID, report_id: uuid.UUID) -> BaseResponse:
     """Split a report out of the incident into an incident of its own."""
+    _deciding_org(incident_id, "own")
     if not _own(incident_id, report_id):
         return _refuse(incident_id, "error.report_not_here")
 
@@ -127,6 +153,7 @@ def split(incident_id: uuid.UUID, report_id: uuid.UUID) -> BaseResponse:
 @login_required
 def move(incident_id: uuid.UUID, report_id: uuid.UUID) -> BaseResponse:
     """Move a report of this incident into another one (picked or pasted)."""
+    _deciding_org(incident_id, "own")
     target = _picked("target")
     if target is None:
         return _refuse(incident_id, "error.bad_id")

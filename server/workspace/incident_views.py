@@ -36,6 +36,7 @@ from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
 from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime, message
 from server.workspace.i18n import t
+from server.workspace.scoping import current_scope, owner_label, scope_area_names
 from sync.clock import utcnow
 
 LIST_LIMIT = 500
@@ -45,8 +46,15 @@ NEIGHBOUR_LIMIT = 100
 
 
 def row_view(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
-    """Describe an incident row for the list templates."""
+    """Describe an incident row for the list templates.
+
+    A shared incident names its owner; below `full` its free text (summary, place text)
+    stays out, as the agreement says.
+    """
     i = row.incident
+    scope = current_scope()
+    own = i.org_id == scope.viewer
+    free_text = own or scope.detail(i.org_id, i.category_code, i.area_id) == "full"
     return {
         "id": str(i.id),
         "first_at": i.first_at,
@@ -56,8 +64,9 @@ def row_view(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
         "status_label": lb.status_label(i.status),
         "responsible_label": lb.responsible_label(i.responsible) if i.responsible else "",
         "area": areas.get(i.area_id, "") if i.area_id else "",
-        "place": i.place,
-        "summary": i.summary,
+        "place": i.place if free_text else "",
+        "summary": i.summary if free_text else "",
+        "owner": "" if own else owner_label(i.org_id),
         "report_count": i.report_count,
         "in_window": row.reports_in_window,
         "kinds": lb.kinds_label(row.kinds),
@@ -77,17 +86,18 @@ def day_label(day: date) -> str:
     )
 
 
-def _list_context(parsed: ParsedFilter, org_id: int) -> dict[str, Any]:
-    """Run the filter and build what the list templates show."""
-    areas = lb.area_names(org_id)
-    rows = queries.list_incidents(org_id, parsed.filter, limit=LIST_LIMIT)
+def _list_context(parsed: ParsedFilter) -> dict[str, Any]:
+    """Run the filter and build what the list templates show (own and shared incidents)."""
+    scope = current_scope()
+    areas = scope_area_names(scope)
+    rows = queries.list_incidents(scope, parsed.filter, limit=LIST_LIMIT)
     return {
         "rows": [row_view(r, areas) for r in rows],
         "truncated": len(rows) >= LIST_LIMIT,
         "limit": LIST_LIMIT,
         "window_start": parsed.filter.start,
         "window_end": parsed.filter.end,
-        **filter_options(org_id, parsed),
+        **filter_options(scope, parsed),
     }
 
 
@@ -98,7 +108,6 @@ def _list_context(parsed: ParsedFilter, org_id: int) -> dict[str, Any]:
 @login_required
 def night() -> str:
     """The landing page: last night's incidents (18:00–06:00), urgent ones first."""
-    org_id = current_user.org.id
     raw_night = request.args.get("night", "")
     ends = None
     if raw_night:
@@ -120,8 +129,8 @@ def night() -> str:
     )
     if "sort" not in args:
         args["sort"] = "severity"
-    parsed = parse_filter(args, org_id, utcnow(), window=(start, end))
-    context = _list_context(parsed, org_id)
+    parsed = parse_filter(args, current_scope(), utcnow(), window=(start, end))
+    context = _list_context(parsed)
     html = render_template(
         "workspace/night.html",
         night_label=t("night.window", start=day_label(start.date()), end=day_label(end.date())),
@@ -140,9 +149,8 @@ def night() -> str:
 @login_required
 def incident_list() -> str:
     """Incidents with reports in a time window, filtered and sorted from the query string."""
-    org_id = current_user.org.id
-    parsed = parse_filter(request.args, org_id, utcnow())
-    html = render_template("workspace/incidents.html", **_list_context(parsed, org_id))
+    parsed = parse_filter(request.args, current_scope(), utcnow())
+    html = render_template("workspace/incidents.html", **_list_context(parsed))
     audit("incidents.list", parsed.query)
     return html
 
@@ -153,51 +161,49 @@ def incident_list() -> str:
 @bp.get("/incidents/<uuid:incident_id>")
 @login_required
 def incident(incident_id: uuid.UUID) -> BaseResponse:
-    """An incident: its reports and photos, timeline, comments and the coordinator's forms."""
-    org_id = current_user.org.id
+    """An incident: its reports and photos, timeline, comments and the coordinator's forms.
+
+    A shared incident is shown as its owner's, read-only but for comments under a `full`
+    agreement; below `full` without free text, photos or comments.
+    """
+    scope = current_scope()
     try:
-        item = incidents.get(org_id, incident_id)
+        item, detail = incidents.get_visible(scope, incident_id)
     except LookupError:
         # An incident's id is its first report's id. If the grouping has since moved that
         # report (a late, earlier report became the seed; a merge), its link still leads on.
-        moved_to = service.incident_of_report(org_id, incident_id)
+        moved_to = service.incident_of_report(scope.viewer, incident_id)
         if moved_to is None or moved_to == incident_id:
             abort(404)
         return redirect(url_for("workspace.incident", incident_id=moved_to))
+    own = item.org_id == scope.viewer
+    free_text = detail == "full"
     members = incidents.members(item.id)
     kinds = device_kinds(r.device_id for r in members)
-    have = photo_service.photos_present(org_id, {p for r in members for p in r.photos or []})
-    areas = lb.area_names(org_id)
-    places = lb.place_names(org_id)
+    hashes = {p for r in members for p in r.photos or []} if free_text else set()
+    have = photo_service.photos_present(item.org_id, hashes)
+    areas = scope_area_names(scope)
+    places = lb.place_names(item.org_id)
     timeline = incidents.timeline(item.id)
-    comments = incidents.comments(item.id)
-    people = service.emails({e.actor_id for e in timeline} | {c.author_id for c in comments})
+    comments = incidents.comments(item.id) if free_text else []
+    people = _people(scope.viewer, {e.actor_id for e in timeline} | {c.author_id for c in comments})
     html = render_template(
         "workspace/incident.html",
         incident=item,
+        own=own,
+        owner=owner_label(item.org_id),
+        free_text=free_text,
+        may_decide=own,
+        may_comment=free_text,
+        summary=item.summary if free_text else "",
+        place_text=item.place if free_text else "",
         category=lb.category_label(item.category_code),
         status_label=lb.status_label(item.status),
         responsible_label=lb.responsible_label(item.responsible),
         area=areas.get(item.area_id, "") if item.area_id else "",
         named_place=places.get(item.place_id, "") if item.place_id else "",
         kinds=lb.kinds_label(item.device_kinds or []),
-        reports=[
-            {
-                "id": str(r.id),
-                "created_at": r.created_at,
-                "category": lb.category_label(r.category_code),
-                "severity": r.severity,
-                "description": r.description,
-                "place": r.place,
-                "people_count": r.people_count,
-                "kind": lb.kind_label(kinds.get(r.device_id, "other")),
-                "area": areas.get(r.area_id, "") if r.area_id else "",
-                "lat": r.lat,
-                "lon": r.lon,
-                "photos": [(sha, sha in have) for sha in r.photos or []],
-            }
-            for r in members
-        ],
+        reports=[_report_view(r, kinds, have, areas, free_text) for r in members],
         timeline=[_event_view(e, people) for e in timeline],
         comments=[
             {
@@ -211,7 +217,7 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
         ],
         statuses=[(s, lb.status_label(s)) for s in INCIDENT_STATUSES],
         responsibles=[(r, lb.responsible_label(r)) for r in RESPONSIBLE],
-        neighbours=_neighbours(org_id, item),
+        neighbours=_neighbours(scope.viewer, item) if own else [],
         max_comment=incidents.MAX_COMMENT,
         tile_url=TILE_URL,
         map_points=[
@@ -229,6 +235,34 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
     # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
     resp.headers["Content-Security-Policy"] = MAP_CSP
     return resp
+
+
+def _report_view(
+    r: Any, kinds: dict[int, str], have: set[str], areas: dict[int, str], free_text: bool
+) -> dict[str, Any]:
+    """Describe one report of the incident; without free text or photos below `full`."""
+    return {
+        "id": str(r.id),
+        "created_at": r.created_at,
+        "category": lb.category_label(r.category_code),
+        "severity": r.severity,
+        "description": r.description if free_text else "",
+        "place": r.place if free_text else "",
+        "people_count": r.people_count,
+        "kind": lb.kind_label(kinds.get(r.device_id, "other")),
+        "area": areas.get(r.area_id, "") if r.area_id else "",
+        "lat": r.lat,
+        "lon": r.lon,
+        "photos": [(sha, sha in have) for sha in r.photos or []] if free_text else [],
+    }
+
+
+def _people(viewer: int, person_ids: set[int | None]) -> dict[int, str]:
+    """Name the persons of a timeline: colleagues by e-mail, others by their organisation."""
+    return {
+        pid: email if org_id == viewer else owner_label(org_id)
+        for pid, (email, org_id) in service.people(person_ids).items()
+    }
 
 
 def _neighbours(org_id: int, item: Incident) -> list[dict[str, Any]]:

@@ -65,10 +65,18 @@ def person_with_org(person_id: int) -> tuple[Person, Organisation] | None:
 
 def emails(person_ids: set[int | None]) -> dict[int, str]:
     """Map person ids to e-mail addresses (coordinators are colleagues, not reporters)."""
+    return {pid: email for pid, (email, _org) in people(person_ids).items()}
+
+
+def people(person_ids: set[int | None]) -> dict[int, tuple[str, int]]:
+    """Map person ids to (e-mail address, organisation id)."""
     ids = [i for i in person_ids if i is not None]
     if not ids:
         return {}
-    return dict(db.session.execute(select(Person.id, Person.email).where(Person.id.in_(ids))).all())
+    rows = db.session.execute(
+        select(Person.id, Person.email, Person.org_id).where(Person.id.in_(ids))
+    )
+    return {pid: (email, org_id) for pid, email, org_id in rows}
 
 
 # --- incidents and their reports ------------------------------------------------------------
