@@ -153,12 +153,18 @@ def render_error(status: int, message_key: str | None = None) -> Response:
     return secure_headers(resp)
 
 
-def audit(action: str, target: str = "") -> None:
-    """Write to the audit log what the logged-in person viewed, exported or changed."""
+def audit(action: str, target: str = "", owner: int | None = None) -> None:
+    """Write to the audit log what the logged-in person viewed, exported or changed.
+
+    When the item is another organisation's (`owner`, shared by agreement), the entry goes
+    into the owner's log too: the owner answers for its reports and sees who read them.
+    """
     me = user()
     if me is None:  # pragma: no cover - every audited view requires a login
         raise LookupError("nobody is logged in")
     service.record_audit(me.org.id, me.person.id, action, target, client_address())
+    if owner is not None and owner != me.org.id:
+        service.record_audit(owner, me.person.id, action, target, client_address())
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

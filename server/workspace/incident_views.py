@@ -230,7 +230,7 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
             if r.lat is not None and r.lon is not None
         ],
     )
-    audit("incident.view", str(item.id))
+    audit("incident.view", str(item.id), owner=item.org_id)
     resp = make_response(html)
     # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
     resp.headers["Content-Security-Policy"] = MAP_CSP

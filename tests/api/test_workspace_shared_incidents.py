@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from server.audit.models import AuditEntry
 from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import ReportComment
@@ -199,3 +200,19 @@ def test_revoking_takes_effect_on_the_next_request(app: Flask, scene: SharedScen
     assert link(target) not in html and MARK["vakt"] not in html
     # The housing company's agreement is untouched.
     assert link(scene.hus.incidents["skadegorelse"]) in html
+
+
+def test_reading_a_shared_incident_is_in_both_audit_logs(app: Flask, scene: SharedScene) -> None:
+    client = as_person(app, scene, "kommun")
+    target = scene.vakt.incidents["miljo"]
+    assert client.get(link(target)).status_code == 200
+    reader = scene.kommun.persons["coordinator"].person.id
+    logged = db.session.execute(
+        select(AuditEntry.org_id, AuditEntry.action).where(
+            AuditEntry.person_id == reader, AuditEntry.target == str(target)
+        )
+    ).all()
+    db.session.commit()
+    assert sorted(logged) == sorted(
+        [(scene.kommun.org.id, "incident.view"), (scene.vakt.org.id, "incident.view")]
+    )
