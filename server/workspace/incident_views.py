@@ -89,7 +89,7 @@ def day_label(day: date) -> str:
 def _list_context(parsed: ParsedFilter) -> dict[str, Any]:
     """Run the filter and build what the list templates show (own and shared incidents)."""
     scope = current_scope()
-    areas = scope_area_names(scope)
+    areas = scope_area_names(scope, labelled=False)
     rows = queries.list_incidents(scope, parsed.filter, limit=LIST_LIMIT)
     return {
         "rows": [row_view(r, areas) for r in rows],
@@ -182,7 +182,7 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
     kinds = device_kinds(r.device_id for r in members)
     hashes = {p for r in members for p in r.photos or []} if free_text else set()
     have = photo_service.photos_present(item.org_id, hashes)
-    areas = scope_area_names(scope)
+    areas = scope_area_names(scope, labelled=False)
     places = lb.place_names(item.org_id)
     timeline = incidents.timeline(item.id)
     comments = incidents.comments(item.id) if free_text else []

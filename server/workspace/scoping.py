@@ -41,16 +41,21 @@ def owner_label(org_id: int) -> str:
     return names[org_id]
 
 
-def scope_area_names(scope: Scope, wanted: str = "counts") -> dict[int, str]:
-    """Map area ids to names: the viewer's own, then the sharing organisations' (named)."""
+def scope_area_names(scope: Scope, wanted: str = "counts", labelled: bool = True) -> dict[int, str]:
+    """Map area ids to names: the viewer's own, then the sharing organisations'.
+
+    `labelled` adds the organisation to another's area names, for a choice among all of
+    them (a filter); a shared row names its owner already and shows the plain name.
+    """
     cache = request_cache()
-    key = f"scope-areas-{scope.viewer}-{wanted}"
+    key = f"scope-areas-{scope.viewer}-{wanted}-{labelled}"
     if key not in cache:
         names = {a.id: a.name for a in list_areas(scope.viewer)}
         for owner in sorted(scope.owners(wanted) - {scope.viewer}):
             label = organisations_by_id({owner}).get(owner)
             for a in list_areas(owner):
-                names[a.id] = f"{a.name} ({label.name if label else '?'})"
+                owner_name = label.name if label else "?"
+                names[a.id] = f"{a.name} ({owner_name})" if labelled else a.name
         cache[key] = names
     return cache[key]
 

@@ -74,8 +74,8 @@ def test_a_coordinator_sees_what_is_shared_and_nothing_else(
     assert link(scene.hus.incidents["miljo"]) not in html
     assert MARK["hus"] not in html
     # Shared items are named as their owner's, with its kind.
-    assert f"Delad av {scene.vakt.org.name} (vaktbolag)" in html
-    assert f"Delad av {scene.hus.org.name} (bostadsbolag)" in html
+    assert f"Delad av {scene.vakt.org.name}, vaktbolag" in html
+    assert f"Delad av {scene.hus.org.name}, bostadsbolag" in html
     # The organisation that shares nothing: not a trace.
     assert scene.annan.org.name not in html and MARK["annan"] not in html
     for incident in scene.annan.incidents.values():
@@ -120,7 +120,7 @@ def test_a_full_share_shows_free_text_and_allows_a_comment_only(
     target = scene.vakt.incidents["skadegorelse"]
     html = client.get(link(target)).get_data(as_text=True)
     assert MARK["vakt"] in html
-    assert f"Delad av {scene.vakt.org.name} (vaktbolag)" in html
+    assert f"Delad av {scene.vakt.org.name}, vaktbolag" in html
     assert f"/workspace/incidents/{target}/comment" in html
     assert f"/workspace/incidents/{target}/status" not in html
     assert f"/workspace/incidents/{target}/merge" not in html
@@ -143,7 +143,7 @@ def test_a_full_share_shows_free_text_and_allows_a_comment_only(
     assert bodies == ["Polisen är informerad."]
     owner_view = as_person(app, scene, "vakt").get(link(target)).get_data(as_text=True)
     assert "Polisen är informerad." in owner_view
-    assert f"{scene.kommun.org.name} (kommun)" in owner_view
+    assert f"{scene.kommun.org.name}, kommun" in owner_view
     assert scene.kommun.persons["coordinator"].email not in owner_view
 
 
@@ -161,7 +161,7 @@ def test_a_reports_share_hides_free_text_photos_and_comments(
     assert resp.status_code == 200
     assert MARK["hus"] not in html and "HUSKOMMENTAR" not in html
     assert scene.hus.device.device.display_name not in html
-    assert f"Delad av {scene.hus.org.name} (bostadsbolag)" in html
+    assert f"Delad av {scene.hus.org.name}, bostadsbolag" in html
     assert "/comment" not in html and "/status" not in html
     before = status_of(target)
     assert post(client, f"{link(target)}/comment", {"body": "Får vi?"}).status_code == 403
