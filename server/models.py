@@ -11,6 +11,7 @@ from server.meta.models import MetaValue
 from server.orgs.models import ChangeCounter, Organisation
 from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
+from server.retention.models import PurgeRun
 from server.sharing.models import SharingAgreement
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Organisation",
     "Person",
     "Photo",
+    "PurgeRun",
     "Report",
     "ReportComment",
     "SharingAgreement",

@@ -28,6 +28,10 @@ class Device(db.Model):
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An admin ordered the phone to delete what the server has (the next pull carries it),
+    # and when the phone said it had.
+    wipe_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    wiped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # What the phone said its outbox held (unsent reports) at its last pull, and when:
     # the digest names devices that still hold reports the server has not seen.

@@ -23,6 +23,12 @@ class Organisation(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(40), default="kommun")
+    # Retention (server.retention): free text and photos, whole reports (their counts by
+    # day, category and area survive), the audit log and the digest archive, in days.
+    retention_text_days: Mapped[int] = mapped_column(default=90, server_default="90")
+    retention_report_days: Mapped[int] = mapped_column(default=730, server_default="730")
+    retention_audit_days: Mapped[int] = mapped_column(default=730, server_default="730")
+    retention_digest_days: Mapped[int] = mapped_column(default=365, server_default="365")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

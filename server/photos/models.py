@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -29,6 +29,12 @@ class Photo(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     storage_path: Mapped[str] = mapped_column(String(255))
+    # The phone blacked out parts of it before sending (the original never left the phone).
+    redacted: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (UniqueConstraint("org_id", "sha256", name="uq_photos_org_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "sha256", name="uq_photos_org_sha256"),
+        # A device's uploads of a day: the photo quota.
+        Index("ix_photos_device_created", "uploaded_by_device_id", "created_at"),
+    )

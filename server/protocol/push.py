@@ -229,6 +229,7 @@ def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dic
         "incident_pinned": False,
         "area_id": None,
         "place_id": None,
+        "text_purged_at": None,
         "received_at": now,
         "updated_at": now,
         "version": 1,

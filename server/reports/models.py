@@ -48,6 +48,8 @@ class Report(db.Model):
     place: Mapped[str] = mapped_column(String(200), default="")
     people_count: Mapped[int | None]
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # When retention cleared the free text and photos (the report's facts stay).
+    text_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Merge bookkeeping: per-field (edited_at, revision) registers.
     clocks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Coordinator-owned.
