@@ -13,7 +13,6 @@ from server.db import phase
 from server.devices.models import Device
 from server.domain_errors import Invalid, NotFound, TooLarge, Unprocessable, UnsupportedMedia
 from server.extensions import db
-from server.incidents.models import Incident
 from server.orgs.counter import take_seqs
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
 from server.photos.models import Photo
@@ -205,13 +204,16 @@ def photo_for_scope(scope: Scope, sha256: str, size: str) -> Path | None:
 
 def _owners_showing(scope: Scope, sha256: str) -> set[int]:
     """Return the other organisations with a report naming the photo that the scope sees in full."""
+    # The incidents table by name: server.incidents imports this package (it deletes
+    # photos), so importing its model here would make an import loop.
+    incidents = db.metadata.tables["incidents"].c
     incident_full = or_(
         Report.incident_id.is_(None),
-        visible(scope, Incident.org_id, Incident.category_code, Incident.area_id, "full"),
+        visible(scope, incidents.org_id, incidents.category_code, incidents.area_id, "full"),
     )
     query = (
         select(Report.org_id)
-        .outerjoin(Incident, Incident.id == Report.incident_id)
+        .outerjoin(db.metadata.tables["incidents"], incidents.id == Report.incident_id)
         .where(
             Report.org_id.in_(sorted(scope.owners("full") - {scope.viewer})),
             visible(scope, Report.org_id, Report.category_code, Report.area_id, "full"),
