@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from analysis.geo import AreaDef
 from analysis.places import PlacePoint, RecurringPlace, find_recurring
@@ -92,11 +93,29 @@ def recurring_places(
     radius_m: float = RECURRING_RADIUS_M,
     min_reports: int = RECURRING_MIN_REPORTS,
 ) -> list[RecurringPlace]:
-    """Find places with repeated reports over the trailing `days` (the EST method)."""
+    """Find places with repeated reports of the organisation over the trailing `days`."""
+    return recurring_places_where(
+        Report.org_id == org_id, now=now, days=days, radius_m=radius_m, min_reports=min_reports
+    )
+
+
+def recurring_places_where(
+    reports: ColumnElement[bool],
+    now: datetime | None = None,
+    days: int = RECURRING_DAYS,
+    radius_m: float = RECURRING_RADIUS_M,
+    min_reports: int = RECURRING_MIN_REPORTS,
+) -> list[RecurringPlace]:
+    """Find places with repeated reports over the trailing `days` (the EST method).
+
+    `reports` picks whose reports count (an organisation's, or a sharing scope's clause
+    from `server.incidents.queries.visible_reports`): the caller decides, so geography
+    needs no knowledge of agreements.
+    """
     now = now or utcnow()
     rows = db.session.execute(
         select(Report.id, Report.lat, Report.lon, Report.created_at, Report.category_code).where(
-            Report.org_id == org_id,
+            reports,
             Report.created_at >= now - timedelta(days=days),
             Report.created_at <= now,
             Report.lat.is_not(None),
@@ -110,6 +129,15 @@ def recurring_places(
         for r in rows
     ]
     return find_recurring(points, now=now, days=days, radius_m=radius_m, min_reports=min_reports)
+
+
+def report_orgs(report_ids: Iterable[str]) -> dict[str, int]:
+    """Map report ids (as text) to the organisations that own them."""
+    ids = sorted({uuid.UUID(r) for r in report_ids})
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Report.id, Report.org_id).where(Report.id.in_(ids)))
+    return {str(r.id): r.org_id for r in rows}
 
 
 class PlaceError(Invalid):

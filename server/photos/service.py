@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import String, cast, delete, exists, select, update
+from sqlalchemy import String, cast, delete, exists, or_, select, update
 
 from server.db import phase
 from server.devices.models import Device
@@ -18,6 +18,8 @@ from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, p
 from server.photos.models import Photo
 from server.photos.storage import VARIANTS, PhotoStore
 from server.reports.models import Report
+from server.sharing.rules import Scope
+from server.sharing.scope import visible
 from server.upsert import insert_ignore
 from sync.clock import utcnow
 from sync.ids import is_sha256
@@ -175,6 +177,52 @@ def photo_for_org(org_id: int, sha256: str, size: str) -> Path | None:
         return None
     path = file_for(photo, size)
     return path if path.is_file() else None
+
+
+def photo_for_scope(scope: Scope, sha256: str, size: str) -> Path | None:
+    """Return the file of a photo the scope may see in full, else None.
+
+    A photo is shown with its report, and photos are granted only at `full`: the photo of
+    another organisation is served only when a report of that organisation naming it is
+    covered at `full` (its own category and area) and so is its incident, if any. Own
+    photos answer exactly as `photo_for_org`. Anything else is None, like a missing photo,
+    so the answer never tells whether another organisation has it.
+    """
+    if not is_sha256(sha256) or size not in VARIANTS:
+        return None
+    own = photo_for_org(scope.viewer, sha256, size)
+    if own is not None or not scope.grants_at_least("full"):
+        return own
+    for owner in sorted(_owners_showing(scope, sha256)):
+        photo = find(owner, sha256)
+        if photo is not None:
+            path = file_for(photo, size)
+            if path.is_file():
+                return path
+    return None
+
+
+def _owners_showing(scope: Scope, sha256: str) -> set[int]:
+    """Return the other organisations with a report naming the photo that the scope sees in full."""
+    # The incidents table by name: server.incidents imports this package (it deletes
+    # photos), so importing its model here would make an import loop.
+    incidents = db.metadata.tables["incidents"].c
+    incident_full = or_(
+        Report.incident_id.is_(None),
+        visible(scope, incidents.org_id, incidents.category_code, incidents.area_id, "full"),
+    )
+    query = (
+        select(Report.org_id)
+        .outerjoin(db.metadata.tables["incidents"], incidents.id == Report.incident_id)
+        .where(
+            Report.org_id.in_(sorted(scope.owners("full") - {scope.viewer})),
+            visible(scope, Report.org_id, Report.category_code, Report.area_id, "full"),
+            incident_full,
+            cast(Report.photos, String).contains(sha256),
+        )
+        .distinct()
+    )
+    return set(db.session.scalars(query))
 
 
 def forget_unreferenced(org_id: int, hashes: list[str]) -> list[str]:

@@ -11,6 +11,12 @@ CSV dialect (for Swedish Excel, which opens the file with a double click):
 No export holds a person's name: reporters appear only by kind (väktare, fältare,
 nattvandrare), and coordinators not at all. Every export is written to the audit log. An analyst's
 exports leave out free text: descriptions, the reporters' place texts, summaries, photos.
+
+Sharing: with the person's scope (`current_scope`), the exports also hold the incidents
+and reports other organisations share at `reports` or `full` (a `counts` share never gives
+a row). Then every row names its owner (an extra column or property); a row shared at
+`reports` has its free-text cells empty (and its photo count), since that level grants no
+free text or photos. No export holds a device's name, own or shared.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ from analysis.calendar import STOCKHOLM
 from server.devices.service import device_kinds
 from server.incidents import queries
 from server.reports.models import Report
+from server.sharing.rules import Scope
 from server.workspace import access, bp
 from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, parse_filter
 from server.workspace.hooks import audit
 from server.workspace.i18n import t
+from server.workspace.scoping import current_scope, owner_label, scope_area_names
 from sync.clock import utcnow
 
 EXPORT_LIMIT = 20_000
@@ -111,6 +119,12 @@ FREE_TEXT_COLUMNS = frozenset(
     {"export.col.place", "export.col.summary", "export.col.description", "export.col.photos"}
 )
 FREE_TEXT_PROPERTIES = ("place", "summary", "url")
+# What a row shared at `reports` leaves out of a GeoJSON feature: the link stays (its page
+# shows the incident at the agreed level), the texts go.
+SHARED_FREE_TEXT_PROPERTIES = ("place", "summary")
+OWNER_COLUMN = "export.col.owner"
+
+Row = tuple[int, str | None, list[Any]]  # owner, level of detail, the cells
 
 
 def _without_free_text(
@@ -122,10 +136,34 @@ def _without_free_text(
     return header, ([v for v, k in zip(row, keep, strict=True) if k] for row in rows)
 
 
-def _filtered() -> tuple[ParsedFilter, list[queries.IncidentRow]]:
-    """Run the list's filter from the query string."""
-    parsed = parse_filter(request.args, current_user.org.id, utcnow())
-    return parsed, queries.list_incidents(current_user.org.id, parsed.filter, limit=EXPORT_LIMIT)
+def _names_owners(scope: Scope) -> bool:
+    """Tell whether an export may hold other organisations' rows, and so names every owner.
+
+    Only then: an organisation that receives no rows keeps the columns it always had.
+    """
+    return bool(scope.grants_at_least("reports"))
+
+
+def _scoped(
+    columns: Sequence[str], rows: Iterable[Row], scope: Scope, role: str
+) -> tuple[list[str], Iterable[list[Any]]]:
+    """Return header and cells: free text only at `full` and for roles reading it, owners named."""
+    free = [c in FREE_TEXT_COLUMNS for c in columns]
+    named = _names_owners(scope)
+
+    def shaped(owner: int, detail: str | None, cells: list[Any]) -> list[Any]:
+        if detail != "full":  # shared without free text: the cells stay, empty
+            cells = [None if f else v for v, f in zip(cells, free, strict=True)]
+        return [*cells, owner_label(owner)] if named else cells
+
+    header = [*columns, OWNER_COLUMN] if named else list(columns)
+    return _without_free_text(header, (shaped(*r) for r in rows), role)
+
+
+def _filtered(scope: Scope) -> tuple[ParsedFilter, list[queries.IncidentRow]]:
+    """Run the list's filter from the query string, in the person's scope."""
+    parsed = parse_filter(request.args, scope, utcnow())
+    return parsed, queries.list_incidents(scope, parsed.filter, limit=EXPORT_LIMIT)
 
 
 def _filename(parsed: ParsedFilter, stem: str, ext: str) -> str:
@@ -146,33 +184,22 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 @login_required
 def incidents_csv() -> Response:
     """The filtered incidents, one row each."""
-    parsed, rows = _filtered()
-    areas = lb.area_names(current_user.org.id)
+    scope = current_scope()
+    parsed, rows = _filtered(scope)
+    areas = scope_area_names(scope, "reports")
     body = csv_body(
-        *_without_free_text(
+        *_scoped(
             INCIDENT_COLUMNS,
             (
-                [
-                    str(i.id),
-                    i.first_at,
-                    i.last_at,
-                    lb.category_label(i.category_code),
-                    lb.status_label(i.status),
-                    lb.responsible_label(i.responsible) if i.responsible else "",
-                    areas.get(i.area_id, "") if i.area_id else "",
-                    i.place,
-                    i.report_count,
-                    r.reports_in_window,
-                    lb.kinds_label(r.kinds),
-                    i.urgent,
-                    i.max_severity,
-                    i.lat,
-                    i.lon,
-                    i.summary,
-                ]
+                (
+                    i.org_id,
+                    scope.detail(i.org_id, i.category_code, i.area_id),
+                    _incident_row(r, areas),
+                )
                 for r in rows
                 for i in [r.incident]
             ),
+            scope,
             current_user.role,
         )
     )
@@ -180,25 +207,56 @@ def incidents_csv() -> Response:
     return _download(body, "text/csv; charset=utf-8", _filename(parsed, "handelser", "csv"))
 
 
+def _incident_row(r: queries.IncidentRow, areas: dict[int, str]) -> list[Any]:
+    """One incident as a CSV row (free text included: `_scoped` drops it)."""
+    i = r.incident
+    return [
+        str(i.id),
+        i.first_at,
+        i.last_at,
+        lb.category_label(i.category_code),
+        lb.status_label(i.status),
+        lb.responsible_label(i.responsible) if i.responsible else "",
+        areas.get(i.area_id, "") if i.area_id else "",
+        i.place,
+        i.report_count,
+        r.reports_in_window,
+        lb.kinds_label(r.kinds),
+        i.urgent,
+        i.max_severity,
+        i.lat,
+        i.lon,
+        i.summary,
+    ]
+
+
 @bp.get("/export/reports.csv")
 @login_required
 def reports_csv() -> Response:
     """The reports in the window of the filtered incidents, one row each."""
-    parsed, rows = _filtered()
+    scope = current_scope()
+    parsed, rows = _filtered(scope)
     wanted = {r.incident.id for r in rows}
+    # A shared report needs its own category and area covered too, not only its incident's.
     reports = [
         r
-        for r in queries.reports_in_window(
-            current_user.org.id, parsed.filter.start, parsed.filter.end
-        )
+        for r in queries.reports_in_window(scope, parsed.filter.start, parsed.filter.end)
         if r.incident_id in wanted
     ]
     kinds = device_kinds(r.device_id for r in reports)
-    areas = lb.area_names(current_user.org.id)
+    areas = scope_area_names(scope, "reports")
     body = csv_body(
-        *_without_free_text(
+        *_scoped(
             REPORT_COLUMNS,
-            (_report_row(r, kinds, areas) for r in reports),
+            (
+                (
+                    r.org_id,
+                    scope.detail(r.org_id, r.category_code, r.area_id),
+                    _report_row(r, kinds, areas),
+                )
+                for r in reports
+            ),
+            scope,
             current_user.role,
         )
     )
@@ -207,7 +265,7 @@ def reports_csv() -> Response:
 
 
 def _report_row(r: Report, kinds: dict[int, str], areas: dict[int, str]) -> list[Any]:
-    """One report as a CSV row."""
+    """One report as a CSV row: the reporter's kind, never the device's name."""
     return [
         str(r.id),
         str(r.incident_id) if r.incident_id else "",
@@ -231,9 +289,10 @@ def _report_row(r: Report, kinds: dict[int, str], areas: dict[int, str]) -> list
 @login_required
 def incidents_geojson() -> Response:
     """The filtered incidents as a GeoJSON FeatureCollection (RFC 7946, WGS 84 lon/lat)."""
-    parsed, rows = _filtered()
-    areas = lb.area_names(current_user.org.id)
-    features = [_feature(r, areas, current_user.role) for r in rows]
+    scope = current_scope()
+    parsed, rows = _filtered(scope)
+    areas = scope_area_names(scope, "reports")
+    features = [_feature(r, areas, current_user.role, scope) for r in rows]
     doc = {
         "type": "FeatureCollection",
         "features": features,
@@ -247,10 +306,13 @@ def incidents_geojson() -> Response:
     return _download(body, "application/geo+json", _filename(parsed, "handelser", "geojson"))
 
 
-def _feature(row: queries.IncidentRow, areas: dict[int, str], role: str) -> dict[str, Any]:
+def _feature(
+    row: queries.IncidentRow, areas: dict[int, str], role: str, scope: Scope
+) -> dict[str, Any]:
     """One incident as a GeoJSON feature (a null geometry when it has no position).
 
-    An analyst gets no free text, nor a link to the incident page it may not open.
+    An analyst gets no free text, nor a link to the incident page it may not open; an
+    incident shared at `reports` has no place text or summary for anybody.
     """
     i = row.incident
     geometry = (
@@ -277,8 +339,13 @@ def _feature(row: queries.IncidentRow, areas: dict[int, str], role: str) -> dict
         "max_severity": i.max_severity,
         "summary": i.summary,
     }
+    if _names_owners(scope):
+        properties["owner"] = owner_label(i.org_id)
     if not access.reads_free_text(role):
         for name in FREE_TEXT_PROPERTIES:
+            del properties[name]
+    elif scope.detail(i.org_id, i.category_code, i.area_id) != "full":
+        for name in SHARED_FREE_TEXT_PROPERTIES:
             del properties[name]
     return {"type": "Feature", "id": str(i.id), "geometry": geometry, "properties": properties}
 

@@ -6,6 +6,11 @@ Leaflet map fed by ``/workspace/map/data.json``; the same incidents and places a
 under the map, so the page is complete without tiles, without JavaScript and without Leaflet.
 Every query is bounded by a time window (or by the organisation's handful of areas and
 named places): nothing here scans the whole report store.
+
+Sharing: incidents shared with the person's organisation at `reports` or `full` are shown
+beside its own, each marked with its owner; under `reports` (and for an analyst, always)
+their summary and place text stay out of the page and the data. A `counts` share adds no
+points. Named places and area outlines are the organisation's own.
 """
 
 from __future__ import annotations
@@ -26,19 +31,25 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from analysis.places import RecurringPlace
 from server.geography import service as geography
 from server.geography.models import NamedPlace
 from server.incidents import queries
+from server.sharing.rules import Scope
 from server.workspace import bp
 from server.workspace import labels as lb
 from server.workspace.auth import reads_free_text
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
 from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime
 from server.workspace.i18n import t
-from server.workspace.insight_format import recurring_view
+from server.workspace.insight_format import (
+    recurring_views,
+    scoped_recurring,
+    shared_sources,
+)
+from server.workspace.scoping import current_scope, scope_area_names, shared_marks
 from sync.clock import utcnow
 
 MAP_LIMIT = 2000  # incidents on the map (the list under it says when there were more)
@@ -99,34 +110,37 @@ class MapData:
     places: list[NamedPlace]
 
 
-def _map_data(org_id: int) -> MapData:
+def _map_data(scope: Scope) -> MapData:
     """Run the filter (the list's parser) and load the places and areas around it."""
     now = utcnow()
-    parsed = parse_filter(request.args, org_id, now)
-    rows = queries.list_incidents(org_id, parsed.filter, limit=MAP_LIMIT + 1)
+    parsed = parse_filter(request.args, scope, now)
+    # Incidents the scope sees at `reports` or more: a `counts` share adds no points.
+    rows = queries.list_incidents(scope, parsed.filter, limit=MAP_LIMIT + 1)
     # Recurring places: the 28 days up to the window's end (never past now).
     recurring_end = min(parsed.filter.end, now)
-    recurring = geography.recurring_places(org_id, now=recurring_end)
+    recurring = scoped_recurring(scope, recurring_end)
     return MapData(
         parsed=parsed,
         rows=rows[:MAP_LIMIT],
         truncated=len(rows) > MAP_LIMIT,
         recurring=recurring,
         recurring_end=recurring_end,
-        areas=geography.list_areas(org_id),
-        places=geography.list_places(org_id),
+        areas=geography.list_areas(scope.viewer),
+        places=geography.list_places(scope.viewer),
     )
 
 
 def _incident_view(
-    row: queries.IncidentRow, areas: Mapping[int, str], free_text: bool
+    row: queries.IncidentRow, areas: Mapping[int, str], free_text: bool, scope: Scope
 ) -> dict[str, Any]:
     """Describe an incident for the map's list and its GeoJSON feature.
 
     Without `free_text` (an analyst) the reporters' place text, the summary and the link to
-    the incident page (which an analyst may not open) are left out.
+    the incident page (which an analyst may not open) are left out; an incident shared
+    without free text (`reports`) loses its place text and summary for everybody.
     """
     i = row.incident
+    marks = shared_marks(scope, i.org_id, i.category_code, i.area_id)
     view = {
         "id": str(i.id),
         "url": url_for("workspace.incident", incident_id=i.id),
@@ -145,7 +159,11 @@ def _incident_view(
         "urgent": i.urgent,
         "lat": i.lat,
         "lon": i.lon,
+        "owner": marks["owner"],
+        "shared_label": "" if marks["own"] else t("shared.badge", owner=marks["owner"]),
     }
+    if not marks["free_text"]:
+        view.update(place="", summary="")
     if not free_text:
         view.update(url="", place="", summary="")
     return view
@@ -155,17 +173,17 @@ def _incident_view(
 @login_required
 def map_page() -> Response:
     """The map: incidents, recurring places, named places and areas; a list of the same."""
-    org_id = current_user.org.id
-    data = _map_data(org_id)
-    areas = lb.area_names(org_id)
-    incidents = [_incident_view(r, areas, reads_free_text()) for r in data.rows]
+    scope = current_scope()
+    data = _map_data(scope)
+    areas = scope_area_names(scope, "reports")
+    incidents = [_incident_view(r, areas, reads_free_text(), scope) for r in data.rows]
     html = render_template(
         "workspace/map.html",
         incidents=incidents,
         without_position=sum(1 for i in incidents if i["lat"] is None),
         truncated=data.truncated,
         limit=MAP_LIMIT,
-        recurring=[recurring_view(n, p) for n, p in enumerate(data.recurring, start=1)],
+        recurring=recurring_views(scope, data.recurring),
         recurring_start=localtime(data.recurring_end - timedelta(days=PLACE_DAYS), "%Y-%m-%d"),
         recurring_end=localtime(data.recurring_end, "%Y-%m-%d"),
         named_places=data.places,
@@ -174,7 +192,8 @@ def map_page() -> Response:
         window_end=data.parsed.filter.end,
         data_url=url_for("workspace.map_data") + _query(data.parsed),
         tile_url=TILE_URL,
-        **filter_options(org_id, data.parsed),
+        shared_sources=shared_sources(scope, "reports"),
+        **filter_options(scope, data.parsed),
     )
     audit("map.view", data.parsed.query)
     resp = Response(html, mimetype="text/html")
@@ -194,15 +213,16 @@ def map_data() -> Response:
 
     Features carry ``properties.kind``: "incident" (null geometry when it has no position),
     "recurring", "place" (a named place; ``radius_m``) and "area" (a polygon outline).
-    Only the logged-in person's organisation is ever included.
+    Besides the organisation's own, only what its scope sees at `reports` or more is
+    included (each shared incident with ``owner``; recurring places with ``shared``).
     """
-    org_id = current_user.org.id
-    data = _map_data(org_id)
-    areas = lb.area_names(org_id)
+    scope = current_scope()
+    data = _map_data(scope)
+    areas = scope_area_names(scope, "reports")
     features: list[dict[str, Any]] = []
     free_text = reads_free_text()
     for row in data.rows:
-        view = _incident_view(row, areas, free_text)
+        view = _incident_view(row, areas, free_text, scope)
         lat, lon = view.pop("lat"), view.pop("lon")
         features.append(
             {
@@ -212,8 +232,7 @@ def map_data() -> Response:
                 "properties": {"kind": "incident", **view},
             }
         )
-    for rank, place in enumerate(data.recurring, start=1):
-        view = recurring_view(rank, place)
+    for view in recurring_views(scope, data.recurring):
         features.append(
             {
                 "type": "Feature",

@@ -2,6 +2,15 @@
 
 ``/workspace/places`` ranks the recurring places and lets a coordinator name one
 (``incidents.areas.create_place``); the named places are listed with their report counts.
+
+Sharing (decision): recurring places are found in the organisation's own reports plus
+the reports shared with it at `reports` or `full` (in the agreements' categories and
+areas): a cluster's centre, times and members are item-level positions, which a `counts`
+share never gives, and an analyst reads its own organisation only. Each recurring place
+names the organisations whose reports are in it. Named places stay per organisation:
+they are the organisation's own vocabulary (a shared report's named place is the owner's),
+so the list and its counts are the organisation's own places and reports only; naming a
+recurring place makes a place of the viewer's organisation.
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ from server.workspace import bp, service
 from server.workspace.auth import can_edit
 from server.workspace.hooks import audit, localtime, message
 from server.workspace.i18n import t
-from server.workspace.insight_format import recurring_view
+from server.workspace.insight_format import recurring_views, scoped_recurring, shared_sources
+from server.workspace.scoping import current_scope
 from sync.clock import utcnow
 
 PLACE_DAYS = geography.RECURRING_DAYS
@@ -46,11 +56,9 @@ class PlaceForm:
 def _places_page(form: PlaceForm | None = None, status: int = 200) -> Response:
     """Render the places page (with a failed form's values and error when given)."""
     org_id = current_user.org.id
+    scope = current_scope()
     now = utcnow()
-    recurring = [
-        recurring_view(n, p)
-        for n, p in enumerate(geography.recurring_places(org_id, now=now), start=1)
-    ]
+    recurring = recurring_views(scope, scoped_recurring(scope, now))
     named = geography.list_places(org_id)
     circles = [(p.id, p.lat, p.lon, p.radius_m) for p in named]
     by_id = {p.id: p for p in named}
@@ -81,6 +89,7 @@ def _places_page(form: PlaceForm | None = None, status: int = 200) -> Response:
         radius_max=PLACE_RADIUS_MAX,
         name_max=PLACE_NAME_MAX,
         editable=can_edit(),
+        shared_sources=shared_sources(scope, "reports"),
     )
     audit("places.view")
     return Response(html, status=status, mimetype="text/html")

@@ -3,6 +3,11 @@
 ``/workspace/trends`` counts reports per day or week against the four-week same-weekday
 baseline (``analysis.trends``), as server-side SVG charts (``svgchart``) each with a data
 table. One bounded query: the shown weeks plus the four weeks their baseline needs.
+
+Sharing: the counts include what other organisations share with the person's organisation
+at any level (`counts`, `reports`, `full`: numbers are exactly what `counts` grants), only
+in the categories and areas each agreement covers; their areas are named with their
+organisation, and the page names every organisation whose numbers it includes.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from analysis import trends as tr
 from analysis.calendar import STOCKHOLM
@@ -22,7 +27,13 @@ from server.workspace import bp, svgchart
 from server.workspace import labels as lb
 from server.workspace.hooks import audit
 from server.workspace.i18n import t
-from server.workspace.insight_format import decimal, direction_label, direction_word
+from server.workspace.insight_format import (
+    decimal,
+    direction_label,
+    direction_word,
+    shared_sources,
+)
+from server.workspace.scoping import current_scope, scope_area_names
 from sync.clock import utcnow
 
 TREND_DEFAULT_WEEKS = 8
@@ -216,13 +227,13 @@ def _split(counts: Mapping[tuple[Any, date], int]) -> dict[Any, dict[date, int]]
 @login_required
 def trends() -> str:
     """Counts over time, in total, per category and per area, against their baselines."""
-    org_id = current_user.org.id
+    scope = current_scope()
     today = utcnow().astimezone(STOCKHOLM).date()
     args = _trend_args(today)
     periods = _periods(args)
     # One bounded query: the shown weeks plus the four weeks their baseline needs.
     first_needed = periods[0] - timedelta(weeks=BASELINE_WEEKS)
-    counts = queries.daily_counts(org_id, first_needed, args.end)
+    counts = queries.daily_counts(scope, first_needed, args.end)
     total_chart = _chart(
         "trend-total", t("trends.total"), counts.total, periods, args.step, width=960
     )
@@ -232,7 +243,7 @@ def trends() -> str:
         _chart(f"trend-cat-{n}", lb.category_label(code), by_category[code], periods, args.step)
         for n, code in enumerate(sorted(by_category, key=lambda c: (order.get(c, 999), c)))
     ]
-    names = lb.area_names(org_id)
+    names = scope_area_names(scope, "counts")
     by_area = _split(counts.by_area)
     area_keys = sorted(by_area, key=lambda a: (a is None, names.get(a, "") if a else "", a or 0))
     area_charts = [
@@ -269,6 +280,7 @@ def trends() -> str:
         week_options=(4, 8, 12, 26),
         max_weeks=TREND_MAX_WEEKS,
         today=today.isoformat(),
+        shared_sources=shared_sources(scope, "counts"),
     )
     audit("trends.view", request.query_string.decode("latin-1")[:200])
     return html

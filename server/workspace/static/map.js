@@ -63,6 +63,9 @@
       box.appendChild(document.createTextNode(" "));
       box.appendChild(node("span", d.labelUrgent, "badge badge-urgent"));
     }
+    // A shared incident names its owner (server-built text); its free text is left out
+    // by the server unless the agreement is `full`.
+    if (p.shared_label) box.appendChild(node("div", p.shared_label, "shared-note"));
     box.appendChild(node("div", p.time + (p.place ? " · " + p.place : "")));
     if (p.area) box.appendChild(node("div", p.area));
     box.appendChild(node("div", d.labelReports + ": " + p.report_count + " · " + p.status_label));
@@ -81,6 +84,7 @@
     box.appendChild(node("div", p.categories));
     box.appendChild(node("div", d.labelTrend + ": " + p.trend_label + " (" + p.recent + " / " + p.previous + ")"));
     box.appendChild(node("div", p.first_seen + " – " + p.last_seen));
+    if (p.shared) box.appendChild(node("div", p.shared, "shared-note"));
     return box;
   }
 
@@ -128,7 +132,8 @@
       if (g.type !== "Point") return;
       var latlng = L.latLng(g.coordinates[1], g.coordinates[0]);
       if (p.kind === "incident") {
-        var label = p.category_label + " " + p.time + (p.place ? ", " + p.place : "");
+        var label = p.category_label + " " + p.time + (p.place ? ", " + p.place : "") +
+          (p.owner ? " (" + p.owner + ")" : "");
         var m = L.marker(latlng, { title: label, alt: label, keyboard: true });
         m.bindPopup(incidentPopup(p));
         incidents.addLayer(m);
