@@ -115,8 +115,7 @@ def digest_run(run_id: int) -> str:
 @bp.get(f"/digest/<int(max={MAX_ROW_ID}):run_id>/document", endpoint="digest_run_document")
 @login_required
 def digest_run_document(run_id: int) -> Response:
-    """The archived HTML of a run (as rendered for its last attempt, or rebuilt if sharing
-    changed since)."""
+    """The archived copy of a run: as stored, or rebuilt if its sharing changed since."""
     run = _run_or_404(run_id)
     html = archive.archived_document(run, current_scope(), request.host_url.rstrip("/"))
     if html is None:
