@@ -80,24 +80,33 @@ class Images:
         self._cids: dict[str, str | None] = {}
         self._store = PhotoStore(Path(digest.data_dir)) if digest.data_dir else None
 
-    def thumb(self, sha256: str) -> str | None:
-        """Return the src of a photo's 320 px thumbnail, or None when it cannot be shown."""
+    def thumb(self, sha256: str, owner: int | None = None) -> str | None:
+        """Return the src of a photo's 320 px thumbnail, or None when it cannot be shown.
+
+        `owner` is the organisation whose store holds a shared item's photo (None: the
+        digest's own).
+        """
+        owner = owner if owner is not None else self.digest.org_id
         if self.mode == "url":
-            return self.links.photo(sha256)
-        if sha256 in self._cids:
-            return self._cids[sha256]
+            # The workspace's photo route serves the reader's own photos; a shared photo
+            # is counted and linked to its incident's page instead of shown broken.
+            return self.links.photo(sha256) if owner == self.digest.org_id else None
+        key = f"{owner}/{sha256}"
+        if key in self._cids:
+            return self._cids[key]
         src = None
         photos = sum(1 for i in self.images if i.cid != CHART_CID)
         if self._store is not None and photos < MAX_INLINE_PHOTOS:
             try:
-                data = self._store.path(self.digest.org_id, sha256, "thumb").read_bytes()
+                data = self._store.path(owner, sha256, "thumb").read_bytes()
             except (OSError, ValueError):
                 data = b""
             if data:
-                cid = f"photo-{sha256[:24]}@lagesbild"
+                shared = "" if owner == self.digest.org_id else f"{owner}-"
+                cid = f"photo-{shared}{sha256[:24]}@lagesbild"
                 self.images.append(InlineImage(cid, "image/jpeg", data))
                 src = f"cid:{cid}"
-        self._cids[sha256] = src
+        self._cids[key] = src
         return src
 
     def chart(self, png: bytes) -> str:

@@ -118,8 +118,18 @@ def _chart(digest: Digest, t: Text, images: Images) -> dict[str, Any] | None:
     }
 
 
-def render(digest: Digest, lang: str = "sv", *, base_url: str, image_mode: str = "cid") -> Rendered:
+def render(
+    digest: Digest,
+    lang: str = "sv",
+    *,
+    base_url: str,
+    image_mode: str = "cid",
+    notice: str | None = None,
+) -> Rendered:
     """Render the digest in Swedish (default) or English.
+
+    `notice` is a line shown above everything (plain text, escaped), e.g. that an archived
+    copy was rebuilt.
 
     image_mode "cid": for e-mail, thumbnails (320 px) and the chart are returned as
     `images` and referred to as ``cid:…``; "url": for the workspace page, thumbnails come
@@ -167,6 +177,10 @@ def render(digest: Digest, lang: str = "sv", *, base_url: str, image_mode: str =
             )
         ),
         "places_days": recurring_days(digest.start, digest.end),
+        "notice": notice,
+        "shared_owners": "; ".join(
+            f"{t.owner(o.id)}: {t(f'digest.shared.detail.{o.detail}')}" for o in digest.owners
+        ),
         "followup_days": FOLLOWUP_DAYS,
     }
     chart = _chart(digest, t, images)

@@ -34,6 +34,11 @@ STYLES = {
         "border-left:4px solid #111;background-color:#fff6e8;"
     ),
     "item_title": "margin:0 0 2px 0;",
+    "shared": "margin:0 0 2px 0;font-size:13px;font-weight:bold;color:#1a1a1a;",
+    "notice": (
+        "margin:0 0 10px 0;padding:8px 10px;border:2px solid #1a1a1a;font-size:14px;"
+        "background-color:#f4f4f4;"
+    ),
     "item_text": "margin:0 0 4px 0;",
     "item_meta": "margin:0 0 4px 0;font-size:13px;color:#444;",
     "table": "width:100%;border-collapse:collapse;font-size:14px;",

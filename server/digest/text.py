@@ -33,6 +33,7 @@ class Text:
         self.messages = translations(lang)
         self.tz = ZoneInfo(digest.tz)
         self.categories = digest.categories
+        self.owners = {o.id: o for o in digest.owners}
         self.months_short = self("months.short").split()
         self.weekdays = self("weekdays").split()
 
@@ -121,6 +122,14 @@ class Text:
         if info is None:
             return code
         return info.label_sv if self.lang == "sv" else info.label_en
+
+    def owner(self, org_id: int) -> str:
+        """Name a sharing organisation with its kind: "Väktarbolaget Syd (vaktbolag)"."""
+        owner = self.owners.get(org_id)
+        if owner is None:
+            return "?"
+        kind = self._label(f"org.kind.{owner.kind}", owner.kind)
+        return self("shared.owner", name=owner.name, kind=kind)
 
     def kind(self, kind: str) -> str:
         """Return a reporter kind's label (never a name)."""

@@ -5,6 +5,10 @@ A digest document (built on the fly, or a stored run's archive copy) is served o
 address as a standalone page — printable, and shown inside the workspace pages in an
 iframe from the same origin. It carries a stricter policy than the workspace's: no
 scripts at all, framed only by the workspace itself.
+
+Documents read with the person's scope (`current_scope`): what is shared with the
+organisation, as the agreements in force at this page load allow and the person's role may
+read. A stored copy built under other agreements is rebuilt (`server.digest.archive`).
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from analysis.calendar import due_day, latest_due_day, parse_timezone, supported
 from server.db import phase
-from server.digest import scheduler
+from server.digest import archive, scheduler
 from server.digest import service as digest_settings
 from server.digest.models import DIGEST_KINDS, DigestRun
 from server.workspace import bp, service
 from server.workspace.hooks import audit, message
 from server.workspace.i18n import current_lang
+from server.workspace.scoping import current_scope
 from sync.clock import utcnow
 
 ARCHIVE_LIMIT = 100
@@ -100,7 +105,9 @@ def digest_run(run_id: int) -> str:
     """One stored digest run: its delivery facts and the copy that was archived."""
     run = _run_or_404(run_id)
     tz, _row = _zone_and_settings()
-    html = render_template("workspace/digest_run.html", run=run, tz=tz)
+    # A rebuilt copy's stored subject counted what was shared then: it is not shown.
+    rebuilt = archive.needs_rebuild(run, current_scope())
+    html = render_template("workspace/digest_run.html", run=run, tz=tz, rebuilt=rebuilt)
     audit("digest.run.view", str(run.id))
     return html
 
@@ -108,12 +115,13 @@ def digest_run(run_id: int) -> str:
 @bp.get(f"/digest/<int(max={MAX_ROW_ID}):run_id>/document", endpoint="digest_run_document")
 @login_required
 def digest_run_document(run_id: int) -> Response:
-    """The archived HTML of a run (as it was rendered for its last attempt)."""
+    """The archived copy of a run: as stored, or rebuilt if its sharing changed since."""
     run = _run_or_404(run_id)
-    if not run.html:
+    html = archive.archived_document(run, current_scope(), request.host_url.rstrip("/"))
+    if html is None:
         abort(404)
-    audit("digest.document.view", str(run.id))
-    return _document(run.html)
+    audit("digest.document.view", str(run_id))
+    return _document(html)
 
 
 @bp.post(f"/digest/<int(max={MAX_ROW_ID}):run_id>/send", endpoint="digest_send")
@@ -170,7 +178,9 @@ def lagesbild() -> Response:
         day = latest_due_day(kind, utcnow(), tz)
     lang = current_lang()
     with phase("read"):
-        built = content.build_digest(current_user.org.id, kind, day, now=utcnow())
+        built = content.build_digest(
+            current_user.org.id, kind, day, now=utcnow(), scope=current_scope()
+        )
     base_url = request.host_url.rstrip("/")
     rendered = render.render(built, lang, base_url=base_url, image_mode="url")
     audit("lagesbild.view", f"{kind} {day.isoformat()}")

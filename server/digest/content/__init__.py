@@ -17,7 +17,10 @@ module a section, each reading the period's reports loaded once (`rows`):
 - `reporting`: reports per device kind, calm rounds, devices with unsent reports or gone
   silent (by kind only, never a person).
 
-`build` puts them together.
+`build` puts them together. The digest reads with the organisation's sharing scope
+(`shared`): shared incidents at `reports` or `full` are items marked with their owner (below
+`full` without free text or photos), a `counts` agreement only adds to the comparison's
+numbers, and what no agreement covers is read nowhere.
 """
 
 from server.digest.content.build import build_digest
@@ -33,6 +36,7 @@ from server.digest.content.model import (
     FollowUps,
     IncidentItem,
     KindCount,
+    Owner,
     Period,
     PlaceItem,
     TrendRow,
@@ -56,6 +60,7 @@ __all__ = [
     "FollowUps",
     "IncidentItem",
     "KindCount",
+    "Owner",
     "Period",
     "PlaceItem",
     "TrendRow",

@@ -1,4 +1,12 @@
-"""Build one organisation's digest of one period from the database."""
+"""Build one organisation's digest of one period from the database.
+
+The digest reads with the organisation's scope: its own items, plus what the agreements in
+force when it is built share with it (server.sharing). Shared incidents at `reports` or
+`full` are items marked with their owner; `counts` only adds to the numbers. The sections
+about the organisation's own work — its devices, its recurring places, its open
+follow-ups — stay its own: another organisation's status and responsibility are not this
+one's to follow up.
+"""
 
 from __future__ import annotations
 
@@ -28,19 +36,30 @@ from server.digest.content.rows import (
     device_kinds,
     load_incidents,
     period_reports,
-    stored_photos,
+    stored_photos_of,
 )
+from server.digest.content.shared import area_names, owners_of, place_names, scope_key
 from server.extensions import db
-from server.geography.models import Area, NamedPlace
 from server.orgs.models import Organisation
+from server.sharing.rules import Scope
+from server.sharing.scope import scope_for
 from sync.clock import utcnow
 
 
-def build_digest(org_id: int, kind: str, day: date, *, now: datetime | None = None) -> Digest:
+def build_digest(
+    org_id: int,
+    kind: str,
+    day: date,
+    *,
+    now: datetime | None = None,
+    scope: Scope | None = None,
+) -> Digest:
     """Build the organisation's digest of the period `period_for(kind, day)`.
 
     `now` is the moment the digest describes (default: the current time): device states
-    reported after it are not used. Raises LookupError for an unknown organisation.
+    reported after it are not used. `scope` is what the digest may read (default: the
+    coordinator's, from the agreements in force now). Raises LookupError for an unknown
+    organisation.
     """
     tz = STOCKHOLM
     start, end = period_for(kind, day, tz)
@@ -48,36 +67,47 @@ def build_digest(org_id: int, kind: str, day: date, *, now: datetime | None = No
     org = db.session.get(Organisation, org_id)
     if org is None:
         raise LookupError(f"no organisation {org_id}")
+    scope = scope if scope is not None else scope_for(org_id)
+    if scope.viewer != org_id:
+        raise ValueError(f"a scope of organisation {scope.viewer} cannot build {org_id}'s digest")
     categories = {
         c.code: CategoryInfo(c.code, c.label_sv, c.label_en, c.urgent, c.sort_order)
         for c in db.session.scalars(select(Category))
     }
-    areas: dict[int, str] = dict(
-        db.session.execute(select(Area.id, Area.name).where(Area.org_id == org_id)).all()
-    )
-    places: dict[int, str] = dict(
-        db.session.execute(
-            select(NamedPlace.id, NamedPlace.name).where(NamedPlace.org_id == org_id)
-        ).all()
-    )
-    rows = period_reports(org_id, start, end)
-    kinds = device_kinds(org_id, {r.device_id for r in rows})
-    incidents = load_incidents(org_id, {r.incident_id for r in rows if r.incident_id is not None})
-    present = stored_photos(org_id, {sha for r in rows for sha in r.photos})
+    owners = owners_of(scope)
+    areas = area_names(scope, owners)
+    places = place_names(scope)
+    rows = period_reports(scope, start, end)
+    own_rows = [r for r in rows if r.org_id == org_id]
+    kinds = device_kinds(scope.owners("reports"), {r.device_id for r in rows})
+    incidents = load_incidents(scope, {r.incident_id for r in rows if r.incident_id is not None})
+    present = stored_photos_of(rows)
 
     by_incident: dict[uuid.UUID, list[ReportRow]] = defaultdict(list)
     for r in rows:
         if r.incident_id is not None:
             by_incident[r.incident_id].append(r)
     items = [
-        incident_item(incident, by_incident[incident.id], kinds, areas, places, present)
+        incident_item(
+            incident,
+            by_incident[incident.id],
+            kinds,
+            areas,
+            places,
+            present,
+            viewer=org_id,
+            # load_incidents kept only incidents shared at `reports` or more; should the
+            # scope still say nothing, the item falls back to the level without free text.
+            detail=scope.detail(incident.org_id, incident.category_code, incident.area_id)
+            or "reports",
+        )
         for incident in incidents
         if incident.category_code != CALM
     ]
     action_all = needing_action(items, categories)
     listed = to_list(items, kind)
-    unsent, silent = device_alerts(org_id, kind, start, end, now, rows)
-    found, places_total = recurring(org_id, start, end, rows, areas, places)
+    unsent, silent = device_alerts(org_id, kind, start, end, now, own_rows)
+    found, places_total = recurring(org_id, start, end, own_rows, areas, places)
     return Digest(
         org_id=org_id,
         org_name=org.name,
@@ -91,16 +121,20 @@ def build_digest(org_id: int, kind: str, day: date, *, now: datetime | None = No
         incidents=len(items),
         action=tuple(action_all[:ACTION_LIMIT]),
         action_total=len(action_all),
-        reporting=kind_counts(rows, kinds),
+        reporting=kind_counts(own_rows, kinds),
         unsent=unsent,
         silent=silent,
         areas=by_area(listed, rows, areas),
         unlisted=len(items) - len(listed),
-        trends=trends_of(org_id, kind, day, tz, areas, categories),
+        trends=trends_of(scope, kind, day, tz, areas, categories),
         places=found,
         places_total=places_total,
-        followups=followups_of(org_id, start, areas, places, {i.id for i in incidents}),
+        followups=followups_of(
+            org_id, start, areas, places, {i.id for i in incidents if i.org_id == org_id}
+        ),
         calm=calm_of(rows, kinds),
         categories=categories,
         data_dir=current_app.config.get("DATA_DIR") if has_app_context() else None,
+        owners=owners,
+        scope_key=scope_key(scope),
     )

@@ -1,9 +1,10 @@
 """Counts of the period against the same period 1..4 weeks (months) back.
 
 One grouped count query per period (`counts_in_window`), so the cost follows the periods,
-not the store. The periods themselves are `analysis.calendar.period_for` and
-`comparison_periods`: a night is compared with the same weekday's night, a week with the
-four weeks before, a month with the four months before.
+not the store. Every level of sharing adds to these numbers (a `counts` agreement is
+exactly that); what no agreement covers is never counted. The periods themselves are
+`analysis.calendar.period_for` and `comparison_periods`: a night is compared with the same
+weekday's night, a week with the four weeks before, a month with the four months before.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from analysis.trends import direction_of
 from server.digest.content.items import area_order
 from server.digest.content.model import CategoryInfo, Period, TrendRow, Trends
 from server.incidents.queries import counts_in_window
+from server.sharing.rules import Scope
 
 
 def trends_of(
-    org_id: int,
+    scope: Scope | int,
     kind: str,
     day: date,
     tz: ZoneInfo,
     areas: dict[int, str],
     categories: dict[str, CategoryInfo],
 ) -> Trends:
-    """Count the period and each comparison period per category and per area."""
+    """Count the period and each comparison period per category and per area, in scope."""
     windows = [period_for(kind, day, tz), *comparison_periods(kind, day, tz=tz)]
-    counts = [counts_in_window(org_id, s, e) for s, e in windows]
+    counts = [counts_in_window(scope, s, e) for s, e in windows]
     per_category: dict[str, list[int]] = defaultdict(lambda: [0] * len(windows))
     per_area: dict[int, list[int]] = defaultdict(lambda: [0] * len(windows))
     for index, window_counts in enumerate(counts):

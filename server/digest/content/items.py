@@ -36,13 +36,22 @@ def incident_item(
     kinds: dict[int, str],
     areas: dict[int, str],
     places: dict[int, str],
-    present: set[str],
+    present: set[tuple[int, str]],
+    *,
+    viewer: int | None = None,
+    detail: str = "full",
 ) -> IncidentItem:
-    """Describe an incident with its reports of the period (`rows`, oldest first)."""
+    """Describe an incident with its reports of the period (`rows`, oldest first).
+
+    `viewer` is the digest's organisation (default: the incident's own); another
+    organisation's incident is marked as its owner's, and below `full` it carries no free
+    text (summary, place text) and no photos.
+    """
+    free_text = detail == "full"
     photos: list[str] = []
-    for r in rows:
+    for r in rows if free_text else ():
         for sha in r.photos:
-            if sha in present and sha not in photos:
+            if (r.org_id, sha) in present and sha not in photos:
                 photos.append(sha)
     area_id = incident.area_id or NO_AREA
     return IncidentItem(
@@ -59,12 +68,14 @@ def incident_item(
         report_count=incident.report_count,
         area_id=area_id,
         area=areas.get(area_id),
-        place=incident.place or "",
+        place=(incident.place or "") if free_text else "",
         named_place=places.get(incident.place_id) if incident.place_id else None,
-        text=short_text(incident.summary or ""),
+        text=short_text(incident.summary or "") if free_text else "",
         kinds=tuple(sorted({kinds[r.device_id] for r in rows if r.device_id in kinds})),
         photos=tuple(photos[:PHOTOS_PER_ITEM]),
         more_photos=max(0, len(photos) - PHOTOS_PER_ITEM),
+        owner=None if viewer is None or incident.org_id == viewer else incident.org_id,
+        detail=detail,
     )
 
 

@@ -72,6 +72,20 @@ class IncidentItem:
     kinds: tuple[str, ...]  # reporter kinds, never names
     photos: tuple[str, ...]  # SHA-256 of the photos to show (stored ones only)
     more_photos: int
+    owner: int | None = None  # the sharing organisation's id; None: the digest's own
+    # How much of a shared incident may be shown: at "reports" the content left out free
+    # text (text, place) and photos already, and the renderers say so.
+    detail: str = "full"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """An organisation that shares with the digest's one: its items or its counts."""
+
+    id: int
+    name: str
+    kind: str  # organisation kind (kommun, vaktbolag, ...), named in the digest's language
+    detail: str  # the most generous level any of its agreements gives: counts|reports|full
 
 
 @dataclass(frozen=True)
@@ -184,11 +198,19 @@ class Digest:
     calm: Calm
     categories: dict[str, CategoryInfo] = field(default_factory=dict)
     data_dir: str | None = None  # the photo store's root (thumbnails for e-mail)
+    owners: tuple[Owner, ...] = ()  # organisations sharing with this one, by name
+    # Which agreements the digest was built under (None: the organisation's own items
+    # only); an archived copy built under other agreements is rebuilt (digest.archive).
+    scope_key: str | None = None
 
     @property
     def is_calm(self) -> bool:
         """Tell whether nothing but calm rounds (or nothing at all) was reported."""
         return self.calm.state != "incidents"
+
+    def owner(self, org_id: int) -> Owner | None:
+        """Return a sharing organisation of the digest by id."""
+        return next((o for o in self.owners if o.id == org_id), None)
 
     @property
     def zone(self) -> ZoneInfo:
