@@ -75,12 +75,13 @@ def incident_ids_in_window(
 ) -> Counter[uuid.UUID]:
     """Count, per incident, the reports created in [start, end) of the organisations in scope.
 
-    Only organisations sharing at least `reports` are asked; which of their incidents may
-    be seen is for the incident query to decide.
+    A shared report counts only when its own category and area are covered at `reports`
+    or more (an incident may hold reports of related categories); which incidents may be
+    seen is for the incident query to decide.
     """
     rows = db.session.execute(
         select(Report.incident_id).where(
-            Report.org_id.in_(sorted(as_scope(scope).owners("reports"))),
+            visible_reports(scope, "reports"),
             Report.created_at >= start,
             Report.created_at < end,
             Report.incident_id.is_not(None),

@@ -20,7 +20,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -31,6 +31,7 @@ from server.incidents import queries
 from server.incidents import service as incidents
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident
 from server.photos import service as photo_service
+from server.sharing.rules import at_least
 from server.workspace import bp, service
 from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
@@ -67,7 +68,8 @@ def row_view(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
         "place": i.place if free_text else "",
         "summary": i.summary if free_text else "",
         "owner": "" if own else owner_label(i.org_id),
-        "report_count": i.report_count,
+        # Of a shared incident only the covered reports are counted (see the detail page).
+        "report_count": i.report_count if own else row.reports_in_window,
         "in_window": row.reports_in_window,
         "kinds": lb.kinds_label(row.kinds),
         "urgent": i.urgent,
@@ -178,7 +180,13 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
         return redirect(url_for("workspace.incident", incident_id=moved_to))
     own = item.org_id == scope.viewer
     free_text = detail == "full"
-    members = incidents.members(item.id)
+    # An incident may hold reports of related categories or other areas: of a shared one,
+    # only the reports the agreement itself covers are shown.
+    members = [
+        r
+        for r in incidents.members(item.id)
+        if own or at_least(scope.detail(r.org_id, r.category_code, r.area_id), "reports")
+    ]
     kinds = device_kinds(r.device_id for r in members)
     hashes = {p for r in members for p in r.photos or []} if free_text else set()
     have = photo_service.photos_present(item.org_id, hashes)
@@ -203,7 +211,17 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
         area=areas.get(item.area_id, "") if item.area_id else "",
         named_place=places.get(item.place_id, "") if item.place_id else "",
         kinds=lb.kinds_label(item.device_kinds or []),
-        reports=[_report_view(r, kinds, have, areas, free_text) for r in members],
+        report_count=item.report_count if own else len(members),
+        reports=[
+            _report_view(
+                r,
+                kinds,
+                have,
+                areas,
+                own or (free_text and scope.detail(r.org_id, r.category_code, r.area_id) == "full"),
+            )
+            for r in members
+        ],
         timeline=[_event_view(e, people) for e in timeline],
         comments=[
             {
@@ -331,9 +349,10 @@ def short_id(value: Any) -> str:
 @bp.get("/photos/<sha256>")
 @login_required
 def photo(sha256: str) -> Response:
-    """Serve a photo of one of the organisation's reports (thumb, display or full size)."""
-    path = photo_service.photo_for_org(
-        current_user.org.id, sha256, request.args.get("size", "display")
+    """Serve a photo of a report the person may see in full (thumb, display or full size)."""
+    # Own photos, and those of reports shared with the organisation in full.
+    path = photo_service.photo_for_scope(
+        current_scope(), sha256, request.args.get("size", "display")
     )
     if path is None:
         abort(404)

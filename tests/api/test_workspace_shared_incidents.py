@@ -18,13 +18,15 @@ from sqlalchemy import select
 from server.audit.models import AuditEntry
 from server.extensions import db
 from server.incidents.models import Incident
-from server.reports.models import ReportComment
+from server.reports.models import Report, ReportComment
 from server.sharing import service as sharing
+from tests.support import factories
 from tests.support.sharing import MARK, SharedScene, make_shared_scene
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     cheap_hashing,
     login,
     post,
+    push,
 )
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -216,3 +218,35 @@ def test_reading_a_shared_incident_is_in_both_audit_logs(app: Flask, scene: Shar
     assert sorted(logged) == sorted(
         [(scene.kommun.org.id, "incident.view"), (scene.vakt.org.id, "incident.view")]
     )
+
+
+def test_only_the_covered_reports_of_a_shared_incident_are_shown(
+    app: Flask, scene: SharedScene
+) -> None:
+    # A gathering (samling) that turned violent (brott) is one incident; the fourth
+    # organisation shares gatherings only.
+    sharing.share(scene.annan.org, scene.kommun.org, "full", categories=["samling"])
+    where = {"lat": 55.70, "lon": 13.40, "accuracy_m": 5.0}
+    gathering = factories.night_report(
+        18, 30, category="samling", description="SAMLINGTEXT", location=where
+    )
+    crime = factories.night_report(
+        18, 40, category="brott", description="BROTTTEXT", location=where
+    )
+    push(app.test_client(), scene.annan.device, gathering, crime)
+    db.session.expire_all()
+    first = db.session.get(Report, uuid.UUID(gathering["id"]))
+    second = db.session.get(Report, uuid.UUID(crime["id"]))
+    assert first.incident_id == second.incident_id  # grouped as one scene
+    incident = first.incident_id
+    db.session.commit()
+
+    client = as_person(app, scene, "kommun")
+    page = client.get(link(incident)).get_data(as_text=True)
+    assert "SAMLINGTEXT" in page and "BROTTTEXT" not in page
+    assert crime["id"] not in page
+    listed = client.get("/workspace/incidents").get_data(as_text=True)
+    assert link(incident) in listed and "BROTTTEXT" not in listed
+    # The owner sees both.
+    owner = as_person(app, scene, "annan").get(link(incident)).get_data(as_text=True)
+    assert "SAMLINGTEXT" in owner and "BROTTTEXT" in owner
