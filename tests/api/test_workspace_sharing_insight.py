@@ -85,7 +85,7 @@ def csv_rows(client: FlaskClient, url: str) -> list[dict[str, str]]:
 
 def label(party: Party, kind: str) -> str:
     """The owner label the workspace shows for a party (its name and kind)."""
-    return f"{party.org.name} ({kind})"
+    return f"{party.org.name}, {kind}"
 
 
 def leaked(text: str, *names: str) -> list[str]:
