@@ -109,6 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LAGESBILD_PROXY_HOPS", _integer, 0),
     # A workspace session also ends after this many minutes without a request.
     Setting("LAGESBILD_SESSION_IDLE_MINUTES", _integer, 60),
+    # Days a phone keeps the text, place, position and photos of a report after the server
+    # acknowledged it (the pull answer carries it); then only what "Mina rapporter" shows.
+    Setting("LAGESBILD_PHONE_KEEP_DAYS", _integer, 7),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 
@@ -156,6 +159,8 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         check_secret(secret)
     if settings["SESSION_IDLE_MINUTES"] < 1:
         raise ConfigError("LAGESBILD_SESSION_IDLE_MINUTES must be at least 1")
+    if settings["PHONE_KEEP_DAYS"] < 0:
+        raise ConfigError("LAGESBILD_PHONE_KEEP_DAYS must be 0 or more")
     scheduler = settings["DIGEST_SCHEDULER"]
     return {
         **settings.values,

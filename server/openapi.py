@@ -9,7 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import Blueprint, current_app
 
-from server.devices.schemas import EnrolIn, EnrolOut
+from server.devices.schemas import EnrolIn, EnrolOut, WipedOut
 from server.protocol.schemas import PhotoOut, PullOut, PushIn, PushOut, ReportInDoc
 
 bp = Blueprint("openapi", __name__)
@@ -21,6 +21,7 @@ SCHEMAS = {
     "PushOut": PushOut,
     "PullOut": PullOut,
     "PhotoOut": PhotoOut,
+    "WipedOut": WipedOut,
 }
 
 

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.devices import service
+from server.devices.models import Device
 from server.orgs import service as orgs
 
 
@@ -82,6 +83,30 @@ def device_revoke(device_id: int, as_json: bool) -> None:
     )
 
 
+@device.command("wipe")
+@click.argument("device_id", type=int)
+@json_option
+@with_appcontext
+@fail_on_value_error
+def device_wipe(device_id: int, as_json: bool) -> None:
+    """Order a phone to delete what the server has (its next pull carries the order)."""
+    d = service.request_wipe(device_id)
+    emit(
+        as_json,
+        {
+            "id": d.id,
+            "name": d.display_name,
+            "wipe": service.wipe_state(d),
+            "wipe_requested_at": d.wipe_requested_at,
+            "wiped_at": d.wiped_at,
+        },
+        f"Wipe ordered for device {d.id} ({d.display_name}) at "
+        f"{d.wipe_requested_at:%Y-%m-%d %H:%M} UTC: on its next sync the phone deletes every "
+        "report the server has, with its photos, and keeps the unsent ones. "
+        "`lagesbild device list` shows when it is done.",
+    )
+
+
 @device.command("list")
 @click.option("--org", "org_key", required=True, help="Organisation name or slug.")
 @json_option
@@ -100,6 +125,9 @@ def device_list(org_key: str, as_json: bool) -> None:
                 "enrolled_at": d.enrolled_at,
                 "last_seen_at": d.last_seen_at,
                 "revoked_at": d.revoked_at,
+                "wipe": service.wipe_state(d),
+                "wipe_requested_at": d.wipe_requested_at,
+                "wiped_at": d.wiped_at,
             }
             for d in rows
         ]
@@ -107,6 +135,17 @@ def device_list(org_key: str, as_json: bool) -> None:
     lines = [
         f"{d.id:>5}  {d.display_name:<30} {d.kind:<13} "
         f"{'revoked' if d.revoked_at else 'enrolled' if d.enrolled_at else 'pending'}"
+        f"{_wipe_text(d)}"
         for d in rows
     ]
     emit(as_json, data, "\n".join(lines) or "No devices.")
+
+
+def _wipe_text(d: Device) -> str:
+    """The wipe state for the text listing ("" when none was ever ordered)."""
+    state = service.wipe_state(d)
+    if state == "requested":
+        return f"  wipe requested {d.wipe_requested_at:%Y-%m-%d %H:%M} UTC"
+    if state == "done":
+        return f"  wiped {d.wiped_at:%Y-%m-%d %H:%M} UTC"
+    return ""

@@ -34,3 +34,15 @@ class EnrolOut(Schema):
 
     token = fields.String(metadata={"description": "Bearer token for every later request."})
     device = fields.Nested(DeviceOut)
+
+
+class WipedOut(Schema):
+    """The answer to a phone that says it carried out a wipe."""
+
+    wipe = fields.Boolean(
+        metadata={"description": "True while a wipe is still ordered (never after this call)."}
+    )
+    wiped_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "When the server recorded the wipe; null if none was ordered."},
+    )

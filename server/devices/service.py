@@ -189,6 +189,59 @@ def revoke(device_id: int, actor: Actor = CLI) -> Device:
     return device
 
 
+def wipe_pending(device: Device) -> bool:
+    """Tell whether an admin ordered a wipe that the phone has not yet said it carried out."""
+    requested = device.wipe_requested_at
+    return requested is not None and (device.wiped_at is None or device.wiped_at < requested)
+
+
+def wipe_state(device: Device) -> str | None:
+    """Describe the wipe for an admin: "requested", "done" or None (never ordered)."""
+    if device.wipe_requested_at is None:
+        return None
+    return "requested" if wipe_pending(device) else "done"
+
+
+def request_wipe(device_id: int, actor: Actor = CLI) -> Device:
+    """Order a device to delete what the server has acknowledged; its next pull carries it.
+
+    A wipe already waiting for the phone keeps its time (ordering it twice is one order);
+    after the phone has carried one out, a new order starts a new wipe.
+    """
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise NotFound("not_found", f"no device with id {device_id}")
+    if device.revoked_at is not None:
+        raise Invalid(
+            "device_revoked",
+            f"device {device.id} is revoked: on its next request the phone deletes every "
+            "report the server has, by itself",
+        )
+    if device.enrolled_at is None:
+        raise Invalid("not_enrolled", f"device {device.id} is not enrolled: no phone to wipe")
+    if not wipe_pending(device):
+        device.wipe_requested_at = utcnow()
+        audit.add(device.org_id, "device.wipe", f"device {device.id} {device.display_name}", actor)
+    db.session.commit()
+    return device
+
+
+def confirm_wiped(device: Device, actor: Actor = CLI) -> Device:
+    """Record that the phone carried out the wipe it was ordered (idempotent).
+
+    Without a wipe waiting for it the call changes nothing, so a repeated confirmation (a
+    lost answer, sent again) never moves the time.
+    """
+    with phase("write"):
+        row = db.session.get(Device, device.id, populate_existing=True, with_for_update=True)
+        if row is None:  # pragma: no cover - the token was just checked
+            raise NotFound("not_found", f"no device with id {device.id}")
+        if wipe_pending(row):
+            row.wiped_at = utcnow()
+            audit.add(row.org_id, "device.wiped", f"device {row.id} {row.display_name}", actor)
+    return row
+
+
 MAX_PENDING = 1_000_000
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 from marshmallow import ValidationError
 
+from server.audit.service import Actor
 from server.devices import service
-from server.devices.schemas import EnrolIn, EnrolOut
+from server.devices.auth import current_device, device_required
+from server.devices.schemas import EnrolIn, EnrolOut, WipedOut
 from server.errors import ApiError
 from server.http import json_body
 
@@ -42,6 +44,27 @@ def enrol() -> tuple[dict[str, Any], int]:
     device = {**_device_attrs(enrolled.device), "organisation": enrolled.organisation}
     out = {"token": enrolled.token, "device": device}
     return EnrolOut().dump(out), 201
+
+
+@bp.post("/device/wiped")
+@device_required
+def wiped() -> tuple[dict[str, Any], int]:
+    """Tell the server that the phone carried out the wipe its pull ordered.
+    ---
+    post:
+      summary: Confirm a wipe (idempotent; without an order it changes nothing)
+      description: >-
+        Sent by the phone after a pull answered `wipe: true` and it deleted every report
+        the server acknowledged, with their photos. The server records the time once; the
+        next pull no longer carries the order. No request body.
+      security: [{deviceToken: []}]
+      responses:
+        200: {description: Recorded, content: {application/json: {schema: WipedOut}}}
+        401: {description: Missing, unknown or revoked token}
+    """
+    device = service.confirm_wiped(current_device(), Actor(client_address=request.remote_addr))
+    out = {"wipe": service.wipe_pending(device), "wiped_at": device.wiped_at}
+    return WipedOut().dump(out), 200
 
 
 def _device_attrs(device: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server.categories.service import list_categories
 from server.devices.models import Device
+from server.devices.service import wipe_pending
 from server.extensions import db
 from server.meta.service import database_epoch
 from server.orgs.models import ChangeCounter
@@ -63,6 +64,10 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
         "deleted": [str(rid) for rid in deleted],
         "categories": list_categories(),
         "server_time": utcnow(),
+        # How long the phone keeps what the server acknowledged (pwa/prune.js).
+        "retention": {"phone_days": int(current_app.config["PHONE_KEEP_DAYS"])},
+        # An admin's `lagesbild device wipe`: on every page until the phone confirms it.
+        "wipe": wipe_pending(device),
     }
 
 

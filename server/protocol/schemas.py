@@ -202,6 +202,18 @@ class ReportStateOut(Schema):
     comments = fields.List(fields.Nested(CommentOut))
 
 
+class RetentionOut(Schema):
+    """What the phone keeps, as the server tells it."""
+
+    phone_days = fields.Integer(
+        metadata={
+            "description": "Days after the server acknowledged a report (and has its photos) "
+            "before the phone deletes its text, place, position and photos, keeping only what "
+            "'Mina rapporter' shows (LAGESBILD_PHONE_KEEP_DAYS)."
+        }
+    )
+
+
 class PullOut(Schema):
     """Changes since a cursor."""
 
@@ -212,6 +224,14 @@ class PullOut(Schema):
     deleted = fields.List(fields.String())
     categories = fields.List(fields.Nested(CategoryOut))
     server_time = fields.AwareDateTime()
+    retention = fields.Nested(RetentionOut)
+    wipe = fields.Boolean(
+        metadata={
+            "description": "True when an admin ordered a wipe (`lagesbild device wipe`): the "
+            "phone deletes every report the server acknowledged, with its photos, keeps the "
+            "unsent ones, then calls POST /api/v1/device/wiped."
+        }
+    )
 
 
 class PhotoOut(Schema):

@@ -46,6 +46,7 @@ DEVICE = "device"  # the device API: a bearer token, 401 without one
 PUBLIC = "public"  # anybody (the field app, the API description, enrolment with a code)
 OUTSIDE = {
     ("devices.enrol", "POST"): PUBLIC,
+    ("devices.wiped", "POST"): DEVICE,
     ("sync.push", "POST"): DEVICE,
     ("sync.pull", "GET"): DEVICE,
     ("photos.upload", "PUT"): DEVICE,

@@ -23,7 +23,17 @@ from tests.support import factories
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
-PULL_KEYS = {"cursor", "reset", "more", "reports", "deleted", "categories", "server_time"}
+PULL_KEYS = {
+    "cursor",
+    "reset",
+    "more",
+    "reports",
+    "deleted",
+    "categories",
+    "server_time",
+    "retention",
+    "wipe",
+}
 REPORT_KEYS = {"id", "status", "version", "updated_at", "missing_photos", "comments"}
 CATEGORY_KEYS = {"code", "label_sv", "label_en", "urgent", "order", "active"}
 HASH_A = "a" * 64

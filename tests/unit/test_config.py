@@ -40,6 +40,16 @@ def test_the_session_idle_limit_is_a_positive_number_of_minutes(monkeypatch, tmp
         flask_config(Settings.from_env(), str(tmp_path))
 
 
+def test_the_phone_keeps_acknowledged_reports_7_days_unless_told_otherwise(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAGESBILD_ENV", "testing")
+    assert flask_config(Settings.from_env(), str(tmp_path))["PHONE_KEEP_DAYS"] == 7
+    monkeypatch.setenv("LAGESBILD_PHONE_KEEP_DAYS", "0")  # prune at once after the ack
+    assert flask_config(Settings.from_env(), str(tmp_path))["PHONE_KEEP_DAYS"] == 0
+    monkeypatch.setenv("LAGESBILD_PHONE_KEEP_DAYS", "-1")
+    with pytest.raises(ConfigError, match="LAGESBILD_PHONE_KEEP_DAYS"):
+        flask_config(Settings.from_env(), str(tmp_path))
+
+
 def test_unknown_environment_name_is_refused_not_treated_as_development(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("LAGESBILD_ENV", "prod")
