@@ -4,6 +4,7 @@
 import { enrol, savedEnrolment } from "./enrolment.js";
 import { loadCatalog, t, translatePage } from "./i18n.js";
 import { exportQueue } from "./outbox-export.js";
+import { pruneOutbox, wipeRevoked } from "./prune.js";
 import { setStatus } from "./screens.js";
 import { startSession } from "./session.js";
 import * as store from "./store.js";
@@ -18,6 +19,8 @@ const storage = {
   savePhoto: store.savePhoto,
   loadPhoto: store.photo,
   wipeData: store.wipe,
+  pruneOutbox: () => pruneOutbox(),
+  wipeRevoked,
   exportQueue,
   meta: { get: store.getMeta, set: store.setMeta },
 };

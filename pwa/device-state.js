@@ -1,10 +1,21 @@
-// The revoked phone: the server answered 401, so nothing more can be sent from here. The
-// screen says so, "Mina rapporter" lists what never reached the server (exportable), and
-// only then, after a confirm step, "Radera data på telefonen" wipes the outbox and the
-// enrolment (docs/sync-protocol.md, section 1). This is the only way to store.wipe(), which
-// app.js hands in with forgetEnrolment (this module never imports store.js).
+// The revoked phone: the server answered 401, so nothing more can be sent from here. What the
+// server has was deleted at once (prune.js); the screen says so, "Mina rapporter" lists what
+// never reached the server (exportable), and only then, after a confirm step, "Radera data på
+// telefonen" wipes the rest and the enrolment (docs/sync-protocol.md, section 1). This is the
+// only way to store.wipe(), which app.js hands in with forgetEnrolment (this module never
+// imports store.js). Also the notice after a wipe an admin ordered.
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
+
+/**
+ * Say that the phone carried out a wipe an admin ordered, and how many reports it deleted.
+ * @param {number} count
+ */
+export function showWipeNotice(count) {
+  const notice = byId("wipe-notice");
+  notice.textContent = t("wipe.notice", { count: String(count) });
+  notice.hidden = false;
+}
 
 /**
  * Wire the revoked screen.
@@ -16,6 +27,7 @@ import { t } from "./i18n.js";
 export function createRevokedView({ onWiped, announce, wipeData, forgetEnrolment }) {
   const section = byId("revoked");
   const unsentLine = byId("revoked-unsent");
+  const wipedLine = byId("revoked-wiped");
   const wipe = /** @type {HTMLButtonElement} */ (byId("wipe"));
   const confirm = byId("wipe-confirm");
   const question = byId("wipe-question");
@@ -55,10 +67,14 @@ export function createRevokedView({ onWiped, announce, wipeData, forgetEnrolment
   });
 
   return {
-    /** @param {number} unsent how many reports never reached the server */
-    show(unsent) {
+    /**
+     * @param {number} unsent how many reports never reached the server
+     * @param {boolean} [wiped] whether what the server has was deleted from the phone
+     */
+    show(unsent, wiped = false) {
       unsentLine.textContent =
         unsent > 0 ? t("revoked.unsent", { count: String(unsent) }) : t("revoked.noneUnsent");
+      wipedLine.hidden = !wiped;
       closeConfirm();
       section.hidden = false;
     },

@@ -14,6 +14,8 @@ export const CATEGORIES_KEY = "categories";
 export const SERVER_TIME_KEY = "serverTime";
 /** Records that persistent storage has been asked for (and the answer). */
 export const PERSIST_KEY = "persistRequested";
+/** The server's `retention` from the last pull: how many days acknowledged reports stay whole. */
+export const RETENTION_KEY = "retention";
 
 /**
  * The meta store as the screens get it from app.js (they never import store.js).

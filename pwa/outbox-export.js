@@ -1,6 +1,8 @@
 // The escape hatch's content: every unsent report of the outbox and its photos as one
-// JSON-serialisable object ("lagesbild-outbox", version 1), photos as base64. Reading only:
-// exporting never changes the queue. export.js turns it into a download.
+// JSON-serialisable object ("lagesbild-outbox", version 1), photos as base64. Unsent means
+// not on the server in full (keep.js): a sent report whose photo never arrived is in it too.
+// Reading only: exporting never changes the queue. export.js turns it into a download.
+import { isAcknowledged } from "./keep.js";
 import { toPayload } from "./report-fields.js";
 import * as store from "./store.js";
 import { localIsoWithOffset } from "./time.js";
@@ -27,11 +29,12 @@ function toBase64(bytes) {
 }
 
 /**
- * Every unsent report (saved, sending, rejected) and its photos.
+ * Every unsent report (saved, sending, rejected, or sent with a photo still missing) and its
+ * photos.
  * @returns {Promise<OutboxExport>}
  */
 export async function exportQueue() {
-  const unsent = (await store.listReports()).filter((r) => r.state !== "sent");
+  const unsent = (await store.listReports()).filter((r) => !isAcknowledged(r));
   const shas = [...new Set(unsent.flatMap((r) => r.photos ?? []))];
   const photos = [];
   for (const sha of shas) {

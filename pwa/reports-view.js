@@ -1,10 +1,12 @@
 // "Mina rapporter": this device's reports from the outbox, newest first, each with its state
 // in words (saved on the phone, sending, on the server with the coordinator's status, or
 // rejected with the server's reason) and, until the coordinator has closed it, a button to
-// edit it ("Rätta och skicka igen" for a rejected one). The export button shows while any
-// report is unsent.
+// edit it ("Rätta och skicka igen" for a rejected one). A report the phone has pruned (keep.js)
+// says that its details are only on the server, and can no longer be edited from here. The
+// export button shows while any report is not on the server in full.
 import { categoryLabel } from "./categories.js";
 import { currentLang, t } from "./i18n.js";
+import { isAcknowledged } from "./keep.js";
 
 /** @typedef {import("./categories.js").Category} Category */
 /** @typedef {import("./store.js").StoredReport} StoredReport */
@@ -21,7 +23,8 @@ export const CLOSED = new Set(["atgardad", "avslutad", "dubblett", "gone"]);
  * @returns {boolean}
  */
 export function isEditable(report) {
-  return !CLOSED.has(report.serverStatus ?? "");
+  // A pruned report has lost its text here: an edit would overwrite the server's copy.
+  return !CLOSED.has(report.serverStatus ?? "") && !report.prunedAt;
 }
 
 /**
@@ -59,7 +62,7 @@ export function renderReports(reports, categories, { onEdit = null, emptyKey = "
   const empty = document.getElementById("reports-empty");
   const exportButton = document.getElementById("export");
   if (!list || !empty) return;
-  if (exportButton) exportButton.hidden = !reports.some((r) => r.state !== "sent");
+  if (exportButton) exportButton.hidden = reports.every(isAcknowledged);
   const time = new Intl.DateTimeFormat(currentLang() === "en" ? "en-GB" : "sv-SE", {
     weekday: "short",
     hour: "2-digit",
@@ -81,6 +84,12 @@ export function renderReports(reports, categories, { onEdit = null, emptyKey = "
     state.className = "report-state";
     state.textContent = stateText(report);
     item.append(title, " ", when, " ", state);
+    if (report.prunedAt) {
+      const pruned = document.createElement("p");
+      pruned.className = "hint report-pruned";
+      pruned.textContent = t("reports.pruned");
+      item.append(pruned);
+    }
     for (const comment of report.comments ?? []) {
       const note = document.createElement("p");
       note.className = "report-comment";

@@ -4,10 +4,11 @@
 // the phone. Every outbox read and write goes through the storage functions app.js hands in.
 import { onWorkerSync, requestBackgroundSync } from "./background-sync.js";
 import { loadCategories } from "./categories.js";
-import { createRevokedView } from "./device-state.js";
+import { createRevokedView, showWipeNotice } from "./device-state.js";
 import { forgetEnrolment, shareToken } from "./enrolment.js";
 import { wireExportButton } from "./export.js";
 import { t } from "./i18n.js";
+import { isAcknowledged } from "./keep.js";
 import { CLOCK_SKEW_KEY, REVOKED_KEY } from "./meta-keys.js";
 import { checkStorage, requestPersistence, showClockSkew } from "./notices.js";
 import { createReportView } from "./report-view.js";
@@ -24,6 +25,8 @@ import { startSync } from "./sync.js";
  *   listReports: () => Promise<StoredReport[]>,
  *   getReport: (id: string) => Promise<StoredReport | undefined>,
  *   wipeData: () => Promise<void>,
+ *   pruneOutbox: () => Promise<import("./prune.js").Dropped>,
+ *   wipeRevoked: () => Promise<import("./prune.js").Dropped>,
  *   exportQueue: () => Promise<import("./outbox-export.js").OutboxExport>,
  *   meta: import("./meta-keys.js").MetaStore,
  * }} FieldStorage the outbox functions app.js hands to the screens
@@ -75,7 +78,7 @@ async function run({ device, token }, storage, setReportView) {
       return 0;
     }
     // Revoked: only what never reached the server, read only (it can still be exported).
-    const unsent = reports.filter((r) => r.state !== "sent");
+    const unsent = reports.filter((r) => !isAcknowledged(r));
     renderReports(unsent, categories, { emptyKey: "revoked.noneUnsent" });
     return unsent.length;
   };
@@ -114,7 +117,16 @@ async function run({ device, token }, storage, setReportView) {
     setStatus(t("enrol.revoked"));
     showSections(["new-report"], false);
     setReportView(null);
-    revokedView.show(await refresh());
+    // The pass that got the 401 has already deleted what the server has; again here for a
+    // phone revoked before this version (or if that failed): nothing acknowledged stays.
+    const wiped = await storage.wipeRevoked().then(
+      () => true,
+      (error) => {
+        console.error("wipe acknowledged", error);
+        return false;
+      },
+    );
+    revokedView.show(await refresh(), wiped);
   };
 
   const exportButton = document.getElementById("export");
@@ -128,6 +140,8 @@ async function run({ device, token }, storage, setReportView) {
     await enterRevoked(); // stays revoked across restarts, offline too
     return;
   }
+  // At start-up too: a phone opened after a week without coverage lets go of old details.
+  await storage.pruneOutbox().catch((error) => console.warn("prune", error));
   await refresh();
 
   /** @param {SyncSummary} summary */
@@ -139,7 +153,10 @@ async function run({ device, token }, storage, setReportView) {
       view.setCategories(categories);
     }
     if (summary.revoked) await enterRevoked();
-    else if (!revoked) await refresh();
+    else if (!revoked) {
+      if (summary.wiped) showWipeNotice(summary.wiped.reports);
+      await refresh();
+    }
   };
 
   onWorkerSync((summary) => void afterPass(summary));

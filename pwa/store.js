@@ -1,6 +1,8 @@
 // The outbox: reports and photos in IndexedDB, written durably before the app says "Sparad".
 // A report leaves the queue only through markResult() with the server's acknowledgement.
-// The one wholesale clear, wipe(), refuses to run unless the server has revoked this device.
+// The one wholesale clear, wipe(), refuses to run unless the server has revoked this device;
+// prune() and wipeAcknowledged() only ever touch what the server has (keep.js).
+import { isAcknowledged, isDue, pruned } from "./keep.js";
 import { REVOKED_KEY } from "./meta-keys.js";
 import { localIsoWithOffset } from "./time.js";
 
@@ -24,7 +26,11 @@ const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
  *   missingPhotos: string[],
  *   comments: Comment[],
  *   updatedAt: string,
+ *   ackedAt?: string,
+ *   prunedAt?: string,
  * }} StoredReport
+ *   ackedAt: when the server acknowledged the pushed revision; prunedAt: when the phone
+ *   dropped its text, place, position and photos (keep.js)
  * @typedef {{sha256: string, type: string, bytes: ArrayBuffer}} StoredPhoto
  * @typedef {{id: string, status: string, version?: number, missing_photos?: string[],
  *   errors?: Record<string, string[]>}} PushResult
@@ -263,15 +269,20 @@ export async function unmarkSending() {
 }
 
 /**
- * Apply one push result. created/duplicate/updated/gone → "sent" (the record stays for
- * "Mina rapporter"); rejected → "rejected" with the server's errors. If the report was edited
- * while the push was under way (`sentRevision` differs), the edit stays queued.
+ * Apply one push result. created/duplicate/updated → "sent" (the record stays for
+ * "Mina rapporter"); gone → deleted from the phone with its photos (the server deleted it for
+ * good); rejected → "rejected" with the server's errors. If the report was edited while the
+ * push was under way (`sentRevision` differs), the edit stays queued.
  * @param {string} id
  * @param {PushResult} result
  * @param {number} [sentRevision] the revision that was pushed
  * @returns {Promise<StoredReport | undefined>}
  */
-export function markResult(id, result, sentRevision) {
+export async function markResult(id, result, sentRevision) {
+  if (result.status === "gone") {
+    await forget([id]);
+    return undefined;
+  }
   return update(id, (r) => {
     const edited = sentRevision !== undefined && r.revision !== sentRevision;
     const base = { ...r, pushStatus: result.status, updatedAt: new Date().toISOString() };
@@ -280,7 +291,8 @@ export function markResult(id, result, sentRevision) {
         ...base,
         state: edited ? "saved" : "sent",
         errors: null,
-        serverStatus: result.status === "gone" ? "gone" : (r.serverStatus ?? result.status),
+        ackedAt: edited ? r.ackedAt : base.updatedAt,
+        serverStatus: r.serverStatus ?? result.status,
         version: result.version ?? r.version,
         missingPhotos: result.missing_photos ?? [],
       };
@@ -295,13 +307,13 @@ export function markResult(id, result, sentRevision) {
 
 /**
  * Apply a pull page: coordinator status, comments, version and still-missing photos of this
- * device's reports, and reports deleted on the server.
+ * device's reports; reports deleted on the server leave the phone at once, with their photos.
  * @param {PulledReport[]} pulled
  * @param {string[]} deleted
  * @returns {Promise<number>} how many stored reports changed
  */
 export function applyPull(pulled, deleted) {
-  return transact(["reports"], "readwrite", async (tx) => {
+  return transact(["reports", "photos"], "readwrite", async (tx) => {
     const reports = tx.objectStore("reports");
     let changed = 0;
     for (const item of pulled) {
@@ -320,14 +332,105 @@ export function applyPull(pulled, deleted) {
       );
       changed += 1;
     }
-    for (const id of deleted) {
-      /** @type {StoredReport | undefined} */
-      const record = await done(reports.get(id));
-      if (!record) continue;
-      await done(reports.put({ ...record, serverStatus: "gone", updatedAt: new Date().toISOString() }));
-      changed += 1;
-    }
+    changed += (await removeReports(tx, deleted)).reports;
     return changed;
+  });
+}
+
+/**
+ * Delete reports and every photo of theirs that no remaining report names, in `tx` (which
+ * must cover "reports" and "photos").
+ * @param {IDBTransaction} tx
+ * @param {Iterable<string>} ids
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+async function removeReports(tx, ids) {
+  const reports = tx.objectStore("reports");
+  /** @type {Set<string>} */
+  const shas = new Set();
+  let removed = 0;
+  for (const id of ids) {
+    /** @type {StoredReport | undefined} */
+    const record = await done(reports.get(id));
+    if (!record) continue;
+    for (const sha of record.photos ?? []) shas.add(sha);
+    await done(reports.delete(id));
+    removed += 1;
+  }
+  return { reports: removed, photos: await dropUnusedPhotos(tx, shas) };
+}
+
+/**
+ * Delete those of `shas` that no stored report names any more (content-addressed photos may
+ * be shared by two reports). Photos of a form still being filled in are never in `shas`.
+ * @param {IDBTransaction} tx
+ * @param {Set<string>} shas
+ * @returns {Promise<number>} how many photos were deleted
+ */
+async function dropUnusedPhotos(tx, shas) {
+  if (!shas.size) return 0;
+  /** @type {StoredReport[]} */
+  const left = await done(tx.objectStore("reports").getAll());
+  for (const r of left) for (const sha of r.photos ?? []) shas.delete(sha);
+  const photos = tx.objectStore("photos");
+  let dropped = 0;
+  for (const sha of shas) {
+    if ((await done(photos.count(sha))) === 0) continue;
+    await done(photos.delete(sha));
+    dropped += 1;
+  }
+  return dropped;
+}
+
+/**
+ * Delete reports (and their photos no other report names) at once: the server deleted them.
+ * @param {string[]} ids
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+export function forget(ids) {
+  return transact(["reports", "photos"], "readwrite", (tx) => removeReports(tx, ids));
+}
+
+/**
+ * Prune every acknowledged report acknowledged at or before `cutoffMs`: it keeps what
+ * "Mina rapporter" shows and loses its text, place, position and photos (keep.js). Photo
+ * blobs no unpruned report names are deleted. Unsent reports are never touched.
+ * @param {number} cutoffMs
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+export function prune(cutoffMs) {
+  return transact(["reports", "photos"], "readwrite", async (tx) => {
+    const reports = tx.objectStore("reports");
+    const now = new Date();
+    /** @type {StoredReport[]} */
+    const all = await done(reports.getAll());
+    /** @type {Set<string>} */
+    const shas = new Set();
+    let count = 0;
+    for (const record of all) {
+      if (!isDue(record, cutoffMs)) continue;
+      for (const sha of record.photos ?? []) shas.add(sha);
+      await done(reports.put(pruned(record, now)));
+      count += 1;
+    }
+    return { reports: count, photos: await dropUnusedPhotos(tx, shas) };
+  });
+}
+
+/**
+ * Delete every acknowledged report (pruned or not) and its photos at once; keep every report
+ * the server does not have in full (saved, sending, rejected, or a photo still missing), with
+ * its photos. For a wipe ordered by an admin and for a revoked phone.
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+export function wipeAcknowledged() {
+  return transact(["reports", "photos"], "readwrite", async (tx) => {
+    /** @type {StoredReport[]} */
+    const all = await done(tx.objectStore("reports").getAll());
+    return removeReports(
+      tx,
+      all.filter(isAcknowledged).map((r) => r.id),
+    );
   });
 }
 

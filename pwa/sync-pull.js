@@ -1,11 +1,13 @@
 // Step 3 of a sync pass: pull with the stored cursor while the server has more. Applies the
 // coordinator's status and comments to this phone's reports, keeps the categories, the cursor
-// and the server's time, and measures the clock skew. The outbox count (read once) goes with
+// and the server's time, and measures the clock skew; keeps the server's retention (how long
+// acknowledged reports stay whole, prune.js) and notes a wipe order in the summary. The outbox count (read once) goes with
 // the first page only, so the morning digest can name phones still holding reports.
 import {
   CATEGORIES_KEY,
   CLOCK_SKEW_KEY,
   CURSOR_KEY,
+  RETENTION_KEY,
   SERVER_TIME_KEY,
 } from "./meta-keys.js";
 import * as store from "./store.js";
@@ -40,6 +42,8 @@ export async function pullChanges(context, summary) {
     const body = await resp.json();
     summary.pulled += await store.applyPull(body.reports ?? [], body.deleted ?? []);
     if (body.categories) await store.setMeta(CATEGORIES_KEY, body.categories);
+    if (body.retention) await store.setMeta(RETENTION_KEY, body.retention);
+    if (body.wipe === true) summary.wipeOrdered = true;
     await store.setMeta(CURSOR_KEY, body.cursor);
     if (body.server_time) await keepServerTime(body.server_time, receivedAt, summary);
     if (!body.more) break;

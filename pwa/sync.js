@@ -2,9 +2,12 @@
 // backoff and full jitter. A pass runs three steps in order: photos (sync-photos.js), push
 // (sync-push.js) and pull (sync-pull.js). Nothing is marked sent without the server's
 // acknowledgement; a network error or 5xx leaves everything queued. Passes run one at a time
-// per phone (a Web Lock), whether the page or the service worker starts them.
+// per phone (a Web Lock), whether the page or the service worker starts them. After the pull
+// the phone carries out a wipe the server ordered and prunes what it keeps (prune.js); a
+// revoked phone deletes what the server has at once.
 import { savedEnrolment } from "./enrolment.js";
 import { REVOKED_KEY } from "./meta-keys.js";
+import { carryOutWipe, pruneOutbox, wipeRevoked } from "./prune.js";
 import * as store from "./store.js";
 import { Abort } from "./sync-http.js";
 import { uploadPhotos } from "./sync-photos.js";
@@ -26,7 +29,12 @@ const LOCK_NAME = "lagesbild-sync";
  *   results: Record<string, number>,
  *   pulled: number,
  *   clockSkewMs: number | null,
+ *   wipeOrdered: boolean,
+ *   wiped: import("./prune.js").Dropped | null,
+ *   pruned: number,
  * }} SyncSummary
+ *   wipeOrdered: the pull carried an admin's wipe order; wiped: what a wipe deleted (ordered,
+ *   or because the phone is revoked); pruned: reports that lost their details this pass
  */
 
 /**
@@ -72,12 +80,17 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
     results: {},
     pulled: 0,
     clockSkewMs: null,
+    wipeOrdered: false,
+    wiped: null,
+    pruned: 0,
   };
   try {
     const queue = await store.pending();
     await uploadPhotos(context, queue, summary);
     await pushReports(context, queue, summary);
     await pullChanges(context, summary);
+    if (summary.wipeOrdered) await carryOutWipe(context, summary);
+    summary.pruned = (await pruneOutbox()).reports;
   } catch (error) {
     if (!(error instanceof Abort)) throw error;
     summary.ok = false;
@@ -85,6 +98,7 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
       summary.revoked = true;
       summary.code = error.code;
       await store.setMeta(REVOKED_KEY, { code: error.code, at: new Date().toISOString() });
+      summary.wiped = await wipeRevoked(); // at once, before any screen: only unsent is left
     } else {
       summary.error = { kind: error.kind, status: error.status, message: error.message };
     }
