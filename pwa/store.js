@@ -394,9 +394,10 @@ export function forget(ids) {
 /**
  * Prune every acknowledged report acknowledged at or before `cutoffMs`: it keeps what
  * "Mina rapporter" shows and loses its text, place, position and photos (keep.js). Photo
- * blobs no unpruned report names are deleted. Unsent reports are never touched.
+ * blobs no unpruned report names are deleted. Unsent reports are never touched. A report an
+ * older version of the app kept after the server deleted it ("gone") is deleted now.
  * @param {number} cutoffMs
- * @returns {Promise<{reports: number, photos: number}>}
+ * @returns {Promise<{reports: number, photos: number}>} reports pruned, photo blobs deleted
  */
 export function prune(cutoffMs) {
   return transact(["reports", "photos"], "readwrite", async (tx) => {
@@ -404,16 +405,18 @@ export function prune(cutoffMs) {
     const now = new Date();
     /** @type {StoredReport[]} */
     const all = await done(reports.getAll());
+    const gone = all.filter((r) => r.serverStatus === "gone");
+    const removed = await removeReports(tx, gone.map((r) => r.id));
     /** @type {Set<string>} */
     const shas = new Set();
     let count = 0;
     for (const record of all) {
-      if (!isDue(record, cutoffMs)) continue;
+      if (record.serverStatus === "gone" || !isDue(record, cutoffMs)) continue;
       for (const sha of record.photos ?? []) shas.add(sha);
       await done(reports.put(pruned(record, now)));
       count += 1;
     }
-    return { reports: count, photos: await dropUnusedPhotos(tx, shas) };
+    return { reports: count, photos: removed.photos + (await dropUnusedPhotos(tx, shas)) };
   });
 }
 
@@ -427,10 +430,7 @@ export function wipeAcknowledged() {
   return transact(["reports", "photos"], "readwrite", async (tx) => {
     /** @type {StoredReport[]} */
     const all = await done(tx.objectStore("reports").getAll());
-    return removeReports(
-      tx,
-      all.filter(isAcknowledged).map((r) => r.id),
-    );
+    return removeReports(tx, all.filter(isAcknowledged).map((r) => r.id));
   });
 }
 

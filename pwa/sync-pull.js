@@ -1,8 +1,9 @@
 // Step 3 of a sync pass: pull with the stored cursor while the server has more. Applies the
-// coordinator's status and comments to this phone's reports, keeps the categories, the cursor
-// and the server's time, and measures the clock skew; keeps the server's retention (how long
-// acknowledged reports stay whole, prune.js) and notes a wipe order in the summary. The outbox count (read once) goes with
-// the first page only, so the morning digest can name phones still holding reports.
+// coordinator's status and comments to this phone's reports (and drops those deleted on the
+// server), keeps the categories, the cursor, the server's time and its retention (how long
+// acknowledged reports stay whole, prune.js), notes a wipe order in the summary, and measures
+// the clock skew. The outbox count (read once) goes with the first page only, so the morning
+// digest can name phones still holding reports.
 import {
   CATEGORIES_KEY,
   CLOCK_SKEW_KEY,

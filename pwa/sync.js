@@ -98,7 +98,12 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
       summary.revoked = true;
       summary.code = error.code;
       await store.setMeta(REVOKED_KEY, { code: error.code, at: new Date().toISOString() });
-      summary.wiped = await wipeRevoked(); // at once, before any screen: only unsent is left
+      // At once, before any screen: only what the server does not have stays. If this fails,
+      // the revoked screen tries again (session.js) and does not claim it was done.
+      summary.wiped = await wipeRevoked().catch((wipeError) => {
+        console.error("wipe acknowledged", wipeError);
+        return null;
+      });
     } else {
       summary.error = { kind: error.kind, status: error.status, message: error.message };
     }

@@ -227,6 +227,27 @@ def test_a_report_the_server_deleted_leaves_the_phone_at_once_with_its_photo(
     assert summary["results"] == {"gone": 1} and summary["error"]["kind"] == "network"
     assert sorted(_idb(page)["reports"]) == [kept]
 
+    # A phone updated from a version that kept deleted reports marked "gone" drops them too.
+    legacy = str(uuid.uuid4())
+    page.evaluate(
+        """async ([id, from]) => {
+            const store = await import('/store.js');
+            const db = await store.openDb();
+            const record = { ...(await store.getReport(from)), id, serverStatus: 'gone' };
+            await new Promise((resolve, reject) => {
+                const tx = db.transaction('reports', 'readwrite');
+                tx.objectStore('reports').put(record);
+                tx.oncomplete = resolve;
+                tx.onerror = () => reject(tx.error);
+            });
+        }""",
+        [legacy, kept],
+    )
+    page.unroute("**/api/v1/sync/pull**")
+    page.reload()
+    _until(page, f"(await (await import('/store.js')).getReport('{legacy}')) === undefined")
+    assert sorted(_idb(page)["reports"]) == [kept]
+
 
 def test_a_wipe_ordered_by_an_admin_reaches_the_phone_on_its_next_pull(live_server, page, tmp_path):
     app = live_server.app
