@@ -80,10 +80,7 @@ def claimable(now: datetime, manual: bool = False) -> ColumnElement[bool]:
     if manual:
         # A person may purge again on a day that was purged (after changing the periods)
         # and retry a failure at once, but never alongside a live holder.
-        return or_(
-            PurgeRun.status.in_(("pending", "done", "failed")),
-            and_(PurgeRun.status == "running", PurgeRun.lease_until < now),
-        )
+        return or_(PurgeRun.status.in_(("pending", "done", "failed")), lease_free(now))
     return or_(PurgeRun.status == "pending", lease_free(now))
 
 

@@ -9,6 +9,7 @@ next day's purge removes everything that is due by then.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -37,7 +38,7 @@ class Outcome:
     run_id: int | None
     org_id: int
     day: date
-    status: str  # done | failed | lost | busy | dry_run
+    status: str  # done | failed | lost | interrupted | busy | dry_run
     counts: service.Counts = field(default_factory=service.empty_counts)
     error: str | None = None
 
@@ -48,11 +49,16 @@ def purge_day(now: datetime) -> date:
 
 
 def tick(
-    now: datetime | None = None, *, owner: str | None = None, batch: int = service.BATCH
+    now: datetime | None = None,
+    *,
+    owner: str | None = None,
+    batch: int = service.BATCH,
+    stop: threading.Event | None = None,
 ) -> list[Outcome]:
     """Create the day's purge run of every organisation and purge those this process claims.
 
-    A quiet tick costs two reads and no write.
+    A quiet tick costs two reads and no write. `stop` ends a purge between two batches
+    (a worker shutting down); its run is left for the next tick anywhere.
     """
     now = now or utcnow()
     owner = owner or runs.process_owner()
@@ -78,8 +84,10 @@ def tick(
         )
     outcomes = []
     for run_id, org_id in claimable:
+        if stop is not None and stop.is_set():
+            break
         if runs.claim(run_id, now, owner):
-            outcomes.append(_run(run_id, org_id, day, now, owner, "scheduled", batch))
+            outcomes.append(_run(run_id, org_id, day, now, owner, "scheduled", batch, stop))
     return outcomes
 
 
@@ -110,11 +118,23 @@ def purge_now(
 
 
 def _run(
-    run_id: int, org_id: int, day: date, now: datetime, owner: str, how: str, batch: int
+    run_id: int,
+    org_id: int,
+    day: date,
+    now: datetime,
+    owner: str,
+    how: str,
+    batch: int,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """Purge a claimed run and record the result; errors are recorded, never raised."""
     try:
-        progress = service.purge(run_id, org_id, now, owner, batch=batch)
+        progress = service.purge(run_id, org_id, now, owner, batch=batch, stop=stop)
+    except service.Interrupted as exc:
+        db.session.rollback()
+        log.warning("%s; the next tick takes it over", exc)
+        service.release(run_id, owner)
+        return Outcome(run_id, org_id, day, "interrupted", error=str(exc))
     except service.LeaseLost as exc:
         db.session.rollback()
         log.error("%s", exc)

@@ -17,6 +17,7 @@ things without changing anything.
 
 from __future__ import annotations
 
+import threading
 import time as time_mod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from server.retention.settings import periods_of
 # Rows per write transaction: a first purge of a big store holds the write lock this
 # long at a time, and pushes get their turn between batches.
 BATCH = 500
+# Between write batches (long reads), the lease is renewed once this much has passed.
+RENEW_AFTER = runs.LEASE / 5
 COUNT_KEYS = (
     "reports_purged",
     "texts_cleared",
@@ -51,6 +54,10 @@ Counts = dict[str, int]
 
 class LeaseLost(RuntimeError):
     """Another process took the run over: this one stops, its last batch rolled back."""
+
+
+class Interrupted(RuntimeError):
+    """The process is stopping: the purge ends between two batches."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class Progress:
     clock: Callable[[], datetime]
     run_counts: Counts  # the day's run, earlier holders included (stored on the row)
     counts: Counts = field(default_factory=empty_counts)  # what this holder did
+    stop: threading.Event | None = None  # set when the process is shutting down
+    renewed: float = field(default_factory=time_mod.monotonic)  # the last lease renewal
 
     def add(self, **more: int) -> int:
         """Add to both counts; return the first number given (the batch's size)."""
@@ -118,11 +127,19 @@ class Progress:
         return next(iter(more.values()))
 
 
-def purge(run_id: int, org_id: int, now: datetime, owner: str, *, batch: int = BATCH) -> Progress:
+def purge(
+    run_id: int,
+    org_id: int,
+    now: datetime,
+    owner: str,
+    *,
+    batch: int = BATCH,
+    stop: threading.Event | None = None,
+) -> Progress:
     """Purge the organisation as of `now` under the run's lease (claimed by the caller).
 
-    Raises LeaseLost when another process took the run over; after any error the batches
-    already committed stay done (and counted on the run).
+    Raises LeaseLost when another process took the run over, Interrupted when `stop` is
+    set; after any error the batches already committed stay done (and counted on the run).
     """
     started = time_mod.monotonic()
 
@@ -131,7 +148,7 @@ def purge(run_id: int, org_id: int, now: datetime, owner: str, *, batch: int = B
 
     stored = runs.load(run_id).counts or {}
     run_counts = {**empty_counts(), **{k: int(stored.get(k, 0)) for k in COUNT_KEYS}}
-    progress = Progress(run_id, owner, clock, run_counts)
+    progress = Progress(run_id, owner, clock, run_counts, stop=stop)
     with phase("read"):
         cut = cutoffs(organisation(org_id), now)
     released: set[str] = set()
@@ -167,6 +184,8 @@ def _repeat(progress: Progress, step: Callable[[], int], batch: int) -> None:
 
 def _fenced(progress: Progress, step: Callable[[], int]) -> int:
     """Run one batch and renew the lease with the new counts, in one transaction."""
+    if progress.stop is not None and progress.stop.is_set():
+        raise Interrupted(f"purge run {progress.run_id}: stopped between batches")
     before = dict(progress.run_counts), dict(progress.counts)
     try:
         with phase("write"):
@@ -181,7 +200,14 @@ def _fenced(progress: Progress, step: Callable[[], int]) -> int:
     except BaseException:
         progress.run_counts, progress.counts = before  # the batch was rolled back
         raise
+    progress.renewed = time_mod.monotonic()
     return done
+
+
+def _keep_lease(progress: Progress) -> None:
+    """Renew the lease during long reads (the photo sweep), well before it runs out."""
+    if time_mod.monotonic() - progress.renewed > RENEW_AFTER.total_seconds():
+        _fenced(progress, lambda: 0)
 
 
 def _sweep_photos(
@@ -192,6 +218,7 @@ def _sweep_photos(
         names = sweep.scan_names(org_id)
     after_id = 0
     while True:
+        _keep_lease(progress)
         with phase("read"):
             found, last = sweep.candidates(
                 org_id, names, released, cut.grace_before, after_id, batch
@@ -244,3 +271,9 @@ def fail(run_id: int, owner: str, at: datetime, error: str) -> None:
             lease_owner=None,
             lease_until=at + runs.RETRY_AFTER,
         )
+
+
+def release(run_id: int, owner: str) -> None:
+    """Give up the run's lease at once, so the next tick anywhere takes it over."""
+    with phase("write"):
+        runs.fenced_update(run_id, owner, lease_owner=None, lease_until=None)

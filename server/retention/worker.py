@@ -38,7 +38,7 @@ def start_in_worker(app: Any) -> None:
 
 
 def stop_in_worker(app: Any) -> None:
-    """Gunicorn's worker_exit hook: let a purge batch in progress finish."""
+    """Gunicorn's worker_exit hook: end a purge in progress after its current batch."""
     if isinstance(app, Flask):
         stop(app, wait=True)
 
@@ -64,6 +64,7 @@ def start(app: Flask) -> Any:
         max_instances=1,
         misfire_grace_time=TICK_SECONDS,
     )
+    _stopping.clear()
     scheduler.start()
     app.extensions[_EXTENSION] = (os.getpid(), scheduler)
     log.info("purge scheduler started in %s", process_owner())
@@ -71,14 +72,18 @@ def start(app: Flask) -> Any:
 
 
 def stop(app: Flask, wait: bool = True) -> None:
-    """Stop this process's purge job, letting a purge in progress finish when `wait`."""
+    """Stop this process's purge job: a purge in progress ends after its current batch."""
     current = app.extensions.get(_EXTENSION)
     if current is not None and current[0] == os.getpid():
+        _stopping.set()
         current[1].shutdown(wait=wait)
     app.extensions[_EXTENSION] = None
 
 
 _tick_lock = threading.Lock()
+# Set when the process stops: a long purge (a first one on a big store) ends between two
+# batches instead of holding up the worker's exit; another worker finishes it.
+_stopping = threading.Event()
 
 
 def _run_tick(app: Flask) -> None:
@@ -88,7 +93,7 @@ def _run_tick(app: Flask) -> None:
     try:
         with app.app_context():
             try:
-                tick()
+                tick(stop=_stopping)
             except Exception:
                 log.exception("purge tick failed")
             finally:

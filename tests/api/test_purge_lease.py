@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -286,3 +287,29 @@ def test_the_job_starts_once_per_process_and_not_for_the_cli(app: Flask) -> None
     finally:
         worker.stop(app)
     assert app.extensions["purge_scheduler"] is None
+
+
+def test_a_stopping_worker_ends_its_purge_between_batches_and_another_finishes(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = build_store(client, now=at(TUESDAY, 3, 30))
+    stopping = threading.Event()
+    real = batches.clear_texts
+
+    def clear_then_stop(*args: object) -> tuple[int, int]:
+        done = real(*args)  # type: ignore[arg-type]
+        stopping.set()  # gunicorn's worker_exit arrives during the first text batch
+        return done
+
+    monkeypatch.setattr(batches, "clear_texts", clear_then_stop)
+    [outcome] = scheduler.tick(s.now, owner="w:1", batch=1, stop=stopping)
+    assert outcome.status == "interrupted"
+    [run] = purge_runs(s.org.id)
+    assert run.status == "running" and run.counts["texts_cleared"] == 1
+    assert (run.lease_owner, run.lease_until) == (None, None)  # given up at once
+
+    monkeypatch.setattr(batches, "clear_texts", real)
+    [rest] = scheduler.tick(s.now + timedelta(minutes=5), owner="w:2")
+    assert rest.status == "done" and rest.counts["texts_cleared"] == 2
+    [run] = purge_runs(s.org.id)
+    assert run.status == "done" and run.counts["texts_cleared"] == 3
