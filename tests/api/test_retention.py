@@ -223,6 +223,23 @@ def test_unnamed_photos_wait_for_their_grace_period(app: Flask, client: FlaskCli
     assert has_files(young) and not has_files(old)
 
 
+def test_a_photo_an_edit_removed_goes_after_its_grace(app: Flask, client: FlaskClient) -> None:
+    org = factories.make_org()
+    dev = factories.make_device(org)
+    kept, dropped = upload(client, dev, 35), upload(client, dev, 36)
+    original = factories.report(photos=[kept, dropped])
+    push(client, dev, original)
+    edit = {**original, "updated_at": at_age(utcnow(), 0), "revision": 1, "photos": [kept]}
+    assert push(client, dev, edit)[0]["status"] == "updated"
+    age_photo(kept, 72)
+    age_photo(dropped, 72)
+
+    outcome = purge(org.id, utcnow())
+
+    assert (outcome.counts["orphan_photos_deleted"], outcome.counts["photos_deleted"]) == (1, 0)
+    assert photo_rows(org.id) == {kept} and not has_files(dropped)
+
+
 def test_the_grace_period_is_a_setting(app: Flask, client: FlaskClient) -> None:
     org = factories.make_org()
     dev = factories.make_device(org)
