@@ -31,15 +31,22 @@ control_socket_disable = True
 # it), and a send in progress should finish before a worker exits.
 
 
+# The nightly retention purge runs the same way (server.retention.worker).
+
+
 def post_worker_init(worker):
-    """Start the digest job in this worker (a no-op when create_app already did)."""
+    """Start the digest and purge jobs in this worker (no-ops when create_app already did)."""
     from server.digest.scheduler import start_in_worker
+    from server.retention.worker import start_in_worker as start_purge_in_worker
 
     start_in_worker(getattr(worker, "wsgi", None))
+    start_purge_in_worker(getattr(worker, "wsgi", None))
 
 
 def worker_exit(server, worker):
-    """Stop the digest job, waiting for a send in progress."""
+    """Stop the digest and purge jobs, waiting for a send or a purge batch in progress."""
     from server.digest.scheduler import stop_in_worker
+    from server.retention.worker import stop_in_worker as stop_purge_in_worker
 
     stop_in_worker(getattr(worker, "wsgi", None))
+    stop_purge_in_worker(getattr(worker, "wsgi", None))

@@ -16,6 +16,7 @@ from server.errors import register_error_handlers
 from server.extensions import babel, csrf, db, login_manager, migrate
 from server.headers import init_app as init_headers
 from server.incidents.grouping import load_rules as load_grouping_rules
+from server.retention import worker as purge_scheduler
 from server.translations import DEFAULT_LANGUAGE, compiled_directory
 from server.workspace.i18n import select_locale
 
@@ -52,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_commands(app)
     logging.getLogger("lagesbild").setLevel(logging.INFO)
     digest_scheduler.init_app(app)  # only when DIGEST_SCHEDULER is on, never for the CLI
+    purge_scheduler.init_app(app)  # likewise, PURGE_SCHEDULER
     return app
 
 
@@ -85,6 +87,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.meta import rotate_epoch_command
     from server.commands.orgs import org
     from server.commands.reports import report
+    from server.commands.retention import purge
     from server.commands.sharing import share
     from server.commands.users import user
     from server.demo.cli import demo
@@ -102,5 +105,6 @@ def _register_commands(app: Flask) -> None:
         digest,
         digest_settings,
         share,
+        purge,
     ):
         app.cli.add_command(cmd)

@@ -112,6 +112,10 @@ SETTINGS: tuple[Setting, ...] = (
     # Days a phone keeps the text, place, position and photos of a report after the server
     # acknowledged it (the pull answer carries it); then only what "Mina rapporter" shows.
     Setting("LAGESBILD_PHONE_KEEP_DAYS", _integer, 7),
+    # Retention (server.retention): the nightly purge job, and how long an uploaded photo
+    # that no report names is kept (its report may still be on its way from the phone).
+    Setting("LAGESBILD_PURGE_SCHEDULER", _boolean, None),  # None: as the digest scheduler
+    Setting("LAGESBILD_PHOTO_GRACE_HOURS", _integer, 48),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 
@@ -161,7 +165,10 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         raise ConfigError("LAGESBILD_SESSION_IDLE_MINUTES must be at least 1")
     if settings["PHONE_KEEP_DAYS"] < 0:
         raise ConfigError("LAGESBILD_PHONE_KEEP_DAYS must be 0 or more")
+    if settings["PHOTO_GRACE_HOURS"] < 1:
+        raise ConfigError("LAGESBILD_PHOTO_GRACE_HOURS must be at least 1")
     scheduler = settings["DIGEST_SCHEDULER"]
+    purger = settings["PURGE_SCHEDULER"]
     return {
         **settings.values,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -171,6 +178,8 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         # Every worker of every host runs the digest job; a lease in the database makes
         # each digest go out once (server.digest.scheduler). Tests call tick() themselves.
         "DIGEST_SCHEDULER": scheduler if scheduler is not None else env != "testing",
+        # The nightly purge, the same way: every worker runs it, a lease purges once.
+        "PURGE_SCHEDULER": purger if purger is not None else env != "testing",
         # A backstop only: the API views read bodies through server.http.read_body with
         # their own limits, and need to see one byte beyond them to answer 413.
         "MAX_CONTENT_LENGTH": max(settings["MAX_PUSH_BYTES"], settings["MAX_PHOTO_BYTES"]) + 1,

@@ -19,7 +19,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from server.digest.content import Digest, KindCount
+from server.digest.content import Digest, KindCount, Purged
 from server.translations import translations
 
 
@@ -160,3 +160,19 @@ class Text:
     def place_trend(self, trend: str) -> str:
         """Return the weekly trend of a recurring place in words."""
         return self(f"trend.{trend}")
+
+    def purged(self, purged: Purged) -> str:
+        """Return the line about the night's retention purge, naming only what went."""
+        parts = [
+            self.n(key, n)
+            for key, n in (
+                ("purge.texts", purged.texts),
+                ("purge.reports", purged.reports),
+                ("purge.photos", purged.photos),
+                ("purge.comments", purged.comments),
+                ("purge.audit", purged.audit),
+                ("purge.digests", purged.digests),
+            )
+            if n
+        ]
+        return self("purge.line", list=", ".join(parts))

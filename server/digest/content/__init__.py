@@ -39,6 +39,7 @@ from server.digest.content.model import (
     Owner,
     Period,
     PlaceItem,
+    Purged,
     TrendRow,
     Trends,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Owner",
     "Period",
     "PlaceItem",
+    "Purged",
     "TrendRow",
     "Trends",
     "build_digest",

@@ -29,6 +29,7 @@ from server.digest.content.items import (
     to_list,
 )
 from server.digest.content.model import CALM, CategoryInfo, Digest
+from server.digest.content.purged import purged_last_night
 from server.digest.content.recurring import recurring
 from server.digest.content.reporting import calm_of, device_alerts, kind_counts
 from server.digest.content.rows import (
@@ -137,4 +138,5 @@ def build_digest(
         data_dir=current_app.config.get("DATA_DIR") if has_app_context() else None,
         owners=owners,
         scope_key=scope_key(scope),
+        purged=purged_last_night(org_id, kind, day),
     )

@@ -171,6 +171,23 @@ class Calm:
 
 
 @dataclass(frozen=True)
+class Purged:
+    """What the night's retention purge removed (server.retention), for one short line."""
+
+    texts: int  # reports whose free text and photos were cleared
+    reports: int  # whole reports deleted
+    photos: int
+    comments: int
+    audit: int
+    digests: int
+
+    @property
+    def total(self) -> int:
+        """Return how many things went in all."""
+        return self.texts + self.reports + self.photos + self.comments + self.audit + self.digests
+
+
+@dataclass(frozen=True)
 class Digest:
     """One organisation's digest of one period: everything the renderer needs."""
 
@@ -202,6 +219,8 @@ class Digest:
     # Which agreements the digest was built under (None: the organisation's own items
     # only); an archived copy built under other agreements is rebuilt (digest.archive).
     scope_key: str | None = None
+    # The night digest: what the purge at 03:30 removed (None: nothing, or another kind).
+    purged: Purged | None = None
 
     @property
     def is_calm(self) -> bool:
