@@ -86,6 +86,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.orgs import org
     from server.commands.reports import report
     from server.commands.sharing import share
+    from server.commands.subject import subject
     from server.commands.users import user
     from server.demo.cli import demo
     from server.digest.cli import digest, digest_settings
@@ -102,5 +103,6 @@ def _register_commands(app: Flask) -> None:
         digest,
         digest_settings,
         share,
+        subject,
     ):
         app.cli.add_command(cmd)

@@ -164,15 +164,28 @@ def erase_reports(
     deletion.
     """
     reason = check_reason(reason)
-    traces = [traces_of(feedback.get(rid)) for rid in report_ids]  # NotFound: nothing done
-    db.session.commit()
-    for rid in report_ids:
-        feedback.delete_report(rid, reason, actor)
+    traces = delete_reports(report_ids, reason, actor)
     erasure = Erasure([str(r) for r in report_ids], reason)
     erasure.digests = scrub_digests(
         traces, actor, markers=markers, markers_since=markers_since, org_ids=org_ids
     )
     return erasure
+
+
+def delete_reports(
+    report_ids: Sequence[uuid.UUID], reason: str, actor: Actor = CLI
+) -> list[Traces]:
+    """Delete reports for good (as `feedback.delete_report`); return their traces.
+
+    Every report is looked up first, so an unknown id raises NotFound with nothing deleted.
+    The archived digests are the caller's next step (`scrub_digests`).
+    """
+    reason = check_reason(reason)
+    traces = [traces_of(feedback.get(rid)) for rid in report_ids]
+    db.session.commit()
+    for rid in report_ids:
+        feedback.delete_report(rid, reason, actor)
+    return traces
 
 
 def scrub_digests(
