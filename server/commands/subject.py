@@ -66,7 +66,7 @@ def subject_export(device_id: int | None, email: str | None, out: Path | None, p
         click.echo(text)
         return
     _write(out, text + "\n")
-    click.echo(f"Wrote {out} ({data['subject']['kind']} {data['subject']['id']}).")
+    click.echo(f"Wrote {out} ({data['subject']['type']} {data['subject']['id']}).")
 
 
 @subject.command("delete")

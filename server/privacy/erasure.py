@@ -148,27 +148,12 @@ def erase_report(report_id: uuid.UUID, reason: str, actor: Actor = CLI) -> Erasu
     return erase_reports([report_id], reason, actor)
 
 
-def erase_reports(
-    report_ids: Sequence[uuid.UUID],
-    reason: str,
-    actor: Actor = CLI,
-    *,
-    markers: Iterable[str] = (),
-    markers_since: datetime | None = None,
-    org_ids: Iterable[int] = (),
-) -> Erasure:
-    """Erase reports and rebuild every archived digest copy that may show them.
-
-    `markers` (stored since `markers_since`; None: ever) and `org_ids` add texts (a
-    device's name) and organisations to the search of the archived copies, for a subject
-    deletion.
-    """
+def erase_reports(report_ids: Sequence[uuid.UUID], reason: str, actor: Actor = CLI) -> Erasure:
+    """Erase reports and rebuild every archived digest copy that may show them."""
     reason = check_reason(reason)
     traces = delete_reports(report_ids, reason, actor)
     erasure = Erasure([str(r) for r in report_ids], reason)
-    erasure.digests = scrub_digests(
-        traces, actor, markers=markers, markers_since=markers_since, org_ids=org_ids
-    )
+    erasure.digests = scrub_digests(traces, actor)
     return erasure
 
 
@@ -188,27 +173,14 @@ def delete_reports(
     return traces
 
 
-def scrub_digests(
-    traces: Sequence[Traces],
-    actor: Actor = CLI,
-    *,
-    markers: Iterable[str] = (),
-    markers_since: datetime | None = None,
-    org_ids: Iterable[int] = (),
-) -> list[scrub.Rebuilt]:
-    """Rebuild the archived digest copies that hold any trace or marker; audit each."""
-    extra = set(markers)
-    owners = {t.org_id for t in traces} | set(org_ids)
-    if not owners or not (extra or traces):
+def scrub_digests(traces: Sequence[Traces], actor: Actor = CLI) -> list[scrub.Rebuilt]:
+    """Rebuild the archived digest copies that hold any of the traces; audit each."""
+    if not traces:
         return []
-    needles = extra.union(*(t.markers for t in traces))
-    # Only copies stored after the earliest report (or the extra markers) arrived can
-    # show them.
-    since: datetime | None = None
-    if not extra or markers_since is not None:
-        starts = [t.received_at for t in traces] + ([markers_since] if extra else [])
-        since = min(s for s in starts if s is not None) - CLOCK_MARGIN
-    run_ids = scrub.runs_showing(partners(owners), since, needles)
+    needles = set().union(*(t.markers for t in traces))
+    # Only copies stored after the earliest report arrived can show the reports.
+    since = min(t.received_at for t in traces) - CLOCK_MARGIN
+    run_ids = scrub.runs_showing(partners({t.org_id for t in traces}), since, needles)
     db.session.commit()
     base_url = current_app.config["BASE_URL"]
     done = []

@@ -9,7 +9,8 @@ enrolment codes' hashes, a person's password hash, session ids). `delete_device`
   erasure` (tombstones stay, so a resend never brings one back); the photos it uploaded
   that no report names go, rows and files; it is revoked, its token and enrolment codes
   go, its name becomes "Raderad enhet ID" (in the audit log's entries too), its last-seen
-  time and outbox state are cleared; archived digests that named it are rebuilt.
+  time and outbox state are cleared; archived digests that showed its reports are rebuilt
+  (digests name devices by kind only, never by name).
 - a person: deactivated, every session deleted (so ended), the e-mail address replaced by
   `raderad-ID@raderad.invalid` (in the audit log's entries, the digest's recipients and
   archived runs too), the password hash made unusable, the login brake's row for the
@@ -34,6 +35,7 @@ from server.audit import service as audit
 from server.audit.models import AuditEntry
 from server.audit.service import CLI, Actor
 from server.auth import service as persons
+from server.auth import throttle
 from server.auth.models import LoginFailures, WorkspaceSession
 from server.devices.models import Device, EnrolmentCode
 from server.digest.models import DigestRun, DigestSettings
@@ -75,8 +77,6 @@ PERSON_KEYS = (
 )
 # Markers per audit query.
 CHUNK = 100
-# Shorter device names are not searched for in archived digests (they match anywhere).
-MIN_NAME_MARKER = 3
 
 
 def device_placeholder(device_id: int) -> str:
@@ -227,7 +227,7 @@ def export_device(device_id: int, *, paths: bool = False, actor: Actor = CLI) ->
         "schema": SCHEMA,
         "exported_at": utcnow().isoformat(),
         "subject": {
-            "kind": "device",
+            "type": "device",
             **row(device, omit=("token_hash",)),
             "org": _org(device.org_id),
         },
@@ -257,7 +257,7 @@ def export_person(email: str, *, actor: Actor = CLI) -> dict[str, Any]:
         .order_by(WorkspaceSession.created_at)
     )
     failures = db.session.scalars(
-        select(LoginFailures).where(LoginFailures.key == f"account:{person.email}")
+        select(LoginFailures).where(LoginFailures.key == _account_key(person.email))
     )
     entries = _audit_rows([], [person.email], person_id=person.id)
     comments = db.session.scalars(
@@ -283,7 +283,7 @@ def export_person(email: str, *, actor: Actor = CLI) -> dict[str, Any]:
         "schema": SCHEMA,
         "exported_at": utcnow().isoformat(),
         "subject": {
-            "kind": "person",
+            "type": "person",
             **row(person, omit=("password_hash",)),
             "org": _org(person.org_id),
         },
@@ -325,7 +325,7 @@ def _runs_sent_to(email: str) -> list[DigestRun]:
 def delete_device(device_id: int, actor: Actor = CLI) -> dict[str, Any]:
     """Erase a device's reports and anonymise the device; return what was done."""
     device = get_device(device_id)
-    org_id, name, since = device.org_id, device.display_name, device.created_at
+    org_id, name = device.org_id, device.display_name
     report_ids = list(
         db.session.scalars(
             select(Report.id).where(Report.device_id == device.id).order_by(Report.created_at)
@@ -362,10 +362,8 @@ def delete_device(device_id: int, actor: Actor = CLI) -> dict[str, Any]:
     )
     db.session.commit()
     photo_service.delete_files(org_id, orphans)
-    markers = {name} if len(name.strip()) >= MIN_NAME_MARKER else set()
-    digests = erasure.scrub_digests(
-        traces, actor, markers=markers, markers_since=since, org_ids={org_id}
-    )
+    # Digests name devices by kind only: the erased reports are what they may show.
+    digests = erasure.scrub_digests(traces, actor)
     return {
         "device": device.id,
         "name": placeholder,
@@ -385,7 +383,7 @@ def delete_person(email: str, actor: Actor = CLI) -> dict[str, Any]:
     sessions = db.session.execute(
         delete(WorkspaceSession).where(WorkspaceSession.person_id == person.id)
     ).rowcount
-    db.session.execute(delete(LoginFailures).where(LoginFailures.key == f"account:{old}"))
+    db.session.execute(delete(LoginFailures).where(LoginFailures.key == _account_key(old)))
     person.email = placeholder
     person.password_hash = "!erased"  # noqa: S105 - not a hash: no password ever matches it
     person.active = False
@@ -411,6 +409,11 @@ def delete_person(email: str, actor: Actor = CLI) -> dict[str, Any]:
         "digest_settings_changed": recipients,
         "digest_runs_changed": len(runs),
     }
+
+
+def _account_key(email: str) -> str:
+    """Return the login brake's key of an account (its failures counted per address)."""
+    return next(iter(throttle.keys(email, None)))
 
 
 def _replace_ci(text: str, old: str, new: str) -> str:
