@@ -13,7 +13,7 @@ end a day up to one photo over its quota.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -33,11 +33,15 @@ def limit() -> int:
 
 
 def day_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """Return the start and end (UTC-aware) of the Stockholm calendar day holding `now`."""
+    """Return the start and end (in UTC) of the Stockholm calendar day holding `now`.
+
+    In UTC, so that the difference of the two is the day's real length (23 or 25 hours on
+    the days the clocks change), as it is for every other time they are compared with.
+    """
     local = now.astimezone(STOCKHOLM).date()
     start = datetime.combine(local, time(0), STOCKHOLM)
     end = datetime.combine(local + timedelta(days=1), time(0), STOCKHOLM)
-    return start, end
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def used_today(device_id: int, now: datetime) -> int:
@@ -69,7 +73,11 @@ def check(used: int, incoming: int, quota: int, now: datetime) -> None:
         f"This phone has sent {_mib(used)} of photos today; the server takes at most "
         f"{_mib(quota)} per phone and day. The photo stays on the phone and is sent "
         "automatically after midnight.",
-        {"limit_bytes": quota, "used_bytes": used, "resets_at": end.isoformat()},
+        {
+            "limit_bytes": quota,
+            "used_bytes": used,
+            "resets_at": end.astimezone(STOCKHOLM).isoformat(),
+        },
         retry_after=wait,
     )
 
