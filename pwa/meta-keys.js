@@ -14,6 +14,8 @@ export const CATEGORIES_KEY = "categories";
 export const SERVER_TIME_KEY = "serverTime";
 /** Records that persistent storage has been asked for (and the answer). */
 export const PERSIST_KEY = "persistRequested";
+/** Until when (ISO time) the server refuses this phone's photos: its quota for the day is used. */
+export const PHOTO_QUOTA_KEY = "photoQuotaUntil";
 
 /**
  * The meta store as the screens get it from app.js (they never import store.js).
