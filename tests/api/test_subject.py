@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import stat
 import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from server.auth.models import LoginFailures, Person, WorkspaceSession
 from server.cli import main
 from server.devices.models import Device, EnrolmentCode
 from server.digest import service as digest_settings
-from server.digest.models import DigestSettings
+from server.digest.models import DigestRun, DigestSettings
 from server.extensions import db
 from server.incidents import feedback
 from server.orgs.models import Organisation
@@ -303,6 +304,22 @@ def test_deleting_a_person_anonymises_the_account_everywhere(
     db.session.commit()
     post(client, f"/workspace/incidents/{incident}/comment", {"body": "EVAS KOMMENTAR"})
     assert cli(app, "user", "set-role", "--email", email, "--role", "viewer").exit_code == 0
+    run = DigestRun(
+        org_id=scene.org.id,
+        kind="night",
+        day=date(2026, 11, 24),
+        period_start=datetime(2026, 11, 23, 17, tzinfo=UTC),
+        period_end=datetime(2026, 11, 24, 5, tzinfo=UTC),
+        status="sent",
+        scheduled_for=datetime(2026, 11, 24, 5, tzinfo=UTC),
+        recipients=[email.upper(), "kvar@kommun.test"],
+        last_error=f"refused by the server: {email}",
+    )
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    before = json.loads(cli(app, "subject", "export", "--person", email).output)
+    assert [r["id"] for r in before["digest_recipient"]["runs"]] == [run_id]
 
     result = cli(app, "subject", "delete", "--person", email, "--yes", "--json")
 
@@ -314,6 +331,9 @@ def test_deleting_a_person_anonymises_the_account_everywhere(
     assert person.email == placeholder and person.active is False
     settings = db.session.get(DigestSettings, scene.org.id)
     assert settings.recipients == ["kvar@kommun.test"]
+    run = db.session.get(DigestRun, run_id)
+    assert run.recipients == [placeholder, "kvar@kommun.test"]
+    assert run.last_error == f"refused by the server: {placeholder}"
     db.session.commit()
     assert count(WorkspaceSession, WorkspaceSession.person_id == who.person.id) == 0
     assert count(LoginFailures, LoginFailures.key.contains(email)) == 0
