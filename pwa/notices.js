@@ -40,6 +40,27 @@ export function showClockSkew(skewMs) {
 }
 
 /**
+ * Show or hide the notice that the day's photo quota is used up and the photos wait on the
+ * phone until `untilIso` (a pass that uploaded or tried photos says null).
+ * @param {string | null | undefined} untilIso
+ */
+export function showPhotoQuota(untilIso) {
+  const el = notice("photo-quota-warning");
+  if (!el) return;
+  const until = untilIso ? new Date(untilIso) : null;
+  const waiting = until !== null && !Number.isNaN(until.getTime()) && until.getTime() > Date.now();
+  el.textContent = waiting
+    ? t("notice.photoQuota", {
+        time: until.toLocaleTimeString(document.documentElement.lang || "sv", {
+          hour: "2-digit",
+          minute: "2-digit",
+        }),
+      })
+    : "";
+  el.hidden = !waiting;
+}
+
+/**
  * Whether an estimate means storage is running out.
  * @param {{quota?: number, usage?: number}} estimate
  * @returns {boolean}

@@ -10,7 +10,7 @@ import { wireExportButton } from "./export.js";
 import { t } from "./i18n.js";
 import { isAcknowledged } from "./keep.js";
 import { CLOCK_SKEW_KEY, REVOKED_KEY } from "./meta-keys.js";
-import { checkStorage, requestPersistence, showClockSkew } from "./notices.js";
+import { checkStorage, requestPersistence, showClockSkew, showPhotoQuota } from "./notices.js";
 import { createReportView } from "./report-view.js";
 import { renderReports } from "./reports-view.js";
 import { setStatus, showEnrolScreen, showSections } from "./screens.js";
@@ -147,6 +147,7 @@ async function run({ device, token }, storage, setReportView) {
   /** @param {SyncSummary} summary */
   const afterPass = async (summary) => {
     if (summary.clockSkewMs !== null) showClockSkew(summary.clockSkewMs);
+    showPhotoQuota(summary.photoQuotaUntil);
     const next = await loadCategories(token, meta); // a pull may have added or retired some
     if (JSON.stringify(next) !== JSON.stringify(categories)) {
       categories = next;

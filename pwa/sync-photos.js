@@ -1,7 +1,15 @@
 // Step 1 of a sync pass: upload every photo a pending report names, and those the server
 // said it misses. A photo the server refuses is counted in the summary; the pass goes on.
+// When the phone's photo quota for the day is used up (429 photo_quota), the photos stay on
+// the phone and no upload is tried again until the time the server gave (Retry-After).
+import { PHOTO_QUOTA_KEY } from "./meta-keys.js";
 import * as store from "./store.js";
 import { call, errorCode } from "./sync-http.js";
+
+/** The error code of the answer that says the day's photo quota is used up. */
+export const PHOTO_QUOTA = "photo_quota";
+/** How long to wait when a quota answer names no time (seconds). */
+const QUOTA_FALLBACK_S = 3600;
 
 /**
  * @typedef {import("./sync-http.js").SyncContext} SyncContext
@@ -17,6 +25,11 @@ import { call, errorCode } from "./sync-http.js";
  * @returns {Promise<void>}
  */
 export async function uploadPhotos(context, queue, summary) {
+  const until = await store.getMeta(PHOTO_QUOTA_KEY);
+  if (typeof until === "string" && Date.parse(until) > Date.now()) {
+    summary.photoQuotaUntil = until; // the photos wait on the phone until then
+    return;
+  }
   const all = await store.listReports();
   const shas = new Set(queue.flatMap((r) => r.photos ?? []));
   for (const r of all) for (const sha of r.missingPhotos ?? []) shas.add(sha);
@@ -30,8 +43,17 @@ export async function uploadPhotos(context, queue, summary) {
     });
     if (resp.status === 200 || resp.status === 201) {
       summary.photosUploaded += 1;
-    } else {
-      summary.photoErrors.push({ sha256: sha, status: resp.status, code: await errorCode(resp) });
+      continue;
+    }
+    const code = await errorCode(resp);
+    summary.photoErrors.push({ sha256: sha, status: resp.status, code });
+    if (resp.status === 429 && code === PHOTO_QUOTA) {
+      // The server would refuse the rest alike: keep them all for when the quota renews.
+      const wait = Number(resp.headers.get("Retry-After"));
+      const seconds = Number.isFinite(wait) && wait > 0 ? wait : QUOTA_FALLBACK_S;
+      summary.photoQuotaUntil = new Date(Date.now() + seconds * 1000).toISOString();
+      await store.setMeta(PHOTO_QUOTA_KEY, summary.photoQuotaUntil);
+      return;
     }
   }
 }

@@ -89,6 +89,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.reports import report
     from server.commands.retention import purge
     from server.commands.sharing import share
+    from server.commands.subject import subject
     from server.commands.users import user
     from server.demo.cli import demo
     from server.digest.cli import digest, digest_settings
@@ -106,5 +107,6 @@ def _register_commands(app: Flask) -> None:
         digest_settings,
         share,
         purge,
+        subject,
     ):
         app.cli.add_command(cmd)

@@ -86,6 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LAGESBILD_MAX_PHOTO_BYTES", _integer, 15 * MiB),
     # 24 MP: twice a phone photo; decoding one costs about 100 MB per worker.
     Setting("LAGESBILD_MAX_PHOTO_PIXELS", _integer, 24_000_000),
+    # Photo bytes one device may upload per calendar day (Stockholm); 0: no limit.
+    Setting("LAGESBILD_PHOTO_QUOTA_BYTES_PER_DAY", _integer, 200 * MiB),
     Setting("LAGESBILD_FUTURE_SKEW_HOURS", _integer, 24),
     Setting("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", _integer, 30_000),
     Setting("LAGESBILD_PULL_PAGE_SIZE", _integer, 500),

@@ -41,3 +41,17 @@ class UnsupportedMedia(DomainError):
 
 class Unprocessable(DomainError):
     """The content has the right type but cannot be used (a damaged image)."""
+
+
+class QuotaExceeded(DomainError):
+    """A limit per period is used up; the same request may succeed after `retry_after` seconds."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(code, message, details)
+        self.retry_after = retry_after

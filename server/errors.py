@@ -13,6 +13,7 @@ from server.domain_errors import (
     DomainError,
     Invalid,
     NotFound,
+    QuotaExceeded,
     TooLarge,
     Unauthenticated,
     Unprocessable,
@@ -41,6 +42,7 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (TooLarge, 413),
     (UnsupportedMedia, 415),
     (Unprocessable, 422),
+    (QuotaExceeded, 429),
 )
 # A device whose token is unknown or revoked is told so in the Bearer challenge (RFC 6750).
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -122,6 +124,8 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: DomainError) -> Response:
         status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), 400)
         headers = _BEARER_CHALLENGE if isinstance(exc, Unauthenticated) else None
+        if isinstance(exc, QuotaExceeded) and exc.retry_after is not None:
+            headers = {"Retry-After": str(max(1, exc.retry_after))}
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.errorhandler(RequestEntityTooLarge)

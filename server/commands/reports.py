@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.incidents import feedback
+from server.privacy import erasure
 from server.reports.models import REPORT_STATUSES
 
 
@@ -36,11 +37,21 @@ def report_status(report_id: uuid.UUID, status: str, comment: str | None, as_jso
 
 @report.command("delete")
 @click.argument("report_id", type=click.UUID)
-@click.option("--reason", default="erasure", show_default=True)
+@click.option(
+    "--reason", default="erasure", show_default=True, help="Recorded in the audit log (≤ 40)."
+)
 @json_option
 @with_appcontext
 @fail_on_value_error
 def report_delete(report_id: uuid.UUID, reason: str, as_json: bool) -> None:
-    """Delete a report for good; devices are told, and resends are refused."""
-    t = feedback.delete_report(report_id, reason)
-    emit(as_json, {"id": str(t.report_id), "deleted": True}, f"Deleted report {t.report_id}.")
+    """Delete a report for good, with its photos and its copies in archived digests.
+
+    Devices are told, resends are refused, and the audit log records the reason.
+    """
+    done = erasure.erase_report(report_id, reason)
+    rebuilt = len(done.digests)
+    emit(
+        as_json,
+        {"id": str(report_id), "deleted": True, **done.as_dict()},
+        f"Deleted report {report_id} ({done.reason}); {rebuilt} archived digest(s) rebuilt.",
+    )

@@ -14,6 +14,7 @@ from server.devices.models import Device
 from server.domain_errors import Invalid, NotFound, TooLarge, Unprocessable, UnsupportedMedia
 from server.extensions import db
 from server.orgs.counter import take_seqs
+from server.photos import quota
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
 from server.photos.models import Photo
 from server.photos.storage import VARIANTS, PhotoStore
@@ -53,15 +54,22 @@ def receive_upload(
 ) -> tuple[Photo, bool]:
     """Store an uploaded photo unless it is stored already; return it and whether it is new.
 
-    A known photo is a cheap no-op: its body is never read. Reading a slow upload and
+    A known photo is a cheap no-op: its body is never read, and the device's daily quota
+    (`quota`) does not apply to it. Reading a slow upload and
     re-encoding it happen with no transaction open, so a phone on a bad connection never
     holds the database's write lock.
     """
+    now, limit = utcnow(), quota.limit()
     with phase("read"):
         existing = find(device.org_id, sha256)
+        used = quota.used_today(device.id, now) if existing is None and limit > 0 else 0
     if existing is not None:
         return existing, False
-    return save_upload(device, sha256, read_body())
+    # Over the day's photo quota: refused before the body is read, or once its size is known.
+    quota.check(used, 0, limit, now)
+    data = read_body()
+    quota.check(used, len(data), limit, now)
+    return save_upload(device, sha256, data)
 
 
 def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:

@@ -114,6 +114,17 @@ def upload(sha256: str) -> tuple[dict[str, object], int]:
         413: {description: Too large (bytes or pixels)}
         415: {description: Not JPEG, PNG or WebP}
         422: {description: Damaged image}
+        429:
+          description: >-
+            The device's photo quota for the day is used up (error code `photo_quota`,
+            LAGESBILD_PHOTO_QUOTA_BYTES_PER_DAY, counted per Stockholm calendar day). The
+            message says so in words a user understands; `details` holds `limit_bytes`,
+            `used_bytes` and `resets_at` (local midnight). Keep the photo and upload it again
+            after Retry-After seconds. A photo already stored is never refused (200).
+          headers:
+            Retry-After:
+              description: Seconds until the quota starts afresh (local midnight)
+              schema: {type: integer}
     """
     limit = int(current_app.config["MAX_PHOTO_BYTES"])
     photo, created = photos.receive_upload(

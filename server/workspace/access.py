@@ -76,6 +76,8 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.revoke_share", "POST"): ADMINS,
     ("workspace.audit", "GET"): ADMINS,
     ("workspace.audit_csv", "GET"): ADMINS,
+    # Erasing a report for good (with its photos and archived copies) is the admins'.
+    ("workspace.erase_report", "POST"): ADMINS,
 }
 
 

@@ -31,6 +31,7 @@ from server.incidents import queries
 from server.incidents import service as incidents
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident
 from server.photos import service as photo_service
+from server.privacy.erasure import ERASE_REASONS
 from server.sharing.rules import at_least
 from server.workspace import bp, service
 from server.workspace import labels as lb
@@ -237,6 +238,7 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
         responsibles=[(r, lb.responsible_label(r)) for r in RESPONSIBLE],
         neighbours=_neighbours(scope.viewer, item) if own else [],
         max_comment=incidents.MAX_COMMENT,
+        erase_reasons=[(c, t(f"erase.reason.{c}")) for c in ERASE_REASONS] if own else [],
         tile_url=TILE_URL,
         map_points=[
             {

@@ -66,6 +66,7 @@ FORMS = {
     "workspace.merge": lambda w: {"source": str(w.scene.second)},
     "workspace.move": lambda w: {"target": str(w.scene.second)},
     "workspace.share": lambda w: {"to_org": str(w.other_org), "detail": "counts"},
+    "workspace.erase_report": lambda w: {"reason": "erasure", "confirm": "yes"},
     "workspace.name_place": lambda w: {
         "name": "Stationen",
         "radius": "100",

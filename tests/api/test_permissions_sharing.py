@@ -78,6 +78,7 @@ FORMS = {
     "workspace.comment": {"body": "Vi har sett det."},
     "workspace.merge": {"source": str(uuid.uuid4())},
     "workspace.move": {"target": str(uuid.uuid4())},
+    "workspace.erase_report": {"reason": "erasure", "confirm": "yes"},
 }
 OBJECT_ARGS = ("incident_id", "report_id", "sha256", "run_id", "agreement_id")
 
@@ -195,6 +196,10 @@ def expected(role: str, endpoint: str, method: str, seen: str | None) -> str:
     if endpoint == "workspace.comment":
         return "allow" if seen == "full" else ("403" if readable else "missing")
     if endpoint in DECISIONS:
+        return "403" if readable else "missing"
+    if endpoint == "workspace.erase_report":
+        # Only the owner erases its reports: a shared incident the admin reads is refused
+        # like a decision on it, one it cannot read answers as missing.
         return "403" if readable else "missing"
     raise AssertionError(f"no sharing rule for the object route {endpoint} {method}")
 

@@ -19,6 +19,7 @@ from server import translations
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import SORTS
+from server.privacy.erasure import ERASE_REASONS
 from server.workspace import i18n
 from server.workspace.i18n import LANGUAGES, current_lang, t
 
@@ -40,6 +41,7 @@ DYNAMIC = {
     "sort": SORTS,
     "weekday": tuple(str(i) for i in range(7)),
     "month": tuple(str(i) for i in range(1, 13)),
+    "erase.reason": ERASE_REASONS,
     "error": tuple(
         f"{status}.{part}"
         for status in (400, 403, 404, 405, 413, 500)
