@@ -49,22 +49,25 @@ def photos_present(org_id: int, hashes: set[str]) -> set[str]:
 
 
 def receive_upload(
-    device: Device, sha256: str, read_body: Callable[[], bytes]
+    device: Device, sha256: str, read_body: Callable[[], bytes], *, redacted: bool = False
 ) -> tuple[Photo, bool]:
     """Store an uploaded photo unless it is stored already; return it and whether it is new.
 
     A known photo is a cheap no-op: its body is never read. Reading a slow upload and
     re-encoding it happen with no transaction open, so a phone on a bad connection never
-    holds the database's write lock.
+    holds the database's write lock. `redacted`: the phone blacked out parts of the photo
+    before it was stored there (recorded with a new photo; a known one keeps its flag).
     """
     with phase("read"):
         existing = find(device.org_id, sha256)
     if existing is not None:
         return existing, False
-    return save_upload(device, sha256, read_body())
+    return save_upload(device, sha256, read_body(), redacted=redacted)
 
 
-def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
+def save_upload(
+    device: Device, sha256: str, data: bytes, *, redacted: bool = False
+) -> tuple[Photo, bool]:
     """Verify and store an uploaded photo; return it and whether it is new."""
     if not data:
         raise Invalid("empty_body", "The photo upload was empty.")
@@ -94,6 +97,7 @@ def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
         "height": processed.height,
         "bytes": len(data),
         "storage_path": path,
+        "redacted": redacted,
         "created_at": utcnow(),
     }
     with phase("write"):
@@ -124,6 +128,19 @@ def announce_photo(org_id: int, sha256: str) -> None:
         db.session.execute(
             update(Report).where(Report.id == report_id).values(change_seq=first + offset)
         )
+
+
+def photos_redacted(org_id: int, hashes: set[str]) -> set[str]:
+    """Return which of the hashes are photos the phone redacted before sending."""
+    if not hashes:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Photo.sha256).where(
+                Photo.org_id == org_id, Photo.sha256.in_(sorted(hashes)), Photo.redacted.is_(True)
+            )
+        )
+    )
 
 
 def device_may_see(device: Device, photo: Photo) -> bool:
