@@ -36,7 +36,11 @@ export function watchPersonnummer(field) {
     const message = t(found.length === 1 ? "pnr.warning" : "pnr.warningMany", { number: numbers });
     if (text.textContent !== message) text.textContent = message;
     mask.textContent = t("pnr.mask");
-    box.hidden = false;
+    if (box.hidden) {
+      box.hidden = false;
+      // In view above the sticky Spara bar (scroll-margin in redact.css), without a jump.
+      box.scrollIntoView({ block: "nearest" });
+    }
   }
 
   field.addEventListener("input", check);

@@ -12,6 +12,7 @@ import io
 import uuid
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw, ImageStat
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from server.orgs.models import Organisation
 from server.photos import service as photos
 from server.photos.models import Photo
 from server.reports.models import Report
+from tests.browser.axe import describe, run_axe, serious
 from tests.browser.conftest import wait_until
 from tests.browser.test_report_form import ON_SERVER, TIMEOUT_MS, _enrol, _states
 from tests.browser.workspace_support import log_in
@@ -343,3 +345,27 @@ def test_a_number_in_a_report_opened_for_editing_is_flagged(live_server, page):
     expect(page.get_by_label("Beskrivning")).to_have_value("Mörkt, 811228-9874")
     expect(page.locator("#description-pnr")).to_be_visible()
     wait_until(page, "document.querySelector('#description-pnr p').textContent.length > 0")
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_editor_and_the_warning_pass_axe_in_both_themes(live_server, browser, tmp_path, theme):
+    context = browser.new_context(locale="sv-SE", color_scheme=theme)
+    page = context.new_page()
+    if theme == "light":
+        page.add_init_script("localStorage.setItem('lagesbild.theme', 'light')")
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    page.get_by_label("Beskrivning").fill("Id 811228-9874")
+    expect(page.locator("#description-pnr")).to_be_visible()
+    found = serious(run_axe(page))
+    assert not found, "personnummer warning: " + describe(found)
+
+    page.get_by_label("Ta foto").set_input_files(_photo(tmp_path / "a.png"))
+    editor = page.get_by_role("dialog", name="Maskera bilden")
+    expect(editor).to_be_visible(timeout=TIMEOUT_MS)
+    _draw(page, KEEP, touch=False)
+    expect(page.locator("#redact-count")).to_have_text("1 svart ruta")
+    expect(editor.get_by_role("heading", name="Maskera bilden")).to_be_focused()
+    found = serious(run_axe(page))
+    assert not found, "redaction editor: " + describe(found)
+    context.close()
