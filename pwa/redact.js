@@ -2,7 +2,9 @@
 // blacks out faces, names and number plates by dragging rectangles with a finger (pointer
 // events: touch, pen and mouse alike). It only collects boxes in the photo's own pixels;
 // photos.js burns them into the JPEG it stores, so the original is never written anywhere.
-// One editor at a time: photos chosen together are reviewed one after another.
+// One editor at a time: photos chosen together are reviewed one after another. On request,
+// a face detector (faces.js) adds boxes over the faces it finds; each can be tapped away.
+import { findFaces } from "./faces.js";
 import { t } from "./i18n.js";
 
 /**
@@ -92,6 +94,11 @@ function openEditor(image, width, height, signal) {
     heading.tabIndex = -1;
     const hint = element("p", "hint redact-hint", t("redact.hint"));
     hint.id = "redact-hint";
+    const faces = button("redact-faces", t("redact.faces"));
+    const faceStatus = element("p", "redact-faces-status");
+    faceStatus.setAttribute("aria-live", "polite");
+    const tools = element("div", "redact-tools");
+    tools.append(faces, faceStatus);
     const stage = element("div", "redact-stage");
     const canvas = document.createElement("canvas");
     canvas.className = "redact-canvas";
@@ -108,7 +115,7 @@ function openEditor(image, width, height, signal) {
     const done = button("primary redact-done", t("redact.done"));
     const actions = element("div", "redact-actions");
     actions.append(undo, cancel, done);
-    dialog.append(heading, hint, stage, count, actions);
+    dialog.append(heading, hint, tools, stage, count, actions);
 
     const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
     /** @type {Box[]} */
@@ -117,6 +124,7 @@ function openEditor(image, width, height, signal) {
     const history = [];
     /** @type {{id: number, x: number, y: number, cx: number, cy: number, box: Box | null} | null} */
     let drag = null;
+    let closed = false;
 
     function draw() {
       ctx.drawImage(image, 0, 0, width, height);
@@ -211,6 +219,7 @@ function openEditor(image, width, height, signal) {
 
     /** @param {Review | null} result */
     function close(result) {
+      closed = true;
       window.removeEventListener("resize", fit);
       signal.removeEventListener("abort", abort);
       dialog.remove();
@@ -222,6 +231,23 @@ function openEditor(image, width, height, signal) {
       close(null);
     }
 
+    faces.addEventListener("click", async () => {
+      faces.disabled = true;
+      faceStatus.textContent = t("redact.facesLooking");
+      try {
+        const found = await findFaces(image, width, height);
+        if (closed) return;
+        if (found.length > 0) change([...boxes, ...found]);
+        const n = found.length;
+        const key = n === 0 ? "redact.facesNone" : n === 1 ? "redact.facesOne" : "redact.facesMany";
+        faceStatus.textContent = t(key, { n: String(n) });
+      } catch (error) {
+        console.warn("faces", error);
+        if (closed) return;
+        faceStatus.textContent = t("redact.facesFailed");
+        faces.disabled = false;
+      }
+    });
     undo.addEventListener("click", () => {
       const previous = history.pop();
       if (previous === undefined) return;

@@ -22,9 +22,9 @@ from server.orgs.models import Organisation
 from server.photos import service as photos
 from server.photos.models import Photo
 from server.reports.models import Report
-from tests.browser.axe import describe, run_axe, serious
+from tests.browser.axe import ROOT, describe, run_axe, serious
 from tests.browser.conftest import wait_until
-from tests.browser.test_report_form import ON_SERVER, TIMEOUT_MS, _enrol, _states
+from tests.browser.test_report_form import CONTROLLED, ON_SERVER, TIMEOUT_MS, _enrol, _states
 from tests.browser.workspace_support import log_in
 from tests.support import factories
 
@@ -369,3 +369,94 @@ def test_the_editor_and_the_warning_pass_axe_in_both_themes(live_server, browser
     found = serious(run_axe(page))
     assert not found, "redaction editor: " + describe(found)
     context.close()
+
+
+# --- face suggestions -----------------------------------------------------------------------
+
+# A photo of three people that ships with the npm package (node_modules, never copied here),
+# 1920x1280; the pinned detector finds each face, centred near these fractions of the photo.
+GROUP = ROOT / "node_modules" / "@vladmandic" / "face-api" / "demo" / "sample1.jpg"
+FACES = [(0.254, 0.403), (0.485, 0.445), (0.819, 0.279)]
+VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.reportViolation(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+
+def _patch(img: Image.Image, centre: tuple[float, float]) -> tuple[int, ...]:
+    x, y = int(centre[0] * img.width), int(centre[1] * img.height)
+    r = int(0.02 * img.width)
+    return (x - r, y - r, x + r, y + r)
+
+
+def test_face_suggestions_load_from_the_app_and_work_offline_after_the_first_use(
+    stoppable_server, browser
+):
+    context = browser.new_context(locale="sv-SE")
+    seen: list[str] = []
+    context.expose_binding("reportViolation", lambda _source, text: seen.append(text))
+    context.add_init_script(VIOLATIONS)
+    page = context.new_page()
+    _enrol(stoppable_server, page)
+    wait_until(page, CONTROLLED, TIMEOUT_MS)
+    page.get_by_role("button", name="Samlingar och ordningsstörning").click()
+    page.get_by_label("Ta foto").set_input_files(GROUP)
+    editor = page.get_by_role("dialog", name="Maskera bilden")
+
+    editor.get_by_role("button", name="Hitta ansikten").click()
+
+    expect(editor).to_contain_text("3 ansikten fick svarta rutor", timeout=60000)
+    expect(page.locator("#redact-count")).to_have_text("3 svarta rutor")
+    page.mouse.click(*_at(_canvas(page), *FACES[2]))  # not this one: tapped away
+    expect(page.locator("#redact-count")).to_have_text("2 svarta rutor")
+    editor.get_by_role("button", name="Klar").click()
+    expect(page.locator("#photo-list img")).to_have_count(1, timeout=TIMEOUT_MS)
+    (stored,) = _stored_photos(page)
+    img = _decode(stored["b64"]).convert("RGB")
+    assert img.size == (1600, 1067)
+    for centre in FACES[:2]:
+        assert max(_mean(img, _patch(img, centre))) < 12, centre
+    assert max(_mean(img, _patch(img, FACES[2]))) > 60
+    assert stored["redacted"]
+    page.get_by_role("button", name="Avbryt", exact=True).click()
+
+    # No coverage now: the detector comes from the service worker's cache.
+    kept = page.evaluate(
+        """async () => (await (await caches.open('lagesbild-vendor')).keys())
+            .map((r) => new URL(r.url).pathname).sort()"""
+    )
+    assert kept == [
+        "/vendor/face-api/dist/face-api.esm.js",
+        "/vendor/face-api/model/tiny_face_detector_model-weights_manifest.json",
+        "/vendor/face-api/model/tiny_face_detector_model.bin",
+    ]
+    stoppable_server.stop()
+    page.reload()
+    expect(page.locator("#tiles button").first).to_be_visible(timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Samlingar och ordningsstörning").click()
+    page.get_by_label("Ta foto").set_input_files(GROUP)
+    editor.get_by_role("button", name="Hitta ansikten").click()
+    expect(editor).to_contain_text("3 ansikten fick svarta rutor", timeout=60000)
+    # Under the app's policy as it is: nothing is evaluated from strings. The one refusal is
+    # the bundled long.js probing for WebAssembly (it then computes in plain JavaScript).
+    assert seen and set(seen) == {"script-src wasm-eval"}, seen
+    context.close()
+
+
+def test_without_the_detector_the_editor_says_so_and_manual_boxes_still_work(
+    live_server, browser, tmp_path
+):
+    # No service worker (a route does not see its fetches): the detector's files fail to load.
+    page = browser.new_context(locale="sv-SE", service_workers="block").new_page()
+    page.route("**/vendor/face-api/**", lambda route: route.abort())
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    page.get_by_label("Ta foto").set_input_files(_photo(tmp_path / "a.png"))
+    editor = page.get_by_role("dialog", name="Maskera bilden")
+    editor.get_by_role("button", name="Hitta ansikten").click()
+    expect(editor).to_contain_text("kunde inte laddas", timeout=TIMEOUT_MS)
+    expect(editor.get_by_role("button", name="Hitta ansikten")).to_be_enabled()
+    _draw(page, KEEP, touch=False)
+    expect(page.locator("#redact-count")).to_have_text("1 svart ruta")
+    page.context.close()
