@@ -181,7 +181,11 @@ function openEditor(image, width, height, signal) {
     canvas.addEventListener("pointerdown", (event) => {
       if (drag || (event.pointerType === "mouse" && event.button !== 0)) return;
       event.preventDefault();
-      canvas.setPointerCapture(event.pointerId);
+      try {
+        canvas.setPointerCapture(event.pointerId); // the drag goes on outside the canvas
+      } catch {
+        // a pointer the browser no longer knows: the drag still works inside the canvas
+      }
       const p = point(event);
       drag = { id: event.pointerId, x: p.x, y: p.y, cx: event.clientX, cy: event.clientY, box: null };
     });
