@@ -1,4 +1,5 @@
-"""Serve the field app (static files under pwa/) at the site root, and its service worker."""
+"""Serve the field app (static files under pwa/) at the site root, its service worker, and
+the few npm files it loads on demand (/vendor/: the face detector of the redaction editor)."""
 
 from __future__ import annotations
 
