@@ -23,8 +23,9 @@ $(VENV)/.stamp-test: pyproject.toml requirements.lock $(VENV)/.stamp-run
 	$(BIN)/pip install -q -c requirements.lock -e '.[test]'
 	touch $@
 
-# JavaScript from npm, pinned by package-lock.json: Leaflet for the workspace map (served
-# from node_modules) and axe-core for the accessibility tests; reinstalled when the lock changes.
+# JavaScript from npm, pinned by package-lock.json: Leaflet for the workspace map and the face
+# detector of the field app's redaction editor (both served from node_modules) and axe-core
+# for the accessibility tests; reinstalled when the lock changes.
 node_modules/.stamp: package.json package-lock.json
 	command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }

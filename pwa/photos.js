@@ -1,6 +1,8 @@
 // Photos for a report: decode (EXIF orientation honoured), downscale to at most 1600 px on the
 // long side, re-encode as JPEG (which drops all metadata, GPS included), and store the bytes
 // in the outbox as an ArrayBuffer under their SHA-256. The picker keeps the list for the form.
+// With a review step (redact.js) the reporter first blacks out areas: the boxes are burned
+// into the one JPEG that is stored, and the decoded original is never written anywhere.
 // The outbox's photo functions come from app.js (this module never imports store.js).
 import { t } from "./i18n.js";
 
@@ -10,8 +12,10 @@ export const MAX_SIDE = 1600;
 export const QUALITY = 0.8;
 
 /**
- * @typedef {{sha256: string, blob: Blob, width: number, height: number}} ProcessedPhoto
- * @typedef {(bytes: ArrayBuffer, type: string) => Promise<string>} SavePhoto
+ * @typedef {{sha256: string, blob: Blob, width: number, height: number, redacted: boolean}} ProcessedPhoto
+ * @typedef {import("./redact.js").Box} Box
+ * @typedef {import("./redact.js").ReviewPhoto} ReviewPhoto
+ * @typedef {(bytes: ArrayBuffer, type: string, options?: {redacted?: boolean}) => Promise<string>} SavePhoto
  *   stores the bytes in the outbox and resolves with their SHA-256
  * @typedef {(sha256: string) => Promise<import("./store.js").StoredPhoto | undefined>} LoadPhoto
  *   reads a stored photo from the outbox
@@ -33,39 +37,45 @@ export function fitSize(width, height, max = MAX_SIDE) {
 }
 
 /**
- * Draw a bitmap at the given size and encode it as JPEG.
- * @param {ImageBitmap} bitmap
+ * Draw a bitmap at the given size, black out the boxes, and encode it as JPEG.
+ * @param {CanvasImageSource} bitmap
  * @param {number} width
  * @param {number} height
+ * @param {Box[]} [boxes] areas to black out, in pixels of the output
  * @returns {Promise<Blob>}
  */
-async function encodeJpeg(bitmap, width, height) {
-  if (typeof OffscreenCanvas !== "undefined") {
-    const canvas = new OffscreenCanvas(width, height);
-    const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d"));
+async function encodeJpeg(bitmap, width, height, boxes = []) {
+  /** @param {OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D} ctx */
+  const paint = (ctx) => {
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(bitmap, 0, 0, width, height);
+    ctx.fillStyle = "#000";
+    for (const b of boxes) ctx.fillRect(b.x, b.y, b.w, b.h);
+  };
+  if (typeof OffscreenCanvas !== "undefined") {
+    const canvas = new OffscreenCanvas(width, height);
+    paint(/** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d")));
     return canvas.convertToBlob({ type: "image/jpeg", quality: QUALITY });
   }
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(bitmap, 0, 0, width, height);
+  paint(/** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d")));
   return new Promise((resolve, reject) => {
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("toBlob failed"))), "image/jpeg", QUALITY);
   });
 }
 
 /**
- * Decode, downscale, re-encode and store one chosen file.
+ * Decode, downscale, (review,) re-encode and store one chosen file.
  * @param {Blob} file
  * @param {SavePhoto} savePhoto
- * @returns {Promise<ProcessedPhoto>}
+ * @param {ReviewPhoto} [review] lets the reporter black out areas before anything is stored
+ * @param {AbortSignal} [signal] ends the review (the form was emptied)
+ * @returns {Promise<ProcessedPhoto | null>} null: the reporter dropped the photo in the review
  * @throws {UnreadablePhoto} when the browser cannot decode the file
  */
-export async function processPhoto(file, savePhoto) {
+export async function processPhoto(file, savePhoto, review, signal = new AbortController().signal) {
   /** @type {ImageBitmap} */
   let bitmap;
   try {
@@ -75,9 +85,12 @@ export async function processPhoto(file, savePhoto) {
   }
   try {
     const { width, height } = fitSize(bitmap.width, bitmap.height);
-    const blob = await encodeJpeg(bitmap, width, height);
-    const sha256 = await savePhoto(await blob.arrayBuffer(), "image/jpeg");
-    return { sha256, blob, width, height };
+    const decision = review ? await review(bitmap, width, height, signal) : { boxes: [] };
+    if (!decision) return null;
+    const blob = await encodeJpeg(bitmap, width, height, decision.boxes);
+    const redacted = decision.boxes.length > 0;
+    const sha256 = await savePhoto(await blob.arrayBuffer(), "image/jpeg", redacted ? { redacted } : undefined);
+    return { sha256, blob, width, height, redacted };
   } finally {
     bitmap.close();
   }
@@ -86,16 +99,19 @@ export async function processPhoto(file, savePhoto) {
 /**
  * Wire the photo field of the report form.
  * @param {{input: HTMLInputElement, list: HTMLElement, error: HTMLElement,
- *   savePhoto: SavePhoto, loadPhoto: LoadPhoto}} options the field's elements and the outbox
+ *   savePhoto: SavePhoto, loadPhoto: LoadPhoto, review?: ReviewPhoto}} options the field's
+ *   elements, the outbox, and the review step (redact.js) before a photo is stored
  * @returns {{photos: () => string[], settle: () => Promise<void>, reset: () => void,
  *   load: (shas: string[]) => Promise<void>}}
  */
-export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) {
+export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto, review }) {
   /** @type {Array<{sha256: string, url: string | null, item: HTMLElement}>} */
   let chosen = [];
   /** @type {Set<Promise<void>>} */
   const busy = new Set();
   let generation = 0;
+  /** Aborted when the form is emptied: an open review closes without storing anything. */
+  let reviews = new AbortController();
 
   /** @param {string} sha256 */
   function remove(sha256) {
@@ -107,7 +123,7 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) 
     input.focus();
   }
 
-  /** @param {{sha256: string, blob: Blob | null}} photo null: the bytes are not on this phone */
+  /** @param {{sha256: string, blob: Blob | null, redacted?: boolean}} photo null: the bytes are not on this phone */
   function show(photo) {
     if (chosen.some((c) => c.sha256 === photo.sha256)) return; // the same photo twice
     const url = photo.blob ? URL.createObjectURL(photo.blob) : null;
@@ -130,7 +146,14 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) 
     button.className = "big photo-remove";
     button.textContent = t("photo.remove");
     button.addEventListener("click", () => remove(photo.sha256));
-    item.append(img, button);
+    item.append(img);
+    if (photo.redacted) {
+      const note = document.createElement("span");
+      note.className = "photo-redacted";
+      note.textContent = t("photo.redacted");
+      item.append(note);
+    }
+    item.append(button);
     list.append(item);
     chosen.push({ sha256: photo.sha256, url, item });
   }
@@ -138,9 +161,9 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) 
   /** @param {File} file */
   function add(file) {
     const mine = generation;
-    const job = processPhoto(file, savePhoto)
+    const job = processPhoto(file, savePhoto, review, reviews.signal)
       .then((photo) => {
-        if (mine === generation) show(photo);
+        if (photo && mine === generation) show(photo);
       })
       .catch((err) => {
         console.error("photo", err);
@@ -178,7 +201,8 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) 
         for (const sha256 of shas) {
           const stored = await loadPhoto(sha256).catch(() => undefined);
           if (mine !== generation) return;
-          show({ sha256, blob: stored ? new Blob([stored.bytes], { type: stored.type }) : null });
+          const blob = stored ? new Blob([stored.bytes], { type: stored.type }) : null;
+          show({ sha256, blob, redacted: Boolean(stored?.redacted) });
         }
       })().finally(() => busy.delete(job));
       busy.add(job);
@@ -187,6 +211,8 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto }) 
     /** Empty the field (after Spara or Avbryt). */
     reset: () => {
       generation += 1;
+      reviews.abort();
+      reviews = new AbortController();
       for (const c of chosen) if (c.url) URL.revokeObjectURL(c.url);
       chosen = [];
       list.replaceChildren();

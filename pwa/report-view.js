@@ -8,6 +8,8 @@ import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 import { createLocationWatch } from "./location.js";
 import { createPhotoPicker } from "./photos.js";
+import { watchPersonnummer } from "./pnr-warning.js";
+import { reviewPhoto } from "./redact.js";
 
 /**
  * @typedef {import("./categories.js").Category} Category
@@ -53,7 +55,10 @@ export function createReportView({ onSaved, announce, storage }) {
     error: byId("photo-error"),
     savePhoto: storage.savePhoto,
     loadPhoto: storage.loadPhoto,
+    review: reviewPhoto,
   });
+  // Free text that looks like a personnummer is flagged, with a one-tap mask.
+  const pnrChecks = [watchPersonnummer(description), watchPersonnummer(place)];
   const position = createLocationWatch({ output: byId("location") });
   const severityButtons = /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-severity]")]);
 
@@ -135,6 +140,7 @@ export function createReportView({ onSaved, announce, storage }) {
     description.value = record.description ?? "";
     place.value = record.place ?? "";
     people.value = typeof record.people_count === "number" ? String(record.people_count) : "";
+    for (const pnr of pnrChecks) pnr.check();
     void photoPicker.load(record.photos ?? []);
     position.show(record.location ?? null);
     pick.hidden = true;
@@ -152,6 +158,7 @@ export function createReportView({ onSaved, announce, storage }) {
     selected = null;
     setSeverity(null);
     form.reset();
+    for (const pnr of pnrChecks) pnr.check();
     photoPicker.reset();
     position.stop();
     urgent.hidden = true;

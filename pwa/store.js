@@ -31,7 +31,7 @@ const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
  * }} StoredReport
  *   ackedAt: when the server acknowledged the pushed revision; prunedAt: when the phone
  *   dropped its text, place, position and photos (keep.js)
- * @typedef {{sha256: string, type: string, bytes: ArrayBuffer}} StoredPhoto
+ * @typedef {{sha256: string, type: string, bytes: ArrayBuffer, redacted?: boolean}} StoredPhoto
  * @typedef {{id: string, status: string, version?: number, missing_photos?: string[],
  *   errors?: Record<string, string[]>}} PushResult
  * @typedef {{id: string, status: string, version: number, missing_photos: string[],
@@ -182,13 +182,16 @@ export async function saveReport(report) {
  * Store a photo's bytes (an ArrayBuffer, never a Blob) under their SHA-256.
  * @param {ArrayBuffer} bytes
  * @param {string} type e.g. "image/jpeg"
+ * @param {{redacted?: boolean}} [options] redacted: areas were blacked out (redact.js)
  * @returns {Promise<string>} the lowercase hex SHA-256
  */
-export async function savePhoto(bytes, type) {
+export async function savePhoto(bytes, type, options = {}) {
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  /** @type {StoredPhoto} */
+  const record = options.redacted ? { sha256, type, bytes, redacted: true } : { sha256, type, bytes };
   await transact(["photos"], "readwrite", async (tx) => {
-    await done(tx.objectStore("photos").put({ sha256, type, bytes }));
+    await done(tx.objectStore("photos").put(record));
   });
   return sha256;
 }

@@ -8,6 +8,7 @@ import { OUTBOX_TAG, SYNCED_MESSAGE } from "./background-sync.js";
 import { REVOKED_KEY, TOKEN_META_KEY } from "./meta-keys.js";
 import * as store from "./store.js";
 import { syncOnce } from "./sync.js";
+import { isVendor, vendorFile } from "./sw-vendor.js";
 
 /** @type {ServiceWorkerGlobalScope} */
 // @ts-ignore -- the worker's global scope
@@ -101,6 +102,12 @@ sw.addEventListener("fetch", (event) => {
   if (!handles(request)) return; // the network, untouched
   if (request.mode === "navigate") {
     event.respondWith(navigate(request));
+    return;
+  }
+  if (isVendor(new URL(request.url))) {
+    const { response, refreshed } = vendorFile(request);
+    event.respondWith(response);
+    event.waitUntil(refreshed);
     return;
   }
   if (PRECACHED.has(new URL(request.url).pathname)) {

@@ -36,7 +36,9 @@ export async function uploadPhotos(context, queue, summary) {
   for (const sha of shas) {
     const stored = await store.photo(sha);
     if (!stored) continue; // not on this phone (e.g. taken on another one): nothing to send
-    const resp = await call(context, `/api/v1/photos/${sha}`, {
+    // A redacted photo says so, and the workspace labels it (the bytes are already masked).
+    const query = stored.redacted ? "?redacted=1" : "";
+    const resp = await call(context, `/api/v1/photos/${sha}${query}`, {
       method: "PUT",
       headers: { ...context.auth, "Content-Type": stored.type },
       body: stored.bytes,

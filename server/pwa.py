@@ -1,16 +1,30 @@
-"""Serve the field app (static files under pwa/) at the site root, and its service worker."""
+"""Serve the field app (static files under pwa/) at the site root, its service worker, and
+the few npm files it loads on demand (/vendor/: the face detector of the redaction editor)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Response, abort, current_app, send_file, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import PathConverter
 
 from server.pwa_manifest import precache
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+
+# The face detector of the redaction editor (pwa/faces.js): code and model weights from the
+# npm package @vladmandic/face-api (package.json), served from the app's own origin and
+# fetched only when a reporter asks for face suggestions. Nothing else of node_modules.
+VENDOR_FILES: dict[str, dict[str, str]] = {
+    "face-api": {
+        "dist/face-api.esm.js": "text/javascript",
+        "model/tiny_face_detector_model-weights_manifest.json": "application/json",
+        "model/tiny_face_detector_model.bin": "application/octet-stream",
+    }
+}
+VENDOR_PACKAGES = {"face-api": "@vladmandic/face-api"}
 
 bp = Blueprint("pwa", __name__)
 
@@ -60,6 +74,21 @@ def service_worker() -> Response:
     resp.headers["Service-Worker-Allowed"] = "/"
     _secure(resp)
     return resp
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str) -> Response:
+    """Serve a whitelisted file of an npm package the field app loads on demand."""
+    mimetype = VENDOR_FILES.get(package, {}).get(filename)
+    if mimetype is None:
+        abort(404)
+    root = Path(current_app.config.get("NODE_MODULES_DIR") or NODE_MODULES)
+    path = root / VENDOR_PACKAGES[package] / filename
+    if not path.is_file():
+        abort(404)
+    resp = send_file(path, mimetype=mimetype, conditional=True, max_age=86400)
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return _secure(resp)
 
 
 @bp.get("/<apppath:filename>")

@@ -50,14 +50,15 @@ def photos_present(org_id: int, hashes: set[str]) -> set[str]:
 
 
 def receive_upload(
-    device: Device, sha256: str, read_body: Callable[[], bytes]
+    device: Device, sha256: str, read_body: Callable[[], bytes], *, redacted: bool = False
 ) -> tuple[Photo, bool]:
     """Store an uploaded photo unless it is stored already; return it and whether it is new.
 
     A known photo is a cheap no-op: its body is never read, and the device's daily quota
     (`quota`) does not apply to it. Reading a slow upload and
     re-encoding it happen with no transaction open, so a phone on a bad connection never
-    holds the database's write lock.
+    holds the database's write lock. `redacted`: the phone blacked out parts of the photo
+    before it was stored there (recorded with a new photo; a known one keeps its flag).
     """
     now, limit = utcnow(), quota.limit()
     with phase("read"):
@@ -69,10 +70,12 @@ def receive_upload(
     quota.check(used, 0, limit, now)
     data = read_body()
     quota.check(used, len(data), limit, now)
-    return save_upload(device, sha256, data)
+    return save_upload(device, sha256, data, redacted=redacted)
 
 
-def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
+def save_upload(
+    device: Device, sha256: str, data: bytes, *, redacted: bool = False
+) -> tuple[Photo, bool]:
     """Verify and store an uploaded photo; return it and whether it is new."""
     if not data:
         raise Invalid("empty_body", "The photo upload was empty.")
@@ -102,6 +105,7 @@ def save_upload(device: Device, sha256: str, data: bytes) -> tuple[Photo, bool]:
         "height": processed.height,
         "bytes": len(data),
         "storage_path": path,
+        "redacted": redacted,
         "created_at": utcnow(),
     }
     with phase("write"):
@@ -132,6 +136,19 @@ def announce_photo(org_id: int, sha256: str) -> None:
         db.session.execute(
             update(Report).where(Report.id == report_id).values(change_seq=first + offset)
         )
+
+
+def photos_redacted(org_id: int, hashes: set[str]) -> set[str]:
+    """Return which of the hashes are photos the phone redacted before sending."""
+    if not hashes:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Photo.sha256).where(
+                Photo.org_id == org_id, Photo.sha256.in_(sorted(hashes)), Photo.redacted.is_(True)
+            )
+        )
+    )
 
 
 def device_may_see(device: Device, photo: Photo) -> bool:

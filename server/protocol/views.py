@@ -100,6 +100,13 @@ def upload(sha256: str) -> tuple[dict[str, object], int]:
       security: [{deviceToken: []}]
       parameters:
         - {in: path, name: sha256, required: true, schema: {type: string}}
+        - in: query
+          name: redacted
+          schema: {type: string, enum: ["0", "1"], default: "0"}
+          description: >-
+            1 when the phone blacked out parts of the photo before storing it (the original
+            never left the phone); the workspace labels such a photo. Recorded with a new
+            photo only: a re-upload of a stored hash keeps the stored flag.
       requestBody:
         required: true
         content:
@@ -127,8 +134,9 @@ def upload(sha256: str) -> tuple[dict[str, object], int]:
               schema: {type: integer}
     """
     limit = int(current_app.config["MAX_PHOTO_BYTES"])
+    redacted = request.args.get("redacted") == "1"
     photo, created = photos.receive_upload(
-        current_device(), _sha(sha256), lambda: read_body(limit, "photo")
+        current_device(), _sha(sha256), lambda: read_body(limit, "photo"), redacted=redacted
     )
     return PhotoOut().dump({**_attrs(photo), "created": created}), 201 if created else 200
 

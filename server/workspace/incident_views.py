@@ -223,6 +223,7 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
             )
             for r in members
         ],
+        redacted=photo_service.photos_redacted(item.org_id, hashes),
         timeline=[_event_view(e, people) for e in timeline],
         comments=[
             {

@@ -56,6 +56,7 @@ OUTSIDE = {
     ("pwa.index", "GET"): PUBLIC,
     ("pwa.service_worker", "GET"): PUBLIC,
     ("pwa.asset", "GET"): PUBLIC,
+    ("pwa.vendor", "GET"): PUBLIC,  # the face detector of the redaction editor
 }
 # Requests that end the session run last, the login form's just before them.
 LAST = ("workspace.login", "workspace.logout", "workspace.logout_everywhere")

@@ -75,6 +75,8 @@ def test_the_app_installs_and_works_offline_without_a_csp_violation(
     # A report with a photo (shown from a blob: URL) is saved on the phone.
     page.get_by_role("button", name="Skadegörelse", exact=True).click()
     page.get_by_label("Ta foto").set_input_files(_photo(tmp_path / "shot.jpg"))
+    # The redaction editor: the photo is kept as it is.
+    page.get_by_role("dialog").get_by_role("button", name="Klar").click()
     thumb = page.locator("#photo-list img")
     expect(thumb).to_have_count(1, timeout=TIMEOUT_MS)
     expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))

@@ -258,6 +258,8 @@ def test_the_unsent_queue_downloads_as_json_with_photos_and_stays_queued(
     page.get_by_role("button", name="Brand", exact=True).click()
     page.get_by_label("Beskrivning").fill("Bilbrand, ingen täckning")
     page.get_by_label("Ta foto").set_input_files(_png(tmp_path / "brand.png"))
+    # The redaction editor: the photo is kept as it is.
+    page.get_by_role("dialog").get_by_role("button", name="Klar").click()
     expect(page.locator("#photo-list img")).to_have_count(1, timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Spara").click()
     expect(_states(page)).to_have_text(["Sparad på telefonen", ON_SERVER], timeout=TIMEOUT_MS)
@@ -435,6 +437,8 @@ def test_a_revoked_phone_shows_its_unsent_reports_then_wipes_on_request(
     page.get_by_role("button", name="Brand", exact=True).click()
     page.get_by_label("Beskrivning").fill("Osänd när telefonen spärrades")
     page.get_by_label("Ta foto").set_input_files(_png(tmp_path / "brand.png"))
+    # The redaction editor: the photo is kept as it is.
+    page.get_by_role("dialog").get_by_role("button", name="Klar").click()
     expect(page.locator("#photo-list img")).to_have_count(1, timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Spara").click()
     expect(_states(page)).to_have_text(["Sparad på telefonen", ON_SERVER], timeout=TIMEOUT_MS)
