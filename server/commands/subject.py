@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from server.auth import service as persons
 from server.cli_util import emit, fail_on_value_error, json_option
 from server.privacy import subject as subjects
+from server.privacy import subject_delete as forget
 
 _device = click.option("--device", "device_id", type=int, help="The device's id.")
 _person = click.option("--person", "email", help="The person's e-mail address.")
@@ -87,14 +88,14 @@ def subject_delete(device_id: int | None, email: str | None, yes: bool, as_json:
     if not yes:
         raise click.UsageError("deleting cannot be undone: add --yes to confirm")
     if device_id is not None:
-        done = subjects.delete_device(device_id)
+        done = forget.delete_device(device_id)
         text = (
             f"Deleted device {done['device']}: {len(done['reports_erased'])} report(s) erased, "
             f"{len(done['photos_deleted'])} photo(s) deleted, now named {done['name']!r}; "
             f"{len(done['digests_rebuilt'])} archived digest(s) rebuilt."
         )
     else:
-        done = subjects.delete_person(str(email))
+        done = forget.delete_person(str(email))
         text = (
             f"Anonymised person {done['person']}: now {done['email']}, "
             f"{done['sessions_deleted']} session(s) deleted."
