@@ -2,12 +2,13 @@
 // A report leaves the queue only through markResult() with the server's acknowledgement.
 // The one wholesale clear, wipe(), refuses to run unless the server has revoked this device;
 // prune() and wipeAcknowledged() only ever touch what the server has (keep.js).
-import { isAcknowledged, isDue, pruned } from "./keep.js";
+import { done, transact } from "./idb.js";
 import { REVOKED_KEY } from "./meta-keys.js";
+import { forget, prune, removeReports, wipeAcknowledged } from "./store-keep.js";
 import { localIsoWithOffset } from "./time.js";
 
-const DB_NAME = "lagesbild";
-const DB_VERSION = 1;
+export { openDb } from "./idb.js";
+export { forget, prune, wipeAcknowledged };
 
 /** Push answers that acknowledge a report: the server has it (or deleted it for good). */
 const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
@@ -37,86 +38,6 @@ const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
  * @typedef {{id: string, status: string, version: number, missing_photos: string[],
  *   comments: Comment[]}} PulledReport
  */
-
-/** @type {Promise<IDBDatabase> | null} */
-let opening = null;
-
-/**
- * Open (and on first use create) the database.
- * @returns {Promise<IDBDatabase>}
- */
-export function openDb() {
-  if (opening) return opening;
-  opening = new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, DB_VERSION);
-    request.onupgradeneeded = () => {
-      const db = request.result;
-      if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "id" });
-      if (!db.objectStoreNames.contains("photos")) db.createObjectStore("photos", { keyPath: "sha256" });
-      if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
-    };
-    request.onsuccess = () => {
-      const db = request.result;
-      db.onversionchange = () => {
-        db.close();
-        opening = null;
-      };
-      resolve(db);
-    };
-    request.onerror = () => {
-      opening = null;
-      reject(request.error);
-    };
-  });
-  return opening;
-}
-
-/**
- * Wrap one IndexedDB request in a promise (awaiting it keeps its transaction active).
- * @template T
- * @param {IDBRequest<T>} request
- * @returns {Promise<T>}
- */
-function done(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-/**
- * Run `body` in one transaction and resolve with its value only once the transaction has
- * completed, i.e. the data is durable. `body` may await IndexedDB requests, nothing else.
- * @template T
- * @param {string[]} names
- * @param {IDBTransactionMode} mode
- * @param {(tx: IDBTransaction) => Promise<T>} body
- * @returns {Promise<T>}
- */
-async function transact(names, mode, body) {
-  const db = await openDb();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(names, mode, { durability: "strict" });
-    /** @type {T} */
-    let value;
-    tx.oncomplete = () => resolve(value);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new DOMException("Transaction aborted", "AbortError"));
-    body(tx).then(
-      (result) => {
-        value = result;
-      },
-      (error) => {
-        try {
-          tx.abort();
-        } catch {
-          // already finished
-        }
-        reject(error);
-      },
-    );
-  });
-}
 
 /**
  * Save a new report or an edit of one (same id). A new report gets an id and created_at;
@@ -337,103 +258,6 @@ export function applyPull(pulled, deleted) {
     }
     changed += (await removeReports(tx, deleted)).reports;
     return changed;
-  });
-}
-
-/**
- * Delete reports and every photo of theirs that no remaining report names, in `tx` (which
- * must cover "reports" and "photos").
- * @param {IDBTransaction} tx
- * @param {Iterable<string>} ids
- * @returns {Promise<{reports: number, photos: number}>}
- */
-async function removeReports(tx, ids) {
-  const reports = tx.objectStore("reports");
-  /** @type {Set<string>} */
-  const shas = new Set();
-  let removed = 0;
-  for (const id of ids) {
-    /** @type {StoredReport | undefined} */
-    const record = await done(reports.get(id));
-    if (!record) continue;
-    for (const sha of record.photos ?? []) shas.add(sha);
-    await done(reports.delete(id));
-    removed += 1;
-  }
-  return { reports: removed, photos: await dropUnusedPhotos(tx, shas) };
-}
-
-/**
- * Delete those of `shas` that no stored report names any more (content-addressed photos may
- * be shared by two reports). Photos of a form still being filled in are never in `shas`.
- * @param {IDBTransaction} tx
- * @param {Set<string>} shas
- * @returns {Promise<number>} how many photos were deleted
- */
-async function dropUnusedPhotos(tx, shas) {
-  if (!shas.size) return 0;
-  /** @type {StoredReport[]} */
-  const left = await done(tx.objectStore("reports").getAll());
-  for (const r of left) for (const sha of r.photos ?? []) shas.delete(sha);
-  const photos = tx.objectStore("photos");
-  let dropped = 0;
-  for (const sha of shas) {
-    if ((await done(photos.count(sha))) === 0) continue;
-    await done(photos.delete(sha));
-    dropped += 1;
-  }
-  return dropped;
-}
-
-/**
- * Delete reports (and their photos no other report names) at once: the server deleted them.
- * @param {string[]} ids
- * @returns {Promise<{reports: number, photos: number}>}
- */
-export function forget(ids) {
-  return transact(["reports", "photos"], "readwrite", (tx) => removeReports(tx, ids));
-}
-
-/**
- * Prune every acknowledged report acknowledged at or before `cutoffMs`: it keeps what
- * "Mina rapporter" shows and loses its text, place, position and photos (keep.js). Photo
- * blobs no unpruned report names are deleted. Unsent reports are never touched. A report an
- * older version of the app kept after the server deleted it ("gone") is deleted now.
- * @param {number} cutoffMs
- * @returns {Promise<{reports: number, photos: number}>} reports pruned, photo blobs deleted
- */
-export function prune(cutoffMs) {
-  return transact(["reports", "photos"], "readwrite", async (tx) => {
-    const reports = tx.objectStore("reports");
-    const now = new Date();
-    /** @type {StoredReport[]} */
-    const all = await done(reports.getAll());
-    const gone = all.filter((r) => r.serverStatus === "gone");
-    const removed = await removeReports(tx, gone.map((r) => r.id));
-    /** @type {Set<string>} */
-    const shas = new Set();
-    let count = 0;
-    for (const record of all) {
-      if (record.serverStatus === "gone" || !isDue(record, cutoffMs)) continue;
-      for (const sha of record.photos ?? []) shas.add(sha);
-      await done(reports.put(pruned(record, now)));
-      count += 1;
-    }
-    return { reports: count, photos: removed.photos + (await dropUnusedPhotos(tx, shas)) };
-  });
-}
-
-/**
- * Delete every acknowledged report (pruned or not) and its photos at once; keep every report
- * the server does not have in full (saved, sending, rejected, or a photo still missing), with
- * its photos. For a wipe ordered by an admin and for a revoked phone.
- * @returns {Promise<{reports: number, photos: number}>}
- */
-export function wipeAcknowledged() {
-  return transact(["reports", "photos"], "readwrite", async (tx) => {
-    /** @type {StoredReport[]} */
-    const all = await done(tx.objectStore("reports").getAll());
-    return removeReports(tx, all.filter(isAcknowledged).map((r) => r.id));
   });
 }
 

@@ -1,0 +1,85 @@
+// The IndexedDB database of the field app and the two primitives every store module uses:
+// one request as a promise, and one durable transaction.
+
+const DB_NAME = "lagesbild";
+const DB_VERSION = 1;
+
+/** @type {Promise<IDBDatabase> | null} */
+let opening = null;
+
+/**
+ * Open (and on first use create) the database.
+ * @returns {Promise<IDBDatabase>}
+ */
+export function openDb() {
+  if (opening) return opening;
+  opening = new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, DB_VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "id" });
+      if (!db.objectStoreNames.contains("photos")) db.createObjectStore("photos", { keyPath: "sha256" });
+      if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
+    };
+    request.onsuccess = () => {
+      const db = request.result;
+      db.onversionchange = () => {
+        db.close();
+        opening = null;
+      };
+      resolve(db);
+    };
+    request.onerror = () => {
+      opening = null;
+      reject(request.error);
+    };
+  });
+  return opening;
+}
+
+/**
+ * Wrap one IndexedDB request in a promise (awaiting it keeps its transaction active).
+ * @template T
+ * @param {IDBRequest<T>} request
+ * @returns {Promise<T>}
+ */
+export function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/**
+ * Run `body` in one transaction and resolve with its value only once the transaction has
+ * completed, i.e. the data is durable. `body` may await IndexedDB requests, nothing else.
+ * @template T
+ * @param {string[]} names
+ * @param {IDBTransactionMode} mode
+ * @param {(tx: IDBTransaction) => Promise<T>} body
+ * @returns {Promise<T>}
+ */
+export async function transact(names, mode, body) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(names, mode, { durability: "strict" });
+    /** @type {T} */
+    let value;
+    tx.oncomplete = () => resolve(value);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new DOMException("Transaction aborted", "AbortError"));
+    body(tx).then(
+      (result) => {
+        value = result;
+      },
+      (error) => {
+        try {
+          tx.abort();
+        } catch {
+          // already finished
+        }
+        reject(error);
+      },
+    );
+  });
+}

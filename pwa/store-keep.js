@@ -1,0 +1,103 @@
+// Letting go of what the server has: reports it deleted, acknowledged reports past the
+// phone's keep days (keep.js), and a wipe. Unsent reports and their photos are never touched.
+import { done, transact } from "./idb.js";
+import { isAcknowledged, isDue, pruned } from "./keep.js";
+
+/** @typedef {import("./store.js").StoredReport} StoredReport */
+
+/**
+ * Delete reports and every photo of theirs that no remaining report names, in `tx` (which
+ * must cover "reports" and "photos").
+ * @param {IDBTransaction} tx
+ * @param {Iterable<string>} ids
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+export async function removeReports(tx, ids) {
+  const reports = tx.objectStore("reports");
+  /** @type {Set<string>} */
+  const shas = new Set();
+  let removed = 0;
+  for (const id of ids) {
+    /** @type {StoredReport | undefined} */
+    const record = await done(reports.get(id));
+    if (!record) continue;
+    for (const sha of record.photos ?? []) shas.add(sha);
+    await done(reports.delete(id));
+    removed += 1;
+  }
+  return { reports: removed, photos: await dropUnusedPhotos(tx, shas) };
+}
+
+/**
+ * Delete those of `shas` that no stored report names any more (content-addressed photos may
+ * be shared by two reports). Photos of a form still being filled in are never in `shas`.
+ * @param {IDBTransaction} tx
+ * @param {Set<string>} shas
+ * @returns {Promise<number>} how many photos were deleted
+ */
+async function dropUnusedPhotos(tx, shas) {
+  if (!shas.size) return 0;
+  /** @type {StoredReport[]} */
+  const left = await done(tx.objectStore("reports").getAll());
+  for (const r of left) for (const sha of r.photos ?? []) shas.delete(sha);
+  const photos = tx.objectStore("photos");
+  let dropped = 0;
+  for (const sha of shas) {
+    if ((await done(photos.count(sha))) === 0) continue;
+    await done(photos.delete(sha));
+    dropped += 1;
+  }
+  return dropped;
+}
+
+/**
+ * Delete reports (and their photos no other report names) at once: the server deleted them.
+ * @param {string[]} ids
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+export function forget(ids) {
+  return transact(["reports", "photos"], "readwrite", (tx) => removeReports(tx, ids));
+}
+
+/**
+ * Prune every acknowledged report acknowledged at or before `cutoffMs`: it keeps what
+ * "Mina rapporter" shows and loses its text, place, position and photos (keep.js). Photo
+ * blobs no unpruned report names are deleted. Unsent reports are never touched. A report an
+ * older version of the app kept after the server deleted it ("gone") is deleted now.
+ * @param {number} cutoffMs
+ * @returns {Promise<{reports: number, photos: number}>} reports pruned, photo blobs deleted
+ */
+export function prune(cutoffMs) {
+  return transact(["reports", "photos"], "readwrite", async (tx) => {
+    const reports = tx.objectStore("reports");
+    const now = new Date();
+    /** @type {StoredReport[]} */
+    const all = await done(reports.getAll());
+    const gone = all.filter((r) => r.serverStatus === "gone");
+    const removed = await removeReports(tx, gone.map((r) => r.id));
+    /** @type {Set<string>} */
+    const shas = new Set();
+    let count = 0;
+    for (const record of all) {
+      if (record.serverStatus === "gone" || !isDue(record, cutoffMs)) continue;
+      for (const sha of record.photos ?? []) shas.add(sha);
+      await done(reports.put(pruned(record, now)));
+      count += 1;
+    }
+    return { reports: count, photos: removed.photos + (await dropUnusedPhotos(tx, shas)) };
+  });
+}
+
+/**
+ * Delete every acknowledged report (pruned or not) and its photos at once; keep every report
+ * the server does not have in full (saved, sending, rejected, or a photo still missing), with
+ * its photos. For a wipe ordered by an admin and for a revoked phone.
+ * @returns {Promise<{reports: number, photos: number}>}
+ */
+export function wipeAcknowledged() {
+  return transact(["reports", "photos"], "readwrite", async (tx) => {
+    /** @type {StoredReport[]} */
+    const all = await done(tx.objectStore("reports").getAll());
+    return removeReports(tx, all.filter(isAcknowledged).map((r) => r.id));
+  });
+}
