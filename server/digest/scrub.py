@@ -31,12 +31,14 @@ from server.digest.content import build_digest
 from server.digest.models import DigestRun
 from server.digest.render import Text, render
 from server.extensions import db
+from sync.clock import utcnow
 
 log = logging.getLogger("lagesbild.digest")
 
 # Markers per query (each is two LIKE conditions per column).
 MARKER_CHUNK = 50
 NOTICE = "digest.archive.erased"
+EXPIRED_NOTICE = "digest.archive.expired"
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,14 @@ def runs_showing(
     return sorted(found)
 
 
-def rebuild(run_id: int, base_url: str) -> Rebuilt | None:
+def rebuild(run_id: int, base_url: str, notice_key: str = NOTICE) -> Rebuilt | None:
     """Rebuild one run's stored copy from the database as it is now (None: no copy).
 
     The copy is rendered for the workspace (images as workspace addresses) with a notice
-    that it was rebuilt after an erasure; its plain text replaces the stored one. The
-    subject as sent stays (it holds counts, never free text).
+    saying why it was rebuilt (`notice_key`: after an erasure, or after the retention
+    period of free text); its plain text replaces the stored one. The subject as sent
+    stays (it holds counts, never free text). `updated_at` records when the copy was
+    written, which the retention purge uses to know which copies may still quote old text.
     """
     with phase("read"):
         run = db.session.get(DigestRun, run_id, populate_existing=True)
@@ -101,15 +105,17 @@ def rebuild(run_id: int, base_url: str) -> Rebuilt | None:
     try:
         with phase("read"):
             digest = build_digest(org_id, kind, day, now=moment)
-        notice = Text(lang, digest)(NOTICE)
+        notice = Text(lang, digest)(notice_key)
         rendered = render(digest, lang, base_url=base_url, image_mode="url", notice=notice)
         html, text = rendered.html, rendered.text
-    except Exception:  # an erased report must not stay in a copy: remove the copy
-        log.exception("digest run %s: rebuilding after an erasure failed; copy removed", run_id)
+    except Exception:  # erased or expired text must not stay in a copy: remove the copy
+        log.exception("digest run %s: rebuilding failed (%s); copy removed", run_id, notice_key)
         html = text = None
         outcome = "removed"
     with phase("write"):
         db.session.execute(
-            update(DigestRun).where(DigestRun.id == run_id).values(html=html, text=text)
+            update(DigestRun)
+            .where(DigestRun.id == run_id)
+            .values(html=html, text=text, updated_at=utcnow())
         )
     return Rebuilt(run_id, org_id, kind, day.isoformat(), outcome)

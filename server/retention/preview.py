@@ -16,6 +16,7 @@ from server.db import phase
 from server.digest.models import DigestRun
 from server.extensions import db
 from server.reports.models import Report, ReportComment
+from server.retention import digests
 from server.retention import photos as sweep
 from server.retention.service import Counts, Cutoffs, cutoffs, empty_counts, organisation
 
@@ -40,6 +41,7 @@ def preview(org_id: int, now: datetime) -> Counts:
         names = sweep.scan_names(org_id, split_before=cut.text_before)
         released, orphans = sweep.count_unnamed(org_id, names, names.released, cut.grace_before)
         counts["photos_deleted"], counts["orphan_photos_deleted"] = released, orphans
+        counts["digest_copies_rebuilt"] = digests.count_stale(org_id, cut.text_before)
         counts["audit_deleted"] = _count(
             AuditEntry, AuditEntry.org_id == org_id, AuditEntry.at < cut.audit_before
         )

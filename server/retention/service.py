@@ -7,7 +7,9 @@ In this order, each step in batches that are short write transactions of their o
    text) and photos, and the coordinators' comments on them;
 3. photos no report names any more are deleted: at once when the purge released them,
    after the grace period (`PHOTO_GRACE_HOURS`) when never named or edited out;
-4. audit entries older than `audit_days`, archived digests due more than `digest_days` ago.
+4. archived digest copies that quote texts cleared since they were written are rebuilt
+   without them (`server.retention.digests`);
+5. audit entries older than `audit_days`, archived digests due more than `digest_days` ago.
 
 Every batch renews the run's lease and stores the run's counts in the same transaction
 (`runs.fenced_update`), so a worker that lost its lease changes nothing more, and whoever
@@ -28,10 +30,11 @@ from flask import current_app
 from analysis.calendar import STOCKHOLM
 from server.audit import service as audit
 from server.db import phase
+from server.digest import scrub
 from server.extensions import db
 from server.orgs.models import Organisation
 from server.photos import service as photo_service
-from server.retention import batches, runs
+from server.retention import batches, digests, runs
 from server.retention import photos as sweep
 from server.retention.settings import periods_of
 
@@ -40,12 +43,15 @@ from server.retention.settings import periods_of
 BATCH = 500
 # Between write batches (long reads), the lease is renewed once this much has passed.
 RENEW_AFTER = runs.LEASE / 5
+# Archived copies looked up at a time (each one is rebuilt on its own).
+COPY_BATCH = 50
 COUNT_KEYS = (
     "reports_purged",
     "texts_cleared",
     "comments_deleted",
     "photos_deleted",
     "orphan_photos_deleted",
+    "digest_copies_rebuilt",
     "audit_deleted",
     "digests_deleted",
 )
@@ -171,6 +177,7 @@ def purge(
     _repeat(progress, reports_step, batch)
     _repeat(progress, texts_step, batch)
     _sweep_photos(progress, org_id, cut, released, batch)
+    _rebuild_copies(progress, org_id, cut.text_before)
     _repeat(progress, audit_step, batch)
     _repeat(progress, digest_step, batch)
     return progress
@@ -202,6 +209,22 @@ def _fenced(progress: Progress, step: Callable[[], int]) -> int:
         raise
     progress.renewed = time_mod.monotonic()
     return done
+
+
+def _rebuild_copies(progress: Progress, org_id: int, text_before: datetime) -> None:
+    """Rebuild the archived digest copies that quote texts cleared since they were written."""
+    base_url = current_app.config["BASE_URL"]
+    while True:
+        _keep_lease(progress)
+        with phase("read"):
+            found = digests.stale_copies(org_id, text_before, COPY_BATCH)
+        for run_id in found:
+            # Each rebuild is its own transactions (a digest is built, then written); the
+            # count and the lease follow in one fenced batch, so a lost lease stops here.
+            scrub.rebuild(run_id, base_url, scrub.EXPIRED_NOTICE)
+            _fenced(progress, lambda: progress.add(digest_copies_rebuilt=1))
+        if len(found) < COPY_BATCH:
+            return
 
 
 def _keep_lease(progress: Progress) -> None:

@@ -43,6 +43,7 @@ EXPECTED = {
     "comments_deleted": 3,
     "photos_deleted": 2,
     "orphan_photos_deleted": 1,
+    "digest_copies_rebuilt": 0,
     "audit_deleted": 1,
     "digests_deleted": 1,
 }
