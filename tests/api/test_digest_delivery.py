@@ -4,11 +4,7 @@ catch-up, retries, and never a password without TLS. Both database lanes.
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +23,7 @@ from server.digest import service as digest_settings
 from server.digest.models import DigestRun
 from server.extensions import db
 from tests.support import factories
+from tests.support.children import run_children
 from tests.support.smtp import (  # noqa: F401  (fixtures)
     MAIL_FROM,
     PASSWORD,
@@ -235,24 +232,7 @@ def test_racing_schedulers_in_processes_send_one_message(
         "now": at(TUESDAY, 6, 0, 5).isoformat(),
         "start_at": time.time() + 4.0,
     }
-    env = {**os.environ, "DIGEST_CHILD_CONFIG": json.dumps(config)}
-    root = Path(__file__).resolve().parents[2]
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CHILD],
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    statuses = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        statuses.append(json.loads(out.strip().splitlines()[-1]))
+    statuses = run_children(_CHILD, "DIGEST_CHILD_CONFIG", config)
     assert sorted(s for batch in statuses for s in batch) == ["sent"]
     assert len(mail.messages) == 1
     [run] = runs(org.id)

@@ -11,14 +11,12 @@ the e-mail, the workspace pages and the archived copy — and what did not.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from analysis.calendar import last_night
 from server.digest import render, scheduler
 from server.digest import service as digest_settings
 from server.digest.content import Digest, IncidentItem, build_digest
@@ -29,6 +27,7 @@ from server.reports.models import Report
 from server.sharing import service as sharing
 from server.sharing.rules import Scope
 from tests.support import factories
+from tests.support.digest import due
 from tests.support.photos import STORED, jpeg, put, sha
 from tests.support.sharing import MARK, SharedScene, make_shared_scene
 from tests.support.smtp import (  # noqa: F401  (fixtures)
@@ -45,22 +44,6 @@ RECIPIENTS = ["samordnare@kommun.test"]
 KINDS = ("night", "week", "month")
 REPORTS_ONLY = "Delad utan fritext, foton eller enhetsnamn."
 REBUILT = "Den här kopian är återskapad"
-
-
-def evening() -> date:
-    """The local date on which last night (the scene's reports) began."""
-    start, _end = last_night(datetime.now(UTC))
-    return start.date()
-
-
-def due(kind: str) -> date:
-    """The due date of the `kind` digest whose period holds last night."""
-    day = evening()
-    if kind == "night":
-        return day + timedelta(days=1)
-    if kind == "week":
-        return day + timedelta(days=7 - day.weekday())
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def items_of(digest: Digest) -> list[IncidentItem]:

@@ -10,7 +10,6 @@ copies are exactly what production stores.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from analysis.calendar import last_night
 from server.audit.models import AuditEntry
 from server.cli import main
 from server.digest import scheduler
@@ -32,6 +30,7 @@ from server.privacy import erasure
 from server.reports.models import Report, Tombstone
 from server.sharing import service as sharing
 from tests.support import factories
+from tests.support.digest import due
 from tests.support.photos import STORED, files_mentioning, jpeg, put, sha
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     cheap_hashing,
@@ -47,22 +46,6 @@ GONE_PLACE = "Raderagatan 7 uppgång B"
 KEPT_TEXT = "BEHALLMIG klotter på muren"
 NOTICE = "återskapad efter att uppgifter raderats"
 PUSH = "/api/v1/sync/push"
-
-
-def evening() -> date:
-    """The local date on which last night began (the night of the test reports)."""
-    start, _end = last_night(datetime.now(UTC))
-    return start.date()
-
-
-def due(kind: str) -> date:
-    """The due date of the `kind` digest whose period holds last night."""
-    day = evening()
-    if kind == "night":
-        return day + timedelta(days=1)
-    if kind == "week":
-        return day + timedelta(days=7 - day.weekday())
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def send(org_id: int, kind: str = "night") -> int:

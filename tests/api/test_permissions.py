@@ -13,7 +13,6 @@ import io
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from flask import Flask, current_app, url_for
@@ -22,12 +21,10 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from server.auth.models import ROLES
-from server.digest.models import DigestRun
-from server.extensions import db
 from server.sharing import service as sharing
 from server.workspace import access
-from sync.clock import utcnow
 from tests.support import factories
+from tests.support.digest import sent_night_run
 from tests.support.photos import STORED, jpeg, put, sha
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     LOGIN,
@@ -130,25 +127,6 @@ def _photo_report(client: FlaskClient, dev: factories.EnrolledDevice, seed: int)
     return sha(data)
 
 
-def _run(org_id: int) -> int:
-    """Store a sent night digest run with its archived copy."""
-    now = utcnow()
-    run = DigestRun(
-        org_id=org_id,
-        kind="night",
-        day=now.date(),
-        period_start=now - timedelta(hours=12),
-        period_end=now,
-        status="sent",
-        scheduled_for=now,
-        subject="Natten",
-        html="<!doctype html><p>Natten</p>",
-    )
-    db.session.add(run)
-    db.session.commit()
-    return run.id
-
-
 def make_world(app: Flask, role: str) -> World:
     """Build both organisations through the real device API."""
     client = app.test_client()
@@ -157,7 +135,7 @@ def make_world(app: Flask, role: str) -> World:
         scene.first,
         scene.first_reports[1],
         _photo_report(client, scene.device, 1),
-        _run(scene.org.id),
+        sent_night_run(scene.org.id),
         0,
     )
     other_scene = make_scene("coordinator")
@@ -166,7 +144,7 @@ def make_world(app: Flask, role: str) -> World:
         other_scene.first,
         other_scene.first_reports[1],
         _photo_report(client, other_scene.device, 2),
-        _run(other_scene.org.id),
+        sent_night_run(other_scene.org.id),
         sharing.share(other_scene.org, scene.org, "counts").id,
     )
     missing = Objects(uuid.uuid4(), str(uuid.uuid4()), "ab" * 32, 2_000_000_000, 2_000_000_000)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from flask import Flask, current_app, url_for
@@ -25,13 +24,12 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from server.auth.models import ROLES
-from server.digest.models import DigestRun
 from server.extensions import db
 from server.reports.models import Report
 from server.sharing import service as sharing
 from server.workspace import access
-from sync.clock import utcnow
 from tests.support import factories
+from tests.support.digest import sent_night_run
 from tests.support.photos import STORED, jpeg, put, sha
 from tests.support.sharing import MARK, SharedScene, make_shared_scene
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
@@ -118,25 +116,6 @@ def _photo_objects(client: FlaskClient, scene: SharedScene, owner: str, category
     return Objects(owner, category, incident, body["id"], sha(data), 0, 0)
 
 
-def _run(org_id: int) -> int:
-    """Store a sent night digest run with its archived copy."""
-    now = utcnow()
-    run = DigestRun(
-        org_id=org_id,
-        kind="night",
-        day=now.date(),
-        period_start=now - timedelta(hours=12),
-        period_end=now,
-        status="sent",
-        scheduled_for=now,
-        subject="Natten",
-        html="<!doctype html><p>Natten</p>",
-    )
-    db.session.add(run)
-    db.session.commit()
-    return run.id
-
-
 @dataclass
 class World:
     """The scene and objects of every organisation and category, plus missing ones."""
@@ -159,7 +138,7 @@ def make_world(app: Flask) -> World:
     }
     objects = []
     for owner in PARTIES:
-        run = _run(scene.party(owner).org.id)
+        run = sent_night_run(scene.party(owner).org.id)
         for category in ("skadegorelse", "miljo"):
             found = _photo_objects(client, scene, owner, category)
             found.run, found.agreement = run, given[owner]
