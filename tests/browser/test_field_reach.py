@@ -62,9 +62,7 @@ def test_lugnt_pass_is_in_reach_without_scrolling(live_server, browser, contexts
 
 
 def test_lugnt_pass_records_the_position(live_server, browser, contexts):
-    page = _phone(
-        browser, contexts, 390, 844, permissions=["geolocation"], geolocation=STATIONEN
-    )
+    page = _phone(browser, contexts, 390, 844, permissions=["geolocation"], geolocation=STATIONEN)
     _enrol(live_server, page)
 
     page.get_by_role("button", name="Lugnt pass").click()
@@ -104,9 +102,7 @@ def test_tile_labels_fit_their_tiles_at_320_px(live_server, browser, contexts):
     assert page.evaluate("document.documentElement.scrollWidth") <= 320  # no sideways scroll
 
 
-def test_the_revoked_screen_speaks_of_exporting_only_when_something_is_unsent(
-    live_server, page
-):
+def test_the_revoked_screen_speaks_of_exporting_only_when_something_is_unsent(live_server, page):
     app = live_server.app
     _enrol(live_server, page)
     page.get_by_role("button", name="Lugnt pass").click()
