@@ -7,8 +7,6 @@
 import { buildEntry, entryKey, isEditable } from "./report-entry.js";
 import { currentLang, t } from "./i18n.js";
 
-export { CLOSED, isEditable, stateText } from "./report-entry.js";
-
 /** @typedef {import("./categories.js").Category} Category */
 /** @typedef {import("./store.js").StoredReport} StoredReport */
 
@@ -19,16 +17,14 @@ export const PAGE_SIZE = 10;
 let shown = PAGE_SIZE;
 /** The entries on screen by report id, with the key of what each shows. */
 const drawn = new Map();
-/** The latest list, for "Visa äldre" to draw more of. */
-let last = /** @type {{reports: StoredReport[], categories: Category[], options: RenderOptions} | null} */ (
-  null
-);
-
 /**
  * @typedef {{onEdit?: ((report: StoredReport) => void) | null, emptyKey?: string}} RenderOptions
  *   no onEdit: read only (a revoked phone can no longer send anything); emptyKey: the message
  *   shown when the list is empty
  */
+
+/** @type {{reports: StoredReport[], categories: Category[], options: RenderOptions} | null} */
+let last = null; // the latest list, for "Visa äldre" to draw more of
 
 /**
  * @param {HTMLElement} el
