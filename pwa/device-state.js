@@ -3,7 +3,8 @@
 // never reached the server (exportable), and only then, after a confirm step, "Radera data på
 // telefonen" wipes the rest and the enrolment (docs/sync-protocol.md, section 1). This is the
 // only way to store.wipe(), which app.js hands in with forgetEnrolment (this module never
-// imports store.js). Also the notice after a wipe an admin ordered.
+// imports store.js). Exporting is mentioned only while something is unsent: a phone whose
+// reports all arrived has nothing to hand over. Also the notice after a wipe an admin ordered.
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 
@@ -27,6 +28,7 @@ export function showWipeNotice(count) {
 export function createRevokedView({ onWiped, announce, wipeData, forgetEnrolment }) {
   const section = byId("revoked");
   const unsentLine = byId("revoked-unsent");
+  const exportLine = byId("revoked-export");
   const wipedLine = byId("revoked-wiped");
   const wipe = /** @type {HTMLButtonElement} */ (byId("wipe"));
   const confirm = byId("wipe-confirm");
@@ -74,6 +76,8 @@ export function createRevokedView({ onWiped, announce, wipeData, forgetEnrolment
     show(unsent, wiped = false) {
       unsentLine.textContent =
         unsent > 0 ? t("revoked.unsent", { count: String(unsent) }) : t("revoked.noneUnsent");
+      exportLine.hidden = unsent === 0;
+      question.textContent = t(unsent > 0 ? "revoked.confirmUnsent" : "revoked.confirm");
       wipedLine.hidden = !wiped;
       closeConfirm();
       section.hidden = false;

@@ -1,5 +1,7 @@
 // "Exportera osända rapporter": the unsent queue (outbox-export.js, handed in by app.js) as a
-// JSON file the user can keep or hand over. Exporting never changes the queue.
+// JSON file the user can keep or hand over. Exporting never changes the queue. With nothing
+// unsent there is no file: the button says so instead (it stays on screen, so that it does
+// not come and go around every save).
 import { t } from "./i18n.js";
 import { localIsoWithOffset } from "./time.js";
 
@@ -19,12 +21,13 @@ export function exportFileName(date) {
 }
 
 /**
- * Download every unsent report and its photos as one JSON file.
+ * Download every unsent report and its photos as one JSON file (none when nothing is unsent).
  * @param {() => Promise<OutboxExport>} exportQueue reads the unsent queue
  * @returns {Promise<number>} how many reports the file holds
  */
 export async function downloadQueue(exportQueue) {
   const data = await exportQueue();
+  if (data.reports.length === 0) return 0;
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
@@ -49,7 +52,7 @@ export function wireExportButton(button, announce, exportQueue) {
     button.disabled = true;
     try {
       const count = await downloadQueue(exportQueue);
-      announce(t("export.done", { count: String(count) }));
+      announce(count === 0 ? t("export.nothing") : t("export.done", { count: String(count) }));
     } catch (error) {
       console.error("export", error);
       announce(t("export.failed"));

@@ -1,10 +1,53 @@
 // The report's position: while the form is open, watch the position and keep the best fix
 // (smallest accuracy radius) among those taken since the form opened; a cached fix from
-// before (possibly the last report's place) only stands in until a fresh one arrives. No fix (indoors, permission denied) is fine: the report is
-// saved with `location: null` and the form says so.
+// before (possibly the last report's place) only stands in until a fresh one arrives. No fix
+// (indoors, permission denied) is fine: the report is saved with `location: null` and the
+// form says so. "Lugnt pass" has no form: it takes one quick fix (quickFix) or none.
 import { t } from "./i18n.js";
 
 /** @typedef {import("./store.js").Location} Location */
+
+/** How long "Lugnt pass" waits for a position before it saves without one. */
+export const QUICK_FIX_MS = 2000;
+/** A fix this recent is good enough for a calm round (the guard has not moved far). */
+const QUICK_FIX_MAX_AGE_MS = 60000;
+
+/**
+ * A position fix as the outbox stores it.
+ * @param {GeolocationPosition} position
+ * @returns {Location}
+ */
+function toLocation(position) {
+  const { latitude, longitude, accuracy } = position.coords;
+  return {
+    lat: latitude,
+    lon: longitude,
+    accuracy_m: Number.isFinite(accuracy) ? Math.min(Math.max(accuracy, 0), 100000) : null,
+  };
+}
+
+/**
+ * One position if the phone has or gets one within `waitMs`, else null; never rejects.
+ * Our own timer, not only the API's timeout: that one does not run while a permission
+ * prompt is open, and a calm round must not wait for it.
+ * @param {number} [waitMs]
+ * @returns {Promise<Location | null>}
+ */
+export function quickFix(waitMs = QUICK_FIX_MS) {
+  if (!("geolocation" in navigator)) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), waitMs);
+    const done = (/** @type {Location | null} */ fix) => {
+      clearTimeout(timer);
+      resolve(fix);
+    };
+    navigator.geolocation.getCurrentPosition(
+      (position) => done(toLocation(position)),
+      () => done(null), // denied or unavailable: saved without a position
+      { enableHighAccuracy: true, maximumAge: QUICK_FIX_MAX_AGE_MS, timeout: waitMs },
+    );
+  });
+}
 
 /**
  * Whether `next` is a better fix than `best`.
@@ -49,13 +92,7 @@ export function createLocationWatch({ output }) {
     if (!("geolocation" in navigator)) return;
     watchId = navigator.geolocation.watchPosition(
       (position) => {
-        const { latitude, longitude, accuracy } = position.coords;
-        /** @type {Location} */
-        const next = {
-          lat: latitude,
-          lon: longitude,
-          accuracy_m: Number.isFinite(accuracy) ? Math.min(Math.max(accuracy, 0), 100000) : null,
-        };
+        const next = toLocation(position);
         const stale = position.timestamp < openedAt;
         if (stale && best !== null && !bestIsStale) return;
         if (!(bestIsStale && !stale) && !isBetter(best, next)) return;

@@ -6,7 +6,7 @@
 import { categoryLabel } from "./categories.js";
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
-import { createLocationWatch } from "./location.js";
+import { createLocationWatch, quickFix } from "./location.js";
 import { createPhotoPicker } from "./photos.js";
 import { watchPersonnummer } from "./pnr-warning.js";
 import { reviewPhoto } from "./redact.js";
@@ -172,15 +172,17 @@ export function createReportView({ onSaved, announce, storage }) {
   /**
    * Write one report to the outbox, then say so.
    * @param {Partial<ReportPayload>} report
+   * @param {(() => Promise<ReportPayload["location"]>) | null} [locate] finds the position
+   *   first, inside the guard (a second tap while it looks is ignored)
    * @returns {Promise<boolean>}
    */
-  async function write(report) {
+  async function write(report, locate = null) {
     if (saving) return false;
     saving = true;
     save.disabled = true;
     calm.disabled = true;
     try {
-      const record = await storage.saveReport(report);
+      const record = await storage.saveReport(locate ? { ...report, location: await locate() } : report);
       const category = categories.find((c) => c.code === record.category);
       announce(t("report.saved", { category: categoryLabel(category, record.category) }));
       onSaved(record);
@@ -237,7 +239,8 @@ export function createReportView({ onSaved, announce, storage }) {
   });
 
   cancel.addEventListener("click", reset);
-  calm.addEventListener("click", () => void write({ category: CALM }));
+  // The calm round's position: a quick fix if there is one, else none (location.js).
+  calm.addEventListener("click", () => void write({ category: CALM }, () => quickFix()));
 
   return {
     setCategories,

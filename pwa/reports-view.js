@@ -1,113 +1,108 @@
-// "Mina rapporter": this device's reports from the outbox, newest first, each with its state
-// in words (saved on the phone, sending, on the server with the coordinator's status, or
-// rejected with the server's reason) and, until the coordinator has closed it, a button to
-// edit it ("Rätta och skicka igen" for a rejected one). A report the phone has pruned (keep.js)
-// says that its details are only on the server, and can no longer be edited from here. The
-// export button shows while any report is not on the server in full.
-import { categoryLabel } from "./categories.js";
+// "Mina rapporter": this device's reports from the outbox, newest first (each entry is built
+// by report-entry.js). The latest ten show; "Visa äldre (N)" reveals ten more at a time and
+// stays open across redraws. A redraw (after every save and sync pass) keeps the entries
+// that did not change, so nothing flickers and focus stays where it was. The export button
+// sits after the list and shows whenever the list has a report: it does not come and go
+// around every save (it says so when there is nothing unsent).
+import { buildEntry, entryKey, isEditable } from "./report-entry.js";
 import { currentLang, t } from "./i18n.js";
-import { isAcknowledged } from "./keep.js";
 
 /** @typedef {import("./categories.js").Category} Category */
 /** @typedef {import("./store.js").StoredReport} StoredReport */
 
-/** Coordinator statuses that have words in the catalogs (server REPORT_STATUSES and "gone"). */
-const STATUSES = new Set(["ny", "bedomd", "atgard_pagar", "atgardad", "avslutad", "dubblett", "gone"]);
+/** Entries shown at first, and revealed by each tap on "Visa äldre". */
+export const PAGE_SIZE = 10;
 
-/** Statuses after which the device can no longer change a report (closed, or deleted). */
-export const CLOSED = new Set(["atgardad", "avslutad", "dubblett", "gone"]);
+/** How many entries show now (grows with "Visa äldre", for as long as the page lives). */
+let shown = PAGE_SIZE;
+/** The entries on screen by report id, with the key of what each shows. */
+const drawn = new Map();
+/**
+ * @typedef {{onEdit?: ((report: StoredReport) => void) | null, emptyKey?: string}} RenderOptions
+ *   no onEdit: read only (a revoked phone can no longer send anything); emptyKey: the message
+ *   shown when the list is empty
+ */
+
+/** @type {{reports: StoredReport[], categories: Category[], options: RenderOptions} | null} */
+let last = null; // the latest list, for "Visa äldre" to draw more of
 
 /**
- * Whether the user may still edit a report from the list.
- * @param {StoredReport} report
- * @returns {boolean}
+ * @param {HTMLElement} el
+ * @param {boolean} hidden
  */
-export function isEditable(report) {
-  // A pruned report has lost its text here: an edit would overwrite the server's copy.
-  return !CLOSED.has(report.serverStatus ?? "") && !report.prunedAt;
-}
-
-/**
- * A report's state in words.
- * @param {StoredReport} report
- * @returns {string}
- */
-export function stateText(report) {
-  switch (report.state) {
-    case "sending":
-      return t("reports.state.sending");
-    case "sent":
-      return report.serverStatus && STATUSES.has(report.serverStatus)
-        ? t("reports.state.sentWithStatus", { status: t(`reports.status.${report.serverStatus}`) })
-        : t("reports.state.sent");
-    case "rejected": {
-      const reasons = Object.values(report.errors ?? {}).flat();
-      return t("reports.state.rejected", { reason: reasons.join(" ") || t("reports.rejectedUnknown") });
-    }
-    default:
-      return t("reports.state.saved");
-  }
+function setHidden(el, hidden) {
+  if (el.hidden !== hidden) el.hidden = hidden;
 }
 
 /**
  * Render the list.
  * @param {StoredReport[]} reports oldest first, as store.listReports() gives them
  * @param {Category[]} categories
- * @param {{onEdit?: ((report: StoredReport) => void) | null, emptyKey?: string}} [options]
- *   no onEdit: read only (a revoked phone can no longer send anything); emptyKey: the message
- *   shown when the list is empty
+ * @param {RenderOptions} [options]
  */
-export function renderReports(reports, categories, { onEdit = null, emptyKey = "reports.empty" } = {}) {
+export function renderReports(reports, categories, options = {}) {
+  const { onEdit = null, emptyKey = "reports.empty" } = options;
   const list = document.getElementById("reports");
   const empty = document.getElementById("reports-empty");
+  const more = document.getElementById("reports-more");
   const exportButton = document.getElementById("export");
   if (!list || !empty) return;
-  if (exportButton) exportButton.hidden = reports.every(isAcknowledged);
+  last = { reports, categories, options };
+  if (exportButton) setHidden(exportButton, reports.length === 0);
   const time = new Intl.DateTimeFormat(currentLang() === "en" ? "en-GB" : "sv-SE", {
     weekday: "short",
     hour: "2-digit",
     minute: "2-digit",
   });
-  const items = [...reports].reverse().map((report) => {
-    const item = document.createElement("li");
-    item.className = `report state-${report.state}`;
-    item.dataset.id = report.id;
-    const title = document.createElement("span");
-    title.className = "report-title";
-    title.id = `report-title-${report.id}`;
-    const category = categories.find((c) => c.code === report.category);
-    title.textContent = categoryLabel(category, report.category);
-    const when = document.createElement("time");
-    when.dateTime = report.created_at;
-    when.textContent = time.format(new Date(report.created_at));
-    const state = document.createElement("span");
-    state.className = "report-state";
-    state.textContent = stateText(report);
-    item.append(title, " ", when, " ", state);
-    if (report.prunedAt) {
-      const pruned = document.createElement("p");
-      pruned.className = "hint report-pruned";
-      pruned.textContent = t("reports.pruned");
-      item.append(pruned);
-    }
-    for (const comment of report.comments ?? []) {
-      const note = document.createElement("p");
-      note.className = "report-comment";
-      note.textContent = comment.body;
-      item.append(note);
-    }
-    if (onEdit && isEditable(report)) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "big report-edit";
-      button.textContent = t(report.state === "rejected" ? "reports.fix" : "reports.edit");
-      button.setAttribute("aria-describedby", title.id);
-      button.addEventListener("click", () => onEdit(report));
-      item.append(button);
-    }
+  const newest = [...reports].reverse();
+  const visible = newest.slice(0, shown);
+  /** @type {HTMLElement[]} */
+  const items = visible.map((report) => {
+    const key = entryKey(report, Boolean(onEdit) && isEditable(report));
+    const old = drawn.get(report.id);
+    if (old && old.key === key) return old.item;
+    const item = buildEntry(report, { categories, time, onEdit });
+    drawn.set(report.id, { key, item });
     return item;
   });
-  list.replaceChildren(...items);
+  const keep = new Set(visible.map((r) => r.id));
+  for (const id of [...drawn.keys()]) if (!keep.has(id)) drawn.delete(id);
+  place(list, items);
+  if (more) {
+    const hiddenCount = newest.length - visible.length;
+    if (hiddenCount > 0) more.textContent = t("reports.more", { count: String(hiddenCount) });
+    setHidden(more, hiddenCount === 0);
+  }
   empty.textContent = t(emptyKey);
-  empty.hidden = items.length > 0;
+  setHidden(empty, items.length > 0);
+}
+
+/**
+ * Put `items` in `list` in order, moving only what is out of place (a moved or removed node
+ * loses focus; one left in place keeps it).
+ * @param {HTMLElement} list
+ * @param {HTMLElement[]} items
+ */
+function place(list, items) {
+  items.forEach((item, index) => {
+    const at = list.children[index] ?? null;
+    if (at !== item) list.insertBefore(item, at);
+  });
+  while (list.children.length > items.length) list.lastElementChild?.remove();
+}
+
+/** Wire "Visa äldre": ten more each tap; focus on the first one revealed once all show. */
+export function wireShowOlder() {
+  const more = document.getElementById("reports-more");
+  const list = document.getElementById("reports");
+  if (!more || !list) return;
+  more.addEventListener("click", () => {
+    if (!last) return;
+    const firstNew = shown;
+    shown += PAGE_SIZE;
+    renderReports(last.reports, last.categories, last.options);
+    // The button stays focused while there is more; when it goes, focus must not fall to
+    // the top of the page.
+    if (more.hidden) /** @type {HTMLElement | undefined} */ (list.children[firstNew])?.focus();
+  });
 }

@@ -10,9 +10,10 @@ import { wireExportButton } from "./export.js";
 import { t } from "./i18n.js";
 import { isAcknowledged } from "./keep.js";
 import { CLOCK_SKEW_KEY, REVOKED_KEY } from "./meta-keys.js";
+import { createNetStatus } from "./net-status.js";
 import { checkStorage, requestPersistence, showClockSkew, showPhotoQuota } from "./notices.js";
 import { createReportView } from "./report-view.js";
-import { renderReports } from "./reports-view.js";
+import { renderReports, wireShowOlder } from "./reports-view.js";
 import { setStatus, showEnrolScreen, showSections } from "./screens.js";
 import { startSync } from "./sync.js";
 
@@ -70,11 +71,14 @@ async function run({ device, token }, storage, setReportView) {
   /** @type {{trigger: () => void, stop: () => void} | null} */
   let sync = null;
   let revoked = false;
+  const net = createNetStatus();
+  net.show();
 
   const refresh = async () => {
     const reports = await storage.listReports();
     if (!revoked) {
       renderReports(reports, categories, { onEdit: (report) => void openEdit(report.id) });
+      net.setUnsent(reports.filter((r) => !isAcknowledged(r)).length);
       return 0;
     }
     // Revoked: only what never reached the server, read only (it can still be exported).
@@ -114,6 +118,7 @@ async function run({ device, token }, storage, setReportView) {
     if (revoked) return;
     revoked = true;
     sync?.stop();
+    net.hide(); // the revoked screen says what is left; nothing will be sent any more
     setStatus(t("enrol.revoked"));
     showSections(["new-report"], false);
     setReportView(null);
@@ -129,6 +134,7 @@ async function run({ device, token }, storage, setReportView) {
     revokedView.show(await refresh(), wiped);
   };
 
+  wireShowOlder();
   const exportButton = document.getElementById("export");
   if (exportButton) {
     wireExportButton(/** @type {HTMLButtonElement} */ (exportButton), setStatus, storage.exportQueue);
@@ -146,6 +152,7 @@ async function run({ device, token }, storage, setReportView) {
 
   /** @param {SyncSummary} summary */
   const afterPass = async (summary) => {
+    if (!revoked) net.afterPass(summary);
     if (summary.clockSkewMs !== null) showClockSkew(summary.clockSkewMs);
     showPhotoQuota(summary.photoQuotaUntil);
     const next = await loadCategories(token, meta); // a pull may have added or retired some

@@ -203,7 +203,7 @@ def _log_urgent(context: BrowserContext, page: Page) -> None:
 
 
 def _log_calm(page: Page) -> None:
-    """Report 3: Lugnt pass, one tap (no form, so no position)."""
+    """Report 3: Lugnt pass, one tap; it takes the position the phone has (issue 12)."""
     page.get_by_role("button", name="Lugnt pass").click()
     expect(page.get_by_role("status")).to_contain_text("Sparad: Lugnt")
 
@@ -267,7 +267,7 @@ def test_an_offline_shift_reaches_the_server_once_with_photos_and_positions(
     assert (photo_row.lat, photo_row.lon, photo_row.accuracy_m) == (55.6405, 13.2066, 12)
     assert (urgent_row.lat, urgent_row.lon, urgent_row.accuracy_m) == (55.6331, 13.2134, 8)
     assert urgent_row.severity == 3
-    assert (calm_row.lat, calm_row.lon) == (None, None)
+    assert (calm_row.lat, calm_row.lon, calm_row.accuracy_m) == (55.6331, 13.2134, 8)
     _assert_photos_small_and_clean(stoppable_server, shas)
 
     # A fresh start syncs again: still exactly once each, and nothing left to send.
