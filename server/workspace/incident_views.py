@@ -36,8 +36,9 @@ from server.sharing.rules import at_least
 from server.workspace import bp, service
 from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
-from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime, message
+from server.workspace.hooks import audit, localtime, message
 from server.workspace.i18n import t
+from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from server.workspace.scoping import current_scope, owner_label, scope_area_names
 from sync.clock import utcnow
 
@@ -240,7 +241,8 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
         neighbours=_neighbours(scope.viewer, item) if own else [],
         max_comment=incidents.MAX_COMMENT,
         erase_reasons=[(c, t(f"erase.reason.{c}")) for c in ERASE_REASONS] if own else [],
-        tile_url=TILE_URL,
+        tile_url=tile_url(),
+        tile_attribution=tile_attribution(),
         map_points=[
             {
                 "lat": r.lat,
@@ -253,8 +255,8 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
     )
     audit("incident.view", str(item.id), owner=item.org_id)
     resp = make_response(html)
-    # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
-    resp.headers["Content-Security-Policy"] = MAP_CSP
+    # The small map's tiles come from the configured server; all else stays same-origin.
+    resp.headers["Content-Security-Policy"] = map_csp()
     return resp
 
 

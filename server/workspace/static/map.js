@@ -1,5 +1,5 @@
 // The workspace map: incidents (clustered), recurring places, named places and area outlines
-// from /workspace/map/data.json, over OpenStreetMap tiles when they load. Without tiles the
+// from /workspace/map/data.json, over the configured tiles when they load. Without tiles the
 // markers still show on a blank background and a note says why; the same incidents and
 // places are listed under the map by the server, so nothing depends on this script.
 // Every text from the data is put in with textContent, never as HTML: tooltips and popups
@@ -42,8 +42,9 @@
   var tilesFailed = false;
   var tiles = L.tileLayer(d.tiles, {
     maxZoom: 19,
-    // Required by the OpenStreetMap tile policy; shown even when tiles fail.
-    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+    // The configured credit (OpenStreetMap's by default, which its tile policy requires),
+    // shown even when tiles fail; plain text, so it goes in escaped (Leaflet takes HTML).
+    attribution: escaped(d.attribution || ""),
     crossOrigin: false,
   });
   tiles.on("tileerror", function () {
