@@ -38,8 +38,8 @@ from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
 from server.workspace.hooks import audit, localtime, message
 from server.workspace.i18n import t
-from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from server.workspace.scoping import current_scope, owner_label, scope_area_names
+from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from sync.clock import utcnow
 
 LIST_LIMIT = 500

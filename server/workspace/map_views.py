@@ -44,13 +44,13 @@ from server.workspace.auth import reads_free_text
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
 from server.workspace.hooks import audit, localtime
 from server.workspace.i18n import t
-from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from server.workspace.insight_format import (
     recurring_views,
     scoped_recurring,
     shared_sources,
 )
 from server.workspace.scoping import current_scope, scope_area_names, shared_marks
+from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from sync.clock import utcnow
 
 MAP_LIMIT = 2000  # incidents on the map (the list under it says when there were more)

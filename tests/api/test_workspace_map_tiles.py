@@ -47,8 +47,9 @@ def test_the_default_is_openstreetmap(app: Flask) -> None:
     assert 'data-tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in resp.get_data(
         as_text=True
     )
-    assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in (
-        resp.headers["Content-Security-Policy"]
+    assert (
+        "img-src 'self' data: blob: https://tile.openstreetmap.org;"
+        in (resp.headers["Content-Security-Policy"])
     )
 
 
