@@ -1,7 +1,7 @@
-"""Workspace pages: the night view, the incident list, an incident's detail and its photos.
+"""Workspace pages: the night view, an incident's detail and its photos.
 
 Views parse, ask `server.incidents` (and the workspace's `service`) and render; the
-coordinator's changes are in `decision_views`.
+coordinator's changes are in `decision_views`, the paged incident list in `list_views`.
 """
 
 from __future__ import annotations
@@ -146,16 +146,6 @@ def night() -> str:
         **context,
     )
     audit("night.view", parsed.query)
-    return html
-
-
-@bp.get("/incidents")
-@login_required
-def incident_list() -> str:
-    """Incidents with reports in a time window, filtered and sorted from the query string."""
-    parsed = parse_filter(request.args, current_scope(), utcnow())
-    html = render_template("workspace/incidents.html", **_list_context(parsed))
-    audit("incidents.list", parsed.query)
     return html
 
 
