@@ -1,6 +1,7 @@
 // The small map on an incident's page: every located report of the incident as a marker,
-// over the configured tiles (default OpenStreetMap) when they load. The coordinates are also printed in the page,
-// so nothing depends on this script; without tiles the markers show on a blank background.
+// over the configured tiles (default OpenStreetMap) when they load. The coordinates are
+// printed under it, so nothing depends on this script; without tiles the markers show on
+// a blank background.
 (function () {
   "use strict";
 

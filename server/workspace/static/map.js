@@ -97,11 +97,31 @@
   }
 
   function recurringIcon(p) {
-    // The count as text in a square, just right of the place's centre (beside, not over,
-    // the incidents' pins and clusters there): told apart by shape and number, not colour.
+    // The count as text in a square on the place's centre: told apart from the incidents'
+    // pins by shape and number, not colour (the two are never on the map at once).
     var html = document.createElement("span");
     html.textContent = String(Number(p.count) || 0);
-    return L.divIcon({ className: "recurring-icon", html: html, iconSize: [30, 30], iconAnchor: [-22, 15] });
+    return L.divIcon({ className: "recurring-icon", html: html, iconSize: [32, 32], iconAnchor: [16, 16] });
+  }
+
+  // Incidents or recurring places, one at a time (the radio buttons above the map).
+  function showOne(incidents, recurring) {
+    var toggle = document.getElementById("map-toggle");
+    if (!toggle) {
+      incidents.addTo(map);
+      return;
+    }
+    function apply() {
+      var picked = toggle.querySelector("input[name='map-layer']:checked");
+      var wanted = picked && picked.value === "recurring" ? recurring : incidents;
+      var other = wanted === recurring ? incidents : recurring;
+      if (map.hasLayer(other)) map.removeLayer(other);
+      if (!map.hasLayer(wanted)) wanted.addTo(map);
+      el.setAttribute("data-layer", wanted === recurring ? "recurring" : "incidents");
+    }
+    toggle.addEventListener("change", apply);
+    toggle.hidden = false;
+    apply();
   }
 
   function render(doc) {
@@ -160,11 +180,8 @@
 
     areas.addTo(map);
     places.addTo(map);
-    incidents.addTo(map);
-    recurring.addTo(map);
+    showOne(incidents, recurring);
     var overlays = {};
-    overlays[escaped(d.labelIncidents)] = incidents;
-    overlays[escaped(d.labelRecurring)] = recurring;
     overlays[escaped(d.labelPlaces)] = places;
     overlays[escaped(d.labelAreas)] = areas;
     L.control.layers(null, overlays, { collapsed: false }).addTo(map);
