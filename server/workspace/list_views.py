@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, request, url_for
-from flask import render_template as render
+from flask import Response, render_template, request, url_for
 from flask_login import login_required
 
 from server.incidents import queries
@@ -95,7 +94,7 @@ def incident_list() -> Response | str:
     paging = Paging(number, PAGE_SIZE, min(len(found), MAX_ROWS))
     areas = scope_area_names(scope, labelled=False)
     shown = found[paging.offset : paging.offset + PAGE_SIZE] if not paging.beyond else []
-    html = render(
+    html = render_template(
         "workspace/incidents.html",
         rows=[row_view(r, areas) for r in shown],
         paging=paging,

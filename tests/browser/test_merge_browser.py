@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from server.extensions import db
 from server.reports.models import Report
+from tests.browser.axe import describe, run_axe, serious
 from tests.browser.conftest import LiveServer
 from tests.browser.workspace_support import (  # noqa: F401  (night_fixture is a fixture)
     TIMEOUT_MS,
@@ -40,6 +41,9 @@ def test_merging_into_a_calm_round_asks_and_keeps_the_real_name(
     expect(page.get_by_role("heading", name="Bekräfta sammanslagningen")).to_be_visible()
     expect(page.locator("#merge-result")).to_contain_text("Skadegörelse – Busskuren Malmövägen")
     expect(page.locator("#merge-result")).to_contain_text("3 rapp.")
+    # Checked where it stands (the page answers a POST; its address cannot be reopened).
+    found = serious(run_axe(page))
+    assert not found, describe(found)
     page.get_by_role("button", name="Ja, slå ihop").click()
 
     expect(page.get_by_role("status").filter(has_text="ihopslagna")).to_be_visible()
