@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "testing", "production")
 # A workspace login lasts one working day at most (a night shift plus the morning).
@@ -42,6 +43,21 @@ def _text(name: str, raw: str) -> str:
 def _url(name: str, raw: str) -> str:
     """Read an address without its trailing slash."""
     return raw.rstrip("/")
+
+
+def _tile_url(name: str, raw: str) -> str:
+    """Read a map tile address template: https (or a same-origin path) with {z}, {x} and {y}."""
+    url = raw.strip()
+    if not all(part in url for part in ("{z}", "{x}", "{y}")):
+        raise ConfigError(f"{name} must contain {{z}}, {{x}} and {{y}}, got {raw!r}")
+    if not (url.startswith(("https://", "http://")) or url.startswith("/")):
+        raise ConfigError(f"{name} must be an http(s) address or a path on this server")
+    host = urlsplit(url).netloc.removeprefix("{s}.")
+    if "{" in host or "}" in host:  # only Leaflet's {s}. subdomain becomes a CSP wildcard
+        raise ConfigError(f"{name} may hold a placeholder in its host only as a leading {{s}}.")
+    if any(c in url for c in " ;,'\"\n"):  # it goes into the Content-Security-Policy
+        raise ConfigError(f"{name} must not contain spaces, quotes, commas or semicolons")
+    return url
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -118,6 +134,10 @@ SETTINGS: tuple[Setting, ...] = (
     # that no report names is kept (its report may still be on its way from the phone).
     Setting("LAGESBILD_PURGE_SCHEDULER", _boolean, None),  # None: as the digest scheduler
     Setting("LAGESBILD_PHOTO_GRACE_HOURS", _integer, 48),
+    # The workspace maps' background tiles (a municipality may run its own tile server) and
+    # the credit shown on them, as plain text; the pages' CSP allows the tiles' origin.
+    Setting("LAGESBILD_MAP_TILE_URL", _tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+    Setting("LAGESBILD_MAP_ATTRIBUTION", _text, "© OpenStreetMap contributors"),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 

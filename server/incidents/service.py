@@ -8,6 +8,7 @@ the member reports' change numbers so the reporting devices pull the news.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,6 +18,7 @@ from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident, IncidentEvent
 from server.incidents.summary import summarise
+from server.incidents.title import Headline, headline
 from server.orgs.counter import lock_counter, take_seqs
 from server.reports.models import Report, ReportComment
 from server.sharing.rules import Scope, at_least
@@ -163,10 +165,33 @@ def add_comment(
     return comment
 
 
+@dataclass(frozen=True)
+class MergePreview:
+    """What a merge would give, before anything changes: for the coordinator to confirm."""
+
+    target: Incident
+    source: Incident
+    name: Headline  # what the merged incident will be called (the same rule as summarise)
+    report_count: int
+
+
+def merge_preview(org_id: int, target_id: uuid.UUID, source_id: uuid.UUID) -> MergePreview:
+    """Tell what merging the source into the target would be called; change nothing."""
+    if target_id == source_id:
+        raise IncidentError("same_incident", "An incident cannot be merged with itself.")
+    target, source = get(org_id, target_id), get(org_id, source_id)
+    reports = members(target.id) + members(source.id)
+    return MergePreview(target, source, headline(reports, target.id), len(reports))
+
+
 def merge(
     org_id: int, target_id: uuid.UUID, source_id: uuid.UUID, actor_id: int | None
 ) -> Incident:
-    """Merge the source incident into the target: its reports, comments and timeline move."""
+    """Merge the source incident into the target: its reports, comments and timeline move.
+
+    The merged incident keeps the target's id; its name follows server.incidents.title
+    (a real report's, never a calm round's, when both are there).
+    """
     if target_id == source_id:
         raise IncidentError("same_incident", "An incident cannot be merged with itself.")
     target = _locked(org_id, target_id)

@@ -10,13 +10,13 @@ from server.categories.service import urgent_codes
 from server.devices.service import device_kinds
 from server.extensions import db
 from server.incidents.models import Incident
+from server.incidents.title import SUMMARY_CHARS, headline, title_order
 from server.orgs.counter import take_seqs
 from server.reports.models import Report
 from sync.clock import utcnow
 
 # Severity at or above this makes an incident "kräver åtgärd" even in a calm category.
 URGENT_SEVERITY = 3
-SUMMARY_CHARS = 200
 # Incidents refreshed per query (bounded IN lists).
 REFRESH_CHUNK = 500
 
@@ -103,9 +103,15 @@ def summarise(
     urgent_codes: set[str],
     kinds: dict[int, str] | None = None,
 ) -> None:
-    """Copy what lists need from the member reports onto the incident row."""
-    anchor = next((m for m in members if m.id == incident.id), members[0])
-    incident.category_code = anchor.category_code
+    """Copy what lists need from the member reports onto the incident row.
+
+    The name (category, place, summary) and the position come from the reports in title
+    order (server.incidents.title): never from a calm round while a real report is there.
+    """
+    ordered = title_order(members, incident.id)
+    anchor = ordered[0]
+    named = headline(members, incident.id)
+    incident.category_code = named.category_code
     incident.first_at = members[0].created_at
     incident.last_at = members[-1].created_at
     incident.report_count = len(members)
@@ -114,14 +120,13 @@ def summarise(
     incident.urgent = any(m.category_code in urgent_codes for m in members) or (
         incident.max_severity is not None and incident.max_severity >= URGENT_SEVERITY
     )
-    located = next((m for m in [anchor, *members] if m.lat is not None), None)
+    located = next((m for m in ordered if m.lat is not None), None)
     incident.lat = located.lat if located else None
     incident.lon = located.lon if located else None
     incident.area_id = located.area_id if located else anchor.area_id
-    incident.place_id = next((m.place_id for m in members if m.place_id is not None), None)
-    incident.place = next((m.place for m in members if m.place), "")
-    text = next((m.description for m in members if m.description), "")
-    incident.summary = text[:SUMMARY_CHARS]
+    incident.place_id = next((m.place_id for m in ordered if m.place_id is not None), None)
+    incident.place = named.place
+    incident.summary = named.summary
     kinds = kinds if kinds is not None else device_kinds({m.device_id for m in members})
     incident.device_kinds = sorted({kinds[m.device_id] for m in members if m.device_id in kinds})
     incident.updated_at = utcnow()

@@ -10,15 +10,17 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, redirect, request, url_for
+from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.incidents import service as incidents
+from server.incidents.models import Incident
 from server.incidents.service import IncidentError
 from server.workspace import bp, service
+from server.workspace import labels as lb
 from server.workspace.auth import clean_text
-from server.workspace.hooks import message
+from server.workspace.hooks import localtime, message
 from server.workspace.i18n import t
 from server.workspace.ids import find_uuid
 from server.workspace.incident_views import short_id
@@ -128,11 +130,58 @@ def comment(incident_id: uuid.UUID) -> BaseResponse:
 @bp.post("/incidents/<uuid:incident_id>/merge")
 @login_required
 def merge(incident_id: uuid.UUID) -> BaseResponse:
-    """Merge another incident (picked or pasted) into this one."""
+    """Merge another incident (picked or pasted) into this one, once confirmed.
+
+    The first press shows what the merged incident will be called and asks again; only a
+    form with confirm=yes (the confirmation's own) merges.
+    """
     source = _picked("source")
     if source is None:
         return _refuse(incident_id, "error.bad_id")
+    if request.form.get("confirm") != "yes":
+        return _confirm_merge(incident_id, source)
     return _decide(incident_id, "done.merge", incidents.merge, incident_id, source)
+
+
+def _confirm_merge(incident_id: uuid.UUID, source: uuid.UUID) -> BaseResponse:
+    """Show the merge's result (its name and size) with a button that makes it."""
+    org_id = _deciding_org(incident_id, "own")
+    try:
+        preview = incidents.merge_preview(org_id, incident_id, source)
+    except IncidentError as exc:
+        key = f"error.{exc.code}"
+        message(key if t(key) != key else "error.decision", "error")
+        return _back(incident_id)
+    except LookupError:
+        message("error.not_found", "error")
+        if not service.incident_exists(org_id, incident_id):
+            return redirect(url_for("workspace.incident_list"))
+        return _back(incident_id)
+    html = render_template(
+        "workspace/merge_confirm.html",
+        target=_named(preview.target),
+        source=_named(preview.source),
+        result=incident_name(preview.name.category_code, preview.name.place),
+        report_count=preview.report_count,
+        summary=preview.name.summary,
+    )
+    return make_response(html)
+
+
+def incident_name(category_code: str, place: str) -> str:
+    """Name an incident as its page's heading does: "Skadegörelse – Busskuren"."""
+    label = lb.category_label(category_code)
+    return f"{label} – {place}" if place else label
+
+
+def _named(item: Incident) -> dict[str, Any]:
+    """Describe one of the merge's two incidents for the confirmation."""
+    return {
+        "id": str(item.id),
+        "name": incident_name(item.category_code, item.place),
+        "time": localtime(item.first_at),
+        "report_count": item.report_count,
+    }
 
 
 @bp.post("/incidents/<uuid:incident_id>/reports/<uuid:report_id>/split")

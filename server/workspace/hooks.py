@@ -47,10 +47,7 @@ CSP = (
     "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-# OpenStreetMap tiles for the maps (the map page and an incident's small map).
-TILE_HOST = "https://tile.openstreetmap.org"
-TILE_URL = TILE_HOST + "/{z}/{x}/{y}.png"
-MAP_CSP = CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {TILE_HOST}")
+# Pages with a map allow their tile server's origin too (server.workspace.tiles.map_csp).
 # Workspace forms are small: a comment is at most a few kB.
 MAX_BODY = 256 * 1024
 # Error titles and explanations per status (catalog keys).

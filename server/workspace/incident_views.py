@@ -1,7 +1,7 @@
-"""Workspace pages: the night view, the incident list, an incident's detail and its photos.
+"""Workspace pages: the night view, an incident's detail and its photos.
 
 Views parse, ask `server.incidents` (and the workspace's `service`) and render; the
-coordinator's changes are in `decision_views`.
+coordinator's changes are in `decision_views`, the paged incident list in `list_views`.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ from server.sharing.rules import at_least
 from server.workspace import bp, service
 from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
-from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime, message
+from server.workspace.hooks import audit, localtime, message
 from server.workspace.i18n import t
 from server.workspace.scoping import current_scope, owner_label, scope_area_names
+from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from sync.clock import utcnow
 
 LIST_LIMIT = 500
@@ -148,16 +149,6 @@ def night() -> str:
     return html
 
 
-@bp.get("/incidents")
-@login_required
-def incident_list() -> str:
-    """Incidents with reports in a time window, filtered and sorted from the query string."""
-    parsed = parse_filter(request.args, current_scope(), utcnow())
-    html = render_template("workspace/incidents.html", **_list_context(parsed))
-    audit("incidents.list", parsed.query)
-    return html
-
-
 # --- one incident ---------------------------------------------------------------------------
 
 
@@ -240,7 +231,8 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
         neighbours=_neighbours(scope.viewer, item) if own else [],
         max_comment=incidents.MAX_COMMENT,
         erase_reasons=[(c, t(f"erase.reason.{c}")) for c in ERASE_REASONS] if own else [],
-        tile_url=TILE_URL,
+        tile_url=tile_url(),
+        tile_attribution=tile_attribution(),
         map_points=[
             {
                 "lat": r.lat,
@@ -253,8 +245,8 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
     )
     audit("incident.view", str(item.id), owner=item.org_id)
     resp = make_response(html)
-    # The small map's tiles come from OpenStreetMap; everything else stays same-origin.
-    resp.headers["Content-Security-Policy"] = MAP_CSP
+    # The small map's tiles come from the configured server; all else stays same-origin.
+    resp.headers["Content-Security-Policy"] = map_csp()
     return resp
 
 

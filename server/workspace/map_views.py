@@ -42,7 +42,7 @@ from server.workspace import bp
 from server.workspace import labels as lb
 from server.workspace.auth import reads_free_text
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
-from server.workspace.hooks import MAP_CSP, TILE_URL, audit, localtime
+from server.workspace.hooks import audit, localtime
 from server.workspace.i18n import t
 from server.workspace.insight_format import (
     recurring_views,
@@ -50,6 +50,7 @@ from server.workspace.insight_format import (
     shared_sources,
 )
 from server.workspace.scoping import current_scope, scope_area_names, shared_marks
+from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from sync.clock import utcnow
 
 MAP_LIMIT = 2000  # incidents on the map (the list under it says when there were more)
@@ -191,13 +192,14 @@ def map_page() -> Response:
         window_start=data.parsed.filter.start,
         window_end=data.parsed.filter.end,
         data_url=url_for("workspace.map_data") + _query(data.parsed),
-        tile_url=TILE_URL,
+        tile_url=tile_url(),
+        tile_attribution=tile_attribution(),
         shared_sources=shared_sources(scope, "reports"),
         **filter_options(scope, data.parsed),
     )
     audit("map.view", data.parsed.query)
     resp = Response(html, mimetype="text/html")
-    resp.headers["Content-Security-Policy"] = MAP_CSP
+    resp.headers["Content-Security-Policy"] = map_csp()
     return resp
 
 

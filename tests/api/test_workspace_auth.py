@@ -47,7 +47,7 @@ def post_routes(s: Scene) -> dict[str, tuple[str, dict[str, str]]]:
         "status": (f"{base}/status", {"status": "bedomd"}),
         "responsible": (f"{base}/responsible", {"responsible": "polis"}),
         "comment": (f"{base}/comment", {"body": "Vi har sett det."}),
-        "merge": (f"{base}/merge", {"source": str(s.second)}),
+        "merge": (f"{base}/merge", {"source": str(s.second), "confirm": "yes"}),
         "split": (f"{base}/reports/{s.first_reports[1]}/split", {}),
         "move": (f"{base}/reports/{s.first_reports[1]}/move", {"target": str(s.second)}),
     }
@@ -433,7 +433,11 @@ def test_an_incident_of_another_organisation_is_not_found(client, scene: Scene) 
         assert resp.status_code in (302, 404), (route, resp.status_code)
     assert snapshot(other) == before
     # Nor can another organisation's incident be merged or moved into one's own.
-    post(client, f"/workspace/incidents/{scene.first}/merge", {"source": str(other.first)})
+    post(
+        client,
+        f"/workspace/incidents/{scene.first}/merge",
+        {"source": str(other.first), "confirm": "yes"},
+    )
     post(
         client,
         f"/workspace/incidents/{scene.first}/reports/{scene.first_reports[1]}/move",

@@ -415,7 +415,8 @@ def test_merge(logged_in, scene: Scene, how: str) -> None:
     }[how]
     page = text(logged_in.get(f"/workspace/incidents/{scene.first}"))
     assert f'<option value="{scene.second}">' in page  # offered as a candidate
-    resp = post(logged_in, f"/workspace/incidents/{scene.first}/merge", form)
+    # The first press asks for confirmation (tests/api/test_workspace_merge.py); confirmed:
+    resp = post(logged_in, f"/workspace/incidents/{scene.first}/merge", {**form, "confirm": "yes"})
     assert resp.location.endswith(str(scene.first))
     db.session.expire_all()
     assert db.session.get(Incident, scene.second) is None

@@ -67,6 +67,9 @@ def test_the_coordinators_morning(
     # The dark footpath was the same round: merge it into this incident.
     page.get_by_label("Välj en händelse från samma tid").select_option(value=str(night.lamp))
     page.get_by_role("button", name="Slå ihop").click()
+    # Asked once more, with what the merged incident will be called.
+    expect(page.locator("#merge-result")).to_contain_text("Skadegörelse")
+    page.get_by_role("button", name="Ja, slå ihop").click()
     expect(page.get_by_role("status").filter(has_text="ihopslagna")).to_be_visible()
     expect(page.locator(".report-list > li")).to_have_count(3)
     expect(page.locator(".timeline-list")).to_contain_text("slogs ihop hit")

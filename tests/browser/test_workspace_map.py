@@ -143,10 +143,13 @@ def test_map_shows_markers_clusters_and_list_without_tiles(live_server, blocked_
     clusters = page.locator("#map .marker-cluster")
     expect(clusters.first).to_be_visible(timeout=TIMEOUT_MS)
     assert page.locator("#map .leaflet-marker-icon").count() >= 2
-    # The recurring place: a square with its count as text.
+    # The recurring place, shown instead of the incidents: a square with its count as text.
     recurring = page.locator("#map .recurring-icon")
+    expect(recurring).to_have_count(0)
+    page.get_by_role("radio", name="Återkommande platser").check()
     expect(recurring).to_have_count(1)
     expect(recurring).to_have_text("3")
+    page.get_by_role("radio", name="Händelser").check()
     # The area outline and the required attribution.
     assert page.locator("#map path.leaflet-interactive").count() >= 1
     expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")

@@ -1,6 +1,7 @@
 // The small map on an incident's page: every located report of the incident as a marker,
-// over OpenStreetMap tiles when they load. The coordinates are also printed in the page,
-// so nothing depends on this script; without tiles the markers show on a blank background.
+// over the configured tiles (default OpenStreetMap) when they load. The coordinates are
+// printed under it, so nothing depends on this script; without tiles the markers show on
+// a blank background.
 (function () {
   "use strict";
 
@@ -14,12 +15,24 @@
     return;
   }
   if (!points.length) return;
+
+  function escaped(text) {
+    var holder = document.createElement("span");
+    holder.textContent = String(text);
+    return holder.innerHTML;
+  }
+
   el.classList.add("incident-map-live");
   var map = L.map(el, { scrollWheelZoom: false, keyboard: true });
   map.attributionControl.setPrefix(false);
+  // The zoom level as an attribute: the page's tests (and styles) can see it change.
+  map.on("zoomend", function () {
+    el.setAttribute("data-zoom", String(map.getZoom()));
+  });
   L.tileLayer(el.dataset.tiles, {
     maxZoom: 19,
-    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+    // The configured credit is plain text: Leaflet takes HTML, so it goes in escaped.
+    attribution: escaped(el.dataset.attribution || ""),
   }).addTo(map);
   var bounds = [];
   points.forEach(function (p) {

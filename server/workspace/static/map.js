@@ -1,5 +1,5 @@
 // The workspace map: incidents (clustered), recurring places, named places and area outlines
-// from /workspace/map/data.json, over OpenStreetMap tiles when they load. Without tiles the
+// from /workspace/map/data.json, over the configured tiles when they load. Without tiles the
 // markers still show on a blank background and a note says why; the same incidents and
 // places are listed under the map by the server, so nothing depends on this script.
 // Every text from the data is put in with textContent, never as HTML: tooltips and popups
@@ -42,8 +42,9 @@
   var tilesFailed = false;
   var tiles = L.tileLayer(d.tiles, {
     maxZoom: 19,
-    // Required by the OpenStreetMap tile policy; shown even when tiles fail.
-    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+    // The configured credit (OpenStreetMap's by default, which its tile policy requires),
+    // shown even when tiles fail; plain text, so it goes in escaped (Leaflet takes HTML).
+    attribution: escaped(d.attribution || ""),
     crossOrigin: false,
   });
   tiles.on("tileerror", function () {
@@ -96,11 +97,31 @@
   }
 
   function recurringIcon(p) {
-    // The count as text in a square, just right of the place's centre (beside, not over,
-    // the incidents' pins and clusters there): told apart by shape and number, not colour.
+    // The count as text in a square on the place's centre: told apart from the incidents'
+    // pins by shape and number, not colour (the two are never on the map at once).
     var html = document.createElement("span");
     html.textContent = String(Number(p.count) || 0);
-    return L.divIcon({ className: "recurring-icon", html: html, iconSize: [30, 30], iconAnchor: [-22, 15] });
+    return L.divIcon({ className: "recurring-icon", html: html, iconSize: [32, 32], iconAnchor: [16, 16] });
+  }
+
+  // Incidents or recurring places, one at a time (the radio buttons above the map).
+  function showOne(incidents, recurring) {
+    var toggle = document.getElementById("map-toggle");
+    if (!toggle) {
+      incidents.addTo(map);
+      return;
+    }
+    function apply() {
+      var picked = toggle.querySelector("input[name='map-layer']:checked");
+      var wanted = picked && picked.value === "recurring" ? recurring : incidents;
+      var other = wanted === recurring ? incidents : recurring;
+      if (map.hasLayer(other)) map.removeLayer(other);
+      if (!map.hasLayer(wanted)) wanted.addTo(map);
+      el.setAttribute("data-layer", wanted === recurring ? "recurring" : "incidents");
+    }
+    toggle.addEventListener("change", apply);
+    toggle.hidden = false;
+    apply();
   }
 
   function render(doc) {
@@ -159,11 +180,8 @@
 
     areas.addTo(map);
     places.addTo(map);
-    incidents.addTo(map);
-    recurring.addTo(map);
+    showOne(incidents, recurring);
     var overlays = {};
-    overlays[escaped(d.labelIncidents)] = incidents;
-    overlays[escaped(d.labelRecurring)] = recurring;
     overlays[escaped(d.labelPlaces)] = places;
     overlays[escaped(d.labelAreas)] = areas;
     L.control.layers(null, overlays, { collapsed: false }).addTo(map);

@@ -1,0 +1,108 @@
+"""The incident list in pages of 50: filters kept on every page link, a total, bad pages."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support import factories
+from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
+    cheap_hashing,
+    login,
+    push,
+)
+
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
+
+LIST = "/workspace/incidents"
+ROW = re.compile(r'<tr class="[^"]*" data-incident="([0-9a-f-]+)"')
+LIGHTS = 55  # dark street lights, each its own incident (a kilometre apart)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A coordinator of an organisation with 55 environment incidents and 3 vandalisms."""
+    org = factories.make_org("Mjölby kommun")
+    who = factories.make_person(org)
+    dev = factories.make_device(org)
+    reports = [
+        factories.night_report(
+            18 + (i % 6),
+            i % 60,
+            category="miljo" if i < LIGHTS else "skadegorelse",
+            location={"lat": 58.0 + i * 0.01, "lon": 15.0, "accuracy_m": 10.0},
+            place=f"Lyktstolpe {i}",
+            description="Släckt belysning.",
+        )
+        for i in range(LIGHTS + 3)
+    ]
+    client = app.test_client()
+    push(client, dev, *reports)
+    login(client, who)
+    return client
+
+
+def _page(client: FlaskClient, query: str) -> tuple[int, str]:
+    """GET the list with a query; return the status and the page text."""
+    resp = client.get(f"{LIST}?{query}")
+    return resp.status_code, resp.get_data(as_text=True)
+
+
+def _links(html: str) -> dict[str, str]:
+    """Return the pager's links by their rel (prev, next, first, last)."""
+    found = {}
+    for rel, href in re.findall(r'<a[^>]*rel="(\w+)"[^>]*href="([^"]+)"', html):
+        found[rel] = unescape(href)
+    for href, rel in re.findall(r'<a[^>]*href="([^"]+)"[^>]*rel="(\w+)"', html):
+        found[rel] = unescape(href)
+    return found
+
+
+def test_fifty_a_page_with_the_filter_kept(client: FlaskClient) -> None:
+    status, first = _page(client, "category=miljo&sort=time")
+    assert status == 200
+    assert len(ROW.findall(first)) == 50
+    assert "1–50 av 55 händelser" in first
+    links = _links(first)
+    assert "prev" not in links
+    nxt = links["next"]
+    assert "category=miljo" in nxt and "sort=time" in nxt and "page=2" in nxt
+
+    second = client.get(nxt).get_data(as_text=True)
+    rows = ROW.findall(second)
+    assert len(rows) == 5
+    assert not set(rows) & set(ROW.findall(first))  # no incident on two pages
+    assert "51–55 av 55 händelser" in second
+    assert "Skadegörelse" not in "".join(re.findall(r"<tbody>.*?</tbody>", second, re.S))
+    back = _links(second)
+    assert "next" not in back and "category=miljo" in back["prev"] and "page=1" in back["prev"]
+
+
+def test_every_incident_once_across_the_pages(client: FlaskClient) -> None:
+    _, first = _page(client, "")
+    _, second = _page(client, "page=2")
+    ids = ROW.findall(first) + ROW.findall(second)
+    assert len(ids) == len(set(ids)) == LIGHTS + 3
+
+
+def test_a_page_past_the_end_is_empty_with_a_way_back(client: FlaskClient) -> None:
+    status, html = _page(client, "category=miljo&page=9")
+    assert status == 200
+    assert ROW.findall(html) == []
+    assert "Sidan finns inte" in html
+    back = _links(html)["last"]
+    assert "page=2" in back and "category=miljo" in back
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "abc", "1.5", "9" * 30, "", " 2"])
+def test_a_bad_page_number_is_a_400_not_a_500(client: FlaskClient, bad: str) -> None:
+    status, html = _page(client, f"page={bad}")
+    if bad == "":
+        assert status == 200  # no page asked for: the first
+    else:
+        assert status == 400, bad
+        assert "Sidnumret" in html
