@@ -84,8 +84,8 @@ async function run({ device, token }, storage, setReportView) {
   };
 
   const view = createReportView({
-    announce: setStatus,
     storage,
+    onWithdrawn: () => void refresh(),
     onSaved: () => {
       void refresh();
       sync?.trigger();
@@ -143,6 +143,7 @@ async function run({ device, token }, storage, setReportView) {
   // At start-up too: a phone opened after a week without coverage lets go of old details.
   await storage.pruneOutbox().catch((error) => console.warn("prune", error));
   await refresh();
+  await view.restoreDraft(); // a report half-written before a reload or restart
 
   /** @param {SyncSummary} summary */
   const afterPass = async (summary) => {

@@ -154,7 +154,7 @@ def test_a_rejected_report_is_corrected_and_sent_again_once(live_server, page):
     page.get_by_label("Plats").fill("Stationen")
     page.get_by_role("button", name="3 Hög").click()
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_have_text("Sparad: Skadegörelse.")
+    expect(page.locator("#toast").get_by_role("status")).to_have_text("Sparad: Skadegörelse.")
 
     (report_id,) = [r["id"] for r in _local_reports(page)]
     item = _item(page, report_id)
@@ -204,7 +204,7 @@ def test_a_report_can_be_edited_until_the_coordinator_closes_it(live_server, pag
         page.get_by_role("button", name=name, exact=True).click()
         page.get_by_label("Beskrivning").fill(f"{name}, första versionen")
         page.get_by_role("button", name="Spara").click()
-        expect(page.get_by_role("status")).to_contain_text("Sparad")
+        expect(page.locator("#toast").get_by_role("status")).to_contain_text("Sparad")
     expect(_states(page)).to_have_text([ON_SERVER] * 2, timeout=TIMEOUT_MS)
     ids = {r["category"]: r["id"] for r in _local_reports(page)}
     closed, open_ = ids["brand"], ids["narkotika"]
