@@ -1,7 +1,7 @@
 // The "new report" screen: big category tiles, then optional extras on the same screen and a
 // big Spara. Tile → Spara is a saved report in two taps; "Lugnt pass" is one. The report is
-// written to the outbox (saveReport, handed in by app.js) before the toast says "Sparad", with
-// Ångra for a few seconds. The same form edits a stored report (edit()): its values filled in,
+// written to the outbox (report-save.js) before the toast says "Sparad", with Ångra for a few
+// seconds. The same form edits a stored report (edit()): its values filled in,
 // the category in a list, the position kept. While the form is open it is a draft in
 // IndexedDB (draft-keeper.js), restored after a reload or restart (restoreDraft()). A second
 // tap of a double tap never acts on the screen the first one opened (tap-guard.js). This
@@ -14,6 +14,7 @@ import { createLocationWatch } from "./location.js";
 import { createPhotoPicker } from "./photos.js";
 import { watchPersonnummer } from "./pnr-warning.js";
 import { reviewPhoto } from "./redact.js";
+import { createSaver } from "./report-save.js";
 import { createTapGuard } from "./tap-guard.js";
 import { createToast } from "./toast.js";
 
@@ -42,7 +43,7 @@ const CALM = "lugnt";
  * @param {{onSaved: (record: StoredReport) => void, onWithdrawn: () => void,
  *   storage: ReportStorage}} options onWithdrawn: Ångra took a saved report back out
  * @returns {{setCategories: (categories: Category[]) => void, hasDraft: () => boolean,
- *   edit: (record: StoredReport) => void, restoreDraft: () => Promise<void>}}
+ *   edit: (record: StoredReport) => void, restoreDraft: () => Promise<void>, dismiss: () => void}}
  */
 export function createReportView({ onSaved, onWithdrawn, storage }) {
   const pick = byId("pick");
@@ -64,6 +65,14 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
   const categoryError = byId("category-error");
   const draftNote = byId("draft-note");
   const toast = createToast();
+  const saver = createSaver({
+    storage,
+    toast,
+    buttons: [save, calm],
+    label: (code) => categoryLabel(categories.find((c) => c.code === code), code),
+    onSaved,
+    onWithdrawn,
+  });
   const guard = createTapGuard();
   const keeper = createDraftKeeper({ storage, snapshot });
   const photoPicker = createPhotoPicker({
@@ -86,7 +95,6 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
   let selected = null;
   /** @type {number | null} */
   let severity = null;
-  let saving = false;
   /** @type {StoredReport | null} the report being edited, null for a new one */
   let editing = null;
   /** The id a new report will be saved under, made when its form opens (kept in the draft). */
@@ -146,7 +154,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
    * @returns {Promise<void>} resolves once its photos are in the form
    */
   function edit(record) {
-    if (saving) return Promise.resolve();
+    if (saver.busy()) return Promise.resolve();
     toast.hide();
     discard(); // a half-written report in the form can still be brought back (Ångra)
     editing = record;
@@ -273,49 +281,6 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     target.focus();
   }
 
-  /**
-   * Ångra after Spara: take the report back out of the outbox unless it has been sent.
-   * @param {StoredReport} record
-   * @returns {Promise<string>} what the toast says then
-   */
-  async function withdraw(record) {
-    const taken = await storage.withdrawReport(record.id).catch((error) => {
-      console.error("withdraw", error);
-      return false;
-    });
-    if (taken) onWithdrawn();
-    return t(taken ? "report.withdrawn" : "report.cannotUndo");
-  }
-
-  /**
-   * Write one report to the outbox, then say so where the user is looking.
-   * @param {Partial<ReportPayload>} report
-   * @param {boolean} undoable a new report (an edit has an earlier revision to go back to)
-   * @returns {Promise<boolean>}
-   */
-  async function write(report, undoable) {
-    if (saving) return false;
-    saving = true;
-    save.disabled = true;
-    calm.disabled = true;
-    try {
-      const record = await storage.saveReport(report);
-      const category = categories.find((c) => c.code === record.category);
-      const said = t("report.saved", { category: categoryLabel(category, record.category) });
-      toast.show(said, undoable ? () => withdraw(record) : undefined);
-      onSaved(record);
-      return true;
-    } catch (error) {
-      console.error("save", error);
-      toast.show(t("report.saveFailed"));
-      return false;
-    } finally {
-      saving = false;
-      save.disabled = false;
-      calm.disabled = false;
-    }
-  }
-
   for (const button of severityButtons) {
     button.addEventListener("click", () => {
       const value = Number(button.dataset.severity);
@@ -325,7 +290,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if ((!selected && !editing) || saving) return;
+    if ((!selected && !editing) || saver.busy()) return;
     if (editing && !categorySelect.value) {
       categoryError.hidden = false;
       categorySelect.focus();
@@ -351,7 +316,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     };
     // An edit keeps the id (a new revision of the same report) and the original position; a
     // new report gets the draft's id, so a draft left behind by a crash is known as saved.
-    const ok = await write(
+    const ok = await saver.write(
       target ? { ...fields, id: target.id } : { ...fields, id: draftId, location: position.location() },
       !target,
     );
@@ -371,7 +336,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     guard.arm();
   });
   calm.addEventListener("click", async () => {
-    if (await write({ category: CALM }, true)) guard.arm();
+    if (await saver.write({ category: CALM }, true)) guard.arm();
   });
 
   return {
@@ -395,6 +360,8 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
       draftNote.hidden = false;
       keeper.begin();
     },
+    /** Hide the confirmation (the screen is going away: the phone was revoked). */
+    dismiss: () => toast.hide(),
     /** Whether a report is half-written (an update must not reload now). */
     hasDraft: () => selected !== null || editing !== null,
   };

@@ -116,6 +116,7 @@ async function run({ device, token }, storage, setReportView) {
     sync?.stop();
     setStatus(t("enrol.revoked"));
     showSections(["new-report"], false);
+    view.dismiss(); // no "Sparad" with Ångra over the revoked screen
     setReportView(null);
     // The pass that got the 401 has already deleted what the server has; again here for a
     // phone revoked before this version (or if that failed): nothing acknowledged stays.
