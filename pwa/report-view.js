@@ -348,6 +348,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     },
     /** Open the form with the draft a reload, a discarded tab or a restart left behind. */
     restoreDraft: async () => {
+      await keeper.ready();
       const draft = await storage.loadDraft().catch((error) => {
         console.warn("draft", error);
         return undefined;

@@ -141,10 +141,11 @@ async function run({ device, token }, storage, setReportView) {
     await enterRevoked(); // stays revoked across restarts, offline too
     return;
   }
+  // A report half-written before a reload or restart, before the user starts another one.
+  await view.restoreDraft();
   // At start-up too: a phone opened after a week without coverage lets go of old details.
   await storage.pruneOutbox().catch((error) => console.warn("prune", error));
   await refresh();
-  await view.restoreDraft(); // a report half-written before a reload or restart
 
   /** @param {SyncSummary} summary */
   const afterPass = async (summary) => {

@@ -87,6 +87,18 @@ def test_a_half_written_report_survives_a_reload_and_is_then_saved_once(live_ser
     context.close()
 
 
+def test_a_reload_right_after_typing_keeps_the_last_words(live_server, page):
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Otrygg plats").click()
+    page.get_by_label("Beskrivning").fill("Direkt omladdning")
+
+    page.reload()  # within the draft's write delay: the unloading page keeps it
+
+    expect(page.get_by_text(RESTORED)).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_label("Beskrivning")).to_have_value("Direkt omladdning")
+    assert page.evaluate("localStorage.getItem('lagesbild.draftAtUnload')") is None  # moved
+
+
 def test_a_draft_survives_the_tab_being_discarded_while_the_camera_is_open(live_server, page):
     _enrol(live_server, page)
     page.get_by_role("button", name="Skadegörelse", exact=True).click()

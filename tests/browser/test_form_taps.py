@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import describe, run_axe, serious
 from tests.browser.conftest import wait_until
 from tests.browser.test_report_form import ON_SERVER, TIMEOUT_MS, _enrol, _local_ids, _states
 
@@ -188,3 +191,34 @@ def test_avbryt_on_an_empty_form_just_closes_it(live_server, page):
 
     expect(page.get_by_role("button", name="Brand")).to_be_focused()
     expect(_toast(page)).to_be_hidden()
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_toast_the_restored_draft_and_the_photo_progress_pass_axe(live_server, browser, tmp_path, theme):
+    context = browser.new_context(locale="sv-SE", color_scheme=theme)
+    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    if theme == "light":
+        page.add_init_script("localStorage.setItem('lagesbild.theme', 'light')")
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Lugnt pass").click()
+    expect(_toast(page).get_by_role("button", name="Ångra")).to_be_visible()
+    _assert_accessible(page, "toast")
+
+    page.get_by_role("button", name="Otrygg plats").click()
+    page.get_by_label("Beskrivning").fill("Släckt belysning")
+    page.reload()
+    expect(page.locator("#draft-note")).to_be_visible(timeout=TIMEOUT_MS)
+    Image.new("RGB", (300, 200), (200, 40, 40)).save(tmp_path / "a.png", "PNG")
+    page.get_by_label("Ta foto").set_input_files(tmp_path / "a.png")
+    expect(page.locator("#photo-list").get_by_role("progressbar")).to_be_visible()
+    page.get_by_role("dialog").get_by_role("button", name="Klar").click()
+    expect(page.locator("#photo-list").get_by_role("progressbar")).to_have_count(0)
+    # Spara away from Avbryt, the note and the extras: no serious violation either.
+    _assert_accessible(page, "restored form")
+    context.close()
+
+
+def _assert_accessible(page: Page, screen: str) -> None:
+    found = serious(run_axe(page))
+    assert not found, f"{screen}: " + describe(found)
