@@ -42,8 +42,12 @@ def _draft_has(page: Page, condition: str) -> None:
     wait_until(page, f"(async (d) => d !== null && ({condition}))(await {_DRAFT})", TIMEOUT_MS)
 
 
-def test_a_half_written_report_survives_a_reload_and_is_then_saved_once(live_server, browser: Browser, tmp_path):
-    context = browser.new_context(locale="sv-SE", permissions=["geolocation"], geolocation=STATIONEN)
+def test_a_half_written_report_survives_a_reload_and_is_then_saved_once(
+    live_server, browser: Browser, tmp_path
+):
+    context = browser.new_context(
+        locale="sv-SE", permissions=["geolocation"], geolocation=STATIONEN
+    )
     page = context.new_page()
     _enrol(live_server, page)
     page.get_by_role("button", name="Otrygg plats").click()
@@ -140,7 +144,8 @@ _VERSION_1 = """async () => {
     const blob = await canvas.convertToBlob({type: 'image/jpeg'});
     const bytes = await blob.arrayBuffer();
     const digest = await crypto.subtle.digest('SHA-256', bytes);
-    const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+    const hex = (b) => b.toString(16).padStart(2, '0');
+    const sha256 = Array.from(new Uint8Array(digest), hex).join('');
     const id = crypto.randomUUID();
     const now = new Date().toISOString();
     await new Promise((resolve, reject) => {
@@ -180,7 +185,11 @@ def test_the_upgrade_to_drafts_keeps_every_queued_report(live_server, page):
     expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)
     with live_server.app.app_context():
         (row,) = db.session.scalars(select(Report)).all()
-        assert (str(row.id), row.description, len(row.photos)) == (queued, "Kö från förra versionen", 1)
+        assert (str(row.id), row.description, len(row.photos)) == (
+            queued,
+            "Kö från förra versionen",
+            1,
+        )
     stores = page.evaluate(
         """() => new Promise((resolve) => {
             const open = indexedDB.open('lagesbild');
