@@ -53,6 +53,28 @@ def test_a_double_tap_on_spara_saves_once_and_opens_no_tile_under_the_finger(liv
     expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)
 
 
+def test_a_right_thumb_double_tap_on_spara_does_not_undo_it(stoppable_server, page):
+    page.set_viewport_size(PHONE)
+    _enrol(stoppable_server, page)
+    stoppable_server.stop()  # the report stays on the phone, where Ångra could take it back
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    box = page.locator("#save").bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] * 0.85, box["y"] + box["height"] / 2  # a right thumb
+
+    page.mouse.click(x, y)
+    expect(_toast(page).get_by_role("status")).to_have_text(SAVED)
+    page.mouse.click(x, y)  # where Ångra of the toast now is
+
+    undo = _toast(page).get_by_role("button", name="Ångra")
+    expect(undo).to_be_enabled()  # a tap on it would have disabled it at once
+    expect(_toast(page).get_by_role("status")).to_have_text(SAVED)
+    assert len(_local_ids(page)) == 1
+    undo.press("Enter")  # Ångra itself still works when meant
+    expect(_toast(page).get_by_role("status")).to_have_text("Rapporten togs bort.")
+    _stored_count(page, 0)
+
+
 def test_two_quick_taps_on_lugnt_pass_save_one_calm_round(live_server, page):
     page.set_viewport_size(PHONE)
     _enrol(live_server, page)
