@@ -122,6 +122,34 @@ def test_a_draft_survives_the_tab_being_discarded_while_the_camera_is_open(live_
     expect(again.get_by_label("Beskrivning")).to_have_value("Krossad ruta i entrén")
 
 
+def test_a_half_done_change_to_a_stored_report_survives_a_reload(live_server, page):
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+    page.get_by_label("Beskrivning").fill("Klotter")
+    page.get_by_role("button", name="Spara").click()
+    expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Ändra").click()
+    page.get_by_label("Beskrivning").fill("Klotter på busskuren, stor tagg")
+    _draft_has(page, "d.editId !== null && d.description.endsWith('stor tagg')")
+
+    page.reload()
+
+    expect(page.locator("#new-report-heading")).to_have_text("Ändra rapport", timeout=TIMEOUT_MS)
+    expect(page.get_by_label("Beskrivning")).to_have_value("Klotter på busskuren, stor tagg")
+    page.get_by_role("button", name="Spara").click()
+    sent_again = (
+        "(await (await import('/store.js')).listReports())"
+        ".every((r) => r.revision === 1 && r.state === 'sent')"
+    )
+    wait_until(page, sent_again, TIMEOUT_MS)
+    with live_server.app.app_context():
+        (row,) = db.session.scalars(select(Report)).all()  # the same report, changed
+        assert (row.category_code, row.description) == (
+            "skadegorelse",
+            "Klotter på busskuren, stor tagg",
+        )
+
+
 def test_avbryt_ends_the_draft(live_server, page):
     _enrol(live_server, page)
     page.get_by_role("button", name="Brand").click()
