@@ -35,7 +35,7 @@ function takeUnloadCopy() {
  * @param {{storage: DraftStorage & {loadDraft: () => Promise<Draft | undefined>},
  *   snapshot: () => Draft, delayMs?: number}} options snapshot: the form as it is now
  * @returns {{begin: () => void, changed: () => void, flush: () => Promise<void>,
- *   end: () => Promise<void>, ready: () => Promise<void>}}
+ *   end: () => Promise<void>, stop: () => void, ready: () => Promise<void>}}
  */
 export function createDraftKeeper({ storage, snapshot, delayMs = DRAFT_DELAY_MS }) {
   let active = false;
@@ -113,6 +113,12 @@ export function createDraftKeeper({ storage, snapshot, delayMs = DRAFT_DELAY_MS 
       active = false;
       takeUnloadCopy();
       return queue(() => storage.clearDraft());
+    },
+    /** Stop keeping without clearing (a revoked phone: its wipe clears the draft). */
+    stop: () => {
+      cancel();
+      active = false;
+      takeUnloadCopy(); // never left behind in localStorage, outside what a wipe clears
     },
     /** Resolves once the writes so far (the last page's copy among them) are done. */
     ready: () => writes,

@@ -361,8 +361,11 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
       draftNote.hidden = false;
       keeper.begin();
     },
-    /** Hide the confirmation (the screen is going away: the phone was revoked). */
-    dismiss: () => toast.hide(),
+    /** The screen is going away (the phone was revoked): no toast, no more draft writes. */
+    dismiss: () => {
+      toast.hide();
+      keeper.stop();
+    },
     /** Whether a report is half-written (an update must not reload now). */
     hasDraft: () => selected !== null || editing !== null,
   };
