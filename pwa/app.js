@@ -1,6 +1,7 @@
 // The wiring: theme, language and service worker; enrols the phone from the link printed by
 // `lagesbild device enrol`, then starts the enrolled session (session.js). This is the one
 // page module that imports the outbox (store.js): the screens get its functions from here.
+import { clearDraft, loadDraft, saveDraft } from "./drafts.js";
 import { enrol, savedEnrolment } from "./enrolment.js";
 import { loadCatalog, t, translatePage } from "./i18n.js";
 import { exportQueue } from "./outbox-export.js";
@@ -9,6 +10,7 @@ import { setStatus } from "./screens.js";
 import { startSession } from "./session.js";
 import * as store from "./store.js";
 import { registerServiceWorker } from "./sw-register.js";
+import { exclusively } from "./sync.js";
 import { applyTheme, storedTheme, wireThemeSwitch } from "./theme.js";
 
 /** @type {import("./session.js").FieldStorage} */
@@ -16,6 +18,11 @@ const storage = {
   listReports: store.listReports,
   getReport: store.getReport,
   saveReport: store.saveReport,
+  // Never while a pass may be pushing it: under the sync lock, "saved" means not on its way.
+  withdrawReport: (id) => exclusively(() => store.withdraw(id)),
+  loadDraft,
+  saveDraft,
+  clearDraft,
   savePhoto: store.savePhoto,
   loadPhoto: store.photo,
   wipeData: store.wipe,

@@ -1,8 +1,11 @@
 // The IndexedDB database of the field app and the two primitives every store module uses:
 // one request as a promise, and one durable transaction.
+//
+// Versions: 1 reports, photos, meta; 2 adds drafts (the half-written report, drafts.js). An
+// upgrade only ever adds stores: the outbox of an older version is kept as it is.
 
 const DB_NAME = "lagesbild";
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 /** @type {Promise<IDBDatabase> | null} */
 let opening = null;
@@ -20,6 +23,7 @@ export function openDb() {
       if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "id" });
       if (!db.objectStoreNames.contains("photos")) db.createObjectStore("photos", { keyPath: "sha256" });
       if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
+      if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts");
     };
     request.onsuccess = () => {
       const db = request.result;

@@ -61,11 +61,12 @@ export function isBetter(best, next) {
 
 /**
  * Wire the position line of the report form.
- * @param {{output: HTMLElement}} elements
+ * @param {{output: HTMLElement, onChange?: () => void}} elements onChange: the kept fix
+ *   changed (the draft keeps it)
  * @returns {{start: () => void, stop: () => void, show: (stored: Location | null) => void,
  *   location: () => Location | null}}
  */
-export function createLocationWatch({ output }) {
+export function createLocationWatch({ output, onChange = () => {} }) {
   /** @type {Location | null} */
   let best = null;
   /** @type {number | null} */
@@ -99,6 +100,7 @@ export function createLocationWatch({ output }) {
         best = next;
         bestIsStale = stale;
         render();
+        onChange();
       },
       () => render(), // denied or unavailable: "Utan position" stays
       { enableHighAccuracy: true, maximumAge: 30000, timeout: 60000 },

@@ -97,14 +97,32 @@ export async function processPhoto(file, savePhoto, review, signal = new AbortCo
 }
 
 /**
+ * A placeholder in the photo list while a chosen photo is decoded, reviewed and stored: a
+ * spinner and "Bearbetar foto…", so a slow phone does not look stuck.
+ * @returns {HTMLLIElement}
+ */
+function busyItem() {
+  const item = document.createElement("li");
+  item.className = "photo photo-busy";
+  const progress = document.createElement("progress"); // no value: indeterminate
+  const label = document.createElement("span");
+  label.id = `photo-busy-${crypto.randomUUID()}`;
+  label.textContent = t("photo.processing");
+  progress.setAttribute("aria-labelledby", label.id);
+  item.append(progress, label);
+  return item;
+}
+
+/**
  * Wire the photo field of the report form.
  * @param {{input: HTMLInputElement, list: HTMLElement, error: HTMLElement,
- *   savePhoto: SavePhoto, loadPhoto: LoadPhoto, review?: ReviewPhoto}} options the field's
- *   elements, the outbox, and the review step (redact.js) before a photo is stored
+ *   savePhoto: SavePhoto, loadPhoto: LoadPhoto, review?: ReviewPhoto, onChange?: () => void}}
+ *   options the field's elements, the outbox, the review step (redact.js) before a photo is
+ *   stored, and who to tell when the list of photos changes (the draft)
  * @returns {{photos: () => string[], settle: () => Promise<void>, reset: () => void,
  *   load: (shas: string[]) => Promise<void>}}
  */
-export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto, review }) {
+export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto, review, onChange = () => {} }) {
   /** @type {Array<{sha256: string, url: string | null, item: HTMLElement}>} */
   let chosen = [];
   /** @type {Set<Promise<void>>} */
@@ -121,6 +139,7 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto, re
     if (entry.url) URL.revokeObjectURL(entry.url);
     entry.item.remove();
     input.focus();
+    onChange();
   }
 
   /** @param {{sha256: string, blob: Blob | null, redacted?: boolean}} photo null: the bytes are not on this phone */
@@ -156,13 +175,17 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto, re
     item.append(button);
     list.append(item);
     chosen.push({ sha256: photo.sha256, url, item });
+    onChange();
   }
 
   /** @param {File} file */
   function add(file) {
     const mine = generation;
+    const busyNote = busyItem();
+    list.append(busyNote);
     const job = processPhoto(file, savePhoto, review, reviews.signal)
       .then((photo) => {
+        busyNote.remove(); // before the photo itself takes its place
         if (photo && mine === generation) show(photo);
       })
       .catch((err) => {
@@ -171,7 +194,10 @@ export function createPhotoPicker({ input, list, error, savePhoto, loadPhoto, re
         error.textContent = t(err instanceof UnreadablePhoto ? "photo.unreadable" : "photo.failed");
         error.hidden = false;
       })
-      .finally(() => busy.delete(job));
+      .finally(() => {
+        busyNote.remove();
+        busy.delete(job);
+      });
     busy.add(job);
   }
 

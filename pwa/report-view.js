@@ -1,37 +1,51 @@
 // The "new report" screen: big category tiles, then optional extras on the same screen and a
 // big Spara. Tile → Spara is a saved report in two taps; "Lugnt pass" is one. The report is
-// written to the outbox (saveReport, handed in by app.js) before anything says "Sparad". The
-// same form edits a stored report (edit()): its values filled in, the category in a list, the
-// position kept. This module never imports store.js.
+// written to the outbox (report-save.js) before the toast says "Sparad", with Ångra for a few
+// seconds. The same form edits a stored report (edit()): its values filled in,
+// the category in a list, the position kept. While the form is open it is a draft in
+// IndexedDB (draft-keeper.js), restored after a reload or restart (restoreDraft()). A second
+// tap of a double tap never acts on the screen the first one opened (tap-guard.js). This
+// module never imports store.js.
 import { categoryLabel } from "./categories.js";
+import { createDraftKeeper } from "./draft-keeper.js";
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 import { createLocationWatch, quickFix } from "./location.js";
 import { createPhotoPicker } from "./photos.js";
 import { watchPersonnummer } from "./pnr-warning.js";
 import { reviewPhoto } from "./redact.js";
+import { createSaver } from "./report-save.js";
+import { createTapGuard } from "./tap-guard.js";
+import { createToast } from "./toast.js";
 
 /**
  * @typedef {import("./categories.js").Category} Category
  * @typedef {import("./store.js").StoredReport} StoredReport
  * @typedef {import("./store.js").ReportPayload} ReportPayload
+ * @typedef {import("./drafts.js").Draft} Draft
  * @typedef {{
  *   saveReport: (report: Partial<ReportPayload>) => Promise<StoredReport>,
+ *   getReport: (id: string) => Promise<StoredReport | undefined>,
+ *   withdrawReport: (id: string) => Promise<boolean>,
  *   savePhoto: import("./photos.js").SavePhoto,
  *   loadPhoto: import("./photos.js").LoadPhoto,
- * }} ReportStorage the outbox functions the form writes and reads through
+ *   loadDraft: () => Promise<Draft | undefined>,
+ *   saveDraft: (draft: Draft) => Promise<void>,
+ *   clearDraft: () => Promise<void>,
+ * }} ReportStorage the outbox functions the form writes and reads through; withdrawReport
+ *   takes a report just saved back out (Ångra), false when it has already been sent
  */
 
 const CALM = "lugnt";
 
 /**
  * Wire the new-report screen.
- * @param {{onSaved: (record: StoredReport) => void, announce: (text: string) => void,
- *   storage: ReportStorage}} options
+ * @param {{onSaved: (record: StoredReport) => void, onWithdrawn: () => void,
+ *   storage: ReportStorage}} options onWithdrawn: Ångra took a saved report back out
  * @returns {{setCategories: (categories: Category[]) => void, hasDraft: () => boolean,
- *   edit: (record: StoredReport) => void}}
+ *   edit: (record: StoredReport) => void, restoreDraft: () => Promise<void>, dismiss: () => void}}
  */
-export function createReportView({ onSaved, announce, storage }) {
+export function createReportView({ onSaved, onWithdrawn, storage }) {
   const pick = byId("pick");
   const tiles = byId("tiles");
   const missing = byId("tiles-missing");
@@ -49,6 +63,18 @@ export function createReportView({ onSaved, announce, storage }) {
   const categoryField = byId("category-field");
   const categorySelect = /** @type {HTMLSelectElement} */ (byId("category-select"));
   const categoryError = byId("category-error");
+  const draftNote = byId("draft-note");
+  const toast = createToast();
+  const saver = createSaver({
+    storage,
+    toast,
+    buttons: [save, calm],
+    label: (code) => categoryLabel(categories.find((c) => c.code === code), code),
+    onSaved,
+    onWithdrawn,
+  });
+  const guard = createTapGuard();
+  const keeper = createDraftKeeper({ storage, snapshot });
   const photoPicker = createPhotoPicker({
     input: /** @type {HTMLInputElement} */ (byId("photo-input")),
     list: byId("photo-list"),
@@ -56,10 +82,11 @@ export function createReportView({ onSaved, announce, storage }) {
     savePhoto: storage.savePhoto,
     loadPhoto: storage.loadPhoto,
     review: reviewPhoto,
+    onChange: () => keeper.changed(),
   });
   // Free text that looks like a personnummer is flagged, with a one-tap mask.
   const pnrChecks = [watchPersonnummer(description), watchPersonnummer(place)];
-  const position = createLocationWatch({ output: byId("location") });
+  const position = createLocationWatch({ output: byId("location"), onChange: () => keeper.changed() });
   const severityButtons = /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-severity]")]);
 
   /** @type {Category[]} */
@@ -68,9 +95,10 @@ export function createReportView({ onSaved, announce, storage }) {
   let selected = null;
   /** @type {number | null} */
   let severity = null;
-  let saving = false;
   /** @type {StoredReport | null} the report being edited, null for a new one */
   let editing = null;
+  /** The id a new report will be saved under, made when its form opens (kept in the draft). */
+  let draftId = "";
 
   /** @param {Category[]} next */
   function setCategories(next) {
@@ -84,15 +112,24 @@ export function createReportView({ onSaved, announce, storage }) {
         tile.className = category.urgent ? "tile urgent-tile" : "tile";
         tile.dataset.code = category.code;
         tile.textContent = categoryLabel(category, category.code);
-        tile.addEventListener("click", () => open(category));
+        tile.addEventListener("click", () => {
+          open(category);
+          guard.arm();
+          keeper.begin();
+        });
         return tile;
       }),
     );
     missing.hidden = next.length > 0;
   }
 
-  /** @param {Category} category */
-  function open(category) {
+  /**
+   * @param {Category} category
+   * @param {string} [id] the id of a restored draft
+   */
+  function open(category, id = crypto.randomUUID()) {
+    toast.hide(); // an old "Sparad" does not stay above a new form
+    draftId = id;
     selected = category;
     heading.textContent = categoryLabel(category, category.code);
     urgent.hidden = !category.urgent;
@@ -108,15 +145,18 @@ export function createReportView({ onSaved, announce, storage }) {
     for (const button of severityButtons) {
       button.setAttribute("aria-pressed", String(Number(button.dataset.severity) === value));
     }
+    keeper.changed();
   }
 
   /**
    * Open a stored report in the form with its values, to change it and send it again.
    * @param {StoredReport} record
+   * @returns {Promise<void>} resolves once its photos are in the form
    */
   function edit(record) {
-    if (saving) return;
-    reset();
+    if (saver.busy()) return Promise.resolve();
+    toast.hide();
+    discard(); // a half-written report in the form can still be brought back (Ångra)
     editing = record;
     const known = categories.some((c) => c.code === record.category);
     /** @type {HTMLOptionElement[]} */
@@ -141,11 +181,82 @@ export function createReportView({ onSaved, announce, storage }) {
     place.value = record.place ?? "";
     people.value = typeof record.people_count === "number" ? String(record.people_count) : "";
     for (const pnr of pnrChecks) pnr.check();
-    void photoPicker.load(record.photos ?? []);
     position.show(record.location ?? null);
     pick.hidden = true;
     form.hidden = false;
     heading.focus();
+    // The draft starts once the photos are in the form, so it never names fewer.
+    return photoPicker.load(record.photos ?? []);
+  }
+
+  /** @returns {Draft} the form as it is now */
+  function snapshot() {
+    return {
+      id: draftId,
+      editId: editing?.id ?? null,
+      category: editing ? categorySelect.value : (selected?.code ?? ""),
+      severity,
+      description: description.value,
+      place: place.value,
+      people: people.value,
+      photos: photoPicker.photos(),
+      location: editing ? null : position.location(),
+      savedAt: new Date().toISOString(),
+    };
+  }
+
+  /** Whether anything beyond the category has been given (Avbryt then offers Ångra). */
+  function hasContent() {
+    const values = snapshot();
+    return Boolean(
+      values.severity !== null || values.description.trim() || values.place.trim() || values.people.trim() ||
+        values.photos.length,
+    );
+  }
+
+  /**
+   * Open the form again with a draft's values (after a restart, or Ångra after Avbryt).
+   * @param {Draft} draft
+   * @returns {Promise<boolean>} false: the draft is stale (its report is saved, or gone)
+   */
+  async function restore(draft) {
+    if (draft.editId) {
+      const record = await storage.getReport(draft.editId);
+      if (!record) return false;
+      await edit(record);
+      if ([...categorySelect.options].some((o) => o.value === draft.category && !o.disabled)) {
+        categorySelect.value = draft.category;
+      }
+    } else {
+      // Saved already (the app stopped between the save and clearing the draft): nothing to do.
+      if (await storage.getReport(draft.id)) return false;
+      const category = categories.find((c) => c.code === draft.category);
+      // A category retired since the draft began is still the one the reporter chose.
+      const chosen = category ?? { code: draft.category, label_sv: "", label_en: "", urgent: false, order: 0 };
+      open(chosen, draft.id);
+      if (draft.location) position.show(draft.location);
+    }
+    setSeverity(draft.severity);
+    description.value = draft.description;
+    place.value = draft.place;
+    people.value = draft.people;
+    for (const pnr of pnrChecks) pnr.check();
+    photoPicker.reset();
+    await photoPicker.load(draft.photos);
+    return true;
+  }
+
+  /** Close the form and drop its draft; with content, Ångra brings it back for a while. */
+  function discard() {
+    if (!selected && !editing) return; // no form open
+    const kept = hasContent() ? snapshot() : null;
+    reset();
+    void keeper.end();
+    if (!kept) return;
+    toast.show(t("report.discarded"), async () => {
+      if (await restore(kept)) keeper.begin();
+      return "";
+    });
   }
 
   function reset() {
@@ -162,40 +273,12 @@ export function createReportView({ onSaved, announce, storage }) {
     photoPicker.reset();
     position.stop();
     urgent.hidden = true;
+    draftNote.hidden = true;
     form.hidden = true;
     pick.hidden = false;
     const tile = code ? tiles.querySelector(`[data-code="${CSS.escape(code)}"]`) : null;
     const target = /** @type {HTMLElement} */ (tile ?? tiles.querySelector("button") ?? calm);
     target.focus();
-  }
-
-  /**
-   * Write one report to the outbox, then say so.
-   * @param {Partial<ReportPayload>} report
-   * @param {(() => Promise<ReportPayload["location"]>) | null} [locate] finds the position
-   *   first, inside the guard (a second tap while it looks is ignored)
-   * @returns {Promise<boolean>}
-   */
-  async function write(report, locate = null) {
-    if (saving) return false;
-    saving = true;
-    save.disabled = true;
-    calm.disabled = true;
-    try {
-      const record = await storage.saveReport(locate ? { ...report, location: await locate() } : report);
-      const category = categories.find((c) => c.code === record.category);
-      announce(t("report.saved", { category: categoryLabel(category, record.category) }));
-      onSaved(record);
-      return true;
-    } catch (error) {
-      console.error("save", error);
-      announce(t("report.saveFailed"));
-      return false;
-    } finally {
-      saving = false;
-      save.disabled = false;
-      calm.disabled = false;
-    }
   }
 
   for (const button of severityButtons) {
@@ -207,7 +290,7 @@ export function createReportView({ onSaved, announce, storage }) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if ((!selected && !editing) || saving) return;
+    if ((!selected && !editing) || saver.busy()) return;
     if (editing && !categorySelect.value) {
       categoryError.hidden = false;
       categorySelect.focus();
@@ -231,20 +314,60 @@ export function createReportView({ onSaved, announce, storage }) {
       people_count: count !== null && Number.isFinite(count) && count >= 0 ? Math.min(count, 10000) : null,
       photos: photoPicker.photos(),
     };
-    // An edit keeps the id (a new revision of the same report) and the original position.
-    const ok = await write(
-      target ? { ...fields, id: target.id } : { ...fields, location: position.location() },
+    // An edit keeps the id (a new revision of the same report) and the original position; a
+    // new report gets the draft's id, so a draft left behind by a crash is known as saved.
+    const ok = await saver.write(
+      target ? { ...fields, id: target.id } : { ...fields, id: draftId, location: position.location() },
+      !target,
     );
-    if (ok) reset();
+    if (ok) {
+      reset();
+      void keeper.end();
+      guard.arm(); // the tiles now lie under the thumb that tapped Spara
+    }
   });
 
-  cancel.addEventListener("click", reset);
-  // The calm round's position: a quick fix if there is one, else none (location.js).
-  calm.addEventListener("click", () => void write({ category: CALM }, () => quickFix()));
+  form.addEventListener("input", () => keeper.changed());
+  form.addEventListener("change", () => keeper.changed());
+  // The camera may take the screen long enough for the phone to discard the tab: keep it now.
+  byId("photo-input").addEventListener("click", () => void keeper.flush());
+  cancel.addEventListener("click", () => {
+    discard();
+    guard.arm();
+  });
+  // The calm round's position: a quick fix if there is one, else none (location.js); the
+  // wait runs inside the saver's guard, so a second tap meanwhile does nothing.
+  calm.addEventListener("click", async () => {
+    if (await saver.write({ category: CALM }, true, () => quickFix())) guard.arm();
+  });
 
   return {
     setCategories,
-    edit,
+    edit: (record) => {
+      void edit(record).then(() => {
+        if (editing === record) keeper.begin();
+      });
+    },
+    /** Open the form with the draft a reload, a discarded tab or a restart left behind. */
+    restoreDraft: async () => {
+      await keeper.ready();
+      const draft = await storage.loadDraft().catch((error) => {
+        console.warn("draft", error);
+        return undefined;
+      });
+      if (!draft || selected || editing) return;
+      if (!(await restore(draft))) {
+        await storage.clearDraft();
+        return;
+      }
+      draftNote.hidden = false;
+      keeper.begin();
+    },
+    /** The screen is going away (the phone was revoked): no toast, no more draft writes. */
+    dismiss: () => {
+      toast.hide();
+      keeper.stop();
+    },
     /** Whether a report is half-written (an update must not reload now). */
     hasDraft: () => selected !== null || editing !== null,
   };

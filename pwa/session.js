@@ -88,8 +88,8 @@ async function run({ device, token }, storage, setReportView) {
   };
 
   const view = createReportView({
-    announce: setStatus,
     storage,
+    onWithdrawn: () => void refresh(),
     onSaved: () => {
       void refresh();
       sync?.trigger();
@@ -121,6 +121,7 @@ async function run({ device, token }, storage, setReportView) {
     net.hide(); // the revoked screen says what is left; nothing will be sent any more
     setStatus(t("enrol.revoked"));
     showSections(["new-report"], false);
+    view.dismiss(); // no "Sparad" with Ångra over the revoked screen
     setReportView(null);
     // The pass that got the 401 has already deleted what the server has; again here for a
     // phone revoked before this version (or if that failed): nothing acknowledged stays.
@@ -146,6 +147,8 @@ async function run({ device, token }, storage, setReportView) {
     await enterRevoked(); // stays revoked across restarts, offline too
     return;
   }
+  // A report half-written before a reload or restart, before the user starts another one.
+  await view.restoreDraft();
   // At start-up too: a phone opened after a week without coverage lets go of old details.
   await storage.pruneOutbox().catch((error) => console.warn("prune", error));
   await refresh();

@@ -30,7 +30,7 @@ export async function removeReports(tx, ids) {
 
 /**
  * Delete those of `shas` that no stored report names any more (content-addressed photos may
- * be shared by two reports). Photos of a form still being filled in are never in `shas`.
+ * be shared by two reports), nor a draft (when `tx` covers "drafts").
  * @param {IDBTransaction} tx
  * @param {Set<string>} shas
  * @returns {Promise<number>} how many photos were deleted
@@ -40,6 +40,12 @@ async function dropUnusedPhotos(tx, shas) {
   /** @type {StoredReport[]} */
   const left = await done(tx.objectStore("reports").getAll());
   for (const r of left) for (const sha of r.photos ?? []) shas.delete(sha);
+  // The half-written report may show the same photo (e.g. an edit of a report being pruned).
+  if (tx.objectStoreNames.contains("drafts")) {
+    /** @type {import("./drafts.js").Draft[]} */
+    const drafts = await done(tx.objectStore("drafts").getAll());
+    for (const d of drafts) for (const sha of d.photos ?? []) shas.delete(sha);
+  }
   const photos = tx.objectStore("photos");
   let dropped = 0;
   for (const sha of shas) {
@@ -56,7 +62,7 @@ async function dropUnusedPhotos(tx, shas) {
  * @returns {Promise<{reports: number, photos: number}>}
  */
 export function forget(ids) {
-  return transact(["reports", "photos"], "readwrite", (tx) => removeReports(tx, ids));
+  return transact(["reports", "photos", "drafts"], "readwrite", (tx) => removeReports(tx, ids));
 }
 
 /**
@@ -68,7 +74,7 @@ export function forget(ids) {
  * @returns {Promise<{reports: number, photos: number}>} reports pruned, photo blobs deleted
  */
 export function prune(cutoffMs) {
-  return transact(["reports", "photos"], "readwrite", async (tx) => {
+  return transact(["reports", "photos", "drafts"], "readwrite", async (tx) => {
     const reports = tx.objectStore("reports");
     const now = new Date();
     /** @type {StoredReport[]} */
@@ -95,9 +101,27 @@ export function prune(cutoffMs) {
  * @returns {Promise<{reports: number, photos: number}>}
  */
 export function wipeAcknowledged() {
-  return transact(["reports", "photos"], "readwrite", async (tx) => {
+  return transact(["reports", "photos", "drafts"], "readwrite", async (tx) => {
     /** @type {StoredReport[]} */
     const all = await done(tx.objectStore("reports").getAll());
     return removeReports(tx, all.filter(isAcknowledged).map((r) => r.id));
+  });
+}
+
+/**
+ * Take a report just saved back out of the outbox (Ångra), with its photos no other report
+ * names, as long as it has not been sent. The caller holds the sync lock, so no pass is
+ * pushing it right now.
+ * @param {string} id
+ * @returns {Promise<boolean>} false: it is on its way to, or already on, the server
+ */
+export function withdraw(id) {
+  return transact(["reports", "photos", "drafts"], "readwrite", async (tx) => {
+    /** @type {StoredReport | undefined} */
+    const record = await done(tx.objectStore("reports").get(id));
+    if (!record) return true; // already gone
+    if (record.state !== "saved" || record.revision !== 0 || record.ackedAt) return false;
+    await removeReports(tx, [id]);
+    return true;
   });
 }

@@ -4,11 +4,11 @@
 // prune() and wipeAcknowledged() only ever touch what the server has (keep.js).
 import { done, transact } from "./idb.js";
 import { REVOKED_KEY } from "./meta-keys.js";
-import { forget, prune, removeReports, wipeAcknowledged } from "./store-keep.js";
+import { forget, prune, removeReports, wipeAcknowledged, withdraw } from "./store-keep.js";
 import { localIsoWithOffset } from "./time.js";
 
 export { openDb } from "./idb.js";
-export { forget, prune, wipeAcknowledged };
+export { forget, prune, wipeAcknowledged, withdraw };
 
 /** Push answers that acknowledge a report: the server has it (or deleted it for good). */
 const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
@@ -237,7 +237,7 @@ export async function markResult(id, result, sentRevision) {
  * @returns {Promise<number>} how many stored reports changed
  */
 export function applyPull(pulled, deleted) {
-  return transact(["reports", "photos"], "readwrite", async (tx) => {
+  return transact(["reports", "photos", "drafts"], "readwrite", async (tx) => {
     const reports = tx.objectStore("reports");
     let changed = 0;
     for (const item of pulled) {
@@ -284,18 +284,19 @@ export async function setMeta(key, value) {
 export class NotRevoked extends Error {}
 
 /**
- * Delete everything on this phone (reports, photos, meta) in one transaction. Only for a
+ * Delete everything on this phone (reports, photos, meta, a draft) in one transaction. Only for a
  * revoked device, after the user has seen the unsent reports (docs/sync-protocol.md,
  * section 1): without the "revoked" mark the transaction is aborted and nothing is deleted.
  * @returns {Promise<void>}
  * @throws {NotRevoked} when the device is not marked revoked
  */
 export async function wipe() {
-  await transact(["reports", "photos", "meta"], "readwrite", async (tx) => {
+  await transact(["reports", "photos", "meta", "drafts"], "readwrite", async (tx) => {
     const meta = tx.objectStore("meta");
     if (!(await done(meta.get(REVOKED_KEY)))) throw new NotRevoked("the device is not revoked");
     await done(tx.objectStore("reports").clear());
     await done(tx.objectStore("photos").clear());
+    await done(tx.objectStore("drafts").clear());
     await done(meta.clear());
   });
 }

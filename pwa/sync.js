@@ -44,7 +44,7 @@ const LOCK_NAME = "lagesbild-sync";
  * @param {() => Promise<T>} body
  * @returns {Promise<T>}
  */
-function exclusively(body) {
+export function exclusively(body) {
   const locks = globalThis.navigator?.locks;
   return locks ? locks.request(LOCK_NAME, body) : body();
 }

@@ -82,7 +82,7 @@ def test_the_app_installs_and_works_offline_without_a_csp_violation(
     expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))
     page.get_by_label("Beskrivning").fill("Krossad ruta, offline")
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_have_text("Sparad: Skadegörelse.")
+    expect(page.locator("#toast").get_by_role("status")).to_have_text("Sparad: Skadegörelse.")
     expect(page.locator("#reports .report-state").first).to_have_text(ON_PHONE)
     assert seen == []
 

@@ -187,7 +187,7 @@ def _log_with_photos(page: Page, shots: list[Path]) -> None:
     page.get_by_label("Beskrivning").fill("Krossad busskurglas")
     page.get_by_label("Plats").fill("Stationen, busshållplatsen")
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_have_text("Sparad: Skadegörelse.")
+    expect(page.locator("#toast").get_by_role("status")).to_have_text("Sparad: Skadegörelse.")
 
 
 def _log_urgent(context: BrowserContext, page: Page) -> None:
@@ -199,13 +199,15 @@ def _log_urgent(context: BrowserContext, page: Page) -> None:
     page.get_by_role("button", name="3 Hög").click()
     page.get_by_label("Beskrivning").fill("Brand i papperskorg, släckt")
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_have_text("Sparad: Brand.")
+    expect(page.locator("#toast").get_by_role("status")).to_have_text("Sparad: Brand.")
 
 
 def _log_calm(page: Page) -> None:
     """Report 3: Lugnt pass, one tap; it takes the position the phone has (issue 12)."""
-    page.get_by_role("button", name="Lugnt pass").click()
-    expect(page.get_by_role("status")).to_contain_text("Sparad: Lugnt")
+    # Aimed anew, near its left end: a tap where Spara was tapped a moment ago would be the
+    # second tap of a double tap, which the app ignores.
+    page.get_by_role("button", name="Lugnt pass").click(position={"x": 24, "y": 24})
+    expect(page.locator("#toast").get_by_role("status")).to_contain_text("Sparad: Lugnt")
 
 
 def test_an_offline_shift_reaches_the_server_once_with_photos_and_positions(
@@ -346,7 +348,7 @@ def test_a_sync_broken_halfway_is_retried_without_loss_or_duplicates(
     page.get_by_role("dialog").get_by_role("button", name="Klar").click()
     expect(page.locator("#photo-list img")).to_have_count(1)
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_have_text("Sparad: Otrygg plats.")
+    expect(page.locator("#toast").get_by_role("status")).to_have_text("Sparad: Otrygg plats.")
     _log_urgent(context, page)
     _log_calm(page)
     expect(_states(page)).to_have_text([ON_PHONE] * 3)

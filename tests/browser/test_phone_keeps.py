@@ -86,7 +86,7 @@ def _report(
         page.get_by_role("dialog").get_by_role("button", name="Klar").click()
         expect(page.locator("#photo-list img")).to_have_count(1, timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_contain_text("Sparad")
+    expect(page.locator("#toast").get_by_role("status")).to_contain_text("Sparad")
     (new,) = set(_idb(page)["reports"]) - before
     return new
 

@@ -201,3 +201,16 @@ def test_a_cached_fix_from_before_the_form_opened_gives_way_to_a_fresh_one(live_
     with live_server.app.app_context():
         (report,) = db.session.scalars(select(Report)).all()
         assert (report.lat, report.lon, report.accuracy_m) == (55.6691, 13.1402, 25)
+
+
+def test_a_photo_being_processed_shows_progress_until_it_is_done(live_server, page, tmp_path):
+    _enrol(live_server, page)
+    page.get_by_role("button", name="Skadegörelse", exact=True).click()
+
+    page.get_by_label("Ta foto").set_input_files(_small_png(tmp_path / "skylt.png"))
+
+    busy = page.locator("#photo-list").get_by_role("progressbar", name="Bearbetar foto…")
+    expect(busy).to_be_visible()
+    page.get_by_role("dialog").get_by_role("button", name="Klar").click()
+    expect(page.locator("#photo-list img")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(busy).to_have_count(0)

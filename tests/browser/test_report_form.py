@@ -66,7 +66,7 @@ def test_tile_then_spara_saves_a_report_that_reaches_the_server_once(live_server
     expect(page.locator("#description-hint")).to_contain_text("personnummer")
     page.get_by_role("button", name="Spara").click()  # tap 2
 
-    expect(page.get_by_role("status")).to_contain_text("Sparad")
+    expect(page.locator("#toast").get_by_role("status")).to_contain_text("Sparad")
     expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)
     (report_id,) = _local_ids(page)
     assert _server_rows(live_server.app) == [(report_id, "skadegorelse")]
@@ -117,7 +117,7 @@ def test_offline_reports_wait_on_the_phone_and_arrive_once(stoppable_server, pag
 
     page.get_by_role("button", name="Brand").click()
     page.get_by_role("button", name="Spara").click()
-    expect(page.get_by_role("status")).to_contain_text("Sparad")
+    expect(page.locator("#toast").get_by_role("status")).to_contain_text("Sparad")
     page.get_by_role("button", name="Narkotika").click()
     page.get_by_role("button", name="Spara").click()
 
@@ -141,7 +141,7 @@ def test_lugnt_pass_is_one_tap(live_server, page):
 
     page.get_by_role("button", name="Lugnt pass").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Sparad")
+    expect(page.locator("#toast").get_by_role("status")).to_contain_text("Sparad")
     expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)
     (report_id,) = _local_ids(page)
     assert uuid.UUID(report_id) and _server_rows(live_server.app) == [(report_id, "lugnt")]
