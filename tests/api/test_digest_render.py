@@ -7,7 +7,7 @@ import copy
 import hashlib
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from html.parser import HTMLParser
@@ -138,7 +138,9 @@ def hostile_scene(client) -> dict[str, Any]:
     )
     second = rep(night_at("01:00"), "skadegorelse", FAR, description=HOSTILE_SECOND)
     third = rep(night_at("02:00"), "miljo", FAR, 3000, photos=[missing])
-    push(client, guard, fire, second)
+    # A calm round six weeks before: the organisation has history to compare with.
+    history = rep(night_at("22:00", DAY - timedelta(weeks=6, days=1)), "lugnt", FAR)
+    push(client, guard, history, fire, second)
     push(client, walker, third)
     shas = [upload(client, guard, red), upload(client, guard, blue)]
     return {"org": org, "fire": fire, "second": second, "third": third, "shas": shas}
@@ -407,6 +409,8 @@ def test_week_and_month_render_with_their_own_names(client, org):
     push(
         client,
         device,
+        # A calm round in May: the organisation's history covers the four months compared.
+        rep(local(date(2026, 5, 20), "23:00"), "lugnt", FAR),
         rep(local(date(2026, 10, 31), "23:00"), "brand", STATION),
         rep(local(date(2026, 11, 12), "23:00"), "skadegorelse", STATION, 500),
     )
