@@ -258,8 +258,9 @@ def test_the_night_window_and_who_reported(scene):
     d = build_digest(scene.org.id, "night", DAY, now=MORNING)
     assert d.kind == "night" and d.day == DAY
     assert (d.start, d.end) == period_for("night", DAY)
-    # 4 named reports + 4 vandalism + litter; not the 17:59 and 06:00 ones, nor the neighbour's.
-    assert d.reports == 9
+    # 4 named reports + 4 vandalism + litter; not the 17:59 and 06:00 ones, nor the neighbour's;
+    # the calm round is counted apart (presence, not an incident's report).
+    assert d.reports == 8 and d.calm.calm_reports == 1
     kinds = {k.kind: (k.devices, k.reports) for k in d.reporting}
     assert kinds == {"vaktare": (1, 4), "faltare": (1, 3), "nattvandrare": (1, 2)}
 
@@ -432,7 +433,7 @@ def test_a_night_with_only_calm_rounds_says_the_patrol_was_out(client, org):
     push(client, guard, rep(night_at("03:30"), "lugnt", SQUARE, description="Lugnt"))
     d = build_digest(org.id, "night", DAY, now=MORNING)
     assert d.is_calm and d.calm.state == "calm_rounds"
-    assert d.calm.calm_reports == 2 and d.reports == 2 and d.incidents == 0
+    assert d.calm.calm_reports == 2 and d.reports == 0 and d.incidents == 0
     assert (d.calm.first_at, d.calm.last_at) == (night_at("22:00"), night_at("03:30"))
     assert [k.kind for k in d.calm.calm_kinds] == ["vaktare", "nattvandrare"]
     assert d.areas == ()

@@ -239,7 +239,8 @@ def test_every_section_is_rendered(scene_digest):
         assert part.index("Centrum – 6 händelser") < part.index("Hjärup – 1 händelse")
         assert "Utanför områdena – 1 händelse" in part
         assert "Polisen" in part and "Åtgärd pågår" in part
-        assert "Lugnt-rapporter: 1 (nattvandrare 1)" in part
+        assert "8 rapporter) · 1 lugnt pass." in part
+        assert "Lugna pass (nattvandrare 1, 03:00–03:00) visar" in part
         assert "ring 112" in part
     assert "Totalt: 9 (▲ ökning; snitt 4,2: 4, 4, 5, 4)." in out.text
 
