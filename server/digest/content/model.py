@@ -205,7 +205,7 @@ class Digest:
     end: datetime
     tz: str
     generated_at: datetime
-    reports: int  # every report of the period, calm rounds included
+    reports: int  # reports of the period, calm rounds excluded (they are in `calm`)
     incidents: int  # incidents with reports in the period, calm rounds excluded
     action: tuple[IncidentItem, ...]
     action_total: int
