@@ -238,7 +238,7 @@ def test_every_section_is_rendered(scene_digest):
         assert "Parkeringen" in part
         assert part.index("Centrum – 6 händelser") < part.index("Hjärup – 1 händelse")
         assert "Utanför områdena – 1 händelse" in part
-        assert "Polisen" in part and "Åtgärd pågår" in part
+        assert "Polisen" in part  # the follow-ups by who is responsible
         assert "8 rapporter) · 1 lugnt pass." in part
         assert "Lugna pass (nattvandrare 1, 03:00–03:00) visar" in part
         assert "ring 112" in part
@@ -260,11 +260,17 @@ def test_names_and_emails_are_never_rendered(scene_digest, hostile):
 def test_every_item_links_into_the_workspace(scene_digest):
     scene, d = scene_digest
     out = render(d, base_url=BASE + "/")
-    ids = {i.id for g in d.areas for i in g.incidents} | {i.id for i in d.followups.items}
+    ids = {i.id for g in d.areas for i in g.incidents}
     for iid in ids:
         link = f"{BASE}/workspace/incidents/{iid}"
         assert f'href="{link}"' in out.html
         assert link in out.text
+    # Follow-ups: each in the text part; the HTML (read on a phone) summarises them with a
+    # link to the list of the open ones.
+    for iid in {i.id for i in d.followups.items}:
+        assert f"{BASE}/workspace/incidents/{iid}" in out.text
+    assert f'href="{BASE}/workspace/incidents?from=' in out.html
+    assert "status=ny&amp;status=bedomd&amp;status=atgard_pagar&amp;sort=severity" in out.html
     assert f"{BASE}/workspace/?night=2026-11-20" in out.text
     assert f"{BASE}/workspace/places" in out.text
     fire = str(incident_of(scene.fire))
