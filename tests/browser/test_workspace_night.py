@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from server.extensions import db
 from server.incidents import service as incidents
 from server.reports.models import Report
 from tests.browser.conftest import LiveServer
-from tests.browser.workspace_support import TIMEOUT_MS, log_in
+from tests.browser.workspace_support import TIMEOUT_MS, assert_accessible, log_in
 from tests.support import factories
 from tests.support.workspace import push
 
@@ -91,7 +91,9 @@ def test_urgent_first_sorts_by_what_the_table_shows(live_server: LiveServer, pag
     assert [r["id"] for r in rows] == [str(i) for i in scene.order]
 
 
-def test_calm_rounds_are_presence_not_incidents(live_server: LiveServer, page: Page) -> None:
+def test_calm_rounds_are_presence_not_incidents(
+    live_server: LiveServer, page: Page, browser: Browser
+) -> None:
     scene = seed(live_server)
     log_in(page, live_server, scene.who)
     rows = page.locator("table.incidents tbody tr")
@@ -105,3 +107,4 @@ def test_calm_rounds_are_presence_not_incidents(live_server: LiveServer, page: P
     presence = page.get_by_role("region", name="Lugna pass: patrullen var ute")
     expect(presence).to_contain_text("nattvandrare: 2 lugna pass")
     expect(presence).to_contain_text("Första 18:00, sista 23:00")
+    assert_accessible(browser, page)
