@@ -14,7 +14,11 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from server.digest.content import Digest
+from server.incidents.models import CLOSED_STATUSES, INCIDENT_STATUSES
 from server.photos.storage import PhotoStore
+
+# The statuses a follow-up is in: everything not closed.
+OPEN_STATUSES = tuple(s for s in INCIDENT_STATUSES if s not in CLOSED_STATUSES)
 
 # Photos embedded in one e-mail (about 10–30 kB each); the rest are linked.
 MAX_INLINE_PHOTOS = 40
@@ -53,6 +57,18 @@ class Links:
     def photo(self, sha256: str) -> str:
         """Return the workspace address of a photo's thumbnail."""
         return f"{self.base}/workspace/photos/{quote(sha256, safe='')}?size=thumb"
+
+    def followups(self) -> str:
+        """Return the workspace list of the open incidents the follow-up section counts."""
+        d = self.digest
+        tz = ZoneInfo(d.tz)
+        query = [
+            ("from", d.followups.since.astimezone(tz).strftime("%Y-%m-%dT%H:%M")),
+            ("to", d.start.astimezone(tz).strftime("%Y-%m-%dT%H:%M")),
+            *(("status", s) for s in OPEN_STATUSES),
+            ("sort", "severity"),
+        ]
+        return f"{self.base}/workspace/incidents?{urlencode(query)}"
 
     def period_list(self) -> str:
         """Return the workspace list of the period's incidents."""

@@ -87,7 +87,8 @@ def subject(digest: Digest, t: Text) -> str:
 def _chart(digest: Digest, t: Text, images: Images) -> dict[str, Any] | None:
     """Draw the chart of reports per period (oldest first) with its alt text and caption."""
     trends = digest.trends
-    if not any(trends.totals):
+    # Nothing to draw, or no period to compare with (the first weeks of a deployment).
+    if not any(trends.totals) or len(trends.totals) < 2:
         return None
     periods = list(reversed(trends.periods))
     values = list(reversed(trends.totals))

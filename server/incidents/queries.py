@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from analysis.calendar import STOCKHOLM, days_window
 from server.extensions import db
-from server.incidents.models import Incident
+from server.incidents.models import CLOSED_STATUSES, Incident
 from server.reports.models import Report
 from server.sharing.rules import Scope
 from server.sharing.scope import visible
@@ -120,7 +120,10 @@ def sort_rows(rows: list[IncidentRow], sort: str) -> list[IncidentRow]:
         "time": lambda r: (r.incident.first_at, str(r.incident.id)),
         "-time": lambda r: (r.incident.first_at, str(r.incident.id)),
         "reports": lambda r: (-r.incident.report_count, r.incident.first_at, str(r.incident.id)),
+        # "Brådskande först" by what the list shows: open before closed (the status badge),
+        # then "Brådskande" (the badge), then the severity (shown in words), then time.
         "severity": lambda r: (
+            r.incident.status in CLOSED_STATUSES,
             not r.incident.urgent,
             -(r.incident.max_severity or 0),
             r.incident.first_at,

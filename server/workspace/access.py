@@ -53,6 +53,7 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.digest_run", "GET"): FREE_TEXT,
     ("workspace.digest_run_document", "GET"): FREE_TEXT,
     ("workspace.lagesbild", "GET"): FREE_TEXT,
+    ("workspace.lagesbild_document", "GET"): FREE_TEXT,
     # Insight: counts and positions; the map leaves free text out for an analyst.
     ("workspace.map", "GET"): INSIGHT,
     ("workspace.map_data", "GET"): INSIGHT,

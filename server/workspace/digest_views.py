@@ -1,5 +1,5 @@
 """Workspace pages of the digest: the latest night, the archive of sent digests, resends,
-and the printable weekly/monthly lägesbild.
+and the printable weekly/monthly lägesbild document (its workspace page: `lagesbild_views`).
 
 A digest document (built on the fly, or a stored run's archive copy) is served on its own
 address as a standalone page — printable, and shown inside the workspace pages in an
@@ -52,6 +52,11 @@ def _zone_and_settings() -> tuple[Any, Any]:
     return parse_timezone(row.timezone), row
 
 
+def org_zone() -> Any:
+    """Return the time zone of the person's organisation's digest settings."""
+    return _zone_and_settings()[0]
+
+
 def _document(html: str) -> Response:
     """Return a digest document with its own security headers."""
     resp = Response(html, mimetype="text/html")
@@ -87,7 +92,7 @@ def digest_home() -> str:
     html = render_template(
         "workspace/digest.html",
         night=night,
-        night_src=url_for("workspace.lagesbild", kind="night", date=night.isoformat()),
+        night_src=url_for("workspace.lagesbild_document", kind="night", date=night.isoformat()),
         week=latest_due_day("week", now, tz),
         month=latest_due_day("month", now, tz),
         runs=service.digest_archive(current_user.org.id, ARCHIVE_LIMIT),
@@ -151,31 +156,38 @@ def digest_send(run_id: int) -> BaseResponse:
     return redirect(back)
 
 
-@bp.get("/lagesbild", endpoint="lagesbild")
-@login_required
-def lagesbild() -> Response:
-    """The printable lägesbild of a week or a month (or a night), built now.
+def period_asked() -> tuple[str, date]:
+    """Read ?kind=week|month|night&date=YYYY-MM-DD (400 when bad); no date: the latest ended.
 
-    ?kind=week|month|night&date=YYYY-MM-DD: the digest due on that date's Monday (week),
-    1st (month) or morning (night); without a date the latest whose period has ended.
+    A date names the digest due on that date's Monday (week), 1st (month) or morning (night).
     """
-    from server.digest import content, render
-
     kind = request.args.get("kind", "week")
     if kind not in DIGEST_KINDS:
         abort(400)
     tz, _row = _zone_and_settings()
     raw = request.args.get("date", "")
-    if raw:
-        try:
-            asked = date.fromisoformat(raw)
-        except ValueError:
-            abort(400)
-        if not supported(asked):
-            abort(400)
-        day = due_day(kind, asked)
-    else:
-        day = latest_due_day(kind, utcnow(), tz)
+    if not raw:
+        return kind, latest_due_day(kind, utcnow(), tz)
+    try:
+        asked = date.fromisoformat(raw)
+    except ValueError:
+        abort(400)
+    if not supported(asked):
+        abort(400)
+    return kind, due_day(kind, asked)
+
+
+@bp.get("/lagesbild/document", endpoint="lagesbild_document")
+@login_required
+def lagesbild_document() -> Response:
+    """The printable lägesbild of a week, a month or a night (the digest document), built now.
+
+    The workspace page (`lagesbild_views`) summarises it and links here for printing; the
+    digest page frames the night's.
+    """
+    from server.digest import content, render
+
+    kind, day = period_asked()
     lang = current_lang()
     with phase("read"):
         built = content.build_digest(

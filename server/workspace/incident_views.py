@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from analysis.calendar import last_night, night_window
 from server.devices.service import device_kinds
+from server.digest.content.tally import is_calm
 from server.http import PHOTO_CSP
 from server.incidents import queries
 from server.incidents import service as incidents
@@ -38,6 +39,7 @@ from server.workspace import labels as lb
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
 from server.workspace.hooks import audit, localtime, message
 from server.workspace.i18n import t
+from server.workspace.night_summary import night_summary
 from server.workspace.scoping import current_scope, owner_label, scope_area_names
 from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from sync.clock import utcnow
@@ -63,6 +65,7 @@ def row_view(row: queries.IncidentRow, areas: dict[int, str]) -> dict[str, Any]:
         "first_at": i.first_at,
         "last_at": i.last_at,
         "category": lb.category_label(i.category_code),
+        "category_code": i.category_code,
         "status": i.status,
         "status_label": lb.status_label(i.status),
         "responsible_label": lb.responsible_label(i.responsible) if i.responsible else "",
@@ -135,14 +138,15 @@ def night() -> str:
         args["sort"] = "severity"
     parsed = parse_filter(args, current_scope(), utcnow(), window=(start, end))
     context = _list_context(parsed)
+    # Calm rounds are presence, shown apart (night_summary), not incidents to triage.
+    context["rows"] = [r for r in context["rows"] if not is_calm(r["category_code"])]
     html = render_template(
         "workspace/night.html",
         night_label=t("night.window", start=day_label(start.date()), end=day_label(end.date())),
         previous_night=(ends - timedelta(days=1)).isoformat(),
         next_night=(ends + timedelta(days=1)).isoformat(),
         is_last_night=(start, end) == last_night(utcnow()),
-        urgent_count=sum(1 for r in context["rows"] if r["urgent"]),
-        report_count=sum(r["in_window"] for r in context["rows"]),
+        summary=night_summary(current_scope(), start, end),
         **context,
     )
     audit("night.view", parsed.query)

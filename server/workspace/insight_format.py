@@ -34,8 +34,11 @@ def direction_word(direction: str) -> str:
 
 
 def direction_label(direction: str) -> str:
-    """Return the arrow and the word, e.g. "↑ upp": never a colour alone."""
-    return f"{svgchart.arrow(direction)} {direction_word(direction)}"
+    """Return the arrow and the word, e.g. "↑ upp": never a colour alone.
+
+    Too little history ("new") has no arrow, only the words.
+    """
+    return f"{svgchart.arrow(direction)} {direction_word(direction)}".strip()
 
 
 def categories_text(categories: Sequence[tuple[str, int]]) -> str:

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from html import escape
 from typing import Literal
 
-Direction = Literal["up", "down", "same", "flat"]
+Direction = Literal["up", "down", "same", "flat", "new"]
 
-# Arrows for the directions of analysis.trends ("same") and analysis.places ("flat").
-ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "same": "→", "flat": "→"}
+# Arrows for the directions of analysis.trends ("same") and analysis.places ("flat"); "new"
+# (too little history to compare) has no arrow: there is no change to point at.
+ARROWS: dict[str, str] = {"up": "↑", "down": "↓", "same": "→", "flat": "→", "new": ""}
 
 FONT = "Arial, Helvetica, sans-serif"
 INK = "#1a1a1a"

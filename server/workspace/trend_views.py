@@ -4,6 +4,10 @@
 baseline (``analysis.trends``), as server-side SVG charts (``svgchart``) each with a data
 table. One bounded query: the shown weeks plus the four weeks their baseline needs.
 
+Weeks before the first report of the data shown (`server.incidents.history`) are not
+counted as zeros: the baseline averages the weeks since (`analysis.trends.usable_history`),
+and with none there is no arrow, only "för lite historik".
+
 Sharing: the counts include what other organisations share with the person's organisation
 at any level (`counts`, `reports`, `full`: numbers are exactly what `counts` grants), only
 in the categories and areas each agreement covers; their areas are named with their
@@ -22,7 +26,7 @@ from flask_login import login_required
 
 from analysis import trends as tr
 from analysis.calendar import STOCKHOLM
-from server.incidents import queries
+from server.incidents import history, queries
 from server.workspace import bp, svgchart
 from server.workspace import labels as lb
 from server.workspace.hooks import audit
@@ -120,12 +124,14 @@ def _period_label(start: date, step: str, short: bool) -> str:
     return f"{start.isoformat()} – {end.isoformat()}"
 
 
-def _trend_rows(counts: Mapping[date, int], periods: list[date], step: str) -> list[TrendRow]:
+def _trend_rows(
+    counts: Mapping[date, int], periods: list[date], step: str, first_day: date
+) -> list[TrendRow]:
     """Count and compare each period with the four before it (same weekday for days)."""
     compare = tr.baseline if step == "day" else tr.weekly
     rows = []
     for start in periods:
-        b = compare(counts, start, weeks=BASELINE_WEEKS)
+        b = compare(counts, start, weeks=BASELINE_WEEKS, first_day=first_day)
         rows.append(
             TrendRow(
                 label=_period_label(start, step, short=False),
@@ -139,6 +145,8 @@ def _trend_rows(counts: Mapping[date, int], periods: list[date], step: str) -> l
 
 def _trend_text(row: TrendRow, step: str) -> str:
     """Say the last period's direction in words (the chart shows it after the arrow)."""
+    if row.direction == "new":
+        return t(f"trends.trend_new.{step}", count=row.count)
     return t(
         f"trends.trend.{step}",
         word=direction_word(row.direction),
@@ -153,10 +161,13 @@ def _chart(
     counts: Mapping[date, int],
     periods: list[date],
     step: str,
+    first_day: date,
     width: int = 560,
 ) -> dict[str, Any]:
     """Build one chart (SVG and table rows) for a series of daily counts."""
-    rows = _trend_rows(counts, periods, step)
+    rows = _trend_rows(counts, periods, step, first_day)
+    # No baseline before there is history: a gap in the line, no dash over the bar.
+    means: list[float | None] = [None if r.direction == "new" else r.mean for r in rows]
     labels = [_period_label(p, step, short=True) for p in periods]
     last = rows[-1]
     trend = svgchart.Trend(last.direction, _trend_text(last, step))  # type: ignore[arg-type]
@@ -177,7 +188,7 @@ def _chart(
             labels,
             [
                 svgchart.Series(count_label, [r.count for r in rows]),
-                svgchart.Series(baseline_label, [r.mean for r in rows], baseline=True),
+                svgchart.Series(baseline_label, means, baseline=True),
             ],
             desc=desc,
             trend=trend,
@@ -189,7 +200,7 @@ def _chart(
             title,
             labels,
             [r.count for r in rows],
-            baseline=[r.mean for r in rows],
+            baseline=means,
             value_label=count_label,
             baseline_label=baseline_label,
             desc=desc,
@@ -207,7 +218,7 @@ def _chart(
             {
                 "label": r.label,
                 "count": r.count,
-                "mean": decimal(r.mean),
+                "mean": _mean_text(r.direction, r.mean),
                 "direction": direction_label(r.direction),
             }
             for r in rows
@@ -234,13 +245,22 @@ def trends() -> str:
     # One bounded query: the shown weeks plus the four weeks their baseline needs.
     first_needed = periods[0] - timedelta(weeks=BASELINE_WEEKS)
     counts = queries.daily_counts(scope, first_needed, args.end)
+    # Without any report yet nothing before today is history.
+    first_day = history.first_report_day(scope) or today
     total_chart = _chart(
-        "trend-total", t("trends.total"), counts.total, periods, args.step, width=960
+        "trend-total", t("trends.total"), counts.total, periods, args.step, first_day, width=960
     )
     order = {c.code: n for n, c in enumerate(lb.categories())}
     by_category = _split(counts.by_category)
     category_charts = [
-        _chart(f"trend-cat-{n}", lb.category_label(code), by_category[code], periods, args.step)
+        _chart(
+            f"trend-cat-{n}",
+            lb.category_label(code),
+            by_category[code],
+            periods,
+            args.step,
+            first_day,
+        )
         for n, code in enumerate(sorted(by_category, key=lambda c: (order.get(c, 999), c)))
     ]
     names = scope_area_names(scope, "counts")
@@ -253,13 +273,18 @@ def trends() -> str:
             by_area[key],
             periods,
             args.step,
+            first_day,
         )
         for n, key in enumerate(area_keys)
     ]
     # The last day's comparison: each category and area against the same weekday of the
     # four weeks before, from the counts already read.
-    day_categories = tr.baseline_by_key(counts.by_category, args.end, weeks=BASELINE_WEEKS)
-    day_areas = tr.baseline_by_key(counts.by_area, args.end, weeks=BASELINE_WEEKS)
+    day_categories = tr.baseline_by_key(
+        counts.by_category, args.end, weeks=BASELINE_WEEKS, first_day=first_day
+    )
+    day_areas = tr.baseline_by_key(
+        counts.by_area, args.end, weeks=BASELINE_WEEKS, first_day=first_day
+    )
     html = render_template(
         "workspace/trends.html",
         args=args,
@@ -291,7 +316,12 @@ def _day_row(label: str, b: tr.Baseline) -> dict[str, Any]:
     return {
         "label": label,
         "count": b.count,
-        "mean": decimal(b.mean),
-        "previous": ", ".join(str(n) for n in b.previous),
+        "mean": _mean_text(b.direction, b.mean),
+        "previous": ", ".join(str(n) for n in b.previous) or "–",
         "direction": direction_label(b.direction),
     }
+
+
+def _mean_text(direction: str, mean: float) -> str:
+    """Show a baseline's mean, or a dash when there is no history to average."""
+    return "–" if direction == "new" else decimal(mean)

@@ -258,8 +258,9 @@ def test_the_night_window_and_who_reported(scene):
     d = build_digest(scene.org.id, "night", DAY, now=MORNING)
     assert d.kind == "night" and d.day == DAY
     assert (d.start, d.end) == period_for("night", DAY)
-    # 4 named reports + 4 vandalism + litter; not the 17:59 and 06:00 ones, nor the neighbour's.
-    assert d.reports == 9
+    # 4 named reports + 4 vandalism + litter; not the 17:59 and 06:00 ones, nor the neighbour's;
+    # the calm round is counted apart (presence, not an incident's report).
+    assert d.reports == 8 and d.calm.calm_reports == 1
     kinds = {k.kind: (k.devices, k.reports) for k in d.reporting}
     assert kinds == {"vaktare": (1, 4), "faltare": (1, 3), "nattvandrare": (1, 2)}
 
@@ -421,7 +422,8 @@ def test_a_night_without_reports_is_a_calm_night_with_no_reports(client, org):
     assert d.is_calm and d.calm.state == "no_reports"
     assert d.reports == d.incidents == 0 and d.areas == () and d.action == ()
     assert d.calm.calm_reports == 0
-    assert d.trends.totals == (0, 0, 0, 0, 0)
+    # The first report came three days ago: no comparison night lies within the history.
+    assert d.trends.totals == (0,)
 
 
 def test_a_night_with_only_calm_rounds_says_the_patrol_was_out(client, org):
@@ -431,7 +433,7 @@ def test_a_night_with_only_calm_rounds_says_the_patrol_was_out(client, org):
     push(client, guard, rep(night_at("03:30"), "lugnt", SQUARE, description="Lugnt"))
     d = build_digest(org.id, "night", DAY, now=MORNING)
     assert d.is_calm and d.calm.state == "calm_rounds"
-    assert d.calm.calm_reports == 2 and d.reports == 2 and d.incidents == 0
+    assert d.calm.calm_reports == 2 and d.reports == 0 and d.incidents == 0
     assert (d.calm.first_at, d.calm.last_at) == (night_at("22:00"), night_at("03:30"))
     assert [k.kind for k in d.calm.calm_kinds] == ["vaktare", "nattvandrare"]
     assert d.areas == ()
@@ -517,7 +519,9 @@ def test_a_synthetic_month(client, org):
     assert d.reports == 8
     assert [i.category for i in d.action] == ["brand"]
     by_cat = {r.key: r for r in d.trends.by_category}
-    assert by_cat["trafik"].previous == (5, 5, 5, 5) and by_cat["trafik"].direction == "down"
+    # The first report came on 15 June: June is not a whole month of history, so it is left
+    # out rather than counted from its 1st.
+    assert by_cat["trafik"].previous == (5, 5, 5) and by_cat["trafik"].direction == "down"
     assert by_cat["skadegorelse"].count == 3
     assert d.trends.totals[1] == 5 + 1 + 1  # September: traffic, its night report, the open one
     assert [p.count for p in d.places] == [4]  # a month looks back over the whole month
@@ -545,7 +549,8 @@ def test_a_week_compares_with_the_four_weeks_before(client, org):
     d = build_digest(org.id, "week", monday, now=MORNING)
     assert length(d.start, d.end) == timedelta(days=7)
     (row,) = d.trends.by_category
-    assert (row.count, row.previous, row.direction) == (2, (1, 1, 1, 1), "same")
+    # The first report fell two days into the fourth week back: that week is left out.
+    assert (row.count, row.previous, row.direction) == (2, (1, 1, 1), "same")
     assert d.reports == 2
 
 

@@ -33,7 +33,7 @@ from tests.support.smtp import (  # noqa: F401  (fixtures)
     smtp_cert_fixture,
     smtp_server_fixture,
 )
-from tests.support.workspace import make_scene
+from tests.support.workspace import make_scene, push
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 RECIPIENTS = ["samordnare@kommun.test", "polis@kommun.test"]
@@ -94,6 +94,9 @@ def test_the_message_has_text_html_and_inline_images_with_matching_cids(
 ) -> None:
     scene = make_scene()  # reports last night (real time): the chart has bars
     today = datetime.now(UTC).astimezone(STOCKHOLM).date()
+    # A calm round six weeks ago: the organisation has history to compare with.
+    history = at(today - timedelta(weeks=6), 22, 0).isoformat()
+    push(app.test_client(), scene.device, factories.report(created_at=history, category="lugnt"))
     # Only the night digest: on a Monday or the 1st the weekly or monthly would be due too.
     enable(scene.org.id, at(today, 0, 5), weekly=False, monthly=False)
     outcomes = scheduler.tick(at(today, 6, 0, 30))

@@ -7,7 +7,7 @@ import copy
 import hashlib
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from html.parser import HTMLParser
@@ -138,7 +138,9 @@ def hostile_scene(client) -> dict[str, Any]:
     )
     second = rep(night_at("01:00"), "skadegorelse", FAR, description=HOSTILE_SECOND)
     third = rep(night_at("02:00"), "miljo", FAR, 3000, photos=[missing])
-    push(client, guard, fire, second)
+    # A calm round six weeks before: the organisation has history to compare with.
+    history = rep(night_at("22:00", DAY - timedelta(weeks=6, days=1)), "lugnt", FAR)
+    push(client, guard, history, fire, second)
     push(client, walker, third)
     shas = [upload(client, guard, red), upload(client, guard, blue)]
     return {"org": org, "fire": fire, "second": second, "third": third, "shas": shas}
@@ -236,8 +238,9 @@ def test_every_section_is_rendered(scene_digest):
         assert "Parkeringen" in part
         assert part.index("Centrum – 6 händelser") < part.index("Hjärup – 1 händelse")
         assert "Utanför områdena – 1 händelse" in part
-        assert "Polisen" in part and "Åtgärd pågår" in part
-        assert "Lugnt-rapporter: 1 (nattvandrare 1)" in part
+        assert "Polisen" in part  # the follow-ups by who is responsible
+        assert "8 rapporter) · 1 lugnt pass." in part
+        assert "Lugna pass (nattvandrare 1, 03:00–03:00) visar" in part
         assert "ring 112" in part
     assert "Totalt: 9 (▲ ökning; snitt 4,2: 4, 4, 5, 4)." in out.text
 
@@ -257,11 +260,17 @@ def test_names_and_emails_are_never_rendered(scene_digest, hostile):
 def test_every_item_links_into_the_workspace(scene_digest):
     scene, d = scene_digest
     out = render(d, base_url=BASE + "/")
-    ids = {i.id for g in d.areas for i in g.incidents} | {i.id for i in d.followups.items}
+    ids = {i.id for g in d.areas for i in g.incidents}
     for iid in ids:
         link = f"{BASE}/workspace/incidents/{iid}"
         assert f'href="{link}"' in out.html
         assert link in out.text
+    # Follow-ups: each in the text part; the HTML (read on a phone) summarises them with a
+    # link to the list of the open ones.
+    for iid in {i.id for i in d.followups.items}:
+        assert f"{BASE}/workspace/incidents/{iid}" in out.text
+    assert f'href="{BASE}/workspace/incidents?from=' in out.html
+    assert "status=ny&amp;status=bedomd&amp;status=atgard_pagar&amp;sort=severity" in out.html
     assert f"{BASE}/workspace/?night=2026-11-20" in out.text
     assert f"{BASE}/workspace/places" in out.text
     fire = str(incident_of(scene.fire))
@@ -407,6 +416,8 @@ def test_week_and_month_render_with_their_own_names(client, org):
     push(
         client,
         device,
+        # A calm round in May: the organisation's history covers the four months compared.
+        rep(local(date(2026, 5, 20), "23:00"), "lugnt", FAR),
         rep(local(date(2026, 10, 31), "23:00"), "brand", STATION),
         rep(local(date(2026, 11, 12), "23:00"), "skadegorelse", STATION, 500),
     )

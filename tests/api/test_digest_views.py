@@ -99,7 +99,7 @@ def test_the_digest_page_shows_last_night_and_the_archive(
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     night = today() if datetime.now(UTC).astimezone(STOCKHOLM).hour >= 6 else today() - timedelta(1)
-    src = f"/workspace/lagesbild?kind=night&amp;date={night.isoformat()}"
+    src = f"/workspace/lagesbild/document?kind=night&amp;date={night.isoformat()}"
     assert f'<iframe class="digest-frame" src="{src}"' in html
     # The archive: the late one marked, the failed one with its error and next attempt.
     assert f'data-run="{sent.id}"' in html and f'data-run="{failed.id}"' in html
@@ -116,7 +116,7 @@ def test_the_digest_page_shows_last_night_and_the_archive(
     chosen = client.get(f"/workspace/digest?date={today().isoformat()}")
     assert f"kind=night&amp;date={today().isoformat()}" in chosen.get_data(as_text=True)
     assert client.get("/workspace/digest?date=igår").status_code == 400
-    doc = client.get(f"/workspace/lagesbild?kind=night&date={today().isoformat()}")
+    doc = client.get(f"/workspace/lagesbild/document?kind=night&date={today().isoformat()}")
     body = doc.get_data(as_text=True)
     assert "Krossad ruta i busskuren" in body and scene.org.name in body
     assert "frame-ancestors 'self'" in doc.headers["Content-Security-Policy"]
@@ -203,7 +203,11 @@ def test_the_printable_weekly_and_monthly_lagesbild(app: Flask, client: FlaskCli
     week = client.get(f"/workspace/lagesbild?kind=week&date={today().isoformat()}")
     assert week.status_code == 200
     body = week.get_data(as_text=True)
-    assert scene.org.name in body and "@media print" in body
+    # The workspace page links to the printable document, which has the print style.
+    document = f"/workspace/lagesbild/document?kind=week&amp;date={monday.isoformat()}"
+    assert scene.org.name in body and document in body
+    printable = client.get(document.replace("&amp;", "&")).get_data(as_text=True)
+    assert scene.org.name in printable and "@media print" in printable
     assert ("lagesbild.view", f"week {monday.isoformat()}") in audit_actions(scene.who.person.id)
     month = client.get(f"/workspace/lagesbild?kind=month&date={today().isoformat()}&lang=en")
     assert month.status_code == 200 and 'lang="en"' in month.get_data(as_text=True)
@@ -211,6 +215,7 @@ def test_the_printable_weekly_and_monthly_lagesbild(app: Flask, client: FlaskCli
     assert latest.status_code == 200
     for bad in ("kind=year", "kind=week&date=2026-13-01", "kind=week&date=igår"):
         assert client.get(f"/workspace/lagesbild?{bad}").status_code == 400
+        assert client.get(f"/workspace/lagesbild/document?{bad}").status_code == 400
 
 
 def test_digest_catalog_keys_exist_in_both_languages(app: Flask) -> None:

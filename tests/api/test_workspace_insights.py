@@ -590,6 +590,11 @@ def test_every_report_query_is_bounded_by_time(app: Flask, orgs, url: str) -> No
     on_reports = [s for s in seen if re.search(r"\bFROM reports\b", s)]
     assert on_reports, "the page should read reports"
     for statement in on_reports:
+        # An organisation's first report (where its history begins) is one index lookup on
+        # ix_reports_org_created, not a scan: MIN(created_at) for one org_id.
+        if re.search(r"\bmin\(reports\.created_at\)", statement, re.I):
+            assert "reports.org_id =" in statement and "GROUP BY" not in statement, statement
+            continue
         assert "reports.org_id" in statement and "reports.created_at >=" in statement, statement
 
 

@@ -28,10 +28,10 @@ from server.digest.content.items import (
     needing_action,
     to_list,
 )
-from server.digest.content.model import CALM, CategoryInfo, Digest
+from server.digest.content.model import CategoryInfo, Digest
 from server.digest.content.purged import purged_last_night
 from server.digest.content.recurring import recurring
-from server.digest.content.reporting import calm_of, device_alerts, kind_counts
+from server.digest.content.reporting import device_alerts, kind_counts
 from server.digest.content.rows import (
     ReportRow,
     device_kinds,
@@ -40,6 +40,7 @@ from server.digest.content.rows import (
     stored_photos_of,
 )
 from server.digest.content.shared import area_names, owners_of, place_names, scope_key
+from server.digest.content.tally import is_calm, tally
 from server.extensions import db
 from server.orgs.models import Organisation
 from server.sharing.rules import Scope
@@ -103,8 +104,10 @@ def build_digest(
             or "reports",
         )
         for incident in incidents
-        if incident.category_code != CALM
+        if not is_calm(incident.category_code)
     ]
+    # Counted as the night view counts them (`tally`): calm rounds apart, not incidents.
+    counted = tally(rows, incidents, kinds)
     action_all = needing_action(items, categories)
     listed = to_list(items, kind)
     unsent, silent = device_alerts(org_id, kind, start, end, now, own_rows)
@@ -118,8 +121,8 @@ def build_digest(
         end=end,
         tz=tz.key,
         generated_at=now,
-        reports=len(rows),
-        incidents=len(items),
+        reports=counted.reports,
+        incidents=counted.incidents,
         action=tuple(action_all[:ACTION_LIMIT]),
         action_total=len(action_all),
         reporting=kind_counts(own_rows, kinds),
@@ -133,7 +136,7 @@ def build_digest(
         followups=followups_of(
             org_id, start, areas, places, {i.id for i in incidents if i.org_id == org_id}
         ),
-        calm=calm_of(rows, kinds),
+        calm=counted.calm,
         categories=categories,
         data_dir=current_app.config.get("DATA_DIR") if has_app_context() else None,
         owners=owners,

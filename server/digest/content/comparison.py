@@ -5,6 +5,10 @@ not the store. Every level of sharing adds to these numbers (a `counts` agreemen
 exactly that); what no agreement covers is never counted. The periods themselves are
 `analysis.calendar.period_for` and `comparison_periods`: a night is compared with the same
 weekday's night, a week with the four weeks before, a month with the four months before.
+
+Only comparison periods since the first report count (`analysis.trends.usable_history`,
+the rule the trends page follows too): a new deployment's first weeks are compared with
+the periods it has, and with none the direction is "new" (too little history).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from analysis.calendar import comparison_periods, period_for
-from analysis.trends import direction_of
+from analysis.trends import direction_of, mean_of, usable_history
 from server.digest.content.items import area_order
 from server.digest.content.model import CategoryInfo, Period, TrendRow, Trends
+from server.incidents.history import first_report_day
 from server.incidents.queries import counts_in_window
 from server.sharing.rules import Scope
 
@@ -29,8 +34,15 @@ def trends_of(
     areas: dict[int, str],
     categories: dict[str, CategoryInfo],
 ) -> Trends:
-    """Count the period and each comparison period per category and per area, in scope."""
-    windows = [period_for(kind, day, tz), *comparison_periods(kind, day, tz=tz)]
+    """Count the period and each comparison period per category and per area, in scope.
+
+    Comparison periods that began before the first report are left out, not counted as 0.
+    """
+    compared = comparison_periods(kind, day, tz=tz)
+    usable = usable_history(
+        [s.astimezone(tz).date() for s, _e in compared], first_report_day(scope, tz)
+    )
+    windows = [period_for(kind, day, tz), *compared[:usable]]
     counts = [counts_in_window(scope, s, e) for s, e in windows]
     per_category: dict[str, list[int]] = defaultdict(lambda: [0] * len(windows))
     per_area: dict[int, list[int]] = defaultdict(lambda: [0] * len(windows))
@@ -47,7 +59,7 @@ def trends_of(
             name=name,
             count=slots[0],
             previous=previous,
-            mean=sum(previous) / len(previous),
+            mean=mean_of(previous),
             direction=direction_of(slots[0], previous),
         )
 

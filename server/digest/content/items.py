@@ -8,7 +8,8 @@ from typing import Any
 
 from server.digest.content.model import CALM, AreaGroup, CategoryInfo, IncidentItem
 from server.digest.content.rows import ReportRow
-from server.incidents.models import CLOSED_STATUSES, Incident
+from server.digest.content.tally import needs_action
+from server.incidents.models import Incident
 from server.incidents.queries import NO_AREA
 
 # "Kräver åtgärd": at most this many listed (urgent ones are few; the rest are counted).
@@ -85,7 +86,7 @@ def needing_action(
     """Return the open urgent incidents ("kräver åtgärd"), urgent categories first."""
     urgent_codes = {code for code, c in categories.items() if c.urgent}
     return sorted(
-        (i for i in items if i.urgent and i.status not in CLOSED_STATUSES),
+        (i for i in items if needs_action(i)),
         key=lambda i: (
             i.category not in urgent_codes,
             -(i.max_severity or 0),

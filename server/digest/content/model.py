@@ -115,18 +115,24 @@ class TrendRow:
     count: int
     previous: tuple[int, ...]  # 1, 2, 3, 4 periods back
     mean: float
-    direction: str  # "up", "down" or "same" (analysis.trends.direction_of)
+    direction: str  # "up", "down", "same" or "new" (analysis.trends.direction_of)
 
 
 @dataclass(frozen=True)
 class Trends:
     """Counts per category and per area against the comparison periods."""
 
-    periods: tuple[Period, ...]  # the period itself, then 1..4 back
+    periods: tuple[Period, ...]  # the period itself, then 1..4 back (those since the first report)
     totals: tuple[int, ...]  # reports per period, same order
     total_direction: str
     by_category: tuple[TrendRow, ...]
     by_area: tuple[TrendRow, ...]
+
+    @property
+    def total_mean(self) -> float:
+        """Return the mean of the comparison periods' totals (0.0 without any)."""
+        previous = self.totals[1:]
+        return sum(previous) / len(previous) if previous else 0.0
 
 
 @dataclass(frozen=True)
@@ -199,7 +205,7 @@ class Digest:
     end: datetime
     tz: str
     generated_at: datetime
-    reports: int  # every report of the period, calm rounds included
+    reports: int  # reports of the period, calm rounds excluded (they are in `calm`)
     incidents: int  # incidents with reports in the period, calm rounds excluded
     action: tuple[IncidentItem, ...]
     action_total: int
