@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from analysis.calendar import STOCKHOLM, days_window
+from server.categories import CALM
 from server.extensions import db
 from server.incidents.models import CLOSED_STATUSES, Incident
 from server.reports.models import Report
@@ -59,6 +60,8 @@ class IncidentFilter:
     responsible: Sequence[str] = ()
     device_kinds: Sequence[str] = ()
     sort: str = "-time"
+    # Leave out calm rounds (presence, not incidents) unless categories are chosen.
+    hide_calm: bool = False
 
 
 @dataclass
@@ -98,6 +101,8 @@ def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> l
     query = select(Incident).where(visible_incidents(scope), Incident.id.in_(list(counts)))
     if f.categories:
         query = query.where(Incident.category_code.in_(f.categories))
+    elif f.hide_calm:
+        query = query.where(Incident.category_code != CALM)
     if f.areas:
         query = query.where(Incident.area_id.in_(f.areas))
     if f.statuses:

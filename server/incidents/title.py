@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from server.categories import CALM
+
 # The calm-round category (the digest counts these apart as well).
-CALM = "lugnt"
 SUMMARY_CHARS = 200
 
 

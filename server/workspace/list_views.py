@@ -8,7 +8,7 @@ page with a link to the last one; a page number that is not a whole number from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Response, render_template, request, url_for
 from flask_login import login_required
@@ -90,7 +90,10 @@ def incident_list() -> Response | str:
         return render_error(400, "list.bad_page")
     scope = current_scope()
     parsed = parse_filter(request.args, scope, utcnow())
-    found = queries.list_incidents(scope, parsed.filter, limit=MAX_ROWS + 1)
+    # Calm rounds are presence, shown on the night view; a category filter can ask for them.
+    found = queries.list_incidents(
+        scope, replace(parsed.filter, hide_calm=True), limit=MAX_ROWS + 1
+    )
     paging = Paging(number, PAGE_SIZE, min(len(found), MAX_ROWS))
     areas = scope_area_names(scope, labelled=False)
     shown = found[paging.offset : paging.offset + PAGE_SIZE] if not paging.beyond else []
@@ -105,6 +108,7 @@ def incident_list() -> Response | str:
             "last": page_url(parsed.query, paging.pages),
         },
         truncated=len(found) > MAX_ROWS,
+        calm_hidden=not parsed.filter.categories,
         limit=MAX_ROWS,
         window_start=parsed.filter.start,
         window_end=parsed.filter.end,

@@ -16,7 +16,7 @@ points. Named places and area outlines are the organisation's own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,10 @@ def _map_data(scope: Scope) -> MapData:
     now = utcnow()
     parsed = parse_filter(request.args, scope, now)
     # Incidents the scope sees at `reports` or more: a `counts` share adds no points.
-    rows = queries.list_incidents(scope, parsed.filter, limit=MAP_LIMIT + 1)
+    # Calm rounds are presence, shown on the night view; a category filter can ask for them.
+    rows = queries.list_incidents(
+        scope, replace(parsed.filter, hide_calm=True), limit=MAP_LIMIT + 1
+    )
     # Recurring places: the 28 days up to the window's end (never past now).
     recurring_end = min(parsed.filter.end, now)
     recurring = scoped_recurring(scope, recurring_end)

@@ -11,8 +11,7 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-# The calm-round category: proof that a patrol was out, never an incident to act on.
-CALM = "lugnt"
+from server.categories import CALM  # noqa: F401  (re-exported)
 
 CalmState = Literal["incidents", "calm_rounds", "no_reports"]
 
