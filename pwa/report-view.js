@@ -363,6 +363,11 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
       draftNote.hidden = false;
       keeper.begin();
     },
+    /**
+     * Say something where the user is looking (the toast), e.g. after Exportera.
+     * @param {string} message
+     */
+    notify: (message) => toast.show(message),
     /** The screen is going away (the phone was revoked): no toast, no more draft writes. */
     dismiss: () => {
       toast.hide();

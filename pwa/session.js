@@ -138,7 +138,9 @@ async function run({ device, token }, storage, setReportView) {
   wireShowOlder();
   const exportButton = document.getElementById("export");
   if (exportButton) {
-    wireExportButton(/** @type {HTMLButtonElement} */ (exportButton), setStatus, storage.exportQueue);
+    // Said in the toast: the button sits after the list, far below the status line.
+    const announceExport = (/** @type {string} */ text) => (revoked ? setStatus(text) : view.notify(text));
+    wireExportButton(/** @type {HTMLButtonElement} */ (exportButton), announceExport, storage.exportQueue);
   }
 
   categories = await loadCategories(token, meta);

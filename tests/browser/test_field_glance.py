@@ -32,7 +32,9 @@ def gps_page(browser: Browser) -> Iterator[Page]:
 
 
 def _first_row_top(page: Page) -> float:
-    box = page.locator("#reports li").first.bounding_box()
+    row = page.locator("#reports li").first
+    expect(row).to_be_visible()  # the list shows again once the form has closed
+    box = row.bounding_box()
     assert box
     return box["y"]
 
@@ -121,8 +123,8 @@ def test_the_export_button_stays_put_across_a_save_and_a_sync(stoppable_server, 
     assert (before, saved) == (_first_row_top(page), _first_row_top(page))
     assert page.evaluate("window.exportToggles") == 0
     expect(export).to_be_visible()
-    export.click()  # nothing unsent: it says so instead of handing over an empty file
-    expect(page.get_by_role("status")).to_have_text(
+    export.click()  # nothing unsent: it says so, in view, instead of an empty file
+    expect(page.locator("#toast").get_by_role("status")).to_have_text(
         "Allt finns redan på servern. Det finns inget att exportera."
     )
 

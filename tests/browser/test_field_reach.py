@@ -78,7 +78,8 @@ def test_lugnt_pass_without_a_position_is_saved_without_waiting_long(live_server
 
     started = time.monotonic()
     page.get_by_role("button", name="Lugnt pass").click()
-    expect(page.get_by_role("status")).to_contain_text("Sparad", timeout=TIMEOUT_MS)
+    toast = page.locator("#toast").get_by_role("status")
+    expect(toast).to_contain_text("Sparad", timeout=TIMEOUT_MS)
 
     assert time.monotonic() - started < 4.0
     expect(_states(page)).to_have_text([ON_SERVER], timeout=TIMEOUT_MS)

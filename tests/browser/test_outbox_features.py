@@ -254,7 +254,7 @@ def test_the_unsent_queue_downloads_as_json_with_photos_and_stays_queued(
     (sent_id,) = [r["id"] for r in _local_reports(page)]
     export = page.get_by_role("button", name="Exportera osända rapporter")
     export.click()  # nothing unsent: no file, it says so (the button stays put, issue 12)
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#toast").get_by_role("status")).to_have_text(
         "Allt finns redan på servern. Det finns inget att exportera."
     )
     stoppable_server.stop()
@@ -287,8 +287,10 @@ def test_the_unsent_queue_downloads_as_json_with_photos_and_stays_queued(
     assert hashlib.sha256(jpeg).hexdigest() == photo["sha256"]
     with Image.open(io.BytesIO(jpeg)) as img:
         assert img.format == "JPEG" and img.size == (120, 80)
-    # The status line (the "Sparad" toast of the save may still show beside it).
-    expect(page.locator("#status")).to_have_text("Osända rapporter i filen: 1.")
+    # Said in the toast, where the user is looking (the button sits after the list).
+    expect(page.locator("#toast").get_by_role("status")).to_have_text(
+        "Osända rapporter i filen: 1."
+    )
     # Exporting cleared nothing: the report is still queued and is sent once coverage is back.
     pending = page.evaluate("async () => (await import('/store.js')).pending()")
     assert [r["id"] for r in pending] == [exported["id"]]
