@@ -8,7 +8,8 @@ weekday's night, a week with the four weeks before, a month with the four months
 
 Only comparison periods since the first report count (`analysis.trends.usable_history`,
 the rule the trends page follows too): a new deployment's first weeks are compared with
-the periods it has, and with none the direction is "new" (too little history).
+the periods it has, and with none the direction is "new" (too little history). Calm
+rounds are presence, not reports of something: they are left out here as from the counts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 from analysis.calendar import comparison_periods, period_for
 from analysis.trends import direction_of, mean_of, usable_history
 from server.digest.content.items import area_order
-from server.digest.content.model import CategoryInfo, Period, TrendRow, Trends
+from server.digest.content.model import CALM, CategoryInfo, Period, TrendRow, Trends
 from server.incidents.history import first_report_day
 from server.incidents.queries import counts_in_window
 from server.sharing.rules import Scope
@@ -46,11 +47,15 @@ def trends_of(
     counts = [counts_in_window(scope, s, e) for s, e in windows]
     per_category: dict[str, list[int]] = defaultdict(lambda: [0] * len(windows))
     per_area: dict[int, list[int]] = defaultdict(lambda: [0] * len(windows))
+    totals_by_window = [0] * len(windows)
     for index, window_counts in enumerate(counts):
         for (category, area), n in window_counts.items():
+            if category == CALM:  # presence, counted apart (tally.py), as the night view does
+                continue
             per_category[category][index] += n
             per_area[area][index] += n
-    totals = tuple(sum(c.values()) for c in counts)
+            totals_by_window[index] += n
+    totals = tuple(totals_by_window)
 
     def row(key: str, name: str | None, slots: list[int]) -> TrendRow:
         previous = tuple(slots[1:])
