@@ -18,11 +18,13 @@ const KEY = "current";
  *   people: string,
  *   photos: string[],
  *   location: import("./report-fields.js").Location | null,
+ *   startedAt?: string,
  *   savedAt: string,
  * }} Draft
  *   id: the id the new report will be saved under (so a draft restored after its report was
  *   saved is recognised as stale); editId: the stored report being changed, null for a new
- *   one; people: the field's text as typed
+ *   one; people: the field's text as typed; startedAt: when the new report's form opened
+ *   (the report's time, also when it is saved after a restart)
  */
 
 /** @returns {Promise<Draft | undefined>} */

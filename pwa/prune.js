@@ -40,5 +40,5 @@ export async function carryOutWipe(context, summary) {
  * @returns {Promise<Dropped>}
  */
 export function wipeRevoked() {
-  return store.wipeAcknowledged();
+  return store.wipeAcknowledged({ drafts: true });
 }

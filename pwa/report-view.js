@@ -16,6 +16,7 @@ import { watchPersonnummer } from "./pnr-warning.js";
 import { reviewPhoto } from "./redact.js";
 import { createSaver } from "./report-save.js";
 import { createTapGuard } from "./tap-guard.js";
+import { localIsoWithOffset } from "./time.js";
 import { createToast } from "./toast.js";
 
 /**
@@ -37,6 +38,8 @@ import { createToast } from "./toast.js";
  */
 
 const CALM = "lugnt";
+/** A restored draft older than this does not take the phone's position now. */
+const FRESH_DRAFT_MS = 10 * 60 * 1000;
 
 /**
  * Wire the new-report screen.
@@ -99,6 +102,8 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
   let editing = null;
   /** The id a new report will be saved under, made when its form opens (kept in the draft). */
   let draftId = "";
+  /** When the new report's form opened: the report's time, also after a restore. */
+  let draftStartedAt = "";
 
   /** @param {Category[]} next */
   function setCategories(next) {
@@ -126,10 +131,12 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
   /**
    * @param {Category} category
    * @param {string} [id] the id of a restored draft
+   * @param {string} [startedAt] when that draft began (RFC 3339 with the phone's offset)
    */
-  function open(category, id = crypto.randomUUID()) {
+  function open(category, id = crypto.randomUUID(), startedAt = localIsoWithOffset(new Date())) {
     toast.hide(); // an old "Sparad" does not stay above a new form
     draftId = id;
+    draftStartedAt = startedAt;
     selected = category;
     heading.textContent = categoryLabel(category, category.code);
     urgent.hidden = !category.urgent;
@@ -201,6 +208,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
       people: people.value,
       photos: photoPicker.photos(),
       location: editing ? null : position.location(),
+      startedAt: draftStartedAt,
       savedAt: new Date().toISOString(),
     };
   }
@@ -220,9 +228,13 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
    * @returns {Promise<boolean>} false: the draft is stale (its report is saved, or gone)
    */
   async function restore(draft) {
+    // Ångra may come while another form is open (Ändra on another report discarded this
+    // one): close that first, or Spara would save these values over the report it edits.
+    if (selected || editing) reset();
     if (draft.editId) {
       const record = await storage.getReport(draft.editId);
-      if (!record) return false;
+      // Deleted or pruned meanwhile: its text and photos are no longer the phone's to show.
+      if (!record || record.prunedAt) return false;
       await edit(record);
       if ([...categorySelect.options].some((o) => o.value === draft.category && !o.disabled)) {
         categorySelect.value = draft.category;
@@ -233,8 +245,11 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
       const category = categories.find((c) => c.code === draft.category);
       // A category retired since the draft began is still the one the reporter chose.
       const chosen = category ?? { code: draft.category, label_sv: "", label_en: "", urgent: false, order: 0 };
-      open(chosen, draft.id);
-      if (draft.location) position.show(draft.location);
+      open(chosen, draft.id, draft.startedAt);
+      // A draft left for a while (a flat battery at 02:00, the app opened again at 07:00)
+      // keeps the position it had, or none: where the phone is now may be somewhere else.
+      const old = Date.now() - Date.parse(draft.savedAt) > FRESH_DRAFT_MS;
+      if (draft.location || old) position.show(draft.location ?? null);
     }
     setSeverity(draft.severity);
     description.value = draft.description;
@@ -317,7 +332,9 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     // An edit keeps the id (a new revision of the same report) and the original position; a
     // new report gets the draft's id, so a draft left behind by a crash is known as saved.
     const ok = await saver.write(
-      target ? { ...fields, id: target.id } : { ...fields, id: draftId, location: position.location() },
+      target
+        ? { ...fields, id: target.id }
+        : { ...fields, id: draftId, created_at: draftStartedAt, location: position.location() },
       !target,
     );
     if (ok) {

@@ -149,10 +149,11 @@ async function run({ device, token }, storage, setReportView) {
     await enterRevoked(); // stays revoked across restarts, offline too
     return;
   }
+  // At start-up too: a phone opened after a week without coverage lets go of old details,
+  // before a draft is restored (a draft changing a report pruned now goes with it).
+  await storage.pruneOutbox().catch((error) => console.warn("prune", error));
   // A report half-written before a reload or restart, before the user starts another one.
   await view.restoreDraft();
-  // At start-up too: a phone opened after a week without coverage lets go of old details.
-  await storage.pruneOutbox().catch((error) => console.warn("prune", error));
   await refresh();
 
   /** @param {SyncSummary} summary */

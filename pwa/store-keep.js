@@ -16,16 +16,41 @@ export async function removeReports(tx, ids) {
   const reports = tx.objectStore("reports");
   /** @type {Set<string>} */
   const shas = new Set();
-  let removed = 0;
+  /** @type {Set<string>} */
+  const removedIds = new Set();
   for (const id of ids) {
     /** @type {StoredReport | undefined} */
     const record = await done(reports.get(id));
     if (!record) continue;
     for (const sha of record.photos ?? []) shas.add(sha);
     await done(reports.delete(id));
-    removed += 1;
+    removedIds.add(id);
   }
-  return { reports: removed, photos: await dropUnusedPhotos(tx, shas) };
+  for (const sha of await dropDrafts(tx, (d) => d.editId !== null && removedIds.has(d.editId))) shas.add(sha);
+  return { reports: removedIds.size, photos: await dropUnusedPhotos(tx, shas) };
+}
+
+/**
+ * Delete the drafts (when `tx` covers "drafts") that `doomed` picks: a half-written change
+ * to a report that is deleted or pruned must not keep its text and photos on the phone.
+ * @param {IDBTransaction} tx
+ * @param {(draft: import("./drafts.js").Draft) => boolean} doomed
+ * @returns {Promise<Set<string>>} the photos the deleted drafts named
+ */
+async function dropDrafts(tx, doomed) {
+  /** @type {Set<string>} */
+  const shas = new Set();
+  if (!tx.objectStoreNames.contains("drafts")) return shas;
+  const drafts = tx.objectStore("drafts");
+  const keys = await done(drafts.getAllKeys());
+  for (const key of keys) {
+    /** @type {import("./drafts.js").Draft | undefined} */
+    const draft = await done(drafts.get(key));
+    if (!draft || !doomed(draft)) continue;
+    for (const sha of draft.photos ?? []) shas.add(sha);
+    await done(drafts.delete(key));
+  }
+  return shas;
 }
 
 /**
@@ -83,13 +108,18 @@ export function prune(cutoffMs) {
     const removed = await removeReports(tx, gone.map((r) => r.id));
     /** @type {Set<string>} */
     const shas = new Set();
-    let count = 0;
+    /** @type {Set<string>} */
+    const prunedIds = new Set();
     for (const record of all) {
       if (record.serverStatus === "gone" || !isDue(record, cutoffMs)) continue;
       for (const sha of record.photos ?? []) shas.add(sha);
       await done(reports.put(pruned(record, now)));
-      count += 1;
+      prunedIds.add(record.id);
     }
+    for (const sha of await dropDrafts(tx, (d) => d.editId !== null && prunedIds.has(d.editId))) {
+      shas.add(sha);
+    }
+    const count = prunedIds.size;
     return { reports: count, photos: removed.photos + (await dropUnusedPhotos(tx, shas)) };
   });
 }
@@ -97,14 +127,19 @@ export function prune(cutoffMs) {
 /**
  * Delete every acknowledged report (pruned or not) and its photos at once; keep every report
  * the server does not have in full (saved, sending, rejected, or a photo still missing), with
- * its photos. For a wipe ordered by an admin and for a revoked phone.
+ * its photos. For a wipe ordered by an admin and for a revoked phone; a draft changing a
+ * deleted report goes too, and with `drafts` (a revoked phone) every draft.
+ * @param {{drafts?: boolean}} [options]
  * @returns {Promise<{reports: number, photos: number}>}
  */
-export function wipeAcknowledged() {
+export function wipeAcknowledged({ drafts = false } = {}) {
   return transact(["reports", "photos", "drafts"], "readwrite", async (tx) => {
     /** @type {StoredReport[]} */
     const all = await done(tx.objectStore("reports").getAll());
-    return removeReports(tx, all.filter(isAcknowledged).map((r) => r.id));
+    // A revoked phone also drops the half-written report: it can never be sent or exported.
+    const shas = drafts ? await dropDrafts(tx, () => true) : new Set();
+    const removed = await removeReports(tx, all.filter(isAcknowledged).map((r) => r.id));
+    return { reports: removed.reports, photos: removed.photos + (await dropUnusedPhotos(tx, shas)) };
   });
 }
 

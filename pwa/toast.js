@@ -6,6 +6,8 @@ import { t } from "./i18n.js";
 
 /** How long a confirmation (and its Ångra) stays. */
 export const TOAST_MS = 5000;
+/** How long after the toast appears its message is set (so that screen readers say it). */
+const SPEAK_DELAY_MS = 60;
 
 /**
  * @typedef {() => Promise<string>} Undo takes the step back; resolves with what to say then
@@ -24,15 +26,36 @@ export function createToast({ durationMs = TOAST_MS } = {}) {
   const button = /** @type {HTMLButtonElement} */ (byId("toast-undo"));
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let speak = null;
   /** @type {Undo | null} */
   let undo = null;
+  // While a finger, a pointer or the keyboard focus is on the toast, it stays (WCAG 2.2.1).
+  let held = false;
+
+  function clearTimers() {
+    if (timer !== null) clearTimeout(timer);
+    if (speak !== null) clearTimeout(speak);
+    timer = speak = null;
+  }
 
   function hide() {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
+    clearTimers();
     undo = null;
+    // Focus on Ångra would be lost with the toast: put it where the screen starts again.
+    if (box.contains(document.activeElement)) {
+      const heading = byId("new-report-heading");
+      heading.tabIndex = -1;
+      heading.focus();
+    }
+    held = false;
     box.hidden = true;
     text.textContent = ""; // an old "Sparad" must not linger in the page
+  }
+
+  function countDown() {
+    if (timer !== null) clearTimeout(timer);
+    timer = held ? null : setTimeout(hide, durationMs);
   }
 
   /**
@@ -40,14 +63,39 @@ export function createToast({ durationMs = TOAST_MS } = {}) {
    * @param {Undo} [step]
    */
   function show(message, step) {
-    if (timer !== null) clearTimeout(timer);
+    clearTimers();
     undo = step ?? null;
-    box.hidden = false;
-    text.textContent = message;
     button.hidden = undo === null;
     button.disabled = false;
-    timer = setTimeout(hide, durationMs);
+    if (box.hidden) {
+      // A live region shown and filled in the same task is often not read out: show it
+      // empty first, then say the message a moment later.
+      text.textContent = "";
+      box.hidden = false;
+      speak = setTimeout(() => {
+        speak = null;
+        text.textContent = message;
+      }, SPEAK_DELAY_MS);
+    } else {
+      text.textContent = message;
+    }
+    countDown();
   }
+
+  const hold = () => {
+    held = true;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  const release = () => {
+    if (box.hidden || box.contains(document.activeElement) || box.matches(":hover")) return;
+    held = false;
+    countDown();
+  };
+  box.addEventListener("focusin", hold);
+  box.addEventListener("pointerenter", hold);
+  box.addEventListener("focusout", () => setTimeout(release, 0));
+  box.addEventListener("pointerleave", release);
 
   button.textContent = t("toast.undo");
   button.addEventListener("click", async () => {
