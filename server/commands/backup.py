@@ -30,7 +30,7 @@ def backup_command(directory: Path, as_json: bool) -> None:
     counts = made["counts"]
     emit(
         as_json,
-        {"directory": str(directory), **made},
+        {"directory": str(directory), **{k: v for k, v in made.items() if k != "files"}},
         f"Backup written to {directory}: {made['database']['dialect']} database at revision"
         f" {made['database']['revision']}, {counts.get('reports', 0)} reports,"
         f" {made['photo_files']} photo files; manifest.json holds every file's SHA-256.",

@@ -34,6 +34,8 @@ class Snapshot:
 
 def make(target: Path, data_dir: Path) -> dict[str, Any]:
     """Write a backup into the empty (or new) directory `target`; return its manifest."""
+    if target.resolve().is_relative_to(data_dir.resolve()):
+        raise BackupError(f"{target} is inside the data directory {data_dir}; choose another place")
     _prepare(target)
     engine = db.engine
     if engine.dialect.name == "sqlite":

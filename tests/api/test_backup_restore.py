@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from flask_migrate import downgrade
+from sqlalchemy import event, select
 
 from server.cli import main
 from server.extensions import db
-from server.ops import pgtools
+from server.ops import pgtools, tables
 from server.reports.models import Report
 from tests.support import factories
 from tests.support.backups import counts_of, file_hashes, fresh_instance, photo_hashes
@@ -247,9 +250,76 @@ def test_a_backup_taken_while_phones_push_is_one_consistent_moment(app, device, 
     assert max(seqs) <= top and len(set(seqs)) == len(seqs)  # no change half in the copy
 
 
+@contextmanager
+def _sqlite_foreign_keys_off() -> Iterator[None]:
+    """Open new SQLite connections without foreign key checks for the block."""
+
+    def off(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA foreign_keys = OFF")
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    if sqlite:
+        db.engine.dispose()
+        event.listen(db.engine, "connect", off)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        if sqlite:
+            event.remove(db.engine, "connect", off)
+            db.engine.dispose()
+
+
 def _wait(condition, timeout: float = 30.0) -> None:
     """Wait until condition() is true (the pushing thread makes progress)."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "the phone thread made no progress"
         time.sleep(0.01)
+
+
+def test_restore_refuses_a_manifest_naming_files_outside_the_backup(app, scene, fresh, tmp_path):
+    assert invoke(app, "backup", str(tmp_path / "bk")).exit_code == 0
+    (tmp_path / "outside.txt").write_text("not part of the backup")
+    path = tmp_path / "bk" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"]["../outside.txt"] = "0" * 64
+    path.write_text(json.dumps(manifest))
+    refused(invoke(fresh, "restore", str(tmp_path / "bk")), "../outside.txt: not a path inside")
+    assert counts_of(fresh)["reports"] == 0
+
+
+def test_restore_refuses_a_data_directory_with_photo_files(app, scene, fresh, tmp_path):
+    assert invoke(app, "backup", str(tmp_path / "bk")).exit_code == 0
+    stray = Path(fresh.config["DATA_DIR"]) / "photos" / "9" / "ab" / "old-full.jpg"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"left over")
+    refused(invoke(fresh, "restore", str(tmp_path / "bk")), "already holds photo files")
+    assert counts_of(fresh)["reports"] == 0
+
+
+def test_backup_refuses_a_directory_inside_the_data_directory(app, scene):
+    target = Path(app.config["DATA_DIR"]) / "photos" / "backup"
+    refused(invoke(app, "backup", str(target)), "inside the data directory")
+    assert not target.exists()
+
+
+def test_a_backup_of_an_older_schema_is_upgraded_after_the_restore(
+    app, client, device, fresh, tmp_path
+):
+    kept = factories.report()
+    push(client, device, kept)
+    db.session.remove()
+    with _sqlite_foreign_keys_off():  # SQLite's batch downgrade rebuilds referenced tables
+        downgrade(revision="0008")  # as if made by the previous version of Lägesbild
+    made = ok_json(invoke(app, "backup", str(tmp_path / "bk"), "--json"))
+    assert made["database"]["revision"] == "0008"
+
+    done = ok_json(invoke(fresh, "restore", str(tmp_path / "bk"), "--json"))
+
+    assert done["upgraded_from"] == "0008"
+    with fresh.app_context(), db.engine.connect() as conn:
+        assert tables.revision(conn) in tables.code_heads()
+    assert list(reports_of(fresh)) == [kept["id"]]
+    pulled = fresh.test_client().get(PULL, headers=device.headers).get_json()
+    assert [r["id"] for r in pulled["reports"]] == [kept["id"]]
