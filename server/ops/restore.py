@@ -111,11 +111,17 @@ def _load_postgres(dump: Path) -> None:
             quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
             conn.execute(text(f"DROP TABLE {quoted} CASCADE"))
     db.engine.dispose()
-    pgtools.run(
-        "pg_restore",
-        ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(dump)],
-        url,
-    )
+    try:
+        pgtools.run(
+            "pg_restore",
+            ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(dump)],
+            url,
+        )
+    except pgtools.PgToolError as exc:  # rolled back: the database is empty, without a schema
+        raise BackupError(
+            f"{exc}; nothing was restored (run 'lagesbild db upgrade' to recreate the empty"
+            " schema before trying again)"
+        ) from exc
 
 
 def _copy_photos(source: Path, target: Path) -> None:

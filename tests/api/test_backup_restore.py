@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -323,3 +324,18 @@ def test_a_backup_of_an_older_schema_is_upgraded_after_the_restore(
     assert list(reports_of(fresh)) == [kept["id"]]
     pulled = fresh.test_client().get(PULL, headers=device.headers).get_json()
     assert [r["id"] for r in pulled["reports"]] == [kept["id"]]
+
+
+def test_a_dump_pg_restore_cannot_read_is_refused_with_the_next_step(app, scene, fresh, tmp_path):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("pg_restore is for PostgreSQL")
+    assert invoke(app, "backup", str(tmp_path / "bk")).exit_code == 0
+    dump = tmp_path / "bk" / "database.pgdump"
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])  # cut, as by a full disk
+    path = tmp_path / "bk" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"]["database.pgdump"] = hashlib.sha256(dump.read_bytes()).hexdigest()
+    path.write_text(json.dumps(manifest))
+
+    refused(invoke(fresh, "restore", str(tmp_path / "bk")), "pg_restore failed", "db upgrade")
+    assert not (Path(fresh.config["DATA_DIR"]) / "photos").exists()
