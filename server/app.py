@@ -82,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     """Attach every domain's command group to the app's CLI."""
     from server.commands.areas import areas
+    from server.commands.backup import backup_command, restore_command
+    from server.commands.check import check_command
     from server.commands.devices import device
     from server.commands.incidents import incidents
     from server.commands.meta import rotate_epoch_command
@@ -108,5 +110,8 @@ def _register_commands(app: Flask) -> None:
         share,
         purge,
         subject,
+        check_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(cmd)

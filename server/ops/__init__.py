@@ -1,0 +1,1 @@
+"""Operations: the configuration check, backups and restores (`lagesbild check|backup|restore`)."""

@@ -1,0 +1,138 @@
+"""`lagesbild restore DIR`: verify a backup, then load it into an empty installation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from server.extensions import db
+from server.meta.service import rotate_epoch
+from server.ops import manifest, pgtools, tables
+from server.ops.backup import PHOTOS
+from server.ops.manifest import BackupError
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore did."""
+
+    manifest: dict[str, Any]
+    counts: dict[str, int]
+    upgraded_from: str | None  # the backup's revision when the schema was upgraded after it
+    epoch: str
+
+
+def restore(source: Path, data_dir: Path) -> Restored:
+    """Restore the backup in `source`; refuse unless the installation is empty.
+
+    Nothing is changed before the backup verified and the installation was found empty.
+    """
+    found = manifest.read(source)
+    database = found["database"]
+    dialect = db.engine.dialect.name
+    if database.get("dialect") != dialect:
+        raise BackupError(
+            f"the backup is of a {database.get('dialect')} database, this installation uses"
+            f" {dialect}; restore into the same kind of database"
+        )
+    rev = str(database.get("revision"))
+    if not tables.known_revision(rev):
+        raise BackupError(
+            f"the backup's schema revision {rev} is unknown to this version of Lägesbild"
+            " (a newer one made it); install that version, restore, then upgrade"
+        )
+    manifest.verify(source, found)
+    _refuse_unless_empty(data_dir)
+    dump = source / database["file"]
+    if dialect == "sqlite":
+        _load_sqlite(dump)
+    else:
+        _load_postgres(dump)
+    _copy_photos(source / PHOTOS, data_dir / PHOTOS)
+    with db.engine.connect() as conn:
+        counts = tables.counts(conn)
+    if counts != found["counts"]:
+        changed = sorted(
+            k
+            for k in counts.keys() | found["counts"].keys()
+            if counts.get(k) != found["counts"].get(k)
+        )
+        raise BackupError(f"the restored tables do not match the manifest's counts: {changed}")
+    upgraded_from = None
+    if rev not in tables.code_heads():
+        from flask_migrate import upgrade
+
+        upgrade()  # the admin would run `lagesbild db upgrade` next; it is safe here
+        upgraded_from = rev
+    # Phones hold cursors of the database as it was after the backup; a new epoch turns
+    # each of them into a full resync (server.meta.service), which is always safe.
+    epoch = rotate_epoch()
+    return Restored(found, counts, upgraded_from, epoch)
+
+
+def _refuse_unless_empty(data_dir: Path) -> None:
+    """Refuse an installation that holds reports, people, devices or photo files."""
+    db.session.remove()
+    with db.engine.connect() as conn:
+        busy = tables.in_use(tables.counts(conn))
+    if busy:
+        raise BackupError(
+            "this installation is not empty (rows in " + ", ".join(busy[:6]) + "); restore"
+            " only into a new, empty database, nothing was restored"
+        )
+    photos = data_dir / PHOTOS
+    if photos.is_dir() and any(p.is_file() for p in photos.rglob("*")):
+        raise BackupError(f"{photos} already holds photo files; nothing was restored")
+
+
+def _load_sqlite(dump: Path) -> None:
+    """Replace the (empty) database file's content with the backup, page by page."""
+    target = Path(db.engine.url.database or "")
+    db.engine.dispose()  # no pooled connection of ours may see the old pages
+    with closing(sqlite3.connect(dump)) as src, closing(sqlite3.connect(target, timeout=30)) as dst:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = WAL")  # as the app runs it (server.db)
+
+
+def _load_postgres(dump: Path) -> None:
+    """Drop the empty schema the migrations made, then pg_restore the dump in one transaction."""
+    pgtools.find_tool("pg_restore")  # missing: say so before anything is dropped
+    url = db.engine.url.render_as_string(False)
+    with db.engine.begin() as conn:
+        names = tables.table_names(conn)
+        if names:
+            quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+            conn.execute(text(f"DROP TABLE {quoted} CASCADE"))
+    db.engine.dispose()
+    try:
+        pgtools.run(
+            "pg_restore",
+            ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(dump)],
+            url,
+        )
+    except pgtools.PgToolError as exc:  # rolled back: the database is empty, without a schema
+        raise BackupError(
+            f"{exc}; nothing was restored (run 'lagesbild db upgrade' to recreate the empty"
+            " schema before trying again)"
+        ) from exc
+
+
+def _copy_photos(source: Path, target: Path) -> None:
+    """Copy the backup's photo files into the data directory (each via a temp file)."""
+    if not source.is_dir():
+        return
+    for path in sorted(source.rglob("*")):
+        if not path.is_file():
+            continue
+        out = target / path.relative_to(source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.restore")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, out)
