@@ -174,14 +174,20 @@ class DailyCounts:
 def daily_counts(
     scope: Scope | int, first_day: date, last_day: date, tz: ZoneInfo = STOCKHOLM
 ) -> DailyCounts:
-    """Count reports per local calendar day (by category and by area), first..last inclusive."""
+    """Count reports per local calendar day (by category and by area), first..last inclusive.
+
+    Calm rounds are presence, not reports of something: left out, as the digest does.
+    """
     start, end = days_window(first_day, last_day, tz)
     by_category: Counter[tuple[str, date]] = Counter()
     by_area: Counter[tuple[int, date]] = Counter()
     total: Counter[date] = Counter()
     rows = db.session.execute(
         select(Report.created_at, Report.category_code, Report.area_id).where(
-            visible_reports(scope), Report.created_at >= start, Report.created_at < end
+            visible_reports(scope),
+            Report.created_at >= start,
+            Report.created_at < end,
+            Report.category_code != CALM,
         )
     )
     for created_at, category, area in rows:

@@ -64,3 +64,19 @@ def test_the_list_says_where_calm_rounds_are(scene: tuple[FlaskClient, str, str]
     assert 'id="calm-hidden"' in html and "Lugna pass visas inte här" in html
     chosen = client.get("/workspace/incidents?category=skadegorelse").get_data(as_text=True)
     assert 'id="calm-hidden"' not in chosen
+
+
+def test_trend_counts_leave_calm_rounds_out(scene: tuple[FlaskClient, str, str]) -> None:
+    from datetime import timedelta
+
+    from server.incidents import queries
+    from sync.clock import utcnow
+
+    incident = db.session.scalars(select(Incident)).first()
+    assert incident is not None
+    today = utcnow().date()
+    counts = queries.daily_counts(
+        incident.org_id, today - timedelta(days=3), today + timedelta(days=1)
+    )
+    assert sum(counts.total.values()) == 1
+    assert {category for category, _day in counts.by_category} == {"skadegorelse"}
