@@ -49,7 +49,7 @@ class Rebuilt:
     org_id: int
     kind: str
     day: str
-    outcome: str  # "rebuilt" | "removed"
+    outcome: str  # "rebuilt" | "removed" | "failed" (kept as it was, tried again later)
 
 
 def forms(markers: Iterable[str]) -> list[str]:
@@ -85,7 +85,9 @@ def runs_showing(
     return sorted(found)
 
 
-def rebuild(run_id: int, base_url: str, notice_key: str = NOTICE) -> Rebuilt | None:
+def rebuild(
+    run_id: int, base_url: str, notice_key: str = NOTICE, *, keep_on_error: bool = False
+) -> Rebuilt | None:
     """Rebuild one run's stored copy from the database as it is now (None: no copy).
 
     The copy is rendered for the workspace (images as workspace addresses) with a notice
@@ -108,7 +110,13 @@ def rebuild(run_id: int, base_url: str, notice_key: str = NOTICE) -> Rebuilt | N
         notice = Text(lang, digest)(notice_key)
         rendered = render(digest, lang, base_url=base_url, image_mode="url", notice=notice)
         html, text = rendered.html, rendered.text
-    except Exception:  # erased or expired text must not stay in a copy: remove the copy
+    except Exception:
+        # An erased report must not stay in a copy: the copy goes. Text past its period
+        # (`keep_on_error`) may wait for the next purge rather than lose a sent archive to a
+        # passing error; the copy is then left as it is, to be tried again.
+        if keep_on_error:
+            log.exception("digest run %s: rebuilding failed (%s); kept for now", run_id, notice_key)
+            return Rebuilt(run_id, org_id, kind, day.isoformat(), "failed")
         log.exception("digest run %s: rebuilding failed (%s); copy removed", run_id, notice_key)
         html = text = None
         outcome = "removed"

@@ -5,12 +5,11 @@ written. Once texts of its period have been cleared, it is rebuilt from the data
 they are gone. Which copies, for one organisation's purge: its own and those of every
 organisation it has ever shared with (theirs may quote its reports under `full`), holding
 a report of the organisation created within the copy's period whose text was cleared after
-the copy was written (or, in a dry run, is about to be). A night copy is rebuilt once; a
-weekly or monthly copy at each daily purge that clears more of its period, then never again.
-
-Not covered: a copy's follow-ups list open incidents first reported up to 90 days before
-its period; such an incident's summary stays in the copy until the copy's own period is
-cleared.
+the copy was written (or, in a dry run, is about to be), or any copy written before the
+text cutoff. A night copy is rebuilt about once; a weekly or monthly copy at each daily
+purge that clears more of its period; then once more when the cutoff passes the moment it
+was written, which also takes out the follow-ups' older incidents (open incidents first
+reported up to 90 days before its period) and the texts of reports already deleted.
 """
 
 from __future__ import annotations
@@ -44,16 +43,19 @@ def _stale(org_id: int, text_before: datetime) -> list[ColumnElement[bool]]:
         or_(DigestRun.html.is_not(None), DigestRun.text.is_not(None)),
         DigestRun.status != "sending",
         DigestRun.period_start < text_before,
-        quoted,
+        # Written before the cutoff: every text it could quote (its period's, and the
+        # follow-ups' from before it) is past the text period now, even of reports already
+        # deleted (a report period as short as the text period clears no text first).
+        or_(DigestRun.updated_at < text_before, quoted),
     ]
 
 
-def stale_copies(org_id: int, text_before: datetime, limit: int) -> list[int]:
-    """Return up to `limit` ids of stored copies that may quote cleared texts."""
+def stale_copies(org_id: int, text_before: datetime, after_id: int, limit: int) -> list[int]:
+    """Return up to `limit` ids above `after_id` of stored copies that may quote cleared texts."""
     return list(
         db.session.scalars(
             select(DigestRun.id)
-            .where(*_stale(org_id, text_before))
+            .where(*_stale(org_id, text_before), DigestRun.id > after_id)
             .order_by(DigestRun.id)
             .limit(limit)
         )

@@ -214,15 +214,19 @@ def _fenced(progress: Progress, step: Callable[[], int]) -> int:
 def _rebuild_copies(progress: Progress, org_id: int, text_before: datetime) -> None:
     """Rebuild the archived digest copies that quote texts cleared since they were written."""
     base_url = current_app.config["BASE_URL"]
+    after_id = 0
     while True:
         _keep_lease(progress)
         with phase("read"):
-            found = digests.stale_copies(org_id, text_before, COPY_BATCH)
+            found = digests.stale_copies(org_id, text_before, after_id, COPY_BATCH)
         for run_id in found:
+            after_id = run_id
             # Each rebuild is its own transactions (a digest is built, then written); the
             # count and the lease follow in one fenced batch, so a lost lease stops here.
-            scrub.rebuild(run_id, base_url, scrub.EXPIRED_NOTICE)
-            _fenced(progress, lambda: progress.add(digest_copies_rebuilt=1))
+            # A copy that fails is kept as it was and tried again by the next purge.
+            done = scrub.rebuild(run_id, base_url, scrub.EXPIRED_NOTICE, keep_on_error=True)
+            rebuilt = int(done is not None and done.outcome == "rebuilt")
+            _fenced(progress, lambda n=rebuilt: progress.add(digest_copies_rebuilt=n))
         if len(found) < COPY_BATCH:
             return
 
