@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import requests
 
+from server.config import Settings
 from server.headers import HSTS
 from server.http import PHOTO_CSP
 from server.pwa import CSP as PWA_CSP
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.slow
 
 TIMEOUT = 20  # seconds, every HTTP call
 ACCEL_PREFIX = "/_photos"  # the site's internal location, as deploy/lagesbild.env.example sets
-MiB = 1024 * 1024
+DEFAULTS = Settings.from_env({})  # the limits the site file must match
 _SCRIPT = Path(sys.executable).parent / "lagesbild"
 LAGESBILD = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "server.cli"]
 
@@ -297,8 +298,8 @@ def test_a_413_from_nginx_says_what_the_app_says(stack: Stack) -> None:
     tls = ssl.create_default_context(cafile=str(stack.nginx.cert))
     digest = hashlib.sha256(b"too big").hexdigest()
     for path, limit in (
-        ("/api/v1/sync/push", 5 * MiB),  # LAGESBILD_MAX_PUSH_BYTES
-        (f"/api/v1/photos/{digest}", 15 * MiB),  # LAGESBILD_MAX_PHOTO_BYTES
+        ("/api/v1/sync/push", DEFAULTS["MAX_PUSH_BYTES"]),
+        (f"/api/v1/photos/{digest}", DEFAULTS["MAX_PHOTO_BYTES"]),
     ):
         headers = {**stack.auth, "Content-Type": "application/json"}
         by_nginx = _declare_only("127.0.0.1", stack.nginx.https_port, path, limit + 1, headers, tls)
