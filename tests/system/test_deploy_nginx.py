@@ -62,10 +62,10 @@ class Stack:
         """Return the phone's Authorization header."""
         return {"Authorization": f"Bearer {self.token}"}
 
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
+    def get(self, path: str, timeout: float = TIMEOUT, **kwargs: Any) -> requests.Response:
         """GET through nginx over https."""
         return requests.get(
-            self.nginx.url + path, verify=self.nginx.cert, timeout=TIMEOUT, **kwargs
+            self.nginx.url + path, verify=self.nginx.cert, timeout=timeout, **kwargs
         )
 
 
@@ -94,7 +94,9 @@ def _cli(database_url: str, data_dir: Path, *args: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_server: PostgresServer, pg_template: str) -> Iterator[Stack]:
+def stack(
+    pg_server: PostgresServer, pg_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """Start gunicorn (deploy configuration) and nginx (the site file); enrol one phone."""
     _require_nginx()
     name = f"lb_deploy_{os.getpid()}"
@@ -106,8 +108,9 @@ def stack(pg_server: PostgresServer, pg_template: str) -> Iterator[Stack]:
     app = GunicornServer(
         database_url,
         data_dir,
-        data_dir.parent / f"{data_dir.name}-gunicorn.log",
-        workers=2,
+        tmp_path_factory.mktemp("deploy-logs") / "gunicorn.log",
+        # One worker: a slow upload that reached it would stop every other request.
+        workers=1,
         extra_env={"LAGESBILD_PROXY_HOPS": "1", "LAGESBILD_PHOTO_ACCEL_PREFIX": ACCEL_PREFIX},
     )
     nginx: NginxServer | None = None
@@ -131,7 +134,6 @@ def stack(pg_server: PostgresServer, pg_template: str) -> Iterator[Stack]:
         if nginx is not None:
             nginx.stop()
         app.stop()
-        app.log_path.unlink(missing_ok=True)
         shutil.rmtree(data_dir, ignore_errors=True)
         pg_server.drop_database(name)
 
@@ -320,6 +322,30 @@ def test_a_413_from_nginx_says_what_the_app_says(stack: Stack) -> None:
         )
         assert at_limit.status_code in (400, 415, 422), (path, at_limit.status_code)
         assert at_limit.json()["error"]["code"] != "payload_too_large"
+
+
+def test_a_slow_upload_holds_no_worker(stack: Stack) -> None:
+    photo = jpeg((320, 240), seed=22)
+    digest = hashlib.sha256(photo).hexdigest()
+    tls = ssl.create_default_context(cafile=str(stack.nginx.cert))
+    slow = http.client.HTTPSConnection(
+        "127.0.0.1", stack.nginx.https_port, timeout=TIMEOUT, context=tls
+    )
+    slow.putrequest("PUT", f"/api/v1/photos/{digest}")
+    for key, value in {**stack.auth, "Content-Type": "image/jpeg"}.items():
+        slow.putheader(key, value)
+    slow.putheader("Content-Length", str(len(photo)))
+    slow.endheaders()
+    slow.send(photo[:1000])  # a phone in a stairwell: the rest comes later
+
+    # nginx holds the partial body; the only worker still answers everyone else.
+    pulled = stack.get("/api/v1/sync/pull", headers=stack.auth, timeout=5)
+    assert pulled.status_code == 200
+
+    slow.send(photo[1000:])
+    answer = slow.getresponse()
+    assert answer.status in (200, 201), answer.read()
+    slow.close()
 
 
 def test_plain_http_only_redirects_and_answers_the_certificate_challenge(stack: Stack) -> None:
