@@ -3,15 +3,17 @@
 The site file is used as it is, with only its installation-specific values replaced
 (ports, paths, the certificate, the app's address); every replacement must hit, so the
 test notices when the file changes under it. nginx runs in the foreground from a temp dir
-(`nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off;'`). Started as root,
-its workers run as `nobody` in group 0, as www-data in group `lagesbild` would in
-production: they can read the app's photo files (0640) only through the group.
+(`nginx -p DIR -c DIR/nginx.conf -e DIR/error.log -g 'daemon off;'`) and never as root:
+under a root test run it runs as `nobody` in group 0 (the group of the app's files), as
+www-data in the group `lagesbild` does in production, so it reads the photo files (0640)
+only through the group.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -24,6 +26,11 @@ from tests.support.gunicorn import REPO_ROOT, free_port
 NGINX = Path("/usr/sbin/nginx")
 SITE = REPO_ROOT / "deploy" / "nginx" / "lagesbild.conf"
 CERT_DIR = "/etc/letsencrypt/live/lagesbild.example.se"
+
+
+def _unprivileged() -> int:
+    """Return the uid nginx runs as under a root test run."""
+    return pwd.getpwnam("nobody").pw_uid
 
 
 class NginxError(RuntimeError):
@@ -65,6 +72,8 @@ class NginxServer:
         self.https_port = free_port()
         self.http_port = free_port()
         self.cert = make_certificate(self.dir)
+        # Root hands the directory (certificate key, logs, temp files) to nginx's user.
+        self.as_user = _unprivileged() if os.geteuid() == 0 else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -96,14 +105,13 @@ class NginxServer:
             },
         )
         (self.dir / "site.conf").write_text(site, encoding="utf-8")
-        user = "user nobody root;\n" if os.geteuid() == 0 else ""
         temp = "\n".join(
             f"    {kind}_temp_path {self.dir / 'tmp' / kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         main = self.dir / "nginx.conf"
         main.write_text(
-            f"{user}worker_processes 1;\n"
+            "worker_processes 1;\n"
             f"error_log {self.dir / 'error.log'} warn;\n"
             "events { worker_connections 128; }\n"
             "http {\n"
@@ -116,11 +124,17 @@ class NginxServer:
             encoding="utf-8",
         )
         (self.dir / "tmp").mkdir(exist_ok=True)
+        if self.as_user is not None:
+            for path in (self.dir, *self.dir.rglob("*")):
+                os.chown(path, self.as_user, 0)
         return main
 
     def _command(self, *extra: str) -> list[str]:
         """Return the nginx command line for this directory."""
+        # As root: uid nobody, gid 0, no supplementary groups, no way back.
+        drop = ["setpriv", f"--reuid={self.as_user}", "--regid=0", "--clear-groups"]
         return [
+            *(drop if self.as_user is not None else []),
             str(NGINX),
             "-p", str(self.dir),
             "-c", str(self.dir / "nginx.conf"),

@@ -348,6 +348,15 @@ def test_a_slow_upload_holds_no_worker(stack: Stack) -> None:
     slow.close()
 
 
+def test_nginx_runs_without_root(stack: Stack) -> None:
+    assert stack.nginx.proc is not None
+    status = Path(f"/proc/{stack.nginx.proc.pid}/status").read_text()
+    (real, effective, *_) = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[
+        1:
+    ]
+    assert real != "0" and effective != "0"
+
+
 def test_plain_http_only_redirects_and_answers_the_certificate_challenge(stack: Stack) -> None:
     resp = requests.get(stack.nginx.http_url + "/workspace/", allow_redirects=False, timeout=5)
     assert resp.status_code == 301
