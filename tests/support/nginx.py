@@ -71,7 +71,11 @@ class NginxServer:
         self.data_dir = data_dir
         self.https_port = free_port()
         self.http_port = free_port()
-        self.cert = make_certificate(self.dir)
+        try:
+            self.cert = make_certificate(self.dir)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         # Root hands the directory (certificate key, logs, temp files) to nginx's user.
         self.as_user = _unprivileged() if os.geteuid() == 0 else None
         self.proc: subprocess.Popen[bytes] | None = None

@@ -116,7 +116,8 @@ def stack(
     nginx: NginxServer | None = None
     try:
         app.start()
-        nginx = NginxServer(f"127.0.0.1:{app.port}", data_dir).start()
+        nginx = NginxServer(f"127.0.0.1:{app.port}", data_dir)
+        nginx.start()
         org = _cli(database_url, data_dir, "org", "create", "Driftkommun")
         issued = _cli(
             database_url, data_dir, "device", "enrol", "--org", org["slug"], "--name", "T"
