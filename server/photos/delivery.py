@@ -24,7 +24,8 @@ def photo_response(path: Path) -> Response:
     prefix = str(current_app.config.get("PHOTO_ACCEL_PREFIX") or "")
     if prefix:
         # The path under the store's photos/ directory: <org_id>/<sha[:2]>/<sha>-<size>.jpg.
-        relative = path.resolve().relative_to(store().root / "photos")
+        # Not resolved: photos/ may be a link to another disk, which nginx's alias follows.
+        relative = path.relative_to(store().root / "photos")
         resp = Response(b"", mimetype="image/jpeg")
         resp.headers["X-Accel-Redirect"] = f"{prefix}/{relative.as_posix()}"
     else:

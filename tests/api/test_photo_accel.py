@@ -47,6 +47,25 @@ def test_device_download_answers_with_x_accel_redirect_and_no_body(app, client, 
         assert resp.headers["Cache-Control"] == "private, max-age=3600"
 
 
+def test_a_photo_directory_on_another_disk_is_named_the_same(app, client, device, tmp_path):
+    app.config["PHOTO_ACCEL_PREFIX"] = PREFIX
+    elsewhere = tmp_path / "other-disk"
+    elsewhere.mkdir()
+    photos = Path(app.config["DATA_DIR"]) / "photos"
+    assert not photos.exists()
+    photos.symlink_to(elsewhere, target_is_directory=True)
+    data = jpeg(seed=15)
+    assert put(client, device, data).status_code in STORED
+    digest = sha(data)
+
+    resp = get(client, device, digest, "thumb")
+
+    assert resp.status_code == 200
+    org_id = device.device.org_id
+    assert resp.headers["X-Accel-Redirect"] == f"{PREFIX}/{org_id}/{digest[:2]}/{digest}-thumb.jpg"
+    assert (elsewhere / str(org_id) / digest[:2] / f"{digest}-thumb.jpg").is_file()
+
+
 def test_without_a_prefix_the_app_sends_the_file_itself(app, client, device):
     data = jpeg(seed=12)
     assert put(client, device, data).status_code in STORED
