@@ -6,6 +6,9 @@ DEMO_ORG := staffanstorps-kommun-demo
 export LAGESBILD_ENV ?= development
 # Browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
+# The deployment test runs deploy/nginx/lagesbild.conf with Debian's nginx (never started as
+# a service: the test runs its own in a temp dir).
+NGINX := /usr/sbin/nginx
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: run test lint format install install-test bench bench-pwa clean
@@ -33,11 +36,15 @@ node_modules/.stamp: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.stamp-run
-install-test: $(VENV)/.stamp-test $(CHROMIUM) node_modules/.stamp
+install-test: $(VENV)/.stamp-test $(CHROMIUM) $(NGINX) node_modules/.stamp
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(NGINX):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
 
 run: install node_modules/.stamp
 	$(BIN)/lagesbild db upgrade
@@ -46,7 +53,7 @@ run: install node_modules/.stamp
 	exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py server.wsgi:app
 
 # Lint, then the whole suite (unit, API on SQLite and PostgreSQL, gunicorn system tests,
-# browser tests in Chromium).
+# the deployment behind nginx, browser tests in Chromium).
 # pytest's exit code 5 means "no tests collected", which is not a failure of a lane.
 test: install-test
 	$(BIN)/ruff check .

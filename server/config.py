@@ -9,6 +9,7 @@ instance-folder defaults, the development secret, the request-size backstop).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,15 @@ def _tile_url(name: str, raw: str) -> str:
     if any(c in url for c in " ;,'\"\n"):  # it goes into the Content-Security-Policy
         raise ConfigError(f"{name} must not contain spaces, quotes, commas or semicolons")
     return url
+
+
+def _accel_prefix(name: str, raw: str) -> str:
+    """Read the internal nginx location of photos: a path such as /_photos (no trailing /)."""
+    prefix = raw.strip().rstrip("/")
+    # It goes into a response header and names an nginx location: a plain path only.
+    if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", prefix):
+        raise ConfigError(f"{name} must be a path such as /_photos, got {raw!r}")
+    return prefix
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -138,6 +148,10 @@ SETTINGS: tuple[Setting, ...] = (
     # the credit shown on them, as plain text; the pages' CSP allows the tiles' origin.
     Setting("LAGESBILD_MAP_TILE_URL", _tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
     Setting("LAGESBILD_MAP_ATTRIBUTION", _text, "© OpenStreetMap contributors"),
+    # Behind nginx (deploy/nginx/lagesbild.conf): the internal location that serves the
+    # photo directory. Set, photo downloads answer with X-Accel-Redirect and no body once
+    # access is checked; empty, the app sends the file itself.
+    Setting("LAGESBILD_PHOTO_ACCEL_PREFIX", _accel_prefix, ""),
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 

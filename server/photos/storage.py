@@ -16,6 +16,9 @@ from pathlib import Path
 from sync.ids import is_sha256
 
 VARIANTS = ("full", "display", "thumb")
+# Readable by the service's group too: behind nginx (LAGESBILD_PHOTO_ACCEL_PREFIX), nginx's
+# user is in that group and serves the files itself; mkstemp alone would give 0600.
+FILE_MODE = 0o640
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -24,6 +27,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     directory = path.parent
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

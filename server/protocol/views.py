@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import Blueprint, Response, current_app, request
 
 from server.devices.auth import current_device, device_required
 from server.errors import ApiError
-from server.http import PHOTO_CSP, json_body, read_body
+from server.http import json_body, read_body
 from server.photos import service as photos
+from server.photos.delivery import photo_response
 from server.photos.models import Photo
 from server.protocol.schemas import PhotoOut, PullOut, PushOut
 from server.protocol.service import answer_pull, receive_push
@@ -166,8 +167,4 @@ def download(sha256: str) -> Response:
     """
     size = request.args.get("size", "display")
     path = photos.file_for_device(current_device(), _sha(sha256), size)
-    resp = send_file(path, mimetype="image/jpeg", max_age=3600, conditional=True)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = PHOTO_CSP
-    resp.headers["Cache-Control"] = "private, max-age=3600"
-    return resp
+    return photo_response(path)

@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import login_required
@@ -27,11 +26,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from analysis.calendar import last_night, night_window
 from server.devices.service import device_kinds
 from server.digest.content.tally import is_calm
-from server.http import PHOTO_CSP
 from server.incidents import queries
 from server.incidents import service as incidents
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident
 from server.photos import service as photo_service
+from server.photos.delivery import photo_response
 from server.privacy.erasure import ERASE_REASONS
 from server.sharing.rules import at_least
 from server.workspace import bp, service
@@ -356,8 +355,4 @@ def photo(sha256: str) -> Response:
     if path is None:
         abort(404)
     audit("photo.view", f"{sha256} {request.args.get('size', 'display')}")
-    resp = send_file(path, mimetype="image/jpeg", conditional=True)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Content-Security-Policy"] = PHOTO_CSP
-    resp.headers["Cache-Control"] = "private, max-age=3600"
-    return resp
+    return photo_response(path)
