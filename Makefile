@@ -9,6 +9,8 @@ CHROMIUM := /usr/bin/chromium
 # The deployment test runs deploy/nginx/lagesbild.conf with Debian's nginx (never started as
 # a service: the test runs its own in a temp dir).
 NGINX := /usr/sbin/nginx
+# It makes a throwaway certificate with the openssl command.
+OPENSSL := /usr/bin/openssl
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: run test lint format install install-test bench bench-pwa clean
@@ -36,7 +38,7 @@ node_modules/.stamp: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.stamp-run
-install-test: $(VENV)/.stamp-test $(CHROMIUM) $(NGINX) node_modules/.stamp
+install-test: $(VENV)/.stamp-test $(CHROMIUM) $(NGINX) $(OPENSSL) node_modules/.stamp
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -45,6 +47,10 @@ $(CHROMIUM):
 $(NGINX):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
+
+$(OPENSSL):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
 
 run: install node_modules/.stamp
 	$(BIN)/lagesbild db upgrade
