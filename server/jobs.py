@@ -145,7 +145,9 @@ class PeriodicJob:
             if not self._lock.acquire(blocking=False):
                 return
             try:
+                # Every wake-up so far is served by this tick (the waker need not run again).
                 self._wanted.clear()
+                self._woken.clear()
                 with app.app_context():
                     try:
                         self.tick(self.stopping)

@@ -24,12 +24,13 @@ def receive_push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
         # and the queue cannot carry "regroup this grouped report" without a new column.
         # Edits of stored reports are rare next to new ones, so the second transaction
         # stays off the common path. Its own transaction: the reports are safe first.
-        if current_app.config["GROUPING"] == "inline" or pushed.edited:
+        mode = current_app.config["GROUPING"]
+        if mode == "inline" or pushed.edited:
             with phase("write"):
                 lock_counter(device.org_id)
                 assign_pending(device.org_id, pushed.edited)
-        else:
-            grouping_worker.wake()
+        elif mode == "background":
+            grouping_worker.wake()  # this process's job; in "queue" mode another one groups
     return push.answer(device, pushed)
 
 
