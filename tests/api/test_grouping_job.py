@@ -74,16 +74,16 @@ def test_a_pushed_report_is_in_its_incident_moments_after_the_answer(app: Flask,
     assert app.extensions["grouping_scheduler"] is None
 
 
-def test_a_wake_up_during_a_tick_gets_a_tick_of_its_own(app: Flask):
+def test_a_wake_up_during_a_periodic_tick_gets_a_tick_of_its_own(app: Flask):
     started = threading.Event()
     release = threading.Event()
-    ticks: list[float] = []
+    ticks: list[tuple[str, float]] = []
 
     def tick(_stopping: threading.Event) -> None:
-        ticks.append(time.monotonic())
-        if len(ticks) == 1:
+        ticks.append((threading.current_thread().name, time.monotonic()))
+        if threading.current_thread().name == "periodic" and not release.is_set():
             started.set()
-            release.wait(WAIT)  # the first tick is busy while the wake-up arrives
+            release.wait(WAIT)  # the periodic tick is busy while the wake-up arrives
 
     job = PeriodicJob(
         key="test_scheduler",
@@ -94,21 +94,25 @@ def test_a_wake_up_during_a_tick_gets_a_tick_of_its_own(app: Flask):
         log=logging.getLogger("test"),
         wake_delay=0.0,
     )
-    job.start(app)  # the start wakes the job once: the first tick
+    job.start(app)  # the start wakes the job once
+    periodic = threading.Thread(target=job._run_tick, args=[app], name="periodic")
     try:
+        assert wait_for(lambda: len(ticks) == 1)
+        periodic.start()  # as the scheduler's interval tick does
         assert started.wait(WAIT)
         woken = time.monotonic()
-        job.wake()  # arrives while the first tick runs: it must not be swallowed
+        job.wake()  # the wake-up thread finds the tick lock taken and gives up
         time.sleep(0.1)
-        assert len(ticks) == 1
+        assert len(ticks) == 2
         release.set()
-        assert wait_for(lambda: len(ticks) == 2)
-        assert ticks[1] > woken
+        assert wait_for(lambda: len(ticks) == 3)  # the wake-up was not swallowed
+        assert ticks[2][1] > woken
         time.sleep(0.1)
-        assert len(ticks) == 2  # no tick without a wake-up (the interval is an hour)
+        assert len(ticks) == 3  # no tick without a wake-up (the interval is an hour)
         job.wake()
-        assert wait_for(lambda: len(ticks) == 3)
+        assert wait_for(lambda: len(ticks) == 4)
     finally:
         release.set()
+        periodic.join(WAIT)
         job.stop(app)
     assert job._waker is None
