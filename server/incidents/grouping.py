@@ -24,7 +24,7 @@ from server.config import ConfigError
 from server.extensions import db
 from server.geography import locate
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
-from server.incidents.summary import absorb, refresh_incidents
+from server.incidents.summary import UNUSED_BY_GROUPING, absorb, refresh_incidents
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
 from sync.clock import utcnow
@@ -250,11 +250,13 @@ def _load_window(org_id: int, since: datetime, categories: set[str], rules: Rule
     """
     window = list(
         db.session.scalars(
-            select(Report).where(
+            select(Report)
+            .where(
                 Report.org_id == org_id,
                 Report.created_at >= since,
                 Report.category_code.in_(categories),
             )
+            .options(*UNUSED_BY_GROUPING)
         )
     )
     return _with_anchors(window, _anchors(org_id, since, since, categories, rules, window))
