@@ -31,22 +31,27 @@ control_socket_disable = True
 # it), and a send in progress should finish before a worker exits.
 
 
-# The nightly retention purge runs the same way (server.retention.worker).
+# The nightly retention purge runs the same way (server.retention.worker), and so does the
+# grouping of pushed reports into incidents (server.incidents.worker), woken by each push.
 
 
 def post_worker_init(worker):
-    """Start the digest and purge jobs in this worker (no-ops when create_app already did)."""
+    """Start the digest, purge and grouping jobs here (no-ops when create_app already did)."""
     from server.digest.scheduler import start_in_worker
+    from server.incidents.worker import start_in_worker as start_grouping_in_worker
     from server.retention.worker import start_in_worker as start_purge_in_worker
 
     start_in_worker(getattr(worker, "wsgi", None))
     start_purge_in_worker(getattr(worker, "wsgi", None))
+    start_grouping_in_worker(getattr(worker, "wsgi", None))
 
 
 def worker_exit(server, worker):
-    """Stop the digest and purge jobs, waiting for a send or a purge batch in progress."""
+    """Stop the jobs, waiting for a send, a purge batch or a grouping pass in progress."""
     from server.digest.scheduler import stop_in_worker
+    from server.incidents.worker import stop_in_worker as stop_grouping_in_worker
     from server.retention.worker import stop_in_worker as stop_purge_in_worker
 
     stop_in_worker(getattr(worker, "wsgi", None))
     stop_purge_in_worker(getattr(worker, "wsgi", None))
+    stop_grouping_in_worker(getattr(worker, "wsgi", None))

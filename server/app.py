@@ -15,6 +15,7 @@ from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
 from server.extensions import babel, csrf, db, login_manager, migrate
 from server.headers import init_app as init_headers
+from server.incidents import worker as grouping_worker
 from server.incidents.grouping import load_rules as load_grouping_rules
 from server.retention import worker as purge_scheduler
 from server.translations import DEFAULT_LANGUAGE, compiled_directory
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("lagesbild").setLevel(logging.INFO)
     digest_scheduler.init_app(app)  # only when DIGEST_SCHEDULER is on, never for the CLI
     purge_scheduler.init_app(app)  # likewise, PURGE_SCHEDULER
+    grouping_worker.init_app(app)  # likewise, GROUPING_JOB (LAGESBILD_GROUPING=background)
     return app
 
 

@@ -70,6 +70,17 @@ def _accel_prefix(name: str, raw: str) -> str:
     return prefix
 
 
+GROUPING_MODES = ("background", "inline", "queue")
+
+
+def _grouping_mode(name: str, raw: str) -> str:
+    """Read how a push's reports reach their incidents (one of GROUPING_MODES)."""
+    value = raw.strip().lower()
+    if value not in GROUPING_MODES:
+        raise ConfigError(f"{name} must be one of {', '.join(GROUPING_MODES)}, got {raw!r}")
+    return value
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -119,6 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LAGESBILD_PULL_PAGE_SIZE", _integer, 500),
     # A JSON file of incident grouping rules over the defaults, checked at start-up.
     Setting("LAGESBILD_GROUPING_RULES", _text, None, key="GROUPING_RULES_FILE"),
+    # background: the push only queues, a job in every worker groups shortly after;
+    # inline: the push groups before it answers; queue: the push only queues and another
+    # process groups (a server in background mode, `lagesbild incidents group`).
+    # None: background, but inline in testing (API tests expect incidents at once).
+    Setting("LAGESBILD_GROUPING", _grouping_mode, None),
     # The morning digest's mail (server.digest.delivery); no secret has a default.
     Setting("SMTP_HOST", _text, None),  # unset: digests fail visibly with "not configured"
     Setting("SMTP_PORT", _integer, 587),
@@ -205,6 +221,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         raise ConfigError("LAGESBILD_PHOTO_GRACE_HOURS must be at least 1")
     scheduler = settings["DIGEST_SCHEDULER"]
     purger = settings["PURGE_SCHEDULER"]
+    grouping = settings["GROUPING"] or ("inline" if env == "testing" else "background")
     return {
         **settings.values,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -216,6 +233,10 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "DIGEST_SCHEDULER": scheduler if scheduler is not None else env != "testing",
         # The nightly purge, the same way: every worker runs it, a lease purges once.
         "PURGE_SCHEDULER": purger if purger is not None else env != "testing",
+        # The grouping of queued reports: every worker runs the job, woken after each push;
+        # the organisation's counter lock lets one pass at a time group an organisation.
+        "GROUPING": grouping,
+        "GROUPING_JOB": grouping == "background",
         # A backstop only: the API views read bodies through server.http.read_body with
         # their own limits, and need to see one byte beyond them to answer 413.
         "MAX_CONTENT_LENGTH": max(settings["MAX_PUSH_BYTES"], settings["MAX_PHOTO_BYTES"]) + 1,

@@ -29,8 +29,13 @@ class PeriodicJob:
         tick: Callable[[threading.Event], object],
         owner: Callable[[], str],
         log: logging.Logger,
+        wake_delay: float | None = None,
     ) -> None:
-        """Describe the job: its app.extensions key, its config flag, interval and tick."""
+        """Describe the job: its app.extensions key, its config flag, interval and tick.
+
+        With `wake_delay` (seconds) the job can also be woken: `wake()` runs a tick that
+        delay later (wake-ups in between share it), besides the steady interval.
+        """
         self.key = key  # app.extensions key, e.g. "digest_scheduler"
         self.job_id = key.removesuffix("_scheduler") + "-tick"
         self.flag = flag
@@ -42,6 +47,10 @@ class PeriodicJob:
         # Set when the process stops: a long tick that checks it ends between two batches
         # instead of holding up the worker's exit; another worker finishes the work.
         self.stopping = threading.Event()
+        self.wake_delay = wake_delay
+        self._wanted = threading.Event()  # work arrived that no tick has started on yet
+        self._woken = threading.Event()  # the wake-up thread's signal
+        self._waker: threading.Thread | None = None
 
     def init_app(self, app: Flask) -> None:
         """Start the job when its flag is on, never for the CLI.
@@ -91,6 +100,12 @@ class PeriodicJob:
         self.stopping.clear()
         scheduler.start()
         app.extensions[self.key] = (os.getpid(), scheduler)
+        if self.wake_delay is not None:
+            self._waker = threading.Thread(
+                target=self._wake_loop, args=[app], name=self.job_id + "-wake", daemon=True
+            )
+            self._waker.start()
+            self.wake()  # a fresh process first catches up on what the last one left
         self.log.info("%s started in %s", self.key.replace("_", " "), self.owner())
         return scheduler
 
@@ -99,22 +114,50 @@ class PeriodicJob:
         current = app.extensions.get(self.key)
         if current is not None and current[0] == os.getpid():
             self.stopping.set()
+            self._woken.set()  # let the wake-up thread see `stopping` and end
             current[1].shutdown(wait=wait)
+            if wait and self._waker is not None:
+                self._waker.join()
+            self._waker = None
         app.extensions[self.key] = None
 
+    def wake(self) -> None:
+        """Ask for a tick soon (after `wake_delay`); a no-op where the job does not run."""
+        self._wanted.set()
+        self._woken.set()
+
+    def _wake_loop(self, app: Flask) -> None:
+        """Run a tick after each wake-up until the process stops."""
+        while not self.stopping.is_set():
+            self._woken.wait()
+            # Gather the wake-ups of the next moment into one tick (a batch).
+            if self.stopping.wait(self.wake_delay or 0):
+                return
+            self._woken.clear()
+            self._run_tick(app)
+
     def _run_tick(self, app: Flask) -> None:
-        """Run one tick in a fresh app context; errors are logged, never raised."""
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
-            with app.app_context():
-                try:
-                    self.tick(self.stopping)
-                # The scheduler thread must survive any failure of one tick: the next tick
-                # retries, and the lease rows record what was interrupted.
-                except Exception:
-                    self.log.exception("%s tick failed", self.job_id)
-                finally:
-                    db.session.remove()
-        finally:
-            self._lock.release()
+        """Run ticks in a fresh app context while work is wanted; errors are logged."""
+        # A wake-up that finds a tick running must not be lost: the running one clears
+        # `_wanted` before it starts and looks again after letting go of the lock, so
+        # whichever thread holds the lock next starts after the last wake-up.
+        while True:
+            if not self._lock.acquire(blocking=False):
+                return
+            try:
+                # Every wake-up so far is served by this tick (the waker need not run again).
+                self._wanted.clear()
+                self._woken.clear()
+                with app.app_context():
+                    try:
+                        self.tick(self.stopping)
+                    # The scheduler thread must survive any failure of one tick: the next
+                    # tick retries, and the lease rows record what was interrupted.
+                    except Exception:
+                        self.log.exception("%s tick failed", self.job_id)
+                    finally:
+                        db.session.remove()
+            finally:
+                self._lock.release()
+            if not self._wanted.is_set() or self.stopping.is_set():
+                return

@@ -18,8 +18,16 @@ from bench.ingestlib.db import (
     server_database,
     sqlite_copy,
 )
+from bench.ingestlib.delay import GroupingWatch
 from bench.ingestlib.lockstats import lock_stats_summary
-from bench.ingestlib.report import LoadResult, print_locks, print_phase, print_summary, write_json
+from bench.ingestlib.report import (
+    LoadResult,
+    print_grouping,
+    print_locks,
+    print_phase,
+    print_summary,
+    write_json,
+)
 from bench.ingestlib.server import Gunicorn, enrol
 
 if TYPE_CHECKING:
@@ -74,7 +82,9 @@ def _measure(
         if pg is not None:
             watch["postgres"] = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
         before = count_reports(db, pg)
+        grouping = GroupingWatch(db, pg).start()
         main = run_phase("push", gun.port, tokens, args.clients, args.batch, args.seconds, watch)
+        grouped = grouping.finish()
         rows = count_reports(db, pg) - before
         print_phase(
             f"LOAD: {args.clients} clients x batches of {args.batch} new reports, "
@@ -83,7 +93,8 @@ def _measure(
         )
         print(f"  rows added to reports: {rows}; acknowledged reports: {main.acked}")
 
-        result = LoadResult(args, db.kind, main, rows)
+        result = LoadResult(args, db.kind, main, rows, grouping=grouped)
+        print_grouping(grouped, rows)
         result.pg_stats = pg_table_stats(pg, db) if pg is not None else ""
         if result.pg_stats:
             print(f"  postgres reports table: {result.pg_stats}")

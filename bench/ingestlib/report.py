@@ -15,6 +15,7 @@ from typing import Any
 from bench.ingestlib.ceiling import Ceiling
 from bench.ingestlib.clients import Phase
 from bench.ingestlib.common import OTHER_CORES_LIMIT, TARGET_CEILING_RATIO, TARGET_REPORTS_PER_S
+from bench.ingestlib.delay import POLL, Grouping
 
 RULE = "=" * 78
 
@@ -35,6 +36,7 @@ class LoadResult:
     ceiling: Ceiling = field(default_factory=lambda: Ceiling(0, 0.0))  # SQLite
     shape: str = ""
     pg_ceiling: Ceiling | None = None
+    grouping: Grouping = field(default_factory=Grouping)
 
     @property
     def ratio(self) -> float:
@@ -44,7 +46,7 @@ class LoadResult:
 
     @property
     def correct(self) -> bool:
-        """0 non-200, nothing failed or rejected, and rows == acknowledged reports."""
+        """0 non-200, nothing failed or rejected, rows == acknowledged, all in incidents."""
         m = self.main
         return (
             m.non_expected == 0
@@ -52,7 +54,14 @@ class LoadResult:
             and m.rejected == 0
             and self.rows == m.acked
             and m.acked > 0
+            and self.grouped
         )
+
+    @property
+    def grouped(self) -> bool:
+        """Every report in exactly one incident at the end (none waits, all placed)."""
+        g = self.grouping
+        return g.ungrouped == 0 and g.in_incident >= self.rows
 
     @property
     def projection(self) -> float:
@@ -141,6 +150,12 @@ def print_summary(r: LoadResult, facts: dict[str, str]) -> None:
         f"row check     : {r.rows} rows == {main.acked} acknowledged -> "
         f"{'OK' if r.rows == main.acked else 'MISMATCH'}"
     )
+    g = r.grouping
+    print(
+        f"grouping delay: p50 {g.pct(0.5):.0f} ms, p99 {g.pct(0.99):.0f} ms, max "
+        f"{g.pct(1.0):.0f} ms from acknowledgement to incident (polled every "
+        f"{POLL * 1000:.0f} ms); queue empty {g.settle_s:.2f} s after the load"
+    )
     print(f"CPU (cores)   : {main.cpu_line()}")
     if main.other_cores > OTHER_CORES_LIMIT:
         print(
@@ -189,8 +204,20 @@ def print_summary(r: LoadResult, facts: dict[str, str]) -> None:
         f"TARGET server/ceiling >= {TARGET_CEILING_RATIO:.0%}: "
         f"{verdict(r.ratio >= TARGET_CEILING_RATIO)} ({r.ratio * 100:.1f} %)" + scope
     )
-    print(f"CORRECTNESS (0 non-200, rows == acknowledged): {'OK' if r.correct else 'FAILED'}")
+    print(
+        "CORRECTNESS (0 non-200, rows == acknowledged, every report in one incident): "
+        f"{'OK' if r.correct else 'FAILED'}"
+    )
     print(RULE)
+
+
+def print_grouping(g: Grouping, rows: int) -> None:
+    """Print the grouping delay and whether every report ended in an incident."""
+    print(
+        f"  grouping delay (acknowledgement -> incident): p50 {g.pct(0.5):.0f} ms, "
+        f"p99 {g.pct(0.99):.0f} ms over {len(g.delays)} reports; at the end "
+        f"{g.ungrouped} ungrouped, {g.in_incident} in an incident (rows added {rows})"
+    )
 
 
 def _print_efficiency(r: LoadResult) -> None:
@@ -237,5 +264,9 @@ def write_json(path: Path, r: LoadResult, facts: dict[str, str]) -> None:
         "lock_stats": r.locks,
         "pg_reports_stats": r.pg_stats,
         "projection_reports_per_s": r.projection,
+        "grouping_delay_p50_ms": r.grouping.pct(0.5),
+        "grouping_delay_p99_ms": r.grouping.pct(0.99),
+        "grouping_settle_s": r.grouping.settle_s,
+        "ungrouped_at_end": r.grouping.ungrouped,
     }
     path.write_text(json.dumps(summary, indent=2, default=str))

@@ -18,6 +18,7 @@ from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
 from server.incidents.areas import import_areas
+from server.incidents.queue import drain
 from server.orgs import service as orgs
 from server.orgs.models import Organisation
 from server.protocol.service import receive_push
@@ -116,4 +117,5 @@ def _populate(
         while chunk := list(islice(it, BATCH)):
             results = receive_push(devices[name], chunk)
             created += sum(1 for res in results if res["status"] == "created")
+    drain()  # a command runs no grouping job: group what the pushes queued before it ends
     return devices, created

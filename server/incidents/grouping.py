@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from analysis.grouping import ReportPoint, group_reports
@@ -24,10 +24,12 @@ from server.config import ConfigError
 from server.extensions import db
 from server.geography import locate
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
-from server.incidents.summary import absorb, refresh_incidents
+from server.incidents.summary import UNUSED_BY_GROUPING, absorb, refresh_incidents
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
 from sync.clock import utcnow
+
+_REPORTS = Report.__table__
 
 
 @dataclass
@@ -177,10 +179,19 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         )
         db.session.add(IncidentEvent(incident_id=key, at=now, kind="created", data={}))
         result.created += 1
-    db.session.flush()
-    for rid, key in moves.items():
-        by_id[rid].incident_id = key  # the unit of work batches these into one executemany
-    db.session.flush()
+    db.session.flush()  # the new incidents first: the moves refer to them
+    if moves:
+        # One executemany on the connection: the unit of work would cost more than the
+        # rest of a re-key (a whole incident moving) per member. The loaded rows are kept
+        # in step by hand, so the summaries below see the new links.
+        db.session.connection().execute(
+            update(_REPORTS)
+            .where(_REPORTS.c.id == bindparam("rid"))
+            .values(incident_id=bindparam("key")),
+            [{"rid": rid, "key": key} for rid, key in moves.items()],
+        )
+        for rid, key in moves.items():
+            set_committed_value(by_id[rid], "incident_id", key)
     # Incidents that only gained reports are updated from the newcomers alone, so a long
     # incident does not cost its whole membership on every push.
     growing = {k: v for k, v in gained.items() if k not in lost and k not in created}
@@ -250,11 +261,13 @@ def _load_window(org_id: int, since: datetime, categories: set[str], rules: Rule
     """
     window = list(
         db.session.scalars(
-            select(Report).where(
+            select(Report)
+            .where(
                 Report.org_id == org_id,
                 Report.created_at >= since,
                 Report.category_code.in_(categories),
             )
+            .options(*UNUSED_BY_GROUPING)
         )
     )
     return _with_anchors(window, _anchors(org_id, since, since, categories, rules, window))

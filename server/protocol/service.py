@@ -1,26 +1,36 @@
-"""What the server does with a device's push (store, group, answer) and pull."""
+"""What the server does with a device's push (store, group or queue, answer) and pull."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from server.db import phase
 from server.devices.models import Device
 from server.devices.service import parse_pending, record_outbox
+from server.incidents import worker as grouping_worker
 from server.incidents.grouping import assign_pending
 from server.orgs.counter import lock_counter
 from server.protocol import pull, push
 
 
 def receive_push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
-    """Store a batch, put what it changed into incidents, and return one result per report."""
+    """Store a batch, see that its reports reach their incidents, and answer per report."""
     pushed = push.push(device, raw_items)
     if pushed.wrote:
-        # Its own transaction: the reports are safe before the grouping runs, and a report
-        # the grouping has not seen yet is picked up by the next pass.
-        with phase("write"):
-            lock_counter(device.org_id)
-            assign_pending(device.org_id, pushed.edited)
+        # New reports wait in the queue (incident_id IS NULL) for the background pass.
+        # Edits are regrouped here instead: the old incident they leave must be refreshed,
+        # and the queue cannot carry "regroup this grouped report" without a new column.
+        # Edits of stored reports are rare next to new ones, so the second transaction
+        # stays off the common path. Its own transaction: the reports are safe first.
+        mode = current_app.config["GROUPING"]
+        if mode == "inline" or pushed.edited:
+            with phase("write"):
+                lock_counter(device.org_id)
+                assign_pending(device.org_id, pushed.edited)
+        elif mode == "background":
+            grouping_worker.wake()  # this process's job; in "queue" mode another one groups
     return push.answer(device, pushed)
 
 

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from server.auth.models import Person
@@ -352,7 +353,10 @@ def test_report_delete_removes_the_report_for_good(runner, client, device):
 # --- demo --------------------------------------------------------------------------------------
 
 
-def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runner):
+# A command runs no grouping job: in background mode the demo drains the queue itself.
+@pytest.mark.parametrize("grouping", ["inline", "background"])
+def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runner, app, grouping):
+    app.config["GROUPING"] = grouping
     data = ok_json(cli(runner, "demo", "--json"))
 
     assert data["created"] is True

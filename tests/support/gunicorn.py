@@ -74,6 +74,9 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
             "LAGESBILD_DATA_DIR": str(data_dir),
             "SECRET_KEY": TEST_SECRET_KEY,
             "LAGESBILD_ENV": "testing",
+            # Testing groups inline by default; real servers run the background pass, and
+            # so does every system test (a test may still ask for another mode).
+            "LAGESBILD_GROUPING": "background",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -1,0 +1,45 @@
+"""The grouping queue: reports not in an incident yet (`incident_id IS NULL`), drained in passes.
+
+A push stores its reports with no incident and answers; `drain` then groups each
+organisation's queue in one write transaction under the organisation's counter lock, the
+lock every push and grouping of the organisation takes, so one pass at a time groups an
+organisation across workers and hosts. The queue is the reports table itself (served by the
+partial index ix_reports_ungrouped), so a crash between store and grouping loses nothing:
+the next pass anywhere finds the same rows.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from server.db import phase
+from server.extensions import db
+from server.incidents.grouping import GroupingResult, assign_pending
+from server.orgs.counter import lock_counter
+from server.reports.models import Report
+
+
+def pending_orgs() -> list[int]:
+    """Return the organisations with reports waiting for the grouping."""
+    with phase("read"):
+        return sorted(
+            db.session.scalars(select(Report.org_id).where(Report.incident_id.is_(None)).distinct())
+        )
+
+
+def drain(stopping: threading.Event | None = None) -> GroupingResult:
+    """Group every organisation's queue, one organisation per transaction."""
+    total = GroupingResult()
+    for org_id in pending_orgs():
+        if stopping is not None and stopping.is_set():
+            break  # the process is stopping; the next pass anywhere goes on from here
+        with phase("write"):
+            lock_counter(org_id)
+            result = assign_pending(org_id)
+        total.grouped += result.grouped
+        total.moved += result.moved
+        total.created += result.created
+        total.removed += result.removed
+    return total

@@ -1,0 +1,38 @@
+"""Running the grouping pass in every worker process: woken after each push, and steadily.
+
+A push in background mode (LAGESBILD_GROUPING) stores its reports and wakes this
+process's job, which drains the queue a moment later (`WAKE_DELAY` gathers the pushes of
+that moment into one pass). The periodic tick is the fallback for what a wake-up missed:
+pushes answered by a process that died before its pass, or a pass that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from server.digest.scheduler.runs import process_owner
+from server.incidents import queue
+from server.jobs import PeriodicJob
+
+# Seconds between fallback passes; a pass over an empty queue is one indexed read.
+TICK_SECONDS = 5
+# Seconds from a wake-up to its pass: short against the 2 s promise, long enough that the
+# pushes of a busy moment share one pass (and one write transaction).
+WAKE_DELAY = 0.05
+
+JOB = PeriodicJob(
+    key="grouping_scheduler",
+    flag="GROUPING_JOB",
+    seconds=TICK_SECONDS,
+    tick=lambda stopping: queue.drain(stopping),
+    owner=process_owner,
+    log=logging.getLogger("lagesbild.incidents"),
+    wake_delay=WAKE_DELAY,
+)
+
+init_app = JOB.init_app
+start_in_worker = JOB.start_in_worker
+stop_in_worker = JOB.stop_in_worker
+start = JOB.start
+stop = JOB.stop
+wake = JOB.wake
