@@ -20,6 +20,7 @@ from server.devices.models import Device
 from server.extensions import db
 from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
+from server.protocol.fastcheck import Rules, fast_load
 from server.protocol.schemas import ReportIn
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
@@ -62,18 +63,26 @@ class _Item:
 def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_Item]:
     """Validate each report on its own; a bad one is rejected alone."""
     skew = timedelta(hours=int(current_app.config["FUTURE_SKEW_HOURS"]))
-    schema = ReportIn(categories=categories, now=now, future_skew=skew)
+    rules = Rules(categories=categories, now=now, future_skew=skew)
+    schema: ReportIn | None = None  # built only when a report needs its messages
     items: list[_Item] = []
     for raw in raw_items:
         if not isinstance(raw, dict):
             items.append(_Item(None, errors={"_report": ["Each report must be a JSON object."]}))
             continue
         raw_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-        try:
-            data = schema.load(raw)
-        except ValidationError as exc:
-            items.append(_Item(raw_id, errors=_flatten(exc.messages)))
-            continue
+        data = fast_load(raw, rules)
+        if data is None:
+            # The fast check decides as the schema does; the schema words the rejection.
+            schema = schema or ReportIn(categories=categories, now=now, future_skew=skew)
+            try:
+                data = schema.load(raw)
+            except ValidationError as exc:
+                items.append(_Item(raw_id, errors=_flatten(exc.messages)))
+                continue
+            # Unreachable while the two agree (tests/unit/test_fastcheck.py); should they
+            # ever differ, the schema's acceptance stands and the difference is logged.
+            current_app.logger.error("fast check refused a report the schema accepts")
         edited_at = data["updated_at"] or data["created_at"]
         edit = Edit(values=values_from_input(data), edited_at=edited_at, revision=data["revision"])
         items.append(
