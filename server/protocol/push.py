@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,19 +10,18 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.engine import Dialect
 
-from server.categories.service import category_codes
-from server.db import is_sqlite, phase
+from server.db import phase
 from server.devices.models import Device
 from server.extensions import db
 from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
 from server.protocol.fastcheck import Rules, fast_load
+from server.protocol.pushauth import push_codes
 from server.protocol.schemas import ReportIn
+from server.protocol.store import SomeKnown, insert_new, store_all_new
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
-from server.upsert import insert_ignore
 from sync.clock import utcnow
 from sync.merge import (
     Edit,
@@ -124,8 +121,7 @@ class Pushed:
 def push(device: Device, raw_items: list[Any]) -> Pushed:
     """Validate, merge and store a batch of pushed reports (one write transaction)."""
     now = utcnow()
-    with phase("read"):
-        categories, active = category_codes()
+    categories, active = push_codes()
     # Validation and planning run outside any transaction; the write lock is held only to
     # check which ids are known and to write.
     items = _parse(raw_items, categories, now)
@@ -133,6 +129,15 @@ def push(device: Device, raw_items: list[Any]) -> Pushed:
     if not valid:
         return Pushed(items, None)
     plan = _plan(device, valid, {}, {}, now, active)  # the common case: every report is new
+    if len(plan.new_rows) == len(valid):
+        # Every valid report would be a new row: two statements under the lock, unless an
+        # id turns out to be known after all (a resend), which the merge below handles.
+        try:
+            with phase("write"):
+                store_all_new(device.org_id, plan.new_rows)
+            return Pushed(items, plan)
+        except SomeKnown:
+            pass  # rolled back by the phase
     with phase("write"):
         seq = lock_counter(device.org_id)
         if _any_known(plan.ids):
@@ -279,7 +284,7 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
         seq += 1
         row["change_seq"] = seq
     if new_rows:
-        claimed = _insert_new(new_rows)
+        claimed = insert_new(new_rows)
         for it in plan.mergeable:
             if str(it.report_id) in claimed:
                 it.errors, it.result = {"id": [FOREIGN_ID]}, None
@@ -297,47 +302,6 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
         row.clocks = clocks_to_json(state)
     db.session.flush()
     set_counter(device.org_id, seq)
-
-
-@functools.cache
-def _sqlite_insert(dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
-    """Return the report INSERT for SQLite's driver and each column's bind conversion.
-
-    The hot path of the push: the driver's executemany with the columns' own SQLAlchemy
-    bind processors (UUID, JSON, UTC datetimes) costs a fraction of a Core insert.
-    """
-    columns = []
-    for column in _REPORTS.columns:
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        columns.append((column.name, process or _same))
-    names = ", ".join(name for name, _ in columns)
-    marks = ", ".join("?" for _ in columns)
-    # Names come from our own table definition, values travel as parameters.
-    sql = f"INSERT INTO {_REPORTS.name} ({names}) VALUES ({marks})"  # noqa: S608
-    return sql, columns
-
-
-def _same(value: Any) -> Any:
-    """Pass a value through unchanged (columns without a bind conversion)."""
-    return value
-
-
-def _insert_new(rows: list[dict[str, Any]]) -> set[str]:
-    """Insert new report rows; return the ids another organisation inserted first.
-
-    On SQLite the whole database has one writer, and the ids were checked under that lock,
-    so a plain insert cannot conflict. On PostgreSQL the counter lock serialises only this
-    organisation, so another organisation's device may have inserted the same id
-    concurrently: that id is not ours.
-    """
-    if is_sqlite():
-        conn = db.session.connection()
-        sql, columns = _sqlite_insert(conn.dialect)
-        conn.exec_driver_sql(sql, [tuple(f(row[c]) for c, f in columns) for row in rows])
-        return set()
-    stmt = insert_ignore(_REPORTS, ["id"]).returning(_REPORTS.c.id)
-    inserted = {str(rid) for rid in db.session.execute(stmt, rows).scalars()}
-    return {str(row["id"]) for row in rows} - inserted
 
 
 def _attach_versions_and_missing(device: Device, plan: _Plan) -> None:

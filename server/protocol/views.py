@@ -11,6 +11,7 @@ from server.errors import ApiError
 from server.http import PHOTO_CSP, json_body, read_body
 from server.photos import service as photos
 from server.photos.models import Photo
+from server.protocol.pushauth import push_device_required
 from server.protocol.schemas import PhotoOut, PullOut, PushOut
 from server.protocol.service import answer_pull, receive_push
 from sync.clock import utcnow
@@ -21,7 +22,7 @@ photos_bp = Blueprint("photos", __name__, url_prefix="/api/v1/photos")
 
 
 @bp.post("/push")
-@device_required
+@push_device_required
 def push() -> tuple[dict[str, Any], int]:
     """Push a batch of reports.
     ---
