@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, event
@@ -16,6 +17,7 @@ from server.devices import service as devices
 from server.extensions import db
 from server.orgs.models import ChangeCounter
 from server.protocol import push
+from server.protocol.schemas import PushOut
 from tests.support import factories
 from tests.support.push import PUSH, counter, push_ok, stored
 
@@ -88,9 +90,7 @@ def test_a_push_still_refuses_a_missing_unknown_or_revoked_token(client, device)
     assert counter(device.device.org_id) == 0
 
 
-def test_a_push_with_no_categories_defined_authenticates_and_rejects_the_category(
-    client, device
-):
+def test_a_push_with_no_categories_defined_authenticates_and_rejects_the_category(client, device):
     db.session.execute(delete(Category))
     db.session.commit()
 
@@ -148,3 +148,14 @@ def test_a_report_the_fast_check_refuses_gets_the_schema_messages(client, device
 
     assert result["status"] == "rejected"
     assert result["errors"] == {"severity": ["Severity must be 1 (låg), 2 (medel) or 3 (hög)."]}
+
+
+def test_the_answer_is_what_the_push_out_schema_would_dump(client, device):
+    good, bad = factories.report(photos=["a" * 64]), factories.report(severity=9)
+
+    resp = client.post(PUSH, json={"reports": [good, bad]}, headers=device.headers)
+
+    body = resp.get_json()
+    assert PushOut().dump(PushOut().load(body)) == body
+    assert set(body["results"][0]) == {"id", "status", "version", "missing_photos"}
+    assert datetime.fromisoformat(body["server_time"]).utcoffset() == timedelta(0)
