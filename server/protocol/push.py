@@ -17,7 +17,7 @@ from server.extensions import db
 from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
 from server.protocol.fastcheck import Rules, fast_load
-from server.protocol.pushauth import push_codes
+from server.protocol.pushauth import PushDevice, push_codes
 from server.protocol.schemas import ReportIn
 from server.protocol.store import SomeKnown, insert_new, store_all_new
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
@@ -41,6 +41,8 @@ RETIRED_CATEGORY = "This category is no longer in use. Choose another one."
 EDIT_NEEDS_TIME = (
     "This changes a report the server already has; send updated_at (the time of the edit)."
 )
+# The pushing device: the push view's PushDevice (no ORM object), or a Device elsewhere.
+Pusher = Device | PushDevice
 FOREIGN_ID = "This report id is already used by another device; the app must make a new id."
 
 
@@ -118,7 +120,7 @@ class Pushed:
         return [uuid.UUID(i) for i in sorted(self.plan.changed - self.plan.created)]
 
 
-def push(device: Device, raw_items: list[Any]) -> Pushed:
+def push(device: Pusher, raw_items: list[Any]) -> Pushed:
     """Validate, merge and store a batch of pushed reports (one write transaction)."""
     now = utcnow()
     categories, active = push_codes()
@@ -147,7 +149,7 @@ def push(device: Device, raw_items: list[Any]) -> Pushed:
     return Pushed(items, plan)
 
 
-def answer(device: Device, pushed: Pushed) -> list[dict[str, Any]]:
+def answer(device: Pusher, pushed: Pushed) -> list[dict[str, Any]]:
     """Return one result per pushed report, in order, with versions and missing photos."""
     if pushed.plan is not None:
         with phase("read"):
@@ -169,7 +171,7 @@ class _Plan:
 
 
 def _plan(
-    device: Device,
+    device: Pusher,
     valid: list[_Item],
     stored: dict[uuid.UUID, Report],
     tombs: dict[uuid.UUID, Tombstone],
@@ -228,7 +230,7 @@ def _lost_on_a_tie(state: ReportState, edit: Edit) -> bool:
     return False
 
 
-def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
+def _new_row(device: Pusher, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
     """Build the row of a new report; its change number is set under the lock."""
     return {
         "id": uuid.UUID(rid),
@@ -277,7 +279,7 @@ def _load_known(
     return {r.id: r for r in rows}, {t.report_id: t for t in tombs}
 
 
-def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
+def _write(device: Pusher, plan: _Plan, seq: int, now: datetime) -> None:
     """Insert new reports, update changed ones and advance the counter."""
     new_rows = plan.new_rows
     for row in new_rows:
@@ -304,7 +306,7 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
     set_counter(device.org_id, seq)
 
 
-def _attach_versions_and_missing(device: Device, plan: _Plan) -> None:
+def _attach_versions_and_missing(device: Pusher, plan: _Plan) -> None:
     """Fill in each result's version and the photos the server still lacks."""
     photos_of: dict[str, list[str]] = {}
     for it in plan.mergeable:
