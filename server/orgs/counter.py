@@ -41,6 +41,8 @@ def reserve_counter(org_id: int, count: int) -> int:
     needs (a push of new reports): one round trip instead of a read and a write.
     """
     conn = db.session.connection()
+    if not conn.dialect.update_returning:  # SQLite before 3.35 has no RETURNING
+        return take_seqs(org_id, count)
     last = conn.execute(
         update(_COUNTERS)
         .where(_COUNTERS.c.org_id == org_id)

@@ -159,3 +159,20 @@ def test_the_answer_is_what_the_push_out_schema_would_dump(client, device):
     assert PushOut().dump(PushOut().load(body)) == body
     assert set(body["results"][0]) == {"id", "status", "version", "missing_photos"}
     assert datetime.fromisoformat(body["server_time"]).utcoffset() == timedelta(0)
+
+
+def test_new_reports_are_numbered_without_returning_support_too(
+    client, device, monkeypatch: pytest.MonkeyPatch
+):
+    org_id = device.device.org_id
+    start = counter(org_id)
+    monkeypatch.setattr(db.engine.dialect, "update_returning", False)
+    reports = [factories.report() for _ in range(2)]
+
+    with statements() as seen:
+        results = push_ok(client, device, *reports)
+
+    assert [r["status"] for r in results] == ["created", "created"]
+    assert not [s for s in seen if "change_counters" in s and "RETURNING" in s]
+    assert sorted(stored(r["id"]).change_seq for r in reports) == [start + 1, start + 2]
+    assert counter(org_id) == start + 2
