@@ -157,7 +157,7 @@ def device_for_token(token: str) -> Device:
     return device
 
 
-def refuse_unusable(device: Device | Any | None) -> None:
+def refuse_unusable(device: Any) -> None:
     """Raise Unauthenticated unless the token's device (ORM object or row) may sync."""
     if device is None:
         raise Unauthenticated("invalid_token", "This device is not enrolled on the server.")
