@@ -35,10 +35,12 @@ def is_lock_statement(statement: str) -> bool:
     """Tell whether a statement takes the write lock.
 
     SQLite: BEGIN IMMEDIATE takes the database write lock. PostgreSQL: the organisation's
-    change-counter row (SELECT ... FOR UPDATE) serialises the organisation's writers.
+    change-counter row (SELECT ... FOR UPDATE, or the push's UPDATE ... RETURNING that
+    takes the lock and its change numbers at once) serialises the organisation's writers.
     """
-    return statement.lstrip().startswith("BEGIN IMMEDIATE") or (
-        "change_counters" in statement and "FOR UPDATE" in statement
+    text = statement.lstrip()
+    return text.startswith("BEGIN IMMEDIATE") or (
+        "change_counters" in text and ("FOR UPDATE" in text or text.startswith("UPDATE"))
     )
 
 

@@ -125,6 +125,7 @@ def install_timers(app: Any, timers: Timers) -> list[str]:
 
     import server.devices.auth as auth
     import server.protocol.push as service
+    import server.protocol.pushauth as pushauth
     import server.protocol.views as views
     from server.extensions import db
     from server.protocol.schemas import PushOut, ReportIn
@@ -138,11 +139,15 @@ def install_timers(app: Any, timers: Timers) -> list[str]:
     for owner, name, label in (
         (auth, "device_for_token", "auth: device_for_token (token SELECT)"),
         (auth, "touch", "auth: touch (last_seen)"),
+        # Since issue 13 the push authenticates and reads the category codes in one query.
+        (pushauth, "device_and_codes", "auth: device_and_codes (token + codes SELECT)"),
+        (pushauth, "touch", "auth: touch (last_seen)"),
         (views, "json_body", "request JSON parse (get_json)"),
         (views, "receive_push", "protocol.service.receive_push"),
         (service, "category_codes", "category_codes"),
         (service, "_parse", "_parse (validate 50 reports)"),
         (ReportIn, "load", "marshmallow ReportIn.load"),
+        (service, "fast_load", "fastcheck.fast_load"),
         (service, "values_from_input", "values_from_input"),
         (Edit, "__post_init__", "Edit.__post_init__ (deepcopy, UTC)"),
         # Up to git 1dc86da the write section was _merge_valid + _write_changes; later
@@ -157,6 +162,8 @@ def install_timers(app: Any, timers: Timers) -> list[str]:
         (service, "_write_changes", "_write_changes"),
         (service, "_write", "_write"),
         (service, "_insert_new", "_insert_new"),
+        (service, "store_all_new", "store_all_new (counter + insert)"),
+        (service, "insert_new", "insert_new"),
         (service, "columns_from_values", "columns_from_values"),
         (service, "values_of", "values_of (deepcopy)"),
         (service, "clocks_to_json", "clocks_to_json"),

@@ -22,22 +22,28 @@ def current_device() -> Device:
     return g.device
 
 
+def bearer_token() -> str:
+    """Return the request's device token, or answer 401 when there is none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "missing_token",
+            "Send the device token as 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
 def device_required(view: Callable[P, R]) -> Callable[P, R]:
     """Require `Authorization: Bearer <token>` of an enrolled, not revoked device."""
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401,
-                "missing_token",
-                "Send the device token as 'Authorization: Bearer <token>'.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        token = bearer_token()
         with phase("read"):
-            device = device_for_token(token.strip())
+            device = device_for_token(token)
         if needs_touch(device):
             with phase("write"):
                 touch(device)

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -152,6 +153,12 @@ def enrol(code: str) -> tuple[Device, str]:
 def device_for_token(token: str) -> Device:
     """Find the device behind a bearer token, or raise Unauthenticated with the reason."""
     device = db.session.scalar(select(Device).where(Device.token_hash == sha256_hex(token)))
+    refuse_unusable(device)
+    return device
+
+
+def refuse_unusable(device: Any) -> None:
+    """Raise Unauthenticated unless the token's device (ORM object or row) may sync."""
     if device is None:
         raise Unauthenticated("invalid_token", "This device is not enrolled on the server.")
     if device.revoked_at is not None:
@@ -160,7 +167,6 @@ def device_for_token(token: str) -> Device:
             "This device has been revoked. Unsent reports stay on the phone; "
             "contact your coordinator.",
         )
-    return device
 
 
 def needs_touch(device: Device) -> bool:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,18 +10,18 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
-from sqlalchemy.engine import Dialect
 
-from server.categories.service import category_codes
-from server.db import is_sqlite, phase
+from server.db import phase
 from server.devices.models import Device
 from server.extensions import db
 from server.orgs.counter import lock_counter, set_counter
 from server.photos.service import photos_present
+from server.protocol.fastcheck import Rules, fast_load
+from server.protocol.pushauth import PushDevice, push_codes
 from server.protocol.schemas import ReportIn
+from server.protocol.store import SomeKnown, insert_new, store_all_new
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
-from server.upsert import insert_ignore
 from sync.clock import utcnow
 from sync.merge import (
     Edit,
@@ -43,6 +41,8 @@ RETIRED_CATEGORY = "This category is no longer in use. Choose another one."
 EDIT_NEEDS_TIME = (
     "This changes a report the server already has; send updated_at (the time of the edit)."
 )
+# The pushing device: the push view's PushDevice (no ORM object), or a Device elsewhere.
+Pusher = Device | PushDevice
 FOREIGN_ID = "This report id is already used by another device; the app must make a new id."
 
 
@@ -62,18 +62,26 @@ class _Item:
 def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_Item]:
     """Validate each report on its own; a bad one is rejected alone."""
     skew = timedelta(hours=int(current_app.config["FUTURE_SKEW_HOURS"]))
-    schema = ReportIn(categories=categories, now=now, future_skew=skew)
+    rules = Rules(categories=categories, now=now, future_skew=skew)
+    schema: ReportIn | None = None  # built only when a report needs its messages
     items: list[_Item] = []
     for raw in raw_items:
         if not isinstance(raw, dict):
             items.append(_Item(None, errors={"_report": ["Each report must be a JSON object."]}))
             continue
         raw_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-        try:
-            data = schema.load(raw)
-        except ValidationError as exc:
-            items.append(_Item(raw_id, errors=_flatten(exc.messages)))
-            continue
+        data = fast_load(raw, rules)
+        if data is None:
+            # The fast check decides as the schema does; the schema words the rejection.
+            schema = schema or ReportIn(categories=categories, now=now, future_skew=skew)
+            try:
+                data = schema.load(raw)
+            except ValidationError as exc:
+                items.append(_Item(raw_id, errors=_flatten(exc.messages)))
+                continue
+            # Unreachable while the two agree (tests/unit/test_fastcheck.py); should they
+            # ever differ, the schema's acceptance stands and the difference is logged.
+            current_app.logger.error("fast check refused a report the schema accepts")
         edited_at = data["updated_at"] or data["created_at"]
         edit = Edit(values=values_from_input(data), edited_at=edited_at, revision=data["revision"])
         items.append(
@@ -112,11 +120,10 @@ class Pushed:
         return [uuid.UUID(i) for i in sorted(self.plan.changed - self.plan.created)]
 
 
-def push(device: Device, raw_items: list[Any]) -> Pushed:
+def push(device: Pusher, raw_items: list[Any]) -> Pushed:
     """Validate, merge and store a batch of pushed reports (one write transaction)."""
     now = utcnow()
-    with phase("read"):
-        categories, active = category_codes()
+    categories, active = push_codes()
     # Validation and planning run outside any transaction; the write lock is held only to
     # check which ids are known and to write.
     items = _parse(raw_items, categories, now)
@@ -124,6 +131,15 @@ def push(device: Device, raw_items: list[Any]) -> Pushed:
     if not valid:
         return Pushed(items, None)
     plan = _plan(device, valid, {}, {}, now, active)  # the common case: every report is new
+    if len(plan.new_rows) == len(valid):
+        # Every valid report would be a new row: two statements under the lock, unless an
+        # id turns out to be known after all (a resend), which the merge below handles.
+        try:
+            with phase("write"):
+                store_all_new(device.org_id, plan.new_rows)
+            return Pushed(items, plan)
+        except SomeKnown:
+            pass  # rolled back by the phase
     with phase("write"):
         seq = lock_counter(device.org_id)
         if _any_known(plan.ids):
@@ -133,7 +149,7 @@ def push(device: Device, raw_items: list[Any]) -> Pushed:
     return Pushed(items, plan)
 
 
-def answer(device: Device, pushed: Pushed) -> list[dict[str, Any]]:
+def answer(device: Pusher, pushed: Pushed) -> list[dict[str, Any]]:
     """Return one result per pushed report, in order, with versions and missing photos."""
     if pushed.plan is not None:
         with phase("read"):
@@ -155,7 +171,7 @@ class _Plan:
 
 
 def _plan(
-    device: Device,
+    device: Pusher,
     valid: list[_Item],
     stored: dict[uuid.UUID, Report],
     tombs: dict[uuid.UUID, Tombstone],
@@ -214,7 +230,7 @@ def _lost_on_a_tie(state: ReportState, edit: Edit) -> bool:
     return False
 
 
-def _new_row(device: Device, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
+def _new_row(device: Pusher, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
     """Build the row of a new report; its change number is set under the lock."""
     return {
         "id": uuid.UUID(rid),
@@ -263,14 +279,14 @@ def _load_known(
     return {r.id: r for r in rows}, {t.report_id: t for t in tombs}
 
 
-def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
+def _write(device: Pusher, plan: _Plan, seq: int, now: datetime) -> None:
     """Insert new reports, update changed ones and advance the counter."""
     new_rows = plan.new_rows
     for row in new_rows:
         seq += 1
         row["change_seq"] = seq
     if new_rows:
-        claimed = _insert_new(new_rows)
+        claimed = insert_new(new_rows)
         for it in plan.mergeable:
             if str(it.report_id) in claimed:
                 it.errors, it.result = {"id": [FOREIGN_ID]}, None
@@ -290,48 +306,7 @@ def _write(device: Device, plan: _Plan, seq: int, now: datetime) -> None:
     set_counter(device.org_id, seq)
 
 
-@functools.cache
-def _sqlite_insert(dialect: Dialect) -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
-    """Return the report INSERT for SQLite's driver and each column's bind conversion.
-
-    The hot path of the push: the driver's executemany with the columns' own SQLAlchemy
-    bind processors (UUID, JSON, UTC datetimes) costs a fraction of a Core insert.
-    """
-    columns = []
-    for column in _REPORTS.columns:
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        columns.append((column.name, process or _same))
-    names = ", ".join(name for name, _ in columns)
-    marks = ", ".join("?" for _ in columns)
-    # Names come from our own table definition, values travel as parameters.
-    sql = f"INSERT INTO {_REPORTS.name} ({names}) VALUES ({marks})"  # noqa: S608
-    return sql, columns
-
-
-def _same(value: Any) -> Any:
-    """Pass a value through unchanged (columns without a bind conversion)."""
-    return value
-
-
-def _insert_new(rows: list[dict[str, Any]]) -> set[str]:
-    """Insert new report rows; return the ids another organisation inserted first.
-
-    On SQLite the whole database has one writer, and the ids were checked under that lock,
-    so a plain insert cannot conflict. On PostgreSQL the counter lock serialises only this
-    organisation, so another organisation's device may have inserted the same id
-    concurrently: that id is not ours.
-    """
-    if is_sqlite():
-        conn = db.session.connection()
-        sql, columns = _sqlite_insert(conn.dialect)
-        conn.exec_driver_sql(sql, [tuple(f(row[c]) for c, f in columns) for row in rows])
-        return set()
-    stmt = insert_ignore(_REPORTS, ["id"]).returning(_REPORTS.c.id)
-    inserted = {str(rid) for rid in db.session.execute(stmt, rows).scalars()}
-    return {str(row["id"]) for row in rows} - inserted
-
-
-def _attach_versions_and_missing(device: Device, plan: _Plan) -> None:
+def _attach_versions_and_missing(device: Pusher, plan: _Plan) -> None:
     """Fill in each result's version and the photos the server still lacks."""
     photos_of: dict[str, list[str]] = {}
     for it in plan.mergeable:

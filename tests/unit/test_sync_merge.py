@@ -391,3 +391,19 @@ def test_edits_and_values_do_not_alias_caller_data():
     state = initial_state(edit)
     values_of(state)["photos"].append(PHOTOS[2])
     assert state["photos"].value == [PHOTOS[0]]
+
+
+@settings(max_examples=50, deadline=None)
+@given(values_st, st.sampled_from(ZONES), st.integers(0, 3))
+def test_a_new_reports_registers_equal_fully_checked_field_states(values, zone, revision):
+    # The registers of a first edit skip FieldState's checks (the Edit made them already):
+    # they must be exactly what the checked constructor gives, clock in UTC.
+    edit = Edit(values=values, edited_at=BASE.astimezone(zone), revision=revision)
+
+    state = initial_state(edit)
+
+    checked = {
+        n: FieldState(edit.values[n], BASE.astimezone(zone), revision) for n in DEVICE_FIELDS
+    }
+    assert state == checked
+    assert all(fs.edited_at.tzinfo is UTC for fs in state.values())
