@@ -15,7 +15,7 @@ from server.orgs.counter import lock_counter
 from server.protocol import pull, push
 
 
-def receive_push(device: Device, raw_items: list[Any]) -> list[dict[str, Any]]:
+def receive_push(device: push.Pusher, raw_items: list[Any]) -> list[dict[str, Any]]:
     """Store a batch, see that its reports reach their incidents, and answer per report."""
     pushed = push.push(device, raw_items)
     if pushed.wrote:
