@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 # The issue's targets. Do not loosen them here; a miss is reported as a miss.
 TARGET_REPORTS_PER_S = 10_000
-TARGET_CEILING_RATIO = 0.40
+TARGET_CEILING_RATIO = 0.40  # issue 2
+# Issue 13 restates the ingest targets: at least 25 % of the ceiling, p99 under 150 ms.
+TARGET_CEILING_RATIO_13 = 0.25
+TARGET_P99_MS = 150.0
 QUIET_BUSY = 0.10  # the machine counts as quiet below this share of busy CPU
 OTHER_CORES_LIMIT = 0.15  # more foreign CPU than this during the load taints the figures
 
