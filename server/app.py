@@ -10,7 +10,7 @@ from flask import Flask
 
 from server import models  # noqa: F401  (register every model with the metadata)
 from server.config import Settings, flask_config
-from server.db import init_engine
+from server.db import MIGRATIONS_DIR, init_engine
 from server.digest import scheduler as digest_scheduler
 from server.errors import register_error_handlers
 from server.extensions import babel, csrf, db, login_manager, migrate
@@ -20,8 +20,6 @@ from server.incidents.grouping import load_rules as load_grouping_rules
 from server.retention import worker as purge_scheduler
 from server.translations import DEFAULT_LANGUAGE, compiled_directory
 from server.workspace.i18n import select_locale
-
-MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, has_app_context, has_request_context, request
@@ -11,6 +12,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from server.extensions import db
+
+# Alembic's script directory (the app's Flask-Migrate and the ops commands use it).
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,11 @@ import click
 from flask import Flask
 
 from server.extensions import db
+
+
+def process_owner() -> str:
+    """Return this process's lease name: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
 
 
 class PeriodicJob:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from server.digest.scheduler.runs import process_owner
 from server.incidents import queue
-from server.jobs import PeriodicJob
+from server.jobs import PeriodicJob, process_owner
 
 # Seconds between fallback passes; a pass over an empty queue is one indexed read.
 TICK_SECONDS = 5

@@ -80,7 +80,7 @@ def _scripts():  # alembic's ScriptDirectory, imported lazily
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from server.app import MIGRATIONS_DIR
+    from server.db import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", MIGRATIONS_DIR)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import wait_until
 from tests.browser.test_report_form import ON_SERVER, TIMEOUT_MS, _enrol, _states
 
 NET = "#net-text"
@@ -32,11 +33,17 @@ def gps_page(browser: Browser) -> Iterator[Page]:
 
 
 def _first_row_top(page: Page) -> float:
-    row = page.locator("#reports li").first
-    expect(row).to_be_visible()  # the list shows again once the form has closed
-    box = row.bounding_box()
-    assert box
-    return box["y"]
+    """The first entry's top in the document, measured in one go once it is laid out (a
+    redraw of the list between a lookup and a measurement would give no box)."""
+    wait_until(
+        page,
+        "(() => { const li = document.querySelector('#reports li');"
+        " return li !== null && li.getBoundingClientRect().height > 0; })()",
+        TIMEOUT_MS,
+    )
+    return page.evaluate(
+        "() => document.querySelector('#reports li').getBoundingClientRect().top + scrollY"
+    )
 
 
 def test_the_indicator_shows_connection_and_unsent_count_and_stays_in_view(

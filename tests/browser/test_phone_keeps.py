@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from server.cli import main
@@ -251,7 +253,19 @@ def test_a_report_the_server_deleted_leaves_the_phone_at_once_with_its_photo(
     assert sorted(_idb(page)["reports"]) == [kept]
 
 
-def test_a_wipe_ordered_by_an_admin_reaches_the_phone_on_its_next_pull(live_server, page, tmp_path):
+@pytest.fixture
+def page_without_worker(browser: Browser) -> Iterator[Page]:
+    """A page whose service worker never runs: its Background Sync pass would push past the
+    page's own routes (page.route does not see a worker's requests)."""
+    context = browser.new_context(locale="sv-SE", service_workers="block")
+    yield context.new_page()
+    context.close()
+
+
+def test_a_wipe_ordered_by_an_admin_reaches_the_phone_on_its_next_pull(
+    live_server, page_without_worker, tmp_path
+):
+    page = page_without_worker
     app = live_server.app
     _enrol(live_server, page)
     first = _report(page, "Brand", "Bilbrand", _png(tmp_path / "a.png", (200, 40, 40)))

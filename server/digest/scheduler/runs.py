@@ -24,8 +24,6 @@ sends it again. That duplicate carries the same Message-ID (see docs/operations.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +37,7 @@ from server.db import phase
 from server.digest.models import DigestRun
 from server.digest.scheduler.catchup import MAX_ATTEMPTS
 from server.extensions import db
+from server.jobs import process_owner  # noqa: F401  (re-exported: the leases' owner name)
 
 log = logging.getLogger("lagesbild.digest")
 
@@ -47,11 +46,6 @@ LEASE = timedelta(minutes=5)
 # A run created this long after its scheduled time is marked late (the tick runs every
 # minute; more than a few minutes means the server was down or stalled).
 LATE_AFTER = timedelta(minutes=10)
-
-
-def process_owner() -> str:
-    """Return this process's lease name: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:200]
 
 
 def ensure_run(
