@@ -10,6 +10,7 @@ the next pass anywhere finds the same rows.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from sqlalchemy import select
@@ -19,6 +20,8 @@ from server.extensions import db
 from server.incidents.grouping import GroupingResult, assign_pending
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
+
+log = logging.getLogger("lagesbild.grouping")
 
 
 def pending_orgs() -> list[int]:
@@ -35,9 +38,17 @@ def drain(stopping: threading.Event | None = None) -> GroupingResult:
     for org_id in pending_orgs():
         if stopping is not None and stopping.is_set():
             break  # the process is stopping; the next pass anywhere goes on from here
-        with phase("write"):
-            lock_counter(org_id)
-            result = assign_pending(org_id)
+        try:
+            with phase("write"):
+                lock_counter(org_id)
+                result = assign_pending(org_id)
+        # One organisation whose pass fails (bad data, a lock timeout) must not hold up the
+        # others behind it: its transaction rolled back, its queue stays for the next pass.
+        except Exception:
+            log.exception(
+                "grouping organisation %s failed; its queue waits for the next pass", org_id
+            )
+            continue
         total.grouped += result.grouped
         total.moved += result.moved
         total.created += result.created

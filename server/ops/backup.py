@@ -33,10 +33,24 @@ class Snapshot:
 
 
 def make(target: Path, data_dir: Path) -> dict[str, Any]:
-    """Write a backup into the empty (or new) directory `target`; return its manifest."""
+    """Write a backup into the empty (or new) directory `target`; return its manifest.
+
+    Everything in it is readable by the one account that made it (the directory 0700,
+    files 0600, pg_dump's too): a backup holds every report.
+    """
+    old_umask = os.umask(PRIVATE_UMASK)
+    try:
+        return _make(target, data_dir)
+    finally:
+        os.umask(old_umask)
+
+
+def _make(target: Path, data_dir: Path) -> dict[str, Any]:
+    """Write the backup (under the private umask)."""
     if target.resolve().is_relative_to(data_dir.resolve()):
         raise BackupError(f"{target} is inside the data directory {data_dir}; choose another place")
     _prepare(target)
+    target.chmod(0o700)  # an existing empty directory may have been made with looser modes
     engine = db.engine
     if engine.dialect.name == "sqlite":
         name, snap = SQLITE_FILE, _sqlite(Path(engine.url.database or ""), target / SQLITE_FILE)
@@ -58,6 +72,10 @@ def make(target: Path, data_dir: Path) -> dict[str, Any]:
     }
     manifest.write(target, data)
     return data
+
+
+# Files and directories created by a backup: for the account that made it only.
+PRIVATE_UMASK = 0o077
 
 
 def _prepare(target: Path) -> None:

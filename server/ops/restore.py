@@ -17,6 +17,7 @@ from server.meta.service import rotate_epoch
 from server.ops import manifest, pgtools, tables
 from server.ops.backup import PHOTOS
 from server.ops.manifest import BackupError
+from server.photos.storage import FILE_MODE
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def restore(source: Path, data_dir: Path) -> Restored:
             f"the backup's schema revision {rev} is unknown to this version of Lägesbild"
             " (a newer one made it); install that version, restore, then upgrade"
         )
+    _refuse_links(source)
     manifest.verify(source, found)
     _refuse_unless_empty(data_dir)
     dump = source / database["file"]
@@ -124,10 +126,27 @@ def _load_postgres(dump: Path) -> None:
         ) from exc
 
 
+def _refuse_links(source: Path) -> None:
+    """Refuse a backup holding a symbolic link: what it points to was never verified."""
+    for root, dirs, files in os.walk(source, followlinks=False):
+        for name in (*dirs, *files):
+            if (Path(root) / name).is_symlink():
+                raise BackupError(
+                    f"{Path(root) / name} is a symbolic link; a backup holds plain files only"
+                    " (nothing was restored)"
+                )
+
+
 def _copy_photos(source: Path, target: Path) -> None:
-    """Copy the backup's photo files into the data directory (each via a temp file)."""
+    """Copy the backup's photo files into the data directory (each via a temp file).
+
+    They get the photo store's own mode (group-readable for the web server, nobody else)
+    and, when root restores, the data directory's owner, so the service can purge them.
+    """
     if not source.is_dir():
         return
+    owner = target.parent.stat() if target.parent.exists() else None
+    chown = owner is not None and os.geteuid() == 0 and owner.st_uid != 0
     for path in sorted(source.rglob("*")):
         if not path.is_file():
             continue
@@ -135,4 +154,17 @@ def _copy_photos(source: Path, target: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.restore")
         shutil.copyfile(path, tmp)
+        os.chmod(tmp, FILE_MODE)
+        if chown and owner is not None:
+            for made in (tmp, *_new_dirs(out.parent, target)):
+                os.chown(made, owner.st_uid, owner.st_gid)
         os.replace(tmp, out)
+
+
+def _new_dirs(directory: Path, top: Path) -> list[Path]:
+    """Return `directory` and its parents up to and including `top`."""
+    found = [directory]
+    while directory != top and top in directory.parents:
+        directory = directory.parent
+        found.append(directory)
+    return found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -339,3 +341,36 @@ def test_a_dump_pg_restore_cannot_read_is_refused_with_the_next_step(app, scene,
 
     refused(invoke(fresh, "restore", str(tmp_path / "bk")), "pg_restore failed", "db upgrade")
     assert not (Path(fresh.config["DATA_DIR"]) / "photos").exists()
+
+
+def _mode(path: Path) -> int:
+    """Return the permission bits of a path."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_backup_is_readable_by_its_maker_only(app, scene, tmp_path):
+    target = tmp_path / "bk"
+    target.mkdir(mode=0o755)  # an empty directory made with loose modes is tightened
+    old = os.umask(0o022)  # as from a shell or cron
+    try:
+        assert invoke(app, "backup", str(target)).exit_code == 0
+    finally:
+        os.umask(old)
+    made = [target, *target.rglob("*")]
+    assert len(made) > 2 and [str(p) for p in made if _mode(p) & 0o077] == []
+
+
+def test_restored_photos_get_the_photo_stores_mode_and_links_are_refused(
+    app, scene, fresh, tmp_path
+):
+    assert invoke(app, "backup", str(tmp_path / "bk")).exit_code == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(b"not in the manifest")
+    link = tmp_path / "bk" / "photos" / "elsewhere"
+    link.symlink_to(outside, target_is_directory=True)
+    refused(invoke(fresh, "restore", str(tmp_path / "bk")), "symbolic link")
+    link.unlink()
+    assert invoke(fresh, "restore", str(tmp_path / "bk")).exit_code == 0
+    photos = [p for p in (Path(fresh.config["DATA_DIR"]) / "photos").rglob("*") if p.is_file()]
+    assert photos and {_mode(p) for p in photos} == {0o640}

@@ -106,6 +106,27 @@ def test_one_pass_drains_every_organisation(client, wakes):
     assert [incident_of(r["id"]) for r in reports] == [uuid.UUID(r["id"]) for r in reports]
 
 
+def test_an_organisation_whose_pass_fails_holds_up_no_other(client, wakes, monkeypatch):
+    devices = [factories.make_device(factories.make_org()) for _ in range(3)]
+    reports = [fire(i) for i in range(3)]
+    for dev, r in zip(devices, reports, strict=True):
+        push(client, dev, r)
+    broken = min(queue.pending_orgs())
+    real = queue.assign_pending
+
+    def failing(org_id, *args, **kwargs):
+        if org_id == broken:
+            raise RuntimeError("a report that makes grouping fail")
+        return real(org_id, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "assign_pending", failing)
+    assert queue.drain().created == 2  # the others are grouped
+    assert queue.pending_orgs() == [broken]  # its queue waits, nothing lost
+    monkeypatch.setattr(queue, "assign_pending", real)
+    assert queue.drain().created == 1
+    assert queue.pending_orgs() == []
+
+
 def test_a_stopping_process_leaves_the_rest_of_the_queue_to_the_next_pass(client, wakes):
     import threading
 
