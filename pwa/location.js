@@ -79,7 +79,12 @@ export function createLocationWatch({ output, onChange = () => {} }) {
       best === null ? t("location.none") : t("location.fix", { m: String(Math.round(best.accuracy_m ?? 0)) });
   }
 
+  // Each start() is a new watch; a fix already queued for an older one when it was stopped
+  // (the browser may deliver it after clearWatch) must not land in the form.
+  let generation = 0;
+
   function stop() {
+    generation += 1;
     if (watchId !== null) navigator.geolocation.clearWatch(watchId);
     watchId = null;
   }
@@ -91,8 +96,10 @@ export function createLocationWatch({ output, onChange = () => {} }) {
     openedAt = Date.now();
     render();
     if (!("geolocation" in navigator)) return;
+    const mine = generation;
     watchId = navigator.geolocation.watchPosition(
       (position) => {
+        if (mine !== generation) return; // stopped since: this fix is for an old watch
         const next = toLocation(position);
         const stale = position.timestamp < openedAt;
         if (stale && best !== null && !bestIsStale) return;

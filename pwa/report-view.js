@@ -246,9 +246,10 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
       // A category retired since the draft began is still the one the reporter chose.
       const chosen = category ?? { code: draft.category, label_sv: "", label_en: "", urgent: false, order: 0 };
       open(chosen, draft.id, draft.startedAt);
-      // A draft left for a while (a flat battery at 02:00, the app opened again at 07:00)
+      // A draft begun a while ago (a flat battery at 02:00, the app opened again at 07:00)
       // keeps the position it had, or none: where the phone is now may be somewhere else.
-      const old = Date.now() - Date.parse(draft.savedAt) > FRESH_DRAFT_MS;
+      // Its start counts, not its last write (every reload or hidden tab writes it again).
+      const old = Date.now() - Date.parse(draft.startedAt ?? draft.savedAt) > FRESH_DRAFT_MS;
       if (draft.location || old) position.show(draft.location ?? null);
     }
     setSeverity(draft.severity);
