@@ -147,6 +147,7 @@ def _copy_photos(source: Path, target: Path) -> None:
         return
     owner = target.parent.stat() if target.parent.exists() else None
     chown = owner is not None and os.geteuid() == 0 and owner.st_uid != 0
+    owned: set[Path] = set()  # directories already given to the owner
     for path in sorted(source.rglob("*")):
         if not path.is_file():
             continue
@@ -156,8 +157,9 @@ def _copy_photos(source: Path, target: Path) -> None:
         shutil.copyfile(path, tmp)
         os.chmod(tmp, FILE_MODE)
         if chown and owner is not None:
-            for made in (tmp, *_new_dirs(out.parent, target)):
+            for made in (tmp, *(d for d in _new_dirs(out.parent, target) if d not in owned)):
                 os.chown(made, owner.st_uid, owner.st_gid)
+            owned.update(_new_dirs(out.parent, target))
         os.replace(tmp, out)
 
 

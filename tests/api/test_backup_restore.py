@@ -374,3 +374,13 @@ def test_restored_photos_get_the_photo_stores_mode_and_links_are_refused(
     assert invoke(fresh, "restore", str(tmp_path / "bk")).exit_code == 0
     photos = [p for p in (Path(fresh.config["DATA_DIR"]) / "photos").rglob("*") if p.is_file()]
     assert photos and {_mode(p) for p in photos} == {0o640}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another owner")
+def test_restore_as_root_gives_the_photos_to_the_data_directorys_owner(app, scene, fresh, tmp_path):
+    assert invoke(app, "backup", str(tmp_path / "bk")).exit_code == 0
+    data_dir = Path(fresh.config["DATA_DIR"])
+    os.chown(data_dir, 65534, 65534)  # the service account (nobody here)
+    assert invoke(fresh, "restore", str(tmp_path / "bk")).exit_code == 0
+    made = list((data_dir / "photos").rglob("*"))
+    assert made and {(p.stat().st_uid, p.stat().st_gid) for p in made} == {(65534, 65534)}
