@@ -64,12 +64,17 @@ def test_angra_after_andra_brings_the_draft_back_as_a_new_report(live_server, pa
     ]
 
 
-def test_a_draft_goes_with_the_report_it_changes_when_that_is_pruned_or_wiped(live_server, page):
-    _enrol(live_server, page)
+def _editing_a_sent_report(page: Page, text: str) -> None:
+    """Send a report, open it with Ändra and type `text`; wait until that is the draft."""
     _sent_report(page, "Skadegörelse", "Klotter på muren")
     page.get_by_role("button", name="Ändra").click()
-    page.get_by_label("Beskrivning").fill("Klotter på muren, namn på taggaren")
-    _draft_has(page, "d.editId !== null && d.description.includes('taggaren')")
+    page.get_by_label("Beskrivning").fill(text)
+    _draft_has(page, f"d.editId !== null && d.description === {text!r}")
+
+
+def test_a_draft_goes_with_the_report_it_changes_when_that_is_pruned_or_wiped(live_server, page):
+    _enrol(live_server, page)
+    _editing_a_sent_report(page, "Klotter på muren, namn på taggaren")
 
     # An admin's wipe keeps a draft of a new report but not one changing a wiped report.
     page.evaluate("async () => (await import('/store.js')).wipeAcknowledged()")
@@ -80,10 +85,7 @@ def test_pruning_drops_a_draft_of_a_pruned_report_and_a_revoked_phone_drops_ever
     live_server, page
 ):
     _enrol(live_server, page)
-    _sent_report(page, "Skadegörelse", "Klotter på muren")
-    page.get_by_role("button", name="Ändra").click()
-    page.get_by_label("Beskrivning").fill("Ändrad text")
-    _draft_has(page, "d.editId !== null && d.description === 'Ändrad text'")
+    _editing_a_sent_report(page, "Ändrad text")
     # Everything acknowledged is due: as if the phone's keep days had passed.
     page.evaluate("async () => (await import('/store.js')).prune(Date.now() + 1e12)")
     assert page.evaluate(NO_DRAFT)
