@@ -51,7 +51,9 @@ def _tile_url(name: str, raw: str) -> str:
     url = raw.strip()
     if not all(part in url for part in ("{z}", "{x}", "{y}")):
         raise ConfigError(f"{name} must contain {{z}}, {{x}} and {{y}}, got {raw!r}")
-    if not (url.startswith(("https://", "http://")) or url.startswith("/")):
+    # "//host/…" (scheme-relative) would pass for a path here and be blocked by the CSP.
+    is_path = url.startswith("/") and not url.startswith("//")
+    if not (url.startswith(("https://", "http://")) or is_path):
         raise ConfigError(f"{name} must be an http(s) address or a path on this server")
     host = urlsplit(url).netloc.removeprefix("{s}.")
     if "{" in host or "}" in host:  # only Leaflet's {s}. subdomain becomes a CSP wildcard

@@ -77,6 +77,7 @@ def test_tile_source(url: str, source: str) -> None:
     [
         "https://tiles.example/{z}/{x}.png",  # no {y}
         "ftp://tiles.example/{z}/{x}/{y}.png",
+        "//tiles.example/{z}/{x}/{y}.png",  # scheme-relative: neither a path nor an origin
         "https://tiles.example/{z}/{x}/{y}.png; script-src *",
         "https://{z}.tiles.example/{z}/{x}/{y}.png",
     ],
