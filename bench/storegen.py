@@ -220,6 +220,7 @@ def _incident(row: dict) -> dict:
     """The one-report incident of a history row."""
     return {
         "id": row["id"],
+        "seed_id": row["id"],
         "org_id": row["org_id"],
         "category_code": row["category_code"],
         "status": "avslutad",

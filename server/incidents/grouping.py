@@ -23,6 +23,7 @@ from analysis.grouping_rules import DEFAULT_RULES, Rules, rules_from_json
 from server.config import ConfigError
 from server.extensions import db
 from server.geography import locate
+from server.incidents.keys import incidents_for, seeds_of
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.incidents.summary import UNUSED_BY_GROUPING, absorb, refresh_incidents
 from server.orgs.counter import lock_counter
@@ -40,6 +41,12 @@ class GroupingResult:
     moved: int = 0
     created: int = 0
     removed: int = 0
+    reseeded: int = 0  # incidents kept under a new, earlier seed
+
+    def add(self, other: GroupingResult) -> None:
+        """Count another pass's changes in this one."""
+        for name in ("grouped", "moved", "created", "removed", "reseeded"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _rules() -> Rules:
@@ -123,32 +130,36 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     # earliest pending one; earlier reports matter only as the anchors of open incidents.
     since = min(times)
     closed = {
-        str(i)
-        for i in db.session.scalars(
-            select(Incident.id).where(
+        str(seed)
+        for seed in db.session.scalars(
+            select(Incident.seed_id).where(
                 Incident.org_id == org_id,
                 Incident.status.in_(CLOSED_STATUSES),
                 Incident.last_at >= since - rules.max_window(),
             )
         )
     }
-    window, mapping = (
-        (None, None) if old_of_touched else _fast(org_id, pending, since, categories, rules, closed)
+    window, mapping, seeds = (
+        (None, None, None)
+        if old_of_touched
+        else _fast(org_id, pending, since, categories, rules, closed)
     )
-    if window is None or mapping is None:
+    if window is None or mapping is None or seeds is None:
         window = _load_window(org_id, since, categories, rules)
+        seeds = seeds_of(window)
         pinned = {
-            str(r.id): str(r.incident_id)
+            str(r.id): str(seeds[r.incident_id])
             for r in window
             if r.incident_id is not None and (r.incident_pinned or r.created_at < since)
         }
         mapping = group_reports(_points(window), rules, pinned=pinned, closed=frozenset(closed))
+    by_id = {r.id: r for r in window}
+    incident_of, reseeded, created = incidents_for(org_id, by_id, mapping, seeds)
     lost: set[uuid.UUID] = set(old_of_touched)  # incidents that lost a member: full refresh
     gained: dict[uuid.UUID, list[Report]] = {}
-    by_id = {r.id: r for r in window}
     moves: dict[uuid.UUID, uuid.UUID] = {}
     for r in window:
-        key = uuid.UUID(mapping[str(r.id)])
+        key = incident_of[mapping[str(r.id)]]
         if r.incident_id != key:
             moves[r.id] = key
             if r.incident_id is not None:
@@ -157,33 +168,38 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             else:
                 result.grouped += 1
             gained.setdefault(key, []).append(r)
-    existing = set(
-        db.session.scalars(select(Incident.id).where(Incident.id.in_(list(gained))))
-        if gained
-        else []
-    )
     now = utcnow()
-    created = set(gained) - existing
-    for key in sorted(created):
-        seed = by_id.get(key) or gained[key][0]
+    created = {iid: seed for iid, seed in created.items() if iid in gained}
+    for iid in sorted(created):
+        first = by_id.get(created[iid]) or gained[iid][0]
         db.session.add(
             Incident(
-                id=key,
+                id=iid,
+                seed_id=created[iid],
                 org_id=org_id,
-                category_code=seed.category_code,
-                first_at=seed.created_at,
-                last_at=seed.created_at,
+                category_code=first.category_code,
+                first_at=first.created_at,
+                last_at=first.created_at,
                 created_at=now,
                 updated_at=now,
             )
         )
-        db.session.add(IncidentEvent(incident_id=key, at=now, kind="created", data={}))
+        db.session.add(IncidentEvent(incident_id=iid, at=now, kind="created", data={}))
         result.created += 1
+    if reseeded:
+        # A re-key is one column: the members keep their link, the summary is redone below.
+        db.session.connection().execute(
+            update(Incident.__table__)
+            .where(Incident.__table__.c.id == bindparam("iid"))
+            .values(seed_id=bindparam("seed")),
+            [{"iid": iid, "seed": seed} for iid, seed in reseeded.items()],
+        )
+        result.reseeded = len(reseeded)
     db.session.flush()  # the new incidents first: the moves refer to them
     if moves:
         # One executemany on the connection: the unit of work would cost more than the
-        # rest of a re-key (a whole incident moving) per member. The loaded rows are kept
-        # in step by hand, so the summaries below see the new links.
+        # rest of a pass per member. The loaded rows are kept in step by hand, so the
+        # summaries below see the new links.
         db.session.connection().execute(
             update(_REPORTS)
             .where(_REPORTS.c.id == bindparam("rid"))
@@ -194,9 +210,11 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             set_committed_value(by_id[rid], "incident_id", key)
     # Incidents that only gained reports are updated from the newcomers alone, so a long
     # incident does not cost its whole membership on every push.
-    growing = {k: v for k, v in gained.items() if k not in lost and k not in created}
+    growing = {
+        k: v for k, v in gained.items() if k not in lost and k not in created and k not in reseeded
+    }
     absorb(org_id, growing)
-    result.removed = refresh_incidents(org_id, lost | created)
+    result.removed = refresh_incidents(org_id, lost | set(created) | set(reseeded))
     return result
 
 
@@ -222,7 +240,7 @@ def _fast(
     categories: set[str],
     rules: Rules,
     closed: set[str],
-) -> tuple[list[Report] | None, dict[str, str] | None]:
+) -> tuple[list[Report] | None, dict[str, str] | None, dict[uuid.UUID, uuid.UUID] | None]:
     """Group only the pending reports against the open incidents' anchors, if that is exact.
 
     A pending report that joins an existing incident changes nothing for anyone else (only
@@ -232,12 +250,13 @@ def _fast(
     """
     until = max(r.created_at for r in pending)
     window = _with_anchors(pending, _anchors(org_id, since, until, categories, rules, pending))
-    pinned = {str(r.id): str(r.incident_id) for r in window if r.incident_id is not None}
+    seeds = seeds_of(window)
+    pinned = {str(r.id): str(seeds[r.incident_id]) for r in window if r.incident_id is not None}
     mapping = group_reports(_points(window), rules, pinned=pinned, closed=frozenset(closed))
     starters = [r.created_at for r in pending if mapping[str(r.id)] == str(r.id)]
     if starters and _later_grouped(org_id, categories, min(starters)):
-        return None, None
-    return window, mapping
+        return None, None, None
+    return window, mapping, seeds
 
 
 def _closure(categories: set[str], rules: Rules) -> set[str]:
@@ -286,7 +305,7 @@ def _anchors(
     if not reach:
         return []
     incidents = db.session.execute(
-        select(Incident.id, Incident.category_code, Incident.first_at).where(
+        select(Incident.id, Incident.seed_id, Incident.category_code, Incident.first_at).where(
             Incident.org_id == org_id,
             Incident.category_code.in_(list(reach)),
             Incident.first_at >= since - max(reach.values()),
@@ -294,16 +313,22 @@ def _anchors(
         )
     ).all()
     have = {r.id for r in loaded}
-    keys = {i.id for i in incidents if i.first_at >= since - reach[i.category_code]} - have
-    if not keys:
+    # Incidents whose seed report is already loaded need no anchor from here.
+    seed_of = {
+        i.id: i.seed_id
+        for i in incidents
+        if i.first_at >= since - reach[i.category_code] and i.seed_id not in have
+    }
+    if not seed_of:
         return []
-    seeds = list(
-        db.session.scalars(
-            select(Report).where(Report.id.in_(keys), Report.incident_id == Report.id)
-        )
-    )
+    # An anchor is the incident's seed report while that report is still one of its members.
+    seeds = [
+        r
+        for r in db.session.scalars(select(Report).where(Report.id.in_(list(seed_of.values()))))
+        if r.incident_id is not None and seed_of.get(r.incident_id) == r.id
+    ]
     # Incidents whose seed left them (split, move): their earliest member anchors.
-    orphans = keys - {r.id for r in seeds}
+    orphans = set(seed_of) - {r.incident_id for r in seeds}
     if not orphans:
         return seeds
     firsts = (

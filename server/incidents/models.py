@@ -23,12 +23,18 @@ RESPONSIBLE = ("kommun", "bostadsbolag", "polis", "other")
 
 
 class Incident(db.Model):
-    """A group of reports about one event; its id is the id of its first (seed) report."""
+    """A group of reports about one event, anchored by its seed report."""
 
     __tablename__ = "incidents"
 
+    # Given once (the first seed's id, or a fresh one for a split) and never changed, so
+    # links, digests and comments stay valid when a late, earlier report becomes the seed.
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # The grouping's key (analysis.grouping): the id of the report that anchors the incident.
+    # A re-key changes this one column, not every member's link. A split's incident keeps
+    # its own id here: it names no report, so its earliest member anchors it.
+    seed_id: Mapped[uuid.UUID] = mapped_column(Uuid())
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     status: Mapped[str] = mapped_column(String(20), default="ny")
     responsible: Mapped[str | None] = mapped_column(String(20))
@@ -52,6 +58,7 @@ class Incident(db.Model):
 
     __table_args__ = (
         Index("ix_incidents_org_first", "org_id", "first_at"),
+        Index("ix_incidents_org_seed", "org_id", "seed_id"),
         Index("ix_incidents_org_last", "org_id", "last_at"),
         Index("ix_incidents_org_status", "org_id", "status"),
         # Follow-ups: open incidents of a bounded period, without the closed history.

@@ -49,8 +49,5 @@ def drain(stopping: threading.Event | None = None) -> GroupingResult:
                 "grouping organisation %s failed; its queue waits for the next pass", org_id
             )
             continue
-        total.grouped += result.grouped
-        total.moved += result.moved
-        total.created += result.created
-        total.removed += result.removed
+        total.add(result)
     return total

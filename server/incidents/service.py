@@ -181,7 +181,7 @@ def merge_preview(org_id: int, target_id: uuid.UUID, source_id: uuid.UUID) -> Me
         raise IncidentError("same_incident", "An incident cannot be merged with itself.")
     target, source = get(org_id, target_id), get(org_id, source_id)
     reports = members(target.id) + members(source.id)
-    return MergePreview(target, source, headline(reports, target.id), len(reports))
+    return MergePreview(target, source, headline(reports, target.seed_id), len(reports))
 
 
 def merge(
@@ -241,8 +241,11 @@ def move(
         if source is not None and len(members(source.id)) == 1:
             raise IncidentError("already_alone", "The report is already alone in its incident.")
         # A split incident gets a fresh id: the report's own id may still name its old one.
+        fresh = uuid.uuid4()
+        # Its key names no report, so its earliest member anchors it (analysis.grouping).
         target = Incident(
-            id=uuid.uuid4(),
+            id=fresh,
+            seed_id=fresh,
             org_id=org_id,
             category_code=report.category_code,
             first_at=report.created_at,

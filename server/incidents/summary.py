@@ -121,9 +121,9 @@ def summarise(
     The name (category, place, summary) and the position come from the reports in title
     order (server.incidents.title): never from a calm round while a real report is there.
     """
-    ordered = title_order(members, incident.id)
+    ordered = title_order(members, incident.seed_id)
     anchor = ordered[0]
-    named = headline(members, incident.id)
+    named = headline(members, incident.seed_id)
     incident.category_code = named.category_code
     incident.first_at = members[0].created_at
     incident.last_at = members[-1].created_at

@@ -51,8 +51,8 @@ class Headline:
 def title_order(members: Sequence[M], anchor_id: uuid.UUID | None) -> list[M]:
     """Order reports by how well they name the incident.
 
-    Tie-break order: (1) a real report before a calm round; (2) the anchor (the report
-    whose id the incident carries: its seed, or a merge's target) before the others;
+    Tie-break order: (1) a real report before a calm round; (2) the anchor (the incident's
+    seed report; after a merge the target's) before the others;
     (3) the oldest first; (4) the id, so equal times still give one fixed order.
     """
     return sorted(

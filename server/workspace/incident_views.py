@@ -167,8 +167,8 @@ def incident(incident_id: uuid.UUID) -> BaseResponse:
     try:
         item, detail = incidents.get_visible(scope, incident_id)
     except LookupError:
-        # An incident's id is its first report's id. If the grouping has since moved that
-        # report (a late, earlier report became the seed; a merge), its link still leads on.
+        # An incident's id is its first seed's id and never changes, but a merge removes the
+        # source: a link to it (or to a report's id) still leads on to where the report is.
         moved_to = service.incident_of_report(scope.viewer, incident_id)
         if moved_to is None or moved_to == incident_id:
             abort(404)

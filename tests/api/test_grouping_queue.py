@@ -23,7 +23,7 @@ from server.incidents import queue
 from server.incidents import worker as grouping_worker
 from server.incidents.models import Incident
 from server.reports.models import Report
-from tests.api.test_incidents import _report_strategy, at, fire, incident_of, near, push
+from tests.api.test_incidents import _report_strategy, at, fire, incident_of, key_of, near, push
 from tests.support import factories
 
 
@@ -206,5 +206,5 @@ def test_background_passes_equal_the_pure_grouping_whatever_the_arrival(
         ],
         DEFAULT_RULES,
     )
-    got = {r["id"]: str(incident_of(r["id"])) for r in reports}
+    got = {r["id"]: key_of(r["id"]) for r in reports}
     assert got == expected
