@@ -58,13 +58,18 @@ run: install node_modules/.stamp
 	$(BIN)/lagesbild device enrol --org $(DEMO_ORG) --name "Demotelefon" --kind vaktare
 	exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py server.wsgi:app
 
-# Lint, then the whole suite (unit, API on SQLite and PostgreSQL, gunicorn system tests,
-# the deployment behind nginx, browser tests in Chromium).
+# Lint, then the whole suite in two lanes: unit and API tests (SQLite and PostgreSQL) on
+# both cores with pytest-xdist (each worker has its own databases and PostgreSQL server);
+# then everything else one test at a time (gunicorn system tests, the deployment behind
+# nginx, load and fault runs, browser tests in Chromium), which start their own processes
+# and would only fight over the cores. Both lanes always run; either failing fails the target.
 # pytest's exit code 5 means "no tests collected", which is not a failure of a lane.
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+	$(BIN)/pytest -q -n 2 tests/unit tests/api; a=$$?; if [ $$a -eq 5 ]; then a=0; fi; \
+	$(BIN)/pytest -q tests --ignore=tests/unit --ignore=tests/api; b=$$?; if [ $$b -eq 5 ]; then b=0; fi; \
+	echo "lanes: unit+api rc=$$a, system+browser rc=$$b"; [ $$a -eq 0 ] && [ $$b -eq 0 ]
 
 format: install-test
 	$(BIN)/ruff format .

@@ -25,7 +25,12 @@ from server.extensions import db
 from server.geography import locate
 from server.incidents.keys import incidents_for, seeds_of
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
-from server.incidents.summary import UNUSED_BY_GROUPING, absorb, refresh_incidents
+from server.incidents.summary import (
+    UNUSED_BY_GROUPING,
+    absorb,
+    refresh_incidents,
+    refresh_loaded,
+)
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
 from sync.clock import utcnow
@@ -214,8 +219,32 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         k: v for k, v in gained.items() if k not in lost and k not in created and k not in reseeded
     }
     absorb(org_id, growing)
-    result.removed = refresh_incidents(org_id, lost | set(created) | set(reseeded))
+    whole = _loaded_whole(window, set(reseeded) - lost)
+    refresh_loaded(org_id, whole)
+    result.removed = refresh_incidents(org_id, lost | set(created) | (set(reseeded) - set(whole)))
     return result
+
+
+def _loaded_whole(window: list[Report], ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Report]]:
+    """Return the loaded members of those incidents whose every member the window holds.
+
+    A re-seeded incident's old seed, its earliest member, is in the window, so usually all
+    its members are; then its summary is redone from them without loading them again.
+    """
+    if not ids:
+        return {}
+    loaded: dict[uuid.UUID, list[Report]] = {i: [] for i in ids}
+    for r in window:
+        if r.incident_id in loaded:
+            loaded[r.incident_id].append(r)
+    stored = dict(
+        db.session.execute(
+            select(Report.incident_id, func.count())
+            .where(Report.incident_id.in_(list(ids)))
+            .group_by(Report.incident_id)
+        ).all()
+    )
+    return {i: rows for i, rows in loaded.items() if len(rows) == stored.get(i)}
 
 
 def _points(reports: list[Report]) -> list[ReportPoint]:

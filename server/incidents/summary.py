@@ -110,6 +110,18 @@ def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:
     return removed
 
 
+def refresh_loaded(org_id: int, members: dict[uuid.UUID, list[Report]]) -> None:
+    """Recompute incidents from rows already loaded that are ALL their members."""
+    if not members:
+        return
+    urgent = urgent_codes()
+    kinds = device_kinds({r.device_id for rows in members.values() for r in rows})
+    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(list(members)))):
+        rows = sorted(members[incident.id], key=lambda r: (r.created_at, r.id))
+        summarise(incident, rows, urgent, kinds)
+        follow_status(org_id, incident, rows)
+
+
 def summarise(
     incident: Incident,
     members: list[Report],
