@@ -75,7 +75,7 @@ class S3Bucket:
             "LAGESBILD_S3_PREFIX": self.prefix,
         }
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         """Return every key under the test's prefix, without the prefix, sorted."""
         client = self.endpoint.client()
         found = []
@@ -95,12 +95,12 @@ class S3Bucket:
     def clear(self) -> None:
         """Delete every object under the test's prefix."""
         client = self.endpoint.client()
-        for key in self.keys():
+        for key in self.object_keys():
             client.delete_object(Bucket=self.name, Key=f"{self.prefix}/{key}")
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[S3Endpoint]:
+@pytest.fixture(scope="session", name="s3_endpoint")
+def s3_endpoint_fixture() -> Iterator[S3Endpoint]:
     """Start moto's S3 server on loopback for the session, or use LAGESBILD_TEST_S3_URL."""
     url = os.environ.get("LAGESBILD_TEST_S3_URL", "").strip()
     if url:
@@ -127,8 +127,8 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
                 os.environ[key] = value
 
 
-@pytest.fixture
-def s3_bucket(s3_endpoint: S3Endpoint) -> Iterator[S3Bucket]:
+@pytest.fixture(name="s3_bucket")
+def s3_bucket_fixture(s3_endpoint: S3Endpoint) -> Iterator[S3Bucket]:
     """Give the test a fresh bucket (moto) or a fresh prefix in the given bucket."""
     token = uuid.uuid4().hex[:12]
     if s3_endpoint.fixed_bucket is None:
