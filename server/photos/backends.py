@@ -24,10 +24,20 @@ def open_store(config: Mapping[str, Any]) -> PhotoBackend:
     return PhotoStore(Path(config["DATA_DIR"]))
 
 
-@functools.lru_cache(maxsize=8)
 def _s3_store(bucket: str, endpoint_url: str, region: str, prefix: str) -> PhotoBackend:
-    """Return one client per bucket and process: making a boto3 client takes milliseconds."""
+    """Return the bucket's store, on the process's one client of that endpoint."""
     # Imported here: boto3 costs time and memory, and the default never needs it.
     from server.photos.s3store import S3PhotoStore
 
-    return S3PhotoStore(bucket, endpoint_url=endpoint_url, region=region, prefix=prefix)
+    client = s3_client(endpoint_url, region)
+    return S3PhotoStore(
+        bucket, endpoint_url=endpoint_url, region=region, prefix=prefix, client=client
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def s3_client(endpoint_url: str, region: str) -> Any:
+    """Return one boto3 client per endpoint and process (thread-safe; making one is slow)."""
+    from server.photos.s3store import make_client
+
+    return make_client(endpoint_url, region)

@@ -35,6 +35,13 @@ _CLIENT_CONFIG = Config(
 _MISSING = ("404", "NoSuchKey", "NotFound")
 
 
+def make_client(endpoint_url: str | None, region: str | None) -> Any:
+    """Return a boto3 S3 client (credentials from boto3's standard sources)."""
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url or None, region_name=region or None, config=_CLIENT_CONFIG
+    )
+
+
 def _one_line(exc: BaseException) -> str:
     """Return an exception as one short line."""
     return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
@@ -63,12 +70,7 @@ class S3PhotoStore:
         self.bucket = bucket
         self.endpoint_url = endpoint_url or None
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client or boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=region or None,
-            config=_CLIENT_CONFIG,
-        )
+        self.client = client or make_client(endpoint_url, region)
 
     def _key(self, org_id: int, sha256: str, variant: str) -> str:
         """Return the object key of one variant (validated like a filesystem path)."""

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
+
+from server.photos.backends import s3_client
 
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
 _MOTO_CREDENTIALS = {
@@ -41,9 +42,7 @@ class S3Endpoint:
 
     def client(self) -> Any:
         """Return a boto3 client of the endpoint (for setting up and inspecting)."""
-        return boto3.session.Session().client(
-            "s3", endpoint_url=self.url, region_name=self.region or None
-        )
+        return s3_client(self.url, self.region)
 
 
 @dataclass(frozen=True)
@@ -127,16 +126,21 @@ def s3_endpoint_fixture() -> Iterator[S3Endpoint]:
                 os.environ[key] = value
 
 
+def new_bucket(endpoint: S3Endpoint) -> S3Bucket:
+    """Make a fresh bucket (moto) or pick a fresh prefix in the given bucket (a real one)."""
+    token = uuid.uuid4().hex[:12]
+    if endpoint.fixed_bucket is None:
+        name = f"lagesbild-test-{token}"
+        endpoint.client().create_bucket(Bucket=name)
+    else:
+        name = endpoint.fixed_bucket
+    return S3Bucket(endpoint, name, f"test-{token}")
+
+
 @pytest.fixture(name="s3_bucket")
 def s3_bucket_fixture(s3_endpoint: S3Endpoint) -> Iterator[S3Bucket]:
     """Give the test a fresh bucket (moto) or a fresh prefix in the given bucket."""
-    token = uuid.uuid4().hex[:12]
-    if s3_endpoint.fixed_bucket is None:
-        name = f"lagesbild-test-{token}"
-        s3_endpoint.client().create_bucket(Bucket=name)
-    else:
-        name = s3_endpoint.fixed_bucket
-    bucket = S3Bucket(s3_endpoint, name, f"test-{token}")
+    bucket = new_bucket(s3_endpoint)
     try:
         yield bucket
     finally:
