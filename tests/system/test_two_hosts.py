@@ -11,11 +11,9 @@ hosts runs, must each happen exactly once; a photo put through one host is serve
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -30,7 +28,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.support.gunicorn import REPO_ROOT, GunicornServer, server_env
+from server.app import create_app
+from server.digest import service as digests
+from server.digest.models import DigestSettings
+from server.extensions import db
+from sync.clock import utcnow
+from tests.support import factories
+from tests.support.gunicorn import GunicornServer
 from tests.support.nginx import NGINX, NginxServer
 from tests.support.pgserver import PostgresServer
 from tests.support.photos import jpeg
@@ -40,7 +44,7 @@ from tests.support.s3server import (  # noqa: F401  (fixtures)
     s3_endpoint_fixture,
 )
 from tests.support.smtp import SmtpServer, smtp_cert_fixture, smtp_server_fixture  # noqa: F401
-from tests.system.conftest import LAGESBILD, STOCKHOLM_WINTER, normalise_id, report_payload
+from tests.system.conftest import STOCKHOLM_WINTER, normalise_id, report_payload
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +112,12 @@ class Hosts:
     bucket: S3Bucket
     smtp: SmtpServer
     started: float
-    orgs: list[dict[str, Any]]
+    setup: Setup
+
+    @property
+    def orgs(self) -> list[dict[str, Any]]:
+        """Return the organisations (id and slug)."""
+        return self.setup.orgs
 
     def read(self, query: str) -> list[sa.Row]:
         """Run a query on the shared database."""
@@ -130,18 +139,49 @@ def _require_nginx() -> None:
     pytest.skip("SKIPPING THE TWO-HOSTS TEST: " + reason)
 
 
-def cli(database_url: str, data_dir: Path, *args: str) -> Any:
-    """Run `lagesbild ARGS --json` on the shared database."""
-    proc = subprocess.run(
-        [*LAGESBILD, *args, "--json"],
-        cwd=REPO_ROOT,
-        env=server_env(database_url, data_dir),
-        capture_output=True,
-        text=True,
-        timeout=60,
+@dataclass(frozen=True)
+class Setup:
+    """The organisations and the phones' tokens, made before the hosts start."""
+
+    orgs: list[dict[str, Any]]
+    phones: list[tuple[str, int, str]]  # (name, org id, token)
+
+
+def set_up(database_url: str, data_dir: Path) -> Setup:
+    """Make two organisations with the digest on and enrol the phones (in this process)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "LAGESBILD_ENV": "testing",
+            "SECRET_KEY": "two-hosts-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": str(data_dir),
+        }
     )
-    assert proc.returncode == 0, f"lagesbild {args} failed:\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    with app.app_context():
+        made = [factories.make_org(n) for n in ("Mjölby kommun", "Bjuvs kommun")]
+        orgs = [{"id": o.id, "slug": o.slug} for o in made]
+        for org in made:
+            digests.configure(
+                org.id,
+                recipients=[f"samordnare@{org.slug}.test"],
+                enabled=True,
+                weekly=False,
+                monthly=False,
+            )
+        # Switched on two days ago: the last night's digest is due at the first tick.
+        db.session.execute(
+            sa.update(DigestSettings).values(enabled_at=utcnow() - timedelta(days=2))
+        )
+        db.session.commit()
+        phones = []
+        for i in range(DEVICES):
+            name = f"Telefon {i}"
+            enrolled = factories.make_device(made[i % 2], name)
+            phones.append((name, made[i % 2].id, enrolled.token))
+        db.session.remove()
+        db.engine.dispose()
+    return Setup(orgs, phones)
 
 
 @pytest.fixture
@@ -157,13 +197,7 @@ def hosts(
     name = f"lb_hosts_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     pg_server.create_database(name, template=pg_template)
     database_url = pg_server.url(name)
-    orgs = [cli(database_url, tmp_path, "org", "create", n) for n in ("Mjölby", "Bjuv")]
-    for org in orgs:
-        cli(
-            database_url, tmp_path, "digest-settings", "--org", org["slug"],
-            "--recipients", f"samordnare@{org['slug']}.test", "--enable",
-            "--no-weekly", "--no-monthly",
-        )  # fmt: skip
+    setup = set_up(database_url, tmp_path / "setup")
     mail = {k: str(v) for k, v in smtp_server.app_config().items()}
     shared = {
         **s3_bucket.env(),
@@ -193,7 +227,7 @@ def hosts(
             assert s.proc is not None and s.proc.poll() is None, s.log_tail()
         nginx = NginxServer([f"127.0.0.1:{s.port}" for s in servers], nginx_data)
         nginx.start()
-        yield Hosts(database_url, *servers, nginx, s3_bucket, smtp_server, started, orgs)
+        yield Hosts(database_url, *servers, nginx, s3_bucket, smtp_server, started, setup)
     finally:
         if nginx is not None:
             nginx.stop()
@@ -201,19 +235,6 @@ def hosts(
             s.stop(timeout=10)
         shutil.rmtree(nginx_data, ignore_errors=True)
         pg_server.drop_database(name)
-
-
-def enrol(hosts: Hosts, org: dict[str, Any], name: str, base: str, verify: str | bool) -> Phone:
-    """Issue a code through the CLI and enrol over HTTP at `base`."""
-    issued = cli(
-        hosts.database_url, hosts.a.data_dir, "device", "enrol", "--org", org["slug"],
-        "--name", name,
-    )  # fmt: skip
-    resp = requests.post(
-        base + "/api/v1/enrol", json={"code": issued["code"]}, verify=verify, timeout=TIMEOUT
-    )
-    assert resp.status_code == 201, resp.text
-    return Phone(name, org["id"], resp.json()["token"], base, verify)
 
 
 def pushes_per_host(server: GunicornServer) -> int:
@@ -227,7 +248,8 @@ def test_two_hosts_share_one_database_and_one_bucket(hosts: Hosts) -> None:
         (hosts.a.url, True), (hosts.b.url, True), (hosts.nginx.url, hosts.nginx.cert),
     ]  # fmt: skip
     phones = [
-        enrol(hosts, hosts.orgs[i % 2], f"Telefon {i}", *where[i % 3]) for i in range(DEVICES)
+        Phone(name, org_id, token, *where[i % 3])
+        for i, (name, org_id, token) in enumerate(hosts.setup.phones)
     ]
     when = datetime.now(STOCKHOLM_WINTER).replace(microsecond=0) - timedelta(minutes=40)
     problems: list[str] = []
@@ -271,7 +293,9 @@ def test_two_hosts_share_one_database_and_one_bucket(hosts: Hosts) -> None:
 
     # Every phone's cursor chain, caught up once more, holds exactly what is stored for it.
     stored: dict[str, set[str]] = {}
-    rows = hosts.read("SELECT r.id, d.display_name FROM reports r JOIN devices d ON d.id = r.device_id")
+    rows = hosts.read(
+        "SELECT r.id, d.display_name FROM reports r JOIN devices d ON d.id = r.device_id"
+    )
     for rid, device_name in rows:
         stored.setdefault(device_name, set()).add(normalise_id(rid))
     with requests.Session() as http:
@@ -307,7 +331,7 @@ def test_two_hosts_share_one_database_and_one_bucket(hosts: Hosts) -> None:
     assert via_nginx.status_code == 200 and via_nginx.content == from_b.content
     key = f"photos/{first.org_id}/{digest[:2]}/{digest}-full.jpg"
     assert hosts.bucket.get(key) == from_b.content
-    assert not any(Path(s.data_dir).rglob("*.jpg") for s in (hosts.a, hosts.b))
+    assert [p for s in (hosts.a, hosts.b) for p in Path(s.data_dir).rglob("*.jpg")] == []
 
     # The grouping: every report in exactly one incident, counted once.
     deadline = time.monotonic() + 15
