@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from sync.clock import utcnow
 from sync.ids import is_sha256
 
 _PHOTOS = Photo.__table__
+log = logging.getLogger("lagesbild.photos")
 
 
 # How long a phone waits before it sends a photo again after the storage failed.
@@ -54,7 +56,7 @@ def store() -> PhotoBackend:
 
 def storage_unavailable(exc: StorageUnavailable) -> ApiError:
     """Return the 503 a client gets while the photo storage is down (it retries later)."""
-    current_app.logger.warning("photo storage unavailable: %s", exc)
+    log.warning("photo storage unavailable: %s", exc)
     return ApiError(
         503,
         "photo_storage_unavailable",
@@ -315,7 +317,20 @@ def _named_by_any_report(org_id: int, sha256: str) -> bool:
 
 
 def delete_files(org_id: int, hashes: list[str]) -> None:
-    """Remove the stored files of deleted photos (their rows are gone already)."""
+    """Remove the stored files of deleted photos (their rows are gone already).
+
+    The rows are committed away first, so a photo without a row is never served. When the
+    object storage is down the objects stay: logged with their hashes for the admin
+    (docs/operations.md, "Several hosts"), and the deletion that called this still succeeds.
+    """
     photos = store()
     for sha in hashes:
-        photos.delete(org_id, sha)
+        try:
+            photos.delete(org_id, sha)
+        except StorageUnavailable as exc:
+            log.error(
+                "photo of organisation %s not deleted from the storage, remove it by hand: %s (%s)",
+                org_id,
+                sha,
+                exc,
+            )

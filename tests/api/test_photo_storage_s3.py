@@ -8,11 +8,13 @@ that look at the files on disk themselves have S3 counterparts below.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from server.cli import main
 from server.photos.models import Photo
 from tests.api.test_erasure import (  # noqa: F401  (collected here, on S3)
     mail,
@@ -50,6 +52,7 @@ from tests.api.test_retention import (  # noqa: F401
     test_the_purge_clears_deletes_and_counts,
     test_unnamed_photos_wait_for_their_grace_period,
 )
+from tests.support import factories
 from tests.support.gunicorn import free_port
 from tests.support.photos import SIZES, committed_rows, get, jpeg, put, sha
 from tests.support.s3server import (  # noqa: F401  (fixtures)
@@ -142,3 +145,24 @@ def test_a_download_while_s3_is_down_is_a_503(app, client, device, uploaded):
     resp = get(client, device, uploaded, "thumb")
     assert resp.status_code == 503
     assert resp.get_json()["error"]["code"] == "photo_storage_unavailable"
+
+
+def test_a_deletion_while_s3_is_down_succeeds_and_logs_the_objects_left(
+    app, client, device, s3_bucket, caplog, monkeypatch
+):
+    photo = jpeg(seed=34)
+    assert put(client, device, photo).status_code == 201
+    report = factories.report(photos=[sha(photo)])
+    resp = client.post("/api/v1/sync/push", json={"reports": [report]}, headers=device.headers)
+    assert resp.status_code == 200
+    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    # Alembic's fileConfig (the template migrations) disables the loggers that existed then.
+    monkeypatch.setattr(logging.getLogger("lagesbild.photos"), "disabled", False)
+    with caplog.at_level(logging.ERROR, logger="lagesbild.photos"):
+        result = app.test_cli_runner().invoke(
+            main, ["report", "delete", report["id"], "--reason", "erasure", "--json"]
+        )
+    assert result.exit_code == 0, result.output
+    assert committed_rows(sha(photo)) == []
+    assert f"not deleted from the storage, remove it by hand: {sha(photo)}" in caplog.text
+    assert len(s3_bucket.object_keys()) == 3  # left, and named in the log
