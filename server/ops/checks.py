@@ -78,9 +78,8 @@ def writable(label: str, directory: Path) -> list[str]:
 
 def photo_storage(config: Mapping[str, Any], data_dir: Path) -> tuple[str, list[str]]:
     """Check where photos go: the data directory's photos/, or the bucket (put + delete)."""
-    if config.get("PHOTO_STORAGE") != "s3":
-        return ("photos", writable("photo storage", data_dir / "photos"))
-    return ("object_storage", open_store(config).probe())
+    name = "object_storage" if config.get("PHOTO_STORAGE") == "s3" else "photos"
+    return (name, open_store({**config, "DATA_DIR": str(data_dir)}).probe())
 
 
 def run(app: Flask) -> list[tuple[str, list[str]]]:

@@ -23,7 +23,6 @@ VARIANTS = ("full", "display", "thumb")
 FILE_MODE = 0o640
 # The top directory (or key prefix) of every photo; backups keep it as their photo folder.
 TOP = "photos"
-_CHUNK = 256 * 1024
 
 
 class StorageUnavailable(RuntimeError):

@@ -14,15 +14,12 @@ import hashlib
 import os
 import random
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,13 +28,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from server.app import create_app
-from server.digest import service as digests
-from server.digest.models import DigestSettings
-from server.extensions import db
-from sync.clock import utcnow
-from tests.support import factories
-from tests.support.gunicorn import GunicornServer, free_port
+from tests.support.gunicorn import GunicornServer
+from tests.support.hosts import TIMEOUT, Phone, Setup, set_up
 from tests.support.nginx import NGINX, NginxServer
 from tests.support.pgserver import PostgresServer
 from tests.support.photos import jpeg
@@ -51,7 +43,6 @@ from tests.system.conftest import STOCKHOLM_WINTER, normalise_id, report_payload
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT = 20  # seconds, every HTTP call
 DEVICES = 20
 BATCHES = 3
 BATCH = 5
@@ -59,50 +50,6 @@ BATCH = 5
 # (server.jobs); both hosts' four workers have ticked at least once after this long.
 FIRST_TICKS_WITHIN = 22.0
 JOBS_TIMEOUT = 45.0  # seconds from the start until the digest and the purge are done
-WHEN = datetime.now(STOCKHOLM_WINTER).replace(microsecond=0) - timedelta(minutes=40)
-
-
-@dataclass
-class Phone:
-    """One enrolled device, where it sends, and what it pulled."""
-
-    name: str
-    org_id: int
-    token: str
-    base: str  # the address it talks to: nginx or one host
-    verify: str | bool
-    cursor: str | None = None
-    pulled: set[str] = field(default_factory=set)
-    pushed: list[str] = field(default_factory=list)
-
-    @property
-    def auth(self) -> dict[str, str]:
-        """Return the Authorization header."""
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def pull_all(self, http: requests.Session, problems: list[str]) -> None:
-        """Pull pages from its cursor until the server says there is no more."""
-        for _page in range(50):
-            params = {"cursor": self.cursor} if self.cursor else {}
-            resp = http.get(
-                self.base + "/api/v1/sync/pull",
-                params={**params, "limit": 7},
-                headers=self.auth,
-                verify=self.verify,
-                timeout=TIMEOUT,
-            )
-            if resp.status_code != 200:
-                problems.append(f"{self.name} pull: {resp.status_code} {resp.text[:200]}")
-                return
-            body = resp.json()
-            ids = [r["id"] for r in body["reports"]]
-            if len(ids) != len(set(ids)):
-                problems.append(f"{self.name}: one page repeats an id: {ids}")
-            self.pulled.update(ids)
-            self.cursor = body["cursor"]
-            if not body["more"]:
-                return
-        problems.append(f"{self.name}: the pull never ended")
 
 
 @dataclass
@@ -143,51 +90,6 @@ def _require_nginx() -> None:
     pytest.skip("SKIPPING THE TWO-HOSTS TEST: " + reason)
 
 
-@dataclass(frozen=True)
-class Setup:
-    """The organisations and the phones' tokens, made before the hosts start."""
-
-    orgs: list[dict[str, Any]]
-    phones: list[tuple[str, int, str]]  # (name, org id, token)
-
-
-def set_up(database_url: str, data_dir: Path, devices: int = DEVICES) -> Setup:
-    """Make two organisations with the digest on and enrol the phones (in this process)."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "LAGESBILD_ENV": "testing",
-            "SECRET_KEY": "two-hosts-secret-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(data_dir),
-        }
-    )
-    with app.app_context():
-        made = [factories.make_org(n) for n in ("Mjölby kommun", "Bjuvs kommun")]
-        orgs = [{"id": o.id, "slug": o.slug} for o in made]
-        for org in made:
-            digests.configure(
-                org.id,
-                recipients=[f"samordnare@{org.slug}.test"],
-                enabled=True,
-                weekly=False,
-                monthly=False,
-            )
-        # Switched on two days ago: the last night's digest is due at the first tick.
-        db.session.execute(
-            sa.update(DigestSettings).values(enabled_at=utcnow() - timedelta(days=2))
-        )
-        db.session.commit()
-        phones = []
-        for i in range(devices):
-            name = f"Telefon {i}"
-            enrolled = factories.make_device(made[i % 2], name)
-            phones.append((name, made[i % 2].id, enrolled.token))
-        db.session.remove()
-        db.engine.dispose()
-    return Setup(orgs, phones)
-
-
 @pytest.fixture
 def hosts(
     pg_server: PostgresServer,
@@ -201,7 +103,7 @@ def hosts(
     name = f"lb_hosts_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     pg_server.create_database(name, template=pg_template)
     database_url = pg_server.url(name)
-    setup = set_up(database_url, tmp_path / "setup")
+    setup = set_up(database_url, tmp_path / "setup", DEVICES)
     mail = {k: str(v) for k, v in smtp_server.app_config().items()}
     shared = {
         **s3_bucket.env(),
@@ -373,101 +275,3 @@ def test_two_hosts_share_one_database_and_one_bucket(hosts: Hosts) -> None:
 
     for server in (hosts.a, hosts.b):
         assert server.problems() == [], server.log_tail()
-
-
-# --- pgbouncer in transaction mode ----------------------------------------------------------
-
-PGBOUNCER = Path("/usr/sbin/pgbouncer")
-
-
-@contextmanager
-def pgbouncer(pg: PostgresServer) -> Iterator[str]:
-    """Run pgbouncer in transaction mode in front of `pg`; yield its SQLAlchemy URL base."""
-    folder = Path(tempfile.mkdtemp(prefix="lagesbild-pgbouncer-"))
-    folder.chmod(0o755)
-    port = free_port()
-    (folder / "users.txt").write_text('"postgres" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"* = host=127.0.0.1 port={pg.port}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
-        # Fewer server connections than clients: a transaction lands on any of them.
-        "pool_mode = transaction\ndefault_pool_size = 3\nmax_client_conn = 100\n"
-        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n"
-    )
-    # pgbouncer refuses to run as root: as root, run it as nobody.
-    drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    command = [*(drop if os.geteuid() == 0 else []), str(PGBOUNCER), str(folder / "pgbouncer.ini")]
-    if os.geteuid() == 0:
-        shutil.chown(folder, "nobody")
-        for path in folder.iterdir():
-            shutil.chown(path, "nobody")
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (
-                    folder / "pgbouncer.log"
-                ).read_text(errors="replace")
-                time.sleep(0.05)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_the_app_runs_through_pgbouncer_in_transaction_mode(
-    pg_server: PostgresServer, pg_template: str, tmp_path: Path
-) -> None:
-    if not PGBOUNCER.is_file():
-        reason = "no /usr/sbin/pgbouncer (apt-get install pgbouncer)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip("SKIPPING THE PGBOUNCER TEST: " + reason)
-    name = f"lb_bouncer_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    pg_server.create_database(name, template=pg_template)
-    try:
-        setup = set_up(pg_server.url(name), tmp_path / "setup", devices=4)
-        with pgbouncer(pg_server) as base:
-            server = GunicornServer(
-                f"{base}/{name}", tmp_path / "host", tmp_path / "host.log", workers=2
-            )
-            with server:
-                phones = [Phone(n, o, t, server.url, True) for n, o, t in setup.phones]
-                problems: list[str] = []
-
-                def busy(phone: Phone) -> None:
-                    # The same statements many times over: psycopg would prepare them
-                    # after 5 runs, and a prepared statement lives on one server connection.
-                    with requests.Session() as http:
-                        for k in range(8):
-                            batch = [report_payload(str(uuid.uuid4()), f"{phone.name}-{k}", WHEN)]
-                            resp = http.post(
-                                server.url + "/api/v1/sync/push",
-                                json={"reports": batch},
-                                headers=phone.auth,
-                                timeout=TIMEOUT,
-                            )
-                            if resp.status_code != 200:
-                                problems.append(f"push {resp.status_code}: {resp.text[:200]}")
-                            phone.pushed += [r["id"] for r in batch]
-                            phone.pull_all(http, problems)
-
-                threads = [threading.Thread(target=busy, args=(p,)) for p in phones]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join(timeout=60)
-                assert problems == []
-                for phone in phones:
-                    assert phone.pulled == set(phone.pushed)
-            assert server.problems() == [], server.log_tail()
-    finally:
-        pg_server.drop_database(name)
