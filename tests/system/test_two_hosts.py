@@ -47,7 +47,8 @@ DEVICES = 20
 BATCHES = 3
 BATCH = 5
 # Each worker's first tick of the digest and the purge comes 2–20 s after it starts
-# (server.jobs); both hosts' four workers have ticked at least once after this long.
+# (server.jobs); both hosts' four workers have ticked at least once this long after both
+# servers answered (a worker boots in well under the 2 s margin).
 FIRST_TICKS_WITHIN = 22.0
 JOBS_TIMEOUT = 45.0  # seconds from the start until the digest and the purge are done
 
@@ -123,12 +124,12 @@ def hosts(
     nginx_data = Path(tempfile.mkdtemp(prefix="lagesbild-hosts-"))
     nginx: NginxServer | None = None
     try:
-        started = time.monotonic()
         starters = [threading.Thread(target=s.start) for s in servers]
         for t in starters:
             t.start()
         for t in starters:
             t.join()
+        started = time.monotonic()  # every worker is up: the ticks' 2–20 s count from here
         for s in servers:
             assert s.proc is not None and s.proc.poll() is None, s.log_tail()
         nginx = NginxServer([f"127.0.0.1:{s.port}" for s in servers], nginx_data)
