@@ -73,6 +73,23 @@ def _accel_prefix(name: str, raw: str) -> str:
 
 
 GROUPING_MODES = ("background", "inline", "queue")
+PHOTO_STORAGES = ("filesystem", "s3")
+
+
+def _photo_storage(name: str, raw: str) -> str:
+    """Read where photos are stored (one of PHOTO_STORAGES)."""
+    value = raw.strip().lower()
+    if value not in PHOTO_STORAGES:
+        raise ConfigError(f"{name} must be one of {', '.join(PHOTO_STORAGES)}, got {raw!r}")
+    return value
+
+
+def _s3_prefix(name: str, raw: str) -> str:
+    """Read a key prefix inside the bucket: path segments of safe characters, no slashes around."""
+    prefix = raw.strip().strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", prefix):
+        raise ConfigError(f"{name} must be a key prefix such as lagesbild/prod, got {raw!r}")
+    return prefix
 
 
 def _grouping_mode(name: str, raw: str) -> str:
@@ -170,6 +187,14 @@ SETTINGS: tuple[Setting, ...] = (
     # photo directory. Set, photo downloads answer with X-Accel-Redirect and no body once
     # access is checked; empty, the app sends the file itself.
     Setting("LAGESBILD_PHOTO_ACCEL_PREFIX", _accel_prefix, ""),
+    # Where photos live: the data directory (one host) or an S3-compatible bucket that
+    # several hosts share (server.photos.s3store). Credentials: boto3's own sources
+    # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, a profile or a role), never a default.
+    Setting("LAGESBILD_PHOTO_STORAGE", _photo_storage, "filesystem"),
+    Setting("LAGESBILD_S3_ENDPOINT_URL", _url, ""),  # empty: AWS itself
+    Setting("LAGESBILD_S3_BUCKET", _text, ""),  # required with s3
+    Setting("LAGESBILD_S3_REGION", _text, ""),  # empty: boto3's default
+    Setting("LAGESBILD_S3_PREFIX", _s3_prefix, ""),  # empty: keys start with photos/
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 
@@ -221,6 +246,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         raise ConfigError("LAGESBILD_PHONE_KEEP_DAYS must be 0 or more")
     if settings["PHOTO_GRACE_HOURS"] < 1:
         raise ConfigError("LAGESBILD_PHOTO_GRACE_HOURS must be at least 1")
+    check_photo_storage(settings)
     scheduler = settings["DIGEST_SCHEDULER"]
     purger = settings["PURGE_SCHEDULER"]
     grouping = settings["GROUPING"] or ("inline" if env == "testing" else "background")
@@ -256,6 +282,23 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": SESSION_HOURS * 3600,
         "WTF_CSRF_SSL_STRICT": False,
     }
+
+
+def check_photo_storage(settings: Settings) -> None:
+    """Refuse an S3 storage without a bucket, or together with nginx serving photo files."""
+    if settings["PHOTO_STORAGE"] != "s3":
+        return
+    if not str(settings["S3_BUCKET"]).strip():
+        raise ConfigError("LAGESBILD_S3_BUCKET must be set when LAGESBILD_PHOTO_STORAGE is s3")
+    if settings["PHOTO_ACCEL_PREFIX"]:
+        # nginx's X-Accel-Redirect serves files from the data directory; with S3 there are none.
+        raise ConfigError(
+            "LAGESBILD_PHOTO_ACCEL_PREFIX must be empty when LAGESBILD_PHOTO_STORAGE is s3"
+            " (the app streams photos from the bucket; nginx has no photo files to serve)"
+        )
+    url = str(settings["S3_ENDPOINT_URL"])
+    if url and not url.startswith(("https://", "http://")):
+        raise ConfigError(f"LAGESBILD_S3_ENDPOINT_URL must be an http(s) address, got {url!r}")
 
 
 MIN_SECRET_BYTES = 32

@@ -13,9 +13,11 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
+
 from server.digest.content import Digest
 from server.incidents.models import CLOSED_STATUSES, INCIDENT_STATUSES
-from server.photos.storage import PhotoStore
+from server.photos.storage import PhotoBackend, PhotoStore, StorageUnavailable
 
 # The statuses a follow-up is in: everything not closed.
 OPEN_STATUSES = tuple(s for s in INCIDENT_STATUSES if s not in CLOSED_STATUSES)
@@ -94,7 +96,7 @@ class Images:
         self.links = links
         self.images: list[InlineImage] = []
         self._cids: dict[str, str | None] = {}
-        self._store = PhotoStore(Path(digest.data_dir)) if digest.data_dir else None
+        self._store = _photo_store(digest.data_dir)
 
     def thumb(self, sha256: str, owner: int | None = None) -> str | None:
         """Return the src of a photo's 320 px thumbnail, or None when it cannot be shown.
@@ -114,9 +116,9 @@ class Images:
         photos = sum(1 for i in self.images if i.cid != CHART_CID)
         if self._store is not None and photos < MAX_INLINE_PHOTOS:
             try:
-                data = self._store.path(owner, sha256, "thumb").read_bytes()
-            except (OSError, ValueError):
-                data = b""
+                data = self._store.read(owner, sha256, "thumb") or b""
+            except (OSError, ValueError, StorageUnavailable):
+                data = b""  # linked instead of embedded: the digest still goes out
             if data:
                 shared = "" if owner == self.digest.org_id else f"{owner}-"
                 cid = f"photo-{shared}{sha256[:24]}@lagesbild"
@@ -131,3 +133,14 @@ class Images:
             return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         self.images.append(InlineImage(CHART_CID, "image/png", png))
         return f"cid:{CHART_CID}"
+
+
+def _photo_store(data_dir: str | None) -> PhotoBackend | None:
+    """Return the configured photo storage (an S3 bucket too), or the data directory's."""
+    if not data_dir:
+        return None
+    if has_app_context():
+        from server.photos.backends import open_store
+
+        return open_store({**current_app.config, "DATA_DIR": data_dir})
+    return PhotoStore(Path(data_dir))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -11,11 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import text
 
 from server.extensions import db
 from server.ops import manifest, pgtools, tables
 from server.ops.manifest import BackupError
+from server.photos.backends import open_store
+from server.photos.storage import PhotoBackend, StorageUnavailable
 from sync.clock import utcnow
 
 SQLITE_FILE = "database.sqlite3"
@@ -59,7 +61,7 @@ def _make(target: Path, data_dir: Path) -> dict[str, Any]:
     # Photos after the database: a photo's file is written before its row, so every photo
     # row in the snapshot has its files here (unless a purge removed them meanwhile).
     files = {name: manifest.sha256_file(target / name)}
-    files.update(_copy_photos(data_dir / PHOTOS, target / PHOTOS, target))
+    files.update(_copy_photos(photo_store(data_dir), target))
     os.sync()  # the copies reach the disk before the manifest says the backup is whole
     data = {
         "format": manifest.FORMAT,
@@ -147,20 +149,27 @@ def _exported_snapshot() -> Iterator[tuple[str, Snapshot]]:
             yield snapshot_id, Snapshot(rev, epoch, counts)
 
 
-def _copy_photos(source: Path, copy: Path, root: Path) -> dict[str, str]:
-    """Copy every finished photo file; return their hashes by path inside the backup."""
+def photo_store(data_dir: Path) -> PhotoBackend:
+    """Return the configured photo storage (the data directory given, or the S3 bucket)."""
+    return open_store({**current_app.config, "DATA_DIR": str(data_dir)})
+
+
+def _copy_photos(photos: PhotoBackend, root: Path) -> dict[str, str]:
+    """Copy every finished photo into files under `root`; return their hashes by path.
+
+    From either storage the files get the same layout (``photos/<org>/<sha[:2]>/…``), so a
+    backup of one storage restores into the other.
+    """
     hashes: dict[str, str] = {}
-    if not source.is_dir():
-        return hashes
-    for path in sorted(source.rglob("*")):
-        # Dot files are an upload's temporary file, not yet renamed into place.
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        out = copy / path.relative_to(source)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copyfile(path, out)
-        except FileNotFoundError:  # deleted (purged) since the listing: not in the backup
-            continue
-        hashes[out.relative_to(root).as_posix()] = manifest.sha256_file(out)
+    try:
+        for key in photos.list_keys():
+            data = photos.get_key(key)
+            if data is None:  # deleted (purged) since the listing: not in the backup
+                continue
+            out = root / key
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+            hashes[key] = manifest.sha256_file(out)
+    except StorageUnavailable as exc:
+        raise BackupError(f"cannot copy the photos: {exc}") from exc
     return hashes

@@ -15,6 +15,7 @@ from flask import Flask
 from server.config import SETTINGS, ConfigError, check_secret
 from server.digest.delivery import SmtpConfig
 from server.ops import probes
+from server.photos.backends import open_store
 
 # Words of the placeholders that example files and tutorials put where a key belongs.
 PLACEHOLDERS = ("change", "replace", "example", "secret", "default", "insecure", "xxxx")
@@ -75,6 +76,12 @@ def writable(label: str, directory: Path) -> list[str]:
     return []
 
 
+def photo_storage(config: Mapping[str, Any], data_dir: Path) -> tuple[str, list[str]]:
+    """Check where photos go: the data directory's photos/, or the bucket (put + delete)."""
+    name = "object_storage" if config.get("PHOTO_STORAGE") == "s3" else "photos"
+    return (name, open_store({**config, "DATA_DIR": str(data_dir)}).probe())
+
+
 def run(app: Flask) -> list[tuple[str, list[str]]]:
     """Run every check against the app; return (check, problems) in a fixed order."""
     config = app.config
@@ -83,7 +90,7 @@ def run(app: Flask) -> list[tuple[str, list[str]]]:
         ("secret_key", secret_key(config)),
         ("base_url", base_url(config)),
         ("data_dir", writable("data directory", data_dir)),
-        ("photos", writable("photo storage", data_dir / "photos")),
+        photo_storage(config, data_dir),
     ]
     with app.app_context():
         database = probes.database()

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from server.extensions import db
 from server.meta.service import rotate_epoch
 from server.ops import manifest, pgtools, tables
-from server.ops.backup import PHOTOS
+from server.ops.backup import PHOTOS, photo_store
 from server.ops.manifest import BackupError
-from server.photos.storage import FILE_MODE
+from server.photos.storage import FILE_MODE, PhotoBackend, PhotoStore, StorageUnavailable
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,17 @@ def restore(source: Path, data_dir: Path) -> Restored:
         )
     _refuse_links(source)
     manifest.verify(source, found)
-    _refuse_unless_empty(data_dir)
+    photos = photo_store(data_dir)
+    _refuse_unless_empty(data_dir, photos)
     dump = source / database["file"]
     if dialect == "sqlite":
         _load_sqlite(dump)
     else:
         _load_postgres(dump)
-    _copy_photos(source / PHOTOS, data_dir / PHOTOS)
+    if isinstance(photos, PhotoStore):
+        _copy_photos(source / PHOTOS, data_dir / PHOTOS)
+    else:
+        _put_photos(source, photos)
     with db.engine.connect() as conn:
         counts = tables.counts(conn)
     if counts != found["counts"]:
@@ -79,7 +83,7 @@ def restore(source: Path, data_dir: Path) -> Restored:
     return Restored(found, counts, upgraded_from, epoch)
 
 
-def _refuse_unless_empty(data_dir: Path) -> None:
+def _refuse_unless_empty(data_dir: Path, photos: PhotoBackend) -> None:
     """Refuse an installation that holds reports, people, devices or photo files."""
     db.session.remove()
     with db.engine.connect() as conn:
@@ -89,9 +93,17 @@ def _refuse_unless_empty(data_dir: Path) -> None:
             "this installation is not empty (rows in " + ", ".join(busy[:6]) + "); restore"
             " only into a new, empty database, nothing was restored"
         )
-    photos = data_dir / PHOTOS
-    if photos.is_dir() and any(p.is_file() for p in photos.rglob("*")):
-        raise BackupError(f"{photos} already holds photo files; nothing was restored")
+    if isinstance(photos, PhotoStore):
+        folder = data_dir / PHOTOS
+        if folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
+            raise BackupError(f"{folder} already holds photo files; nothing was restored")
+        return
+    try:
+        first = next(iter(photos.list_keys()), None)
+    except StorageUnavailable as exc:
+        raise BackupError(f"{exc}; nothing was restored") from exc
+    if first is not None:
+        raise BackupError(f"the photo storage already holds photos ({first}); nothing was restored")
 
 
 def _load_sqlite(dump: Path) -> None:
@@ -161,6 +173,24 @@ def _copy_photos(source: Path, target: Path) -> None:
                 os.chown(made, owner.st_uid, owner.st_gid)
             owned.update(_new_dirs(out.parent, target))
         os.replace(tmp, out)
+
+
+def _put_photos(source: Path, photos: PhotoBackend) -> None:
+    """Put the backup's photo files into the object storage (each put is atomic)."""
+    folder = source / PHOTOS
+    if not folder.is_dir():
+        return
+    try:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                photos.put_key(path.relative_to(source).as_posix(), path.read_bytes())
+    except ValueError as exc:  # a file the photo layout does not allow
+        raise BackupError(f"{exc}; not every photo was restored") from exc
+    except StorageUnavailable as exc:
+        raise BackupError(
+            f"{exc}; the database is restored but not every photo: empty the bucket and the"
+            " database, then restore again"
+        ) from exc
 
 
 def _new_dirs(directory: Path, top: Path) -> list[Path]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import String, cast, delete, exists, or_, select, update
@@ -12,12 +13,14 @@ from sqlalchemy import String, cast, delete, exists, or_, select, update
 from server.db import phase
 from server.devices.models import Device
 from server.domain_errors import Invalid, NotFound, TooLarge, Unprocessable, UnsupportedMedia
+from server.errors import ApiError
 from server.extensions import db
 from server.orgs.counter import take_seqs
 from server.photos import quota
+from server.photos.backends import open_store
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
 from server.photos.models import Photo
-from server.photos.storage import VARIANTS, PhotoStore
+from server.photos.storage import VARIANTS, PhotoBackend, StorageUnavailable
 from server.reports.models import Report
 from server.sharing.rules import Scope
 from server.sharing.scope import visible
@@ -26,11 +29,41 @@ from sync.clock import utcnow
 from sync.ids import is_sha256
 
 _PHOTOS = Photo.__table__
+log = logging.getLogger("lagesbild.photos")
 
 
-def store() -> PhotoStore:
-    """Return the photo store under the configured data directory."""
-    return PhotoStore(Path(current_app.config["DATA_DIR"]))
+# How long a phone waits before it sends a photo again after the storage failed.
+STORAGE_RETRY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """One stored size of one photo; `str()` gives where it lives (a path or s3:// address)."""
+
+    org_id: int
+    sha256: str
+    variant: str
+
+    def __str__(self) -> str:
+        """Return the storage's location of this size."""
+        return store().location(self.org_id, self.sha256, self.variant)
+
+
+def store() -> PhotoBackend:
+    """Return the configured photo storage (the data directory or an S3 bucket)."""
+    return open_store(current_app.config)
+
+
+def storage_unavailable(exc: StorageUnavailable) -> ApiError:
+    """Return the 503 a client gets while the photo storage is down (it retries later)."""
+    log.warning("photo storage unavailable: %s", exc)
+    return ApiError(
+        503,
+        "photo_storage_unavailable",
+        "The photo storage is not reachable right now; nothing was stored. The photo stays"
+        " on the phone and is sent again later.",
+        headers={"Retry-After": str(STORAGE_RETRY_SECONDS)},
+    )
 
 
 def find(org_id: int, sha256: str) -> Photo | None:
@@ -94,8 +127,12 @@ def save_upload(
         raise TooLarge(exc.code, exc.message) from exc
     except ImageError as exc:
         raise Unprocessable(exc.code, exc.message) from exc
-    # Files first (atomically, fsynced), the row after: a row never points at no file.
-    path = store().save(device.org_id, sha256, processed.variants)
+    # Files first (atomically, fsynced; or whole S3 objects), the row after: a row never
+    # points at no file, and a failed put leaves no row (the phone sends it again).
+    try:
+        path = store().save(device.org_id, sha256, processed.variants)
+    except StorageUnavailable as exc:
+        raise storage_unavailable(exc) from exc
     row = {
         "org_id": device.org_id,
         "sha256": sha256,
@@ -169,27 +206,35 @@ def device_may_see(device: Device, photo: Photo) -> bool:
     )
 
 
-def file_for_device(device: Device, sha256: str, variant: str) -> Path:
+def file_for_device(device: Device, sha256: str, variant: str) -> PhotoRef:
     """Return the file of a photo the device may see, or raise NotFound."""
     photo = find(device.org_id, sha256)
     if photo is None or not device_may_see(device, photo):
         raise NotFound("not_found", "No such photo.")
-    path = file_for(photo, variant)
-    if not path.is_file():
+    ref = file_for(photo, variant)
+    if not is_stored(ref):
         raise NotFound("not_found", "The photo's file is missing on the server.")
-    return path
+    return ref
 
 
-def file_for(photo: Photo, variant: str) -> Path:
+def file_for(photo: Photo, variant: str) -> PhotoRef:
     """Return the file of one stored size."""
     if variant not in VARIANTS:
         raise Invalid(
             "invalid_size", f"Unknown size {variant!r}; use one of {', '.join(VARIANTS)}."
         )
-    return store().path(photo.org_id, photo.sha256, variant)
+    return PhotoRef(photo.org_id, photo.sha256, variant)
 
 
-def photo_for_org(org_id: int, sha256: str, size: str) -> Path | None:
+def is_stored(ref: PhotoRef) -> bool:
+    """Tell whether the size's file is in the storage (a 503 while the storage is down)."""
+    try:
+        return store().has(ref.org_id, ref.sha256, ref.variant)
+    except StorageUnavailable as exc:
+        raise storage_unavailable(exc) from exc
+
+
+def photo_for_org(org_id: int, sha256: str, size: str) -> PhotoRef | None:
     """Return the file of an organisation's photo that one of its reports names, else None.
 
     For the coordinators' workspace: a bad hash or size, a photo of another organisation,
@@ -200,11 +245,11 @@ def photo_for_org(org_id: int, sha256: str, size: str) -> Path | None:
     photo = find(org_id, sha256)
     if photo is None or not _named_by_any_report(org_id, sha256):
         return None
-    path = file_for(photo, size)
-    return path if path.is_file() else None
+    ref = file_for(photo, size)
+    return ref if is_stored(ref) else None
 
 
-def photo_for_scope(scope: Scope, sha256: str, size: str) -> Path | None:
+def photo_for_scope(scope: Scope, sha256: str, size: str) -> PhotoRef | None:
     """Return the file of a photo the scope may see in full, else None.
 
     A photo is shown with its report, and photos are granted only at `full`: the photo of
@@ -221,9 +266,9 @@ def photo_for_scope(scope: Scope, sha256: str, size: str) -> Path | None:
     for owner in sorted(_owners_showing(scope, sha256)):
         photo = find(owner, sha256)
         if photo is not None:
-            path = file_for(photo, size)
-            if path.is_file():
-                return path
+            ref = file_for(photo, size)
+            if is_stored(ref):
+                return ref
     return None
 
 
@@ -272,6 +317,20 @@ def _named_by_any_report(org_id: int, sha256: str) -> bool:
 
 
 def delete_files(org_id: int, hashes: list[str]) -> None:
-    """Remove the stored files of deleted photos."""
+    """Remove the stored files of deleted photos (their rows are gone already).
+
+    The rows are committed away first, so a photo without a row is never served. When the
+    object storage is down the objects stay: logged with their hashes for the admin
+    (docs/operations.md, "Several hosts"), and the deletion that called this still succeeds.
+    """
+    photos = store()
     for sha in hashes:
-        store().delete(org_id, sha)
+        try:
+            photos.delete(org_id, sha)
+        except StorageUnavailable as exc:
+            log.error(
+                "photo of organisation %s not deleted from the storage, remove it by hand: %s (%s)",
+                org_id,
+                sha,
+                exc,
+            )

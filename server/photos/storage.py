@@ -1,8 +1,9 @@
-"""Store processed photo variants on disk with atomic, durable writes.
+"""Store processed photo variants: the one small interface, and its filesystem backend.
 
-Layout: ``<root>/photos/<org_id>/<sha[:2]>/<sha>-<variant>.jpg``. Every path
-component is validated, so callers cannot construct paths outside the root.
-This module deliberately has no Flask or SQLAlchemy dependency.
+Layout: ``<root>/photos/<org_id>/<sha[:2]>/<sha>-<variant>.jpg`` (an S3 bucket uses the same
+keys, `server.photos.s3store`). Every path component is validated, so callers cannot
+construct paths outside the root. This module deliberately has no Flask or SQLAlchemy
+dependency.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from sync.ids import is_sha256
 
@@ -19,6 +21,75 @@ VARIANTS = ("full", "display", "thumb")
 # Readable by the service's group too: behind nginx (LAGESBILD_PHOTO_ACCEL_PREFIX), nginx's
 # user is in that group and serves the files itself; mkstemp alone would give 0600.
 FILE_MODE = 0o640
+# The top directory (or key prefix) of every photo; backups keep it as their photo folder.
+TOP = "photos"
+
+
+class StorageUnavailable(RuntimeError):
+    """The photo storage cannot be reached or refused the operation; retrying later may work."""
+
+
+class PhotoBackend(Protocol):
+    """What the app needs of a photo storage: content-addressed, per organisation."""
+
+    kind: str
+
+    def save(self, org_id: int, sha256: str, variants: Mapping[str, bytes]) -> str:
+        """Store all variants, each atomically; return the relative base path."""
+        ...
+
+    def open(self, org_id: int, sha256: str, variant: str) -> BinaryIO | None:
+        """Return a readable stream of one variant, or None when it is not stored."""
+        ...
+
+    def read(self, org_id: int, sha256: str, variant: str) -> bytes | None:
+        """Return one variant's bytes, or None when it is not stored."""
+        ...
+
+    def exists(self, org_id: int, sha256: str) -> bool:
+        """Return whether every variant of the photo is stored."""
+        ...
+
+    def has(self, org_id: int, sha256: str, variant: str) -> bool:
+        """Return whether one variant is stored."""
+        ...
+
+    def delete(self, org_id: int, sha256: str) -> None:
+        """Remove all variants of the photo; missing ones are ignored."""
+        ...
+
+    def location(self, org_id: int, sha256: str, variant: str) -> str:
+        """Return where one variant lives, for an admin (a path or an s3:// address)."""
+        ...
+
+    def list_keys(self) -> Iterator[str]:
+        """Yield the relative key (``photos/…``) of every finished variant, sorted."""
+        ...
+
+    def get_key(self, key: str) -> bytes | None:
+        """Return the bytes stored under a relative key, or None when it is gone."""
+        ...
+
+    def put_key(self, key: str, data: bytes) -> None:
+        """Store bytes under a relative key atomically (a restore)."""
+        ...
+
+    def probe(self) -> list[str]:
+        """Return the storage's problems (unreachable, not writable); empty when usable."""
+        ...
+
+
+def check_key(key: str) -> tuple[int, str, str]:
+    """Return (org_id, sha256, variant) of a relative key, or raise ValueError."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != TOP or not parts[1].isdigit():
+        raise ValueError(f"not a photo key: {key!r}")
+    name = parts[3].removesuffix(".jpg")
+    sha256, _, variant = name.partition("-")
+    org_id = int(parts[1])
+    if PhotoStore.relative_path(org_id, sha256, variant) != key:
+        raise ValueError(f"not a photo key: {key!r}")
+    return org_id, sha256, variant
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -67,7 +138,9 @@ def _validate_variant(variant: str) -> None:
 
 
 class PhotoStore:
-    """Content-addressed, per-organisation store for photo variants."""
+    """Content-addressed, per-organisation store for photo variants in a directory."""
+
+    kind = "filesystem"
 
     def __init__(self, root: Path) -> None:
         """Use ``root`` (created on demand) as the storage directory."""
@@ -77,7 +150,7 @@ class PhotoStore:
     def relative_base(org_id: int, sha256: str) -> str:
         """Return the relative base path (without variant suffix) for a photo."""
         _validate(org_id, sha256)
-        return f"photos/{org_id}/{sha256[:2]}/{sha256}"
+        return f"{TOP}/{org_id}/{sha256[:2]}/{sha256}"
 
     @classmethod
     def relative_path(cls, org_id: int, sha256: str, variant: str) -> str:
@@ -113,6 +186,65 @@ class PhotoStore:
             path.unlink(missing_ok=True)
         with contextlib.suppress(FileNotFoundError):
             fsync_dir(paths[0].parent)
+
+    def has(self, org_id: int, sha256: str, variant: str) -> bool:
+        """Return whether one variant's file is stored."""
+        return self.path(org_id, sha256, variant).is_file()
+
+    def open(self, org_id: int, sha256: str, variant: str) -> BinaryIO | None:
+        """Return the open file of one variant, or None when it is not stored."""
+        try:
+            return self.path(org_id, sha256, variant).open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def read(self, org_id: int, sha256: str, variant: str) -> bytes | None:
+        """Return one variant's bytes, or None when it is not stored."""
+        stream = self.open(org_id, sha256, variant)
+        if stream is None:
+            return None
+        with stream:
+            return stream.read()
+
+    def location(self, org_id: int, sha256: str, variant: str) -> str:
+        """Return the absolute path of one variant."""
+        return str(self.path(org_id, sha256, variant))
+
+    def list_keys(self) -> Iterator[str]:
+        """Yield every finished variant's relative path; temp files (dot files) are not."""
+        top = self.root / TOP
+        if not top.is_dir():
+            return
+        for path in sorted(top.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                yield path.relative_to(self.root).as_posix()
+
+    def get_key(self, key: str) -> bytes | None:
+        """Return the bytes of a relative key, or None when it was deleted meanwhile."""
+        org_id, sha256, variant = check_key(key)
+        return self.read(org_id, sha256, variant)
+
+    def put_key(self, key: str, data: bytes) -> None:
+        """Write a relative key atomically (temp file, fsync, rename)."""
+        org_id, sha256, variant = check_key(key)
+        path = self.path(org_id, sha256, variant)
+        self._makedirs(path.parent)
+        atomic_write(path, data)
+
+    def probe(self) -> list[str]:
+        """Return a problem unless a file can be created under the photo directory."""
+        directory = self.root / TOP
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent  # created on first use: its parent must let us
+        if not existing.is_dir():
+            return [f"photo storage: {existing} is not a directory"]
+        try:
+            with tempfile.NamedTemporaryFile(dir=existing, prefix=".lagesbild-check-"):
+                pass
+        except OSError as exc:
+            return [f"photo storage: cannot write in {existing}: {exc.strerror or exc}"]
+        return []
 
     def _makedirs(self, directory: Path) -> None:
         """Create ``directory`` and fsync the parent of each newly created level."""

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.gunicorn import REPO_ROOT, free_port
@@ -61,13 +62,17 @@ def render_site(text: str, replacements: dict[str, str]) -> str:
 
 
 class NginxServer:
-    """The site file in front of one app address, over TLS and plain http on loopback."""
+    """The site file in front of app addresses, over TLS and plain http on loopback.
 
-    def __init__(self, app_address: str, data_dir: Path) -> None:
+    Several addresses make the site's upstream a group of servers (hosts), which nginx
+    takes turns with (round robin), as a site in front of several hosts would list them.
+    """
+
+    def __init__(self, app_address: str | Sequence[str], data_dir: Path) -> None:
         # Not under pytest's tmp_path (0700): nginx's workers must traverse to the files.
         self.dir = Path(tempfile.mkdtemp(prefix="lagesbild-nginx-"))
         self.dir.chmod(0o755)
-        self.app_address = app_address
+        self.app_addresses = [app_address] if isinstance(app_address, str) else list(app_address)
         self.data_dir = data_dir
         self.https_port = free_port()
         self.http_port = free_port()
@@ -103,7 +108,9 @@ class NginxServer:
                 "listen 443 ssl http2;": f"listen 127.0.0.1:{self.https_port} ssl http2;",
                 CERT_DIR: str(self.dir),
                 "/var/www/letsencrypt": str(self.dir / "acme"),
-                "server 127.0.0.1:5000;": f"server {self.app_address};",
+                "server 127.0.0.1:5000;": "\n    ".join(
+                    f"server {address};" for address in self.app_addresses
+                ),
                 "/var/lib/lagesbild/": f"{self.data_dir}/",
                 "/opt/lagesbild/": f"{REPO_ROOT}/",
             },

@@ -171,7 +171,12 @@ def stored_files(app: Flask, storage_path: str) -> list[Path]:
     return sorted(p for p in base.parent.glob(base.name + "*") if p.is_file())
 
 
-def files_mentioning(app: Flask, digest: str) -> list[Path]:
+def files_mentioning(app: Flask, digest: str) -> list[Path] | list[str]:
+    """Stored files (or, with S3 storage, object keys) whose name holds the hash."""
+    if app.config.get("PHOTO_STORAGE") == "s3":
+        from server.photos.backends import open_store
+
+        return [k for k in open_store(app.config).list_keys() if digest in k]
     root = Path(app.config["DATA_DIR"])
     return [p for p in root.rglob("*") if p.is_file() and digest in p.name]
 
