@@ -11,6 +11,8 @@ CHROMIUM := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
 # It makes a throwaway certificate with the openssl command.
 OPENSSL := /usr/bin/openssl
+# A system test runs the app through Debian's pgbouncer in transaction mode.
+PGBOUNCER := /usr/sbin/pgbouncer
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: run test lint format install install-test bench bench-pwa clean
@@ -38,7 +40,7 @@ node_modules/.stamp: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.stamp-run
-install-test: $(VENV)/.stamp-test $(CHROMIUM) $(NGINX) $(OPENSSL) node_modules/.stamp
+install-test: $(VENV)/.stamp-test $(CHROMIUM) $(NGINX) $(OPENSSL) $(PGBOUNCER) node_modules/.stamp
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -51,6 +53,12 @@ $(NGINX):
 $(OPENSSL):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+
+# Only the binary is used: the package's own service is stopped and disabled at once.
+$(PGBOUNCER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer
+	-$(SUDO) systemctl disable --now pgbouncer 2>/dev/null
 
 run: install node_modules/.stamp
 	$(BIN)/lagesbild db upgrade
