@@ -1,0 +1,407 @@
+"""The randomized fault run: simulated phones with outboxes, a faulty network, server kills.
+
+Many simulated devices, each with its own outbox of reports with client-made ids, push
+batches through a `FaultProxy` that drops, delays, duplicates, resets and cuts requests,
+while a killer thread SIGKILLs the gunicorn process group now and then and starts it
+again. A device retries every batch until the server acknowledges it, with full-jitter
+exponential backoff like the phone's (`pwa/sync.js`, scaled down from 2 s … 5 min). After
+the faulty phase the faults stop and every device drains its outbox; then what the
+devices believe (every report acknowledged as created, duplicate or updated) is compared
+with the database.
+
+Used by tests/system/test_fault_run.py (bounded, in `make test`) and by
+`python -m bench.faults` (long). `lost` and `duplicated` must both be 0.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+from tests.support.faultproxy import KINDS, FaultProxy, RandomPolicy
+from tests.support.gunicorn import TEST_SECRET_KEY, GunicornError, GunicornServer
+
+PUSH_PATH = "/api/v1/sync/push"
+ACKED = frozenset({"created", "duplicate", "updated"})
+# Answers after which the same batch is simply sent again later (nothing was stored, or
+# the phone cannot know): the server busy, or unavailable behind a proxy.
+RETRY_STATUSES = frozenset({502, 503, 504})
+STOCKHOLM_WINTER = timezone(timedelta(hours=1))
+
+
+@dataclass
+class FaultRunConfig:
+    """How big, how long and how faulty a run is."""
+
+    devices: int = 12
+    seconds: float = 20.0
+    seed: int = 14
+    workers: int = 2
+    rates: dict[str, float] = field(
+        default_factory=lambda: {
+            "drop": 0.04,
+            "delay": 0.06,
+            "duplicate": 0.05,
+            "reset": 0.04,
+            "cut": 0.05,
+        }
+    )
+    delay: tuple[float, float] = (0.05, 1.5)
+    kill_every: tuple[float, float] = (4.0, 8.0)  # seconds between server kills
+    down_time: tuple[float, float] = (0.05, 0.5)  # seconds the server stays dead
+    batch: tuple[int, int] = (1, 25)  # reports per push
+    new_reports: tuple[int, int] = (1, 8)  # reports a device writes at a time
+    think: tuple[float, float] = (0.05, 0.4)  # seconds between a device's pushes
+    backoff_base: float = 0.1
+    backoff_max: float = 2.0
+    http_timeout: float = 5.0
+    drain_seconds: float = 90.0
+
+
+@dataclass
+class FaultRunResult:
+    """What a run did and found."""
+
+    trials: int  # push requests the devices sent
+    reports: int  # distinct reports the devices wrote
+    faults: Counter[str]
+    lost: int  # acknowledged but not stored, or stored anew after an acknowledgement
+    duplicated: int  # stored more than once, or stored but never written by a device
+    undelivered: int  # still in an outbox after the drain
+    wrong: int  # stored with other content or another device than written
+    errors: list[str]
+    seconds: float
+    answers: Counter[str]  # HTTP statuses and connection errors the devices met
+
+    def summary(self) -> str:
+        """Return the printed figures, one per line."""
+        faults = " ".join(f"{kind}={self.faults.get(kind, 0)}" for kind in (*KINDS, "kill"))
+        answers = " ".join(f"{k}={v}" for k, v in sorted(self.answers.items()))
+        return "\n".join(
+            [
+                f"trials {self.trials}",
+                f"reports {self.reports}",
+                f"faults {sum(self.faults.values())} ({faults})",
+                f"answers {answers}",
+                f"lost {self.lost}",
+                f"duplicated {self.duplicated}",
+                f"undelivered {self.undelivered}",
+                f"wrong {self.wrong}",
+                f"errors {len(self.errors)}",
+                f"seconds {self.seconds:.1f}",
+            ]
+        )
+
+
+def backoff(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Full jitter over an exponential cap, as `backoffDelay` in pwa/sync.js."""
+    return rng.random() * min(cap, base * 2 ** max(0, failures - 1))
+
+
+class Ledger:
+    """What every device was told, shared by the device threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.created: Counter[str] = Counter()  # id → "created" answers
+        self.lost_after_ack: list[str] = []
+        self.errors: list[str] = []
+        self.answers: Counter[str] = Counter()
+        self.trials = 0
+
+    def error(self, message: str) -> None:
+        """Record something that must not happen."""
+        with self.lock:
+            self.errors.append(message)
+
+
+class SimDevice:
+    """One phone: an outbox of reports, pushed in batches until acknowledged."""
+
+    def __init__(
+        self,
+        index: int,
+        device_id: int,
+        token: str,
+        config: FaultRunConfig,
+        ledger: Ledger,
+        url: Callable[[], str],
+    ) -> None:
+        self.name = f"D{index}"
+        self.device_id = device_id
+        self.token = token
+        self.config = config
+        self.ledger = ledger
+        self.url = url
+        self.rng = random.Random(config.seed * 1000 + index)
+        self.written: dict[str, dict[str, Any]] = {}
+        self.outbox: list[str] = []
+        self.acked: set[str] = set()
+        self.when = datetime.now(STOCKHOLM_WINTER).replace(microsecond=0) - timedelta(hours=2)
+
+    def write_reports(self) -> None:
+        """Save a few new reports in the outbox, as the phone does offline."""
+        for _ in range(self.rng.randint(*self.config.new_reports)):
+            rid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+            n = len(self.written)
+            self.written[rid] = {
+                "id": rid,
+                "created_at": (self.when + timedelta(seconds=n)).isoformat(timespec="seconds"),
+                "revision": 0,
+                "category": "skadegorelse",
+                "severity": 1 + n % 3,
+                "description": f"{self.name}-{n}",
+                "location": {"lat": 55.6398, "lon": 13.2083, "accuracy_m": 12.0},
+                "place": f"Plats {self.name}",
+                "people_count": n % 5,
+                "photos": [],
+            }
+            self.outbox.append(rid)
+
+    def run(self, stop: threading.Event, draining: threading.Event) -> None:
+        """Write and push until stopped; when draining, push what is left and end."""
+        try:
+            self._loop(stop, draining)
+        except Exception:  # noqa: BLE001 - recorded; the run fails on it
+            self.ledger.error(f"{self.name} crashed:\n{traceback.format_exc()}")
+
+    def _loop(self, stop: threading.Event, draining: threading.Event) -> None:
+        cfg = self.config
+        failures = 0
+        session = requests.Session()
+        while not stop.is_set():
+            if not draining.is_set() and len(self.outbox) < cfg.batch[1] * 2:
+                self.write_reports()
+            if not self.outbox:
+                if draining.is_set():
+                    return
+                stop.wait(self.rng.uniform(*cfg.think))
+                continue
+            batch = self.outbox[: self.rng.randint(*cfg.batch)]
+            if self._push(session, batch):
+                failures = 0
+                stop.wait(self.rng.uniform(*cfg.think))
+                continue
+            failures += 1
+            session.close()
+            session = requests.Session()
+            stop.wait(backoff(failures, cfg.backoff_base, cfg.backoff_max, self.rng))
+        session.close()
+
+    def _push(self, session: requests.Session, batch: list[str]) -> bool:
+        """Push one batch; True when the server acknowledged every report in it."""
+        ledger = self.ledger
+        with ledger.lock:
+            ledger.trials += 1
+        try:
+            resp = session.post(
+                self.url() + PUSH_PATH,
+                json={"reports": [self.written[rid] for rid in batch]},
+                headers={"Authorization": f"Bearer {self.token}", "Connection": "close"},
+                timeout=self.config.http_timeout,
+            )
+        except requests.RequestException as exc:
+            with ledger.lock:
+                ledger.answers[type(exc).__name__] += 1
+            return False
+        with ledger.lock:
+            ledger.answers[str(resp.status_code)] += 1
+        if resp.status_code in RETRY_STATUSES:
+            return False
+        if resp.status_code != 200:
+            ledger.error(f"{self.name}: HTTP {resp.status_code}: {resp.text[:300]}")
+            return False
+        results = resp.json().get("results")
+        if not isinstance(results, list) or len(results) != len(batch):
+            ledger.error(f"{self.name}: {len(batch)} sent, answer {resp.text[:300]}")
+            return False
+        done = set()
+        with ledger.lock:
+            for rid, res in zip(batch, results, strict=True):
+                status = res.get("status")
+                if res.get("id") != rid or status not in ACKED:
+                    ledger.errors.append(f"{self.name}: sent {rid}, answer {res}")
+                    continue
+                if status == "created":
+                    ledger.created[rid] += 1
+                    if rid in self.acked:  # the server had forgotten an acknowledged report
+                        ledger.lost_after_ack.append(rid)
+                self.acked.add(rid)
+                done.add(rid)
+        self.outbox = [rid for rid in self.outbox if rid not in done]
+        return len(done) == len(batch)
+
+
+def setup_devices(
+    database_url: str, data_dir: Path, server: GunicornServer, count: int
+) -> list[tuple[int, str]]:
+    """Create an organisation and `count` codes in the database; enrol each over HTTP."""
+    from server.app import create_app
+    from server.devices import service as devices
+    from server.extensions import db
+    from server.orgs import service as orgs
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "LAGESBILD_ENV": "testing",
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": str(data_dir),
+        }
+    )
+    with app.app_context():
+        org = orgs.create(f"Felkörning {uuid.uuid4().hex[:6]}", "kommun")
+        codes = [devices.issue_code(org, f"Telefon {n}", "vaktare", 24).code for n in range(count)]
+        db.session.remove()
+        db.engine.dispose()
+    enrolled = []
+    for code in codes:
+        resp = requests.post(server.url + "/api/v1/enrol", json={"code": code}, timeout=10)
+        resp.raise_for_status()
+        body = resp.json()
+        enrolled.append((int(body["device"]["id"]), body["token"]))
+    return enrolled
+
+
+def _killer(
+    server: GunicornServer,
+    proxy: FaultProxy,
+    config: FaultRunConfig,
+    stop: threading.Event,
+    ledger: Ledger,
+    kills: Counter[str],
+) -> None:
+    """SIGKILL the server group at random moments and start it again."""
+    rng = random.Random(config.seed + 7)
+    while not stop.wait(rng.uniform(*config.kill_every)):
+        server.kill()
+        kills["kill"] += 1
+        time.sleep(rng.uniform(*config.down_time))
+        try:
+            server.start()
+        except GunicornError as exc:
+            ledger.error(f"restart failed: {exc}")
+            stop.set()
+            return
+        proxy.upstream_port = server.port or proxy.upstream_port
+
+
+def stored_rows(database_url: str) -> list[tuple[str, int, str]]:
+    """Return (id, device_id, description) of every stored report."""
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, device_id, description FROM reports"))
+            return [
+                (str(rid if isinstance(rid, uuid.UUID) else uuid.UUID(str(rid))), dev, text)
+                for rid, dev, text in rows
+            ]
+    finally:
+        engine.dispose()
+
+
+def run(
+    database_url: str,
+    workdir: Path,
+    config: FaultRunConfig,
+    *,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> FaultRunResult:
+    """Run the fault run on a migrated database; return the comparison."""
+    began = time.monotonic()
+    data_dir, logs = workdir / "data", workdir / "logs"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = GunicornServer(database_url, data_dir, logs / "gunicorn.log", workers=config.workers)
+    server.start()
+    policy = RandomPolicy(dict(config.rates), config.seed, delay=config.delay)
+    proxy = FaultProxy(server.port or 0, policy).start()
+    ledger = Ledger()
+    stop, draining, killer_stop = threading.Event(), threading.Event(), threading.Event()
+    kills: Counter[str] = Counter()
+    try:
+        policy.enabled = False  # enrolment is not under test
+        enrolled = setup_devices(database_url, data_dir, server, config.devices)
+        policy.enabled = True
+        devices = [
+            SimDevice(i, dev_id, token, config, ledger, lambda: proxy.url)
+            for i, (dev_id, token) in enumerate(enrolled)
+        ]
+        threads = [
+            threading.Thread(target=d.run, args=(stop, draining), name=d.name, daemon=True)
+            for d in devices
+        ]
+        killer = threading.Thread(
+            target=_killer, args=(server, proxy, config, killer_stop, ledger, kills), daemon=True
+        )
+        for t in threads:
+            t.start()
+        killer.start()
+        deadline = time.monotonic() + config.seconds
+        while time.monotonic() < deadline and not ledger.errors:
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+            progress(f"{time.monotonic() - began:.0f} s: {ledger.trials} pushes, {kills} ")
+        killer_stop.set()
+        killer.join(timeout=60)
+        policy.enabled = False
+        draining.set()
+        drain_end = time.monotonic() + config.drain_seconds
+        for t in threads:
+            t.join(timeout=max(0.0, drain_end - time.monotonic()))
+        stop.set()
+        for t in threads:
+            t.join(timeout=config.http_timeout + 5)
+    finally:
+        stop.set()
+        killer_stop.set()
+        proxy.stop()
+        server.stop()
+    ledger.errors += [f"server log: {line}" for line in server.problems()]
+    return compare(database_url, devices, ledger, proxy.counts() + kills, began)
+
+
+def compare(
+    database_url: str,
+    devices: list[SimDevice],
+    ledger: Ledger,
+    faults: Counter[str],
+    began: float,
+) -> FaultRunResult:
+    """Compare every device's belief with the reports table."""
+    rows = stored_rows(database_url)
+    copies = Counter(rid for rid, _dev, _text in rows)
+    by_id = {rid: (dev, text) for rid, dev, text in rows}
+    written = {rid: (d.device_id, body) for d in devices for rid, body in d.written.items()}
+    acked = set().union(*(d.acked for d in devices)) if devices else set()
+    lost = (acked - set(by_id)) | set(ledger.lost_after_ack)
+    duplicated = sum(n - 1 for n in copies.values()) + len(set(by_id) - set(written))
+    wrong = [
+        rid
+        for rid, (dev, text) in by_id.items()
+        if rid in written and (dev, text) != (written[rid][0], written[rid][1]["description"])
+    ]
+    undelivered = sum(len(d.outbox) for d in devices)
+    return FaultRunResult(
+        trials=ledger.trials,
+        reports=len(written),
+        faults=faults,
+        lost=len(lost),
+        duplicated=duplicated,
+        undelivered=undelivered,
+        wrong=len(wrong),
+        errors=list(ledger.errors),
+        seconds=time.monotonic() - began,
+        answers=Counter(ledger.answers),
+    )
