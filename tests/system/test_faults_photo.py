@@ -181,8 +181,15 @@ def test_kill_while_the_server_stores_a_photo_never_serves_a_partial_one(
         server.kill()
         sock.close()
         left = [p.name for p in files_of(system.data_dir, digest)]
-        # Under the names the server serves there is nothing half-written, only temp files.
-        assert all(name.startswith(".") and name.endswith(".tmp") for name in left), left
+        # Under the names the server serves there is nothing half-written: a variant file
+        # is whole (renamed after fsync), anything else is a temp file no request reaches.
+        variants = process_image(data).variants
+        for path in files_of(system.data_dir, digest):
+            if path.name.endswith(".tmp"):
+                assert path.name.startswith("."), path.name
+                continue
+            variant = path.name.removesuffix(".jpg").rsplit("-", 1)[1]
+            assert sha(path.read_bytes()) == sha(variants[variant]), f"partial {path.name}"
         server.start()
         outcome = assert_absent_or_whole(server.url, device, data)
         rows = photo_rows(system, digest)
