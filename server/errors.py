@@ -14,6 +14,7 @@ from server.domain_errors import (
     Invalid,
     NotFound,
     QuotaExceeded,
+    StorageFull,
     TooLarge,
     Unauthenticated,
     Unprocessable,
@@ -43,7 +44,10 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (UnsupportedMedia, 415),
     (Unprocessable, 422),
     (QuotaExceeded, 429),
+    (StorageFull, 507),
 )
+# How long a client waits before it tries a write again after the disk was full (seconds).
+STORAGE_FULL_RETRY_AFTER = "300"
 # A device whose token is unknown or revoked is told so in the Bearer challenge (RFC 6750).
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
@@ -126,6 +130,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = _BEARER_CHALLENGE if isinstance(exc, Unauthenticated) else None
         if isinstance(exc, QuotaExceeded) and exc.retry_after is not None:
             headers = {"Retry-After": str(max(1, exc.retry_after))}
+        if isinstance(exc, StorageFull):
+            headers = {"Retry-After": STORAGE_FULL_RETRY_AFTER}
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.errorhandler(RequestEntityTooLarge)

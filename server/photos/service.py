@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,14 @@ from sqlalchemy import String, cast, delete, exists, or_, select, update
 
 from server.db import phase
 from server.devices.models import Device
-from server.domain_errors import Invalid, NotFound, TooLarge, Unprocessable, UnsupportedMedia
+from server.domain_errors import (
+    Invalid,
+    NotFound,
+    StorageFull,
+    TooLarge,
+    Unprocessable,
+    UnsupportedMedia,
+)
 from server.extensions import db
 from server.orgs.counter import take_seqs
 from server.photos import quota
@@ -26,6 +34,9 @@ from sync.clock import utcnow
 from sync.ids import is_sha256
 
 _PHOTOS = Photo.__table__
+# A write that failed for want of room: the disk (ENOSPC), a quota (EDQUOT) or the
+# process's file size limit (EFBIG). The same upload may succeed once there is room again.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def store() -> PhotoStore:
@@ -95,7 +106,16 @@ def save_upload(
     except ImageError as exc:
         raise Unprocessable(exc.code, exc.message) from exc
     # Files first (atomically, fsynced), the row after: a row never points at no file.
-    path = store().save(device.org_id, sha256, processed.variants)
+    try:
+        path = store().save(device.org_id, sha256, processed.variants)
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        # The failed write removed its temp file; the phone keeps the photo and retries.
+        raise StorageFull(
+            "storage_full",
+            "The server has no room for the photo right now; keep it and send it again later.",
+        ) from exc
     row = {
         "org_id": device.org_id,
         "sha256": sha256,
