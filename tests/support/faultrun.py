@@ -352,7 +352,10 @@ def run(
         deadline = time.monotonic() + config.seconds
         while time.monotonic() < deadline and not ledger.errors:
             time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
-            progress(f"{time.monotonic() - began:.0f} s: {ledger.trials} pushes, {kills} ")
+            progress(
+                f"{time.monotonic() - began:.0f} s: {ledger.trials} pushes,"
+                f" {kills['kill']} kills, {sum(proxy.counts().values())} network faults"
+            )
         killer_stop.set()
         killer.join(timeout=60)
         policy.enabled = False
