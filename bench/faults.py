@@ -51,6 +51,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar=("MIN", "MAX"),
         help="seconds between server kills, uniformly (default 10 30)",
     )
+    p.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(0.5, 3.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a device waits between pushes, uniformly (default 0.5 3)",
+    )
     p.add_argument("--drain", type=float, default=300.0, help="seconds to drain (default 300)")
     p.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
     return p.parse_args(argv)
@@ -92,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             kill_every=tuple(args.kill_every),
             drain_seconds=args.drain,
+            think=tuple(args.think),
+            http_timeout=10.0,
         )
         print(
             f"fault run: {args.devices} devices, {args.minutes:g} min, {args.db},"

@@ -14,7 +14,8 @@ does what a policy chose for that request:
 - ``duplicate``: forward the request twice at once on two connections and return one of
   the answers (a retrying network path).
 
-A connection the server refuses (it is down) becomes a reset for the client. The proxy
+A connection the server refuses (it is down), or any while `upstream_port` is None (it is
+being restarted), becomes a reset for the client. The proxy
 counts the faults it applied by kind (``faults``) and the requests it saw (``requests``).
 """
 
@@ -105,7 +106,8 @@ def read_request(sock: socket.socket) -> Request:
 class FaultProxy:
     """Forward 127.0.0.1:port to an upstream port, applying the faults a policy picks."""
 
-    def __init__(self, upstream_port: int, policy: Policy | None = None) -> None:
+    def __init__(self, upstream_port: int | None, policy: Policy | None = None) -> None:
+        # None: the server is down (being restarted); every client meets a reset.
         self.upstream_port = upstream_port
         self.policy: Policy = policy or (lambda _request: PASS)
         self.faults: Counter[str] = Counter()
@@ -229,8 +231,11 @@ class FaultProxy:
                 upstream.close()
 
     def _connect(self) -> socket.socket | None:
+        port = self.upstream_port
+        if port is None:
+            return None
         try:
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
         except OSError:
             return None
         upstream.settimeout(IO_TIMEOUT)

@@ -39,6 +39,7 @@ ACKED = frozenset({"created", "duplicate", "updated"})
 # the phone cannot know): the server busy, or unavailable behind a proxy.
 RETRY_STATUSES = frozenset({502, 503, 504})
 STOCKHOLM_WINTER = timezone(timedelta(hours=1))
+RESTART_ATTEMPTS = 3  # a start that times out on a loaded machine is tried again
 
 
 @dataclass
@@ -287,16 +288,27 @@ def _killer(
     """SIGKILL the server group at random moments and start it again."""
     rng = random.Random(config.seed + 7)
     while not stop.wait(rng.uniform(*config.kill_every)):
-        server.kill()
-        kills["kill"] += 1
-        time.sleep(rng.uniform(*config.down_time))
+        # Down from the devices' view until it is ready again: the readiness probe must not
+        # queue behind a hundred devices' pushes (a real restart also begins with refusals).
+        proxy.upstream_port = None
         try:
-            server.start()
+            server.kill()
         except GunicornError as exc:
-            ledger.error(f"restart failed: {exc}")
+            ledger.error(f"kill failed: {exc}")
             stop.set()
             return
-        proxy.upstream_port = server.port or proxy.upstream_port
+        kills["kill"] += 1
+        time.sleep(rng.uniform(*config.down_time))
+        for attempt in range(1, RESTART_ATTEMPTS + 1):
+            try:
+                server.start(timeout=60)
+                break
+            except GunicornError as exc:
+                if attempt == RESTART_ATTEMPTS:
+                    ledger.error(f"restart failed: {exc}")
+                    stop.set()
+                    return
+        proxy.upstream_port = server.port
 
 
 def stored_rows(database_url: str) -> list[tuple[str, int, str]]:
@@ -327,7 +339,7 @@ def run(
     server = GunicornServer(database_url, data_dir, logs / "gunicorn.log", workers=config.workers)
     server.start()
     policy = RandomPolicy(dict(config.rates), config.seed, delay=config.delay)
-    proxy = FaultProxy(server.port or 0, policy).start()
+    proxy = FaultProxy(server.port, policy).start()
     ledger = Ledger()
     stop, draining, killer_stop = threading.Event(), threading.Event(), threading.Event()
     kills: Counter[str] = Counter()
@@ -357,7 +369,9 @@ def run(
                 f" {kills['kill']} kills, {sum(proxy.counts().values())} network faults"
             )
         killer_stop.set()
-        killer.join(timeout=60)
+        killer.join(timeout=200)
+        if ledger.errors:  # a broken run: no drain can succeed, stop at once
+            stop.set()
         policy.enabled = False
         draining.set()
         drain_end = time.monotonic() + config.drain_seconds
