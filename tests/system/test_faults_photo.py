@@ -29,7 +29,7 @@ from tests.system.conftest import HTTP_TIMEOUT, Device, SystemEnv
 pytestmark = pytest.mark.slow
 
 SIZE = (2400, 1800)  # noise: about 3 MB as JPEG, 0.5 s of server work on this machine
-DECODING = 0.15  # seconds after the whole body: the server is still decoding
+DECODING = 0.05  # seconds after the whole body: the server is still reading or decoding
 WRITE_WATCH = 10.0  # seconds to wait for the server's first photo file to appear
 
 
