@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.faultrun import FaultRunConfig, Ledger, SimDevice, compare, setup_devices
+from tests.support.faultdevice import Ledger, SimDevice
+from tests.support.faultrun import FaultRunConfig, compare, setup_devices
 from tests.support.gunicorn import REPO_ROOT, GunicornServer, server_env
 from tests.support.pgserver import PostgresServer, find_pg_bin
 from tests.system.conftest import LAGESBILD, SystemEnv
