@@ -4,7 +4,8 @@ A private PostgreSQL server (not the session's) is stopped in fast mode, which e
 connection mid-transaction, kept down for a moment and started again. Pushes in flight
 and pushes while it is down get a clear 503 `database_unavailable` with Retry-After (never
 a 500); the phones retry with backoff; the app's pool (pre-ping) reconnects by itself, so
-pushes succeed again without restarting gunicorn; every report is stored exactly once.
+pushes succeed again without restarting gunicorn; every report is stored exactly once. A
+workspace page asked for while the database is down gets a plain 503 too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.support.faultdevice import Ledger, SimDevice
 from tests.support.faultrun import FaultRunConfig, compare, setup_devices
@@ -61,6 +63,35 @@ def pg_ctl(server: PostgresServer, *args: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def login_form(server: GunicornServer) -> tuple[requests.Session, str]:
+    """Open the workspace login form; return the browser session and its CSRF token."""
+    browser = requests.Session()
+    form = browser.get(server.url + "/workspace/login", timeout=10)
+    assert form.status_code == 200, form.text[:300]
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert match, "no CSRF token in the login form"
+    return browser, match.group(1)
+
+
+def answers_while_down(
+    server: GunicornServer, token: str, browser: requests.Session, csrf: str
+) -> tuple[requests.Response, requests.Response]:
+    """Return a push's answer and a workspace login's answer while the database is down."""
+    push = requests.post(
+        server.url + "/api/v1/sync/push",
+        json={"reports": []},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    page = browser.post(
+        server.url + "/workspace/login",
+        data={"email": "samordnare@fel.test", "password": "fel", "csrf_token": csrf},
+        headers={"Origin": server.url, "Referer": server.url + "/workspace/login"},
+        timeout=10,
+    )
+    return push, page
+
+
 def test_postgres_restart_during_sync_answers_503_and_recovers(
     private_pg: PostgresServer, tmp_path: Path
 ) -> None:
@@ -92,8 +123,11 @@ def test_postgres_restart_during_sync_answers_503_and_recovers(
         time.sleep(BEFORE_STOP)
         before = ledger.answers["200"]
         assert before > 0, f"no push succeeded before the stop: {ledger.answers}"
+        browser, csrf = login_form(server)
         pg_ctl(private_pg, "-m", "fast", "stop")
-        time.sleep(DOWN)
+        down = time.monotonic()
+        push, page = answers_while_down(server, enrolled[0][1], browser, csrf)
+        time.sleep(max(0.0, DOWN - (time.monotonic() - down)))
         # `restart` starts a stopped cluster with the options it last ran with (same port).
         # The log file keeps the server's output away from pg_ctl's pipes (else it hangs).
         pg_ctl(private_pg, "-m", "fast", "-l", str(private_pg.data_dir.parent / "log"), "restart")
@@ -111,6 +145,10 @@ def test_postgres_restart_during_sync_answers_503_and_recovers(
     unavailable = [s for s in statuses if s >= 500]
     print(f"\n{result.summary()}\nrecovered in {recovered:.1f} s; 5xx: {unavailable[:5]}…")
     assert not ledger.errors, "\n".join(ledger.errors[:10])
+    assert push.status_code == 503 and push.headers["Retry-After"] == "5", push.text
+    assert push.json()["error"]["code"] == "database_unavailable"
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5", page.text[:300]
+    assert page.headers["Content-Type"].startswith("text/")
     assert set(unavailable) == {503}, f"5xx other than 503: {sorted(set(unavailable))}"
     assert ledger.answers["503"] > 0, f"the restart met no push: {ledger.answers}"
     # Gunicorn was never restarted: no connection errors, and pushes succeed again.
