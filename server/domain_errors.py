@@ -43,6 +43,10 @@ class Unprocessable(DomainError):
     """The content has the right type but cannot be used (a damaged image)."""
 
 
+class StorageFull(DomainError):
+    """The server has no room to store the content now; the same request may succeed later."""
+
+
 class QuotaExceeded(DomainError):
     """A limit per period is used up; the same request may succeed after `retry_after` seconds."""
 

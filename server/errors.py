@@ -14,6 +14,7 @@ from server.domain_errors import (
     Invalid,
     NotFound,
     QuotaExceeded,
+    StorageFull,
     TooLarge,
     Unauthenticated,
     Unprocessable,
@@ -43,7 +44,10 @@ _DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (UnsupportedMedia, 415),
     (Unprocessable, 422),
     (QuotaExceeded, 429),
+    (StorageFull, 507),
 )
+# How long a client waits before it tries a write again after the disk was full (seconds).
+STORAGE_FULL_RETRY_AFTER = "300"
 # A device whose token is unknown or revoked is told so in the Bearer challenge (RFC 6750).
 _BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
@@ -126,6 +130,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = _BEARER_CHALLENGE if isinstance(exc, Unauthenticated) else None
         if isinstance(exc, QuotaExceeded) and exc.retry_after is not None:
             headers = {"Retry-After": str(max(1, exc.retry_after))}
+        if isinstance(exc, StorageFull):
+            headers = {"Retry-After": STORAGE_FULL_RETRY_AFTER}
         return error_response(status, exc.code, exc.message, exc.details, headers)
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -154,19 +160,22 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _busy(exc: OperationalError) -> Response:
-        # SQLite's writer lock was held past the busy timeout (e.g. by an area import):
-        # nothing was written or acknowledged, so the phone's retry loses nothing.
-        if "database is locked" not in str(exc.orig):
+        # SQLite's writer lock was held past the busy timeout (e.g. by an area import), or
+        # the database server is down or restarting: either way nothing was acknowledged,
+        # so the phone's retry loses nothing.
+        if "database is locked" in str(exc.orig):
+            code, message = "busy", "The server is busy; nothing was saved, try again shortly."
+            retry_after = "30"
+        elif database_unavailable(exc):
+            code = "database_unavailable"
+            message = "The database cannot be reached right now; try again shortly."
+            retry_after = "5"
+        else:
             raise exc
         db.session.rollback()
         if not _wants_json():
-            return Response("Busy, try again in a minute.", 503, {"Retry-After": "30"})
-        return error_response(
-            503,
-            "busy",
-            "The server is busy; nothing was saved, try again shortly.",
-            headers={"Retry-After": "30"},
-        )
+            return Response("Busy, try again in a minute.", 503, {"Retry-After": retry_after})
+        return error_response(503, code, message, headers={"Retry-After": retry_after})
 
     @app.errorhandler(500)
     def _internal(_exc: Exception) -> Response:
@@ -175,3 +184,20 @@ def register_error_handlers(app: Flask) -> None:
         if page is not None:
             return page(500, None)
         return error_response(500, "internal_error", "Something went wrong on the server.")
+
+
+# SQLSTATEs of a database server that is going away or not yet back: class 08 (connection
+# exceptions) and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(exc: OperationalError) -> bool:
+    """Tell whether a database server (not SQLite) was unreachable, restarting or gone."""
+    if db.engine.dialect.name == "sqlite":
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy saw the connection die under a statement
+        return True
+    # A failed connect carries no SQLSTATE (refused, reset) or the server's startup or
+    # shutdown refusal; any other state is a real error of the statement.
+    state = getattr(exc.orig, "sqlstate", None)
+    return state is None or str(state).startswith(_UNAVAILABLE_STATES)

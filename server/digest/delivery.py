@@ -10,6 +10,8 @@ mail client or an archive.
 from __future__ import annotations
 
 import base64
+import contextlib
+import logging
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +23,7 @@ from email.utils import format_datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+log = logging.getLogger("lagesbild.digest")
 MAX_ERROR = 300
 
 
@@ -162,7 +165,10 @@ def send(config: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> di
         raise DeliveryError(problem)
     assert config.host is not None and config.mail_from is not None
     try:
-        with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
+        # Not `with SMTP(...)`: its exit raises on an error answer to QUIT, after the server
+        # had already accepted the message, and the digest would be sent again.
+        connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        with contextlib.closing(connection) as smtp:
             smtp.ehlo()
             if config.starttls:
                 if not smtp.has_extn("starttls"):
@@ -175,6 +181,7 @@ def send(config: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> di
             refused = smtp.send_message(
                 msg, from_addr=envelope_sender(config.mail_from), to_addrs=list(recipients)
             )
+            say_goodbye(smtp)
     except DeliveryError:
         raise
     except smtplib.SMTPRecipientsRefused as exc:
@@ -188,6 +195,18 @@ def send(config: SmtpConfig, msg: EmailMessage, recipients: Sequence[str]) -> di
     except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         raise DeliveryError(_short(f"{type(exc).__name__}: {exc}", config)) from None
     return {str(k): v for k, v in (refused or {}).items()}
+
+
+def say_goodbye(smtp: smtplib.SMTP) -> None:
+    """Send QUIT after the server accepted the message; its answer no longer matters.
+
+    With its 250 after DATA the server took responsibility for the message: an error
+    answer or a lost connection at QUIT must not mark the digest failed (and resend it).
+    """
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError) as exc:
+        log.info("SMTP QUIT after an accepted message failed (ignored): %s", exc)
 
 
 def login(smtp: smtplib.SMTP, username: str, password: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 from collections.abc import Callable
@@ -12,7 +13,14 @@ from sqlalchemy import String, cast, delete, exists, or_, select, update
 
 from server.db import phase
 from server.devices.models import Device
-from server.domain_errors import Invalid, NotFound, TooLarge, Unprocessable, UnsupportedMedia
+from server.domain_errors import (
+    Invalid,
+    NotFound,
+    StorageFull,
+    TooLarge,
+    Unprocessable,
+    UnsupportedMedia,
+)
 from server.errors import ApiError
 from server.extensions import db
 from server.orgs.counter import take_seqs
@@ -30,6 +38,9 @@ from sync.ids import is_sha256
 
 _PHOTOS = Photo.__table__
 log = logging.getLogger("lagesbild.photos")
+# A write that failed for want of room: the disk (ENOSPC), a quota (EDQUOT) or the
+# process's file size limit (EFBIG). The same upload may succeed once there is room again.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 # How long a phone waits before it sends a photo again after the storage failed.
@@ -133,6 +144,14 @@ def save_upload(
         path = store().save(device.org_id, sha256, processed.variants)
     except StorageUnavailable as exc:
         raise storage_unavailable(exc) from exc
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        # The failed write removed its temp file; the phone keeps the photo and retries.
+        raise StorageFull(
+            "storage_full",
+            "The server has no room for the photo right now; keep it and send it again later.",
+        ) from exc
     row = {
         "org_id": device.org_id,
         "sha256": sha256,

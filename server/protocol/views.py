@@ -136,6 +136,16 @@ def upload(sha256: str) -> tuple[dict[str, object], int]:
             Retry-After:
               description: Seconds until the quota starts afresh (local midnight)
               schema: {type: integer}
+        503: {description: The database is unreachable or restarting; nothing was stored}
+        507:
+          description: >-
+            The server's disk has no room for the photo (error code `storage_full`); nothing
+            was stored. Keep the photo and upload it again later; the report itself is
+            pushed as usual.
+          headers:
+            Retry-After:
+              description: Seconds to wait before trying again
+              schema: {type: integer}
     """
     limit = int(current_app.config["MAX_PHOTO_BYTES"])
     redacted = request.args.get("redacted") == "1"
