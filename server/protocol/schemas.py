@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.categories.schemas import CategoryOut
+from server.walks.schemas import WalkOut
 from sync.ids import SHA256_PATTERN
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -260,6 +261,13 @@ class PullOut(Schema):
             "phone deletes every report the server acknowledged, with its photos, keeps the "
             "unsent ones, then calls POST /api/v1/device/wiped."
         }
+    )
+    walks = fields.List(
+        fields.Nested(WalkOut),
+        metadata={
+            "description": "The organisation's planned safety walks from yesterday to a week "
+            "ahead: a report joins one with walk_id (and walk_stop, feeling)."
+        },
     )
 
 

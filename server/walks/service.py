@@ -197,13 +197,13 @@ def list_walks(org_id: int) -> list[Walk]:
     return list(db.session.scalars(query.order_by(Walk.walk_date.desc(), Walk.id.desc())))
 
 
-def planned_walks(org_id: int, today: date) -> list[Walk]:
-    """Return the walks planned from today to PULL_DAYS_AHEAD days ahead, by date."""
+def planned_walks(org_id: int, first: date) -> list[Walk]:
+    """Return the walks planned from `first` to PULL_DAYS_AHEAD days ahead, by date."""
     query = select(Walk).where(
         Walk.org_id == org_id,
         Walk.status == "planned",
-        Walk.walk_date >= today,
-        Walk.walk_date <= today + timedelta(days=PULL_DAYS_AHEAD),
+        Walk.walk_date >= first,
+        Walk.walk_date <= first + timedelta(days=PULL_DAYS_AHEAD + 1),
     )
     return list(db.session.scalars(query.order_by(Walk.walk_date, Walk.id)))
 
@@ -214,4 +214,26 @@ def area_names(walks: list[Walk]) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(select(Area.id, Area.name).where(Area.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {area_id: name for area_id, name in rows}
+
+
+def pull_view(org_id: int, today: date) -> list[dict[str, Any]]:
+    """Return the planned walks from yesterday (a late walk) to a week ahead, for a phone."""
+    walks = planned_walks(org_id, today - timedelta(days=1))
+    names = area_names(walks)
+    return [
+        {
+            "id": w.id,
+            "area": names.get(w.area_id) if w.area_id is not None else None,
+            "date": w.walk_date,
+            "dark": w.dark,
+            "route": w.route,
+            "stops": numbered_stops(w),
+        }
+        for w in walks
+    ]
+
+
+def numbered_stops(walk: Walk) -> list[dict[str, Any]]:
+    """Return the walk's stops with their numbers (1, 2, …)."""
+    return [{"number": i, **stop} for i, stop in enumerate(walk.stops or [], start=1)]

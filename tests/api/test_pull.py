@@ -33,9 +33,10 @@ PULL_KEYS = {
     "server_time",
     "retention",
     "wipe",
+    "walks",
 }
 REPORT_KEYS = {"id", "status", "version", "updated_at", "missing_photos", "comments"}
-CATEGORY_KEYS = {"code", "label_sv", "label_en", "urgent", "order", "active"}
+CATEGORY_KEYS = {"code", "label_sv", "label_en", "urgent", "walk", "order", "active"}
 HASH_A = "a" * 64
 HASH_B = "b" * 64
 

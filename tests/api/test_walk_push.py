@@ -105,3 +105,33 @@ def test_a_done_walk_still_takes_its_late_observations(client, org, device) -> N
     walk = make_walk(org)
     walks.set_status(org.id, walk.id, "done")
     assert push_one(client, device, observation(walk))["status"] == "created"
+
+
+# --- the pull lists the planned walks ----------------------------------------------------
+
+PULL = "/api/v1/sync/pull"
+
+
+def test_the_pull_lists_planned_walks_with_route_and_stops(client, org, device) -> None:
+    walk = make_walk(org)
+    body = client.get(PULL, headers=device.headers).get_json()
+    (listed,) = body["walks"]
+    assert listed["id"] == walk.id
+    assert listed["area"] == "Centrum"
+    assert listed["date"] == walk.walk_date.isoformat()
+    assert listed["dark"] is True
+    assert listed["route"]["type"] == "LineString"
+    assert [s["number"] for s in listed["stops"]] == [1, 2, 3, 4]
+    assert listed["stops"][1]["name"] == "Gångtunneln"
+    assert "participants" not in listed
+
+
+def test_the_pull_leaves_out_done_far_and_foreign_walks(client, org, device) -> None:
+    soon = make_walk(org, on=today() + timedelta(days=6))
+    make_walk(org, on=today() + timedelta(days=10))
+    make_walk(org, on=today() - timedelta(days=3))
+    done = make_walk(org)
+    walks.set_status(org.id, done.id, "done")
+    make_walk(factories.make_org("Grannkommunen"))
+    listed = client.get(PULL, headers=device.headers).get_json()["walks"]
+    assert [w["id"] for w in listed] == [soon.id]
