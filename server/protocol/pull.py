@@ -20,10 +20,10 @@ from server.photos.service import photos_present
 from server.reports.models import Report, ReportComment, Tombstone
 from server.walks.service import pull_view
 from sync.clock import utcnow
+from sync.cursor import Cursor, decode_cursor, encode_cursor
 
 # The walks' calendar: a walk is planned on a local day (the installation is Swedish).
 _LOCAL = ZoneInfo("Europe/Stockholm")
-from sync.cursor import Cursor, decode_cursor, encode_cursor
 
 
 def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> dict[str, Any]:

@@ -43,14 +43,18 @@ def render_protocol(
         text = messages.gettext(key)
         return text.format_map(params) if params else text
 
-    return environment().get_template("protocol.html").render(
-        p=protocol,
-        lang=lang,
-        t=t,
-        label=lambda o: o.label_en if lang == "en" else o.label_sv,
-        photo_src=photo_src,
-        back_url=back_url,
-        walk_map=walk_map(protocol),
+    return (
+        environment()
+        .get_template("protocol.html")
+        .render(
+            p=protocol,
+            lang=lang,
+            t=t,
+            label=lambda o: o.label_en if lang == "en" else o.label_sv,
+            photo_src=photo_src,
+            back_url=back_url,
+            walk_map=walk_map(protocol),
+        )
     )
 
 

@@ -64,7 +64,8 @@ def check_route(route: Any) -> dict[str, Any] | None:
         lines = [
             f.get("geometry")
             for f in features or []
-            if isinstance(f, dict) and isinstance(f.get("geometry"), dict)
+            if isinstance(f, dict)
+            and isinstance(f.get("geometry"), dict)
             and f["geometry"].get("type") == "LineString"
         ]
         if len(lines) != 1:
@@ -98,7 +99,9 @@ def _position(value: Any) -> list[float]:
 def _is_number(value: Any) -> bool:
     """Tell whether a JSON value is a finite number (not a bool)."""
     return (
-        isinstance(value, int | float) and not isinstance(value, bool) and value == value
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == value
         and abs(value) != float("inf")
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from server.extensions import db
 from server.walks import service as walks
 from server.walks.models import Walk
-from server.extensions import db
 from tests.api.test_cli import assert_clear_failure, cli, ok_json
 from tests.support import factories
 from tests.support.push import push_ok
@@ -17,8 +17,19 @@ from tests.support.walks import area_of, make_walk, observation
 def test_walk_create_prints_the_id_and_plans_the_walk(runner, org) -> None:
     area_of(org)
     data = ok_json(
-        cli(runner, "walk", "create", "--org", org.slug, "--area", "centrum",
-            "--date", "2026-12-10", "--dark", "--json")
+        cli(
+            runner,
+            "walk",
+            "create",
+            "--org",
+            org.slug,
+            "--area",
+            "centrum",
+            "--date",
+            "2026-12-10",
+            "--dark",
+            "--json",
+        )
     )
     walk = db.session.get(Walk, data["id"])
     assert walk is not None and walk.org_id == org.id
@@ -29,37 +40,60 @@ def test_walk_create_prints_the_id_and_plans_the_walk(runner, org) -> None:
 def test_walk_create_takes_the_area_by_name_in_daylight(runner, org) -> None:
     area_of(org)
     data = ok_json(
-        cli(runner, "walk", "create", "--org", org.name, "--area", "CENTRUM",
-            "--date", "2026-12-10", "--json")
+        cli(
+            runner,
+            "walk",
+            "create",
+            "--org",
+            org.name,
+            "--area",
+            "CENTRUM",
+            "--date",
+            "2026-12-10",
+            "--json",
+        )
     )
     assert db.session.get(Walk, data["id"]).dark is False
 
 
 def test_walk_create_refuses_an_unknown_org(runner, org) -> None:
-    result = cli(runner, "walk", "create", "--org", "ingen-sadan", "--area", "centrum",
-                 "--date", "2026-12-10", "--json")
+    result = cli(
+        runner,
+        "walk",
+        "create",
+        "--org",
+        "ingen-sadan",
+        "--area",
+        "centrum",
+        "--date",
+        "2026-12-10",
+        "--json",
+    )
     assert_clear_failure(result, "no organisation")
 
 
 def test_walk_create_refuses_an_unknown_area(runner, org) -> None:
     area_of(org)
-    result = cli(runner, "walk", "create", "--org", org.slug, "--area", "norr",
-                 "--date", "2026-12-10")
+    result = cli(
+        runner, "walk", "create", "--org", org.slug, "--area", "norr", "--date", "2026-12-10"
+    )
     assert_clear_failure(result, "no area", "norr")
 
 
 def test_walk_create_refuses_another_organisations_area(runner, org) -> None:
     area_of(factories.make_org("Grannkommunen"))
-    result = cli(runner, "walk", "create", "--org", org.slug, "--area", "centrum",
-                 "--date", "2026-12-10")
+    result = cli(
+        runner, "walk", "create", "--org", org.slug, "--area", "centrum", "--date", "2026-12-10"
+    )
     assert_clear_failure(result, "no area")
 
 
 def test_walk_create_refuses_a_bad_date(runner, org) -> None:
     area_of(org)
     for bad in ("2026-13-01", "10/12/2026", "i morgon"):
-        result = cli(runner, "walk", "create", "--org", org.slug, "--area", "centrum",
-                     "--date", bad)
+        result = cli(
+            runner, "walk", "create", "--org", org.slug, "--area", "centrum", "--date", bad
+        )
         assert_clear_failure(result, "not a date")
     assert db.session.query(Walk).count() == 0
 
@@ -84,14 +118,25 @@ def test_walk_protocol_refuses_an_unknown_walk(runner, org, tmp_path: Path) -> N
 
 def test_walk_protocol_refuses_an_unwritable_file(runner, org, tmp_path: Path) -> None:
     walk = make_walk(org)
-    result = cli(runner, "walk", "protocol", str(walk.id), "--html",
-                 str(tmp_path / "saknas" / "x.html"))
+    result = cli(
+        runner, "walk", "protocol", str(walk.id), "--html", str(tmp_path / "saknas" / "x.html")
+    )
     assert_clear_failure(result, "cannot write")
 
 
 def test_walk_create_output_is_json(runner, org) -> None:
     area_of(org)
-    out = cli(runner, "walk", "create", "--org", org.slug, "--area", "centrum",
-              "--date", "2026-12-10", "--json").output
+    out = cli(
+        runner,
+        "walk",
+        "create",
+        "--org",
+        org.slug,
+        "--area",
+        "centrum",
+        "--date",
+        "2026-12-10",
+        "--json",
+    ).output
     assert set(json.loads(out)) >= {"id"}
     assert walks.list_walks(org.id)[0].id == json.loads(out)["id"]

@@ -217,8 +217,11 @@ def _same(raw: dict[str, Any]) -> None:
 
 WALK = st.fixed_dictionaries(
     {},
-    optional={"walk_id": FIELDS["walk_id"], "walk_stop": FIELDS["walk_stop"],
-              "feeling": FIELDS["feeling"]},
+    optional={
+        "walk_id": FIELDS["walk_id"],
+        "walk_stop": FIELDS["walk_stop"],
+        "feeling": FIELDS["feeling"],
+    },
 )
 
 
