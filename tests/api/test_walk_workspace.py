@@ -28,7 +28,8 @@ def _form(area_id: int, **changes: str) -> dict[str, str]:
         "area": str(area_id),
         "date": "2026-12-10",
         "dark": "on",
-        "stops": "Stationen; 55.63; 13.21\nGångtunneln; 55,635; 13,22\nParken\nTorget; 55.645; 13.24",
+        "stops": "Stationen; 55.63; 13.21\nGångtunneln; 55,635; 13,22\n"
+        "Parken\nTorget; 55.645; 13.24",
         "route": json.dumps(ROUTE),
         "count_residents": "12",
         "count_police": "2",
