@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 
 from server.digest.content import build_digest
@@ -15,8 +16,10 @@ from tests.support import factories
 from tests.support.walks import make_walk
 from tests.support.workspace import cheap_hashing, login, push  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
-def test_walk_observations_stay_out_of_the_night_and_the_digest(app: Flask, cheap_hashing) -> None:
+
+def test_walk_observations_stay_out_of_the_night_and_the_digest(app: Flask) -> None:
     kommun = factories.make_org("Kommunen")
     who = factories.make_person(kommun)
     guard = factories.make_device(kommun, kind="vaktare")
