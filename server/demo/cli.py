@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from server.auth import service as persons
 from server.cli_util import emit, json_option
 from server.demo.data import DEVICES, PARTNERS, DemoDevice, generate_reports
-from server.demo.walk import add_demo_walk
+from server.demo.walk import OBSERVATIONS, add_demo_walk
 from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
@@ -61,6 +61,7 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     devices, created = _populate(org, DEVICES, doc, weeks, seed)
     # A completed trygghetsvandring with its observations (the protocol in the workspace).
     walk = add_demo_walk(org.id, devices["Nattvandrarna Staffanstorp"])
+    created += len(OBSERVATIONS)
     drain()
     partners = {}
     for n, partner in enumerate(PARTNERS, start=1):
