@@ -59,36 +59,9 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
   const entry = byId("walk-entry");
   const entryList = byId("walk-list");
   const screen = byId("walk-screen");
-  const heading = byId("walk-heading");
-  const meta = byId("walk-meta");
-  const stopsList = byId("walk-stops");
-  const form = /** @type {HTMLFormElement} */ (byId("walk-form"));
-  const stopSelect = /** @type {HTMLSelectElement} */ (byId("walk-stop"));
-  const tiles = byId("walk-tiles");
-  const note = /** @type {HTMLTextAreaElement} */ (byId("walk-note"));
-  const categoryError = byId("walk-category-error");
-  const save = /** @type {HTMLButtonElement} */ (byId("walk-save"));
-  const feelingButtons = /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-feeling]")]);
+  const template = /** @type {HTMLTemplateElement} */ (byId("walk-screen-template"));
   const toast = createToast();
   const guard = createTapGuard();
-  const saver = createSaver({
-    storage,
-    toast,
-    buttons: [save],
-    label: (code) => categoryLabel(categories.find((c) => c.code === code), code),
-    onSaved,
-    onWithdrawn,
-  });
-  const photoPicker = createPhotoPicker({
-    input: /** @type {HTMLInputElement} */ (byId("walk-photo-input")),
-    list: byId("walk-photo-list"),
-    error: byId("walk-photo-error"),
-    savePhoto: storage.savePhoto,
-    loadPhoto: storage.loadPhoto,
-    review: reviewPhoto,
-  });
-  const pnr = watchPersonnummer(note);
-  const position = createLocationWatch({ output: byId("walk-location") });
 
   /** @type {Category[]} the walk categories */
   let categories = [];
@@ -100,11 +73,69 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
   let feeling = null;
   /** @type {number | null} */
   let lastStop = null;
+  /** @type {ReturnType<typeof mount> | null} the walk screen while a walk is joined */
+  let ui = null;
+
+  /** Put the walk screen on the page from its template and wire it. */
+  function mount() {
+    const content = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
+    // Only the new part: the page's other texts may have been changed since (an edit's heading).
+    for (const el of content.querySelectorAll("[data-i18n]")) el.textContent = t(el.getAttribute("data-i18n") || "");
+    screen.replaceChildren(content);
+    const form = /** @type {HTMLFormElement} */ (byId("walk-form"));
+    const save = /** @type {HTMLButtonElement} */ (byId("walk-save"));
+    const parts = {
+      heading: byId("walk-heading"),
+      meta: byId("walk-meta"),
+      stopsList: byId("walk-stops"),
+      form,
+      stopSelect: /** @type {HTMLSelectElement} */ (byId("walk-stop")),
+      tiles: byId("walk-tiles"),
+      note: /** @type {HTMLTextAreaElement} */ (byId("walk-note")),
+      categoryError: byId("walk-category-error"),
+      save,
+      feelingButtons: /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-feeling]")]),
+      saver: createSaver({
+        storage,
+        toast,
+        buttons: [save],
+        label: (code) => categoryLabel(categories.find((c) => c.code === code), code),
+        onSaved,
+        onWithdrawn,
+      }),
+      photoPicker: createPhotoPicker({
+        input: /** @type {HTMLInputElement} */ (byId("walk-photo-input")),
+        list: byId("walk-photo-list"),
+        error: byId("walk-photo-error"),
+        savePhoto: storage.savePhoto,
+        loadPhoto: storage.loadPhoto,
+        review: reviewPhoto,
+      }),
+      pnr: watchPersonnummer(/** @type {HTMLTextAreaElement} */ (byId("walk-note"))),
+      position: createLocationWatch({ output: byId("walk-location") }),
+    };
+    for (const button of parts.feelingButtons) {
+      button.addEventListener("click", () =>
+        setFeeling(feeling === button.dataset.feeling ? null : (button.dataset.feeling ?? null)),
+      );
+    }
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void submit();
+    });
+    byId("walk-leave").addEventListener("click", leave);
+    return parts;
+  }
 
   /** @param {Category[]} all every category of the last pull */
   function setCategories(all) {
     categories = all.filter((c) => c.walk === true && c.active !== false);
-    tiles.replaceChildren(
+    drawTiles();
+  }
+
+  function drawTiles() {
+    if (!ui) return;
+    ui.tiles.replaceChildren(
       ...categories.map((c) => {
         const tile = document.createElement("button");
         tile.type = "button";
@@ -121,16 +152,17 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
   /** @param {string | null} code */
   function setCategory(code) {
     category = code;
-    for (const tile of tiles.querySelectorAll("[data-code]")) {
+    if (!ui) return;
+    for (const tile of ui.tiles.querySelectorAll("[data-code]")) {
       tile.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (tile).dataset.code === code));
     }
-    if (code) categoryError.hidden = true;
+    if (code) ui.categoryError.hidden = true;
   }
 
   /** @param {string | null} value */
   function setFeeling(value) {
     feeling = value;
-    for (const button of feelingButtons) {
+    for (const button of ui?.feelingButtons ?? []) {
       button.setAttribute("aria-pressed", String(button.dataset.feeling === value));
     }
   }
@@ -164,16 +196,18 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
   function join(w) {
     walk = w;
     lastStop = null;
-    heading.textContent = t("walk.heading", { area: w.area ?? t("walk.noArea") });
-    meta.textContent = t("walk.meta", { date: w.date, light: lightText(w), stops: String(w.stops.length) });
-    stopsList.replaceChildren(
+    ui = mount();
+    drawTiles();
+    ui.heading.textContent = t("walk.heading", { area: w.area ?? t("walk.noArea") });
+    ui.meta.textContent = t("walk.meta", { date: w.date, light: lightText(w), stops: String(w.stops.length) });
+    ui.stopsList.replaceChildren(
       ...w.stops.map((s) => {
         const item = document.createElement("li");
         item.textContent = s.name;
         return item;
       }),
     );
-    stopSelect.replaceChildren(
+    ui.stopSelect.replaceChildren(
       new Option(t("walk.noStop"), ""),
       ...w.stops.map((s) => new Option(t("walk.stopOption", { number: String(s.number), name: s.name }), String(s.number))),
     );
@@ -181,54 +215,51 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
     entry.hidden = true;
     screen.hidden = false;
     onEnter();
-    position.start();
-    heading.focus();
+    ui.position.start();
+    ui.heading.focus();
   }
 
   function clearForm() {
     setCategory(null);
     setFeeling(null);
-    note.value = "";
-    pnr.check();
-    photoPicker.reset();
-    categoryError.hidden = true;
-    stopSelect.value = walk ? nextStop(walk, lastStop) : "";
+    if (!ui) return;
+    ui.note.value = "";
+    ui.pnr.check();
+    ui.photoPicker.reset();
+    ui.categoryError.hidden = true;
+    ui.stopSelect.value = walk ? nextStop(walk, lastStop) : "";
   }
 
   function leave() {
+    ui?.position.stop();
+    ui?.photoPicker.reset();
     walk = null;
-    position.stop();
-    photoPicker.reset();
+    ui = null;
     screen.hidden = true;
+    screen.replaceChildren(); // its fields leave the page with it
     onLeave();
     void refresh();
   }
 
-  for (const button of feelingButtons) {
-    button.addEventListener("click", () =>
-      setFeeling(feeling === button.dataset.feeling ? null : (button.dataset.feeling ?? null)),
-    );
-  }
-
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!walk || saver.busy()) return;
+  async function submit() {
+    if (!walk || !ui || ui.saver.busy()) return;
+    const parts = ui;
     if (!category) {
-      categoryError.hidden = false;
-      tiles.querySelector("button")?.focus();
+      parts.categoryError.hidden = false;
+      parts.tiles.querySelector("button")?.focus();
       return;
     }
-    save.disabled = true;
-    await photoPicker.settle(); // a photo still being processed belongs to this observation
-    save.disabled = false;
-    const stop = stopSelect.value ? Number.parseInt(stopSelect.value, 10) : null;
-    const ok = await saver.write(
+    parts.save.disabled = true;
+    await parts.photoPicker.settle(); // a photo still being processed belongs to this observation
+    parts.save.disabled = false;
+    const stop = parts.stopSelect.value ? Number.parseInt(parts.stopSelect.value, 10) : null;
+    const ok = await parts.saver.write(
       {
         id: crypto.randomUUID(),
         category,
-        description: note.value.trim(),
-        photos: photoPicker.photos(),
-        location: position.location(),
+        description: parts.note.value.trim(),
+        photos: parts.photoPicker.photos(),
+        location: parts.position.location(),
         walk_id: walk.id,
         walk_stop: stop,
         feeling: feeling && FEELINGS.includes(feeling) ? /** @type {"unsafe"} */ (feeling) : null,
@@ -240,13 +271,12 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
       clearForm();
       guard.arm(); // the tiles now lie under the thumb that tapped Spara
     }
-  });
-
-  byId("walk-leave").addEventListener("click", leave);
+  }
 
   return {
     setCategories,
     refresh,
-    hasDraft: () => walk !== null && Boolean(category || note.value.trim() || photoPicker.photos().length),
+    hasDraft: () =>
+      ui !== null && Boolean(category || ui.note.value.trim() || ui.photoPicker.photos().length),
   };
 }
