@@ -25,7 +25,7 @@ from server.orgs import service as orgs
 from server.photos.models import Photo
 from server.reports.models import Report
 from tests.browser.conftest import StoppableServer, wait_until
-from tests.browser.workspace_support import log_in
+from tests.browser.workspace_support import assert_accessible, log_in
 from tests.support import factories
 from tests.support.walks import make_walk
 
@@ -161,6 +161,10 @@ def test_a_walk_made_offline_syncs_once_and_its_protocol_is_in_stop_order(
         for doc in (page.content(), html):
             assert "Zebulon" not in doc and COORDINATOR not in doc and DEVICE_NAME not in doc
         assert html.count("data:image/jpeg;base64,") == 3
+        assert_accessible(browser, page)
+        page.goto(f"{server.url}/workspace/walks")
+        expect(page.get_by_role("link", name="Protokoll")).to_be_visible()
+        assert_accessible(browser, page)
     finally:
         context.close()
 
