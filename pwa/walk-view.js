@@ -15,6 +15,7 @@ import { createSaver } from "./report-save.js";
 import { createTapGuard } from "./tap-guard.js";
 import { localIsoWithOffset } from "./time.js";
 import { createToast } from "./toast.js";
+import { walkMap } from "./walk-map.js";
 
 /**
  * @typedef {import("./categories.js").Category} Category
@@ -200,6 +201,8 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
     drawTiles();
     ui.heading.textContent = t("walk.heading", { area: w.area ?? t("walk.noArea") });
     ui.meta.textContent = t("walk.meta", { date: w.date, light: lightText(w), stops: String(w.stops.length) });
+    const drawing = walkMap(w, t("walk.mapLabel"));
+    byId("walk-drawing").replaceChildren(...(drawing ? [drawing] : []));
     ui.stopsList.replaceChildren(
       ...w.stops.map((s) => {
         const item = document.createElement("li");

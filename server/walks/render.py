@@ -87,8 +87,10 @@ def _projection(points: list[tuple[float, float]]) -> Callable[[float, float], t
     span_y = max(max(lats) - min(lats), 1e-6)
     scale = min((MAP_W - 2 * MAP_PAD) / span_x, (MAP_H - 2 * MAP_PAD) / span_y)
     left, top = min(lons), max(lats)
+    # Centred along the side that has room to spare.
+    x0, y0 = (MAP_W - span_x * scale) / 2, (MAP_H - span_y * scale) / 2
 
     def project(lon: float, lat: float) -> tuple[float, float]:
-        return (MAP_PAD + (lon - left) * mid * scale, MAP_PAD + (top - lat) * scale)
+        return (x0 + (lon - left) * mid * scale, y0 + (top - lat) * scale)
 
     return project

@@ -98,6 +98,10 @@ def test_a_walk_made_offline_syncs_once_and_its_protocol_is_in_stop_order(
             ["Stationen", "Gångtunneln", "Parken", "Torget"]
         )
         expect(page.locator("#new-report")).to_be_hidden()
+        # The route drawn to scale with its four numbered stops (no map tiles: offline).
+        drawing = page.locator("#walk-drawing svg[aria-label='Rutten med numrerade stopp']")
+        expect(drawing.locator("polyline")).to_have_count(1)
+        expect(drawing.locator("text")).to_have_text(["1", "2", "3", "4"])
 
         stop = page.get_by_label("Stopp", exact=True)
         for n, ((choice, tile, feeling, photo), expected) in enumerate(
