@@ -29,6 +29,7 @@ const storage = {
   pruneOutbox: () => pruneOutbox(),
   wipeRevoked,
   exportQueue,
+  listWalks: store.listWalks,
   meta: { get: store.getMeta, set: store.setMeta },
 };
 

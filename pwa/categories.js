@@ -5,7 +5,8 @@ import { CATEGORIES_KEY } from "./meta-keys.js";
 
 /**
  * @typedef {{code: string, label_sv: string, label_en: string, urgent: boolean,
- *   order: number, active?: boolean}} Category
+ *   order: number, active?: boolean, walk?: boolean}} Category
+ *   walk: a safety walk's category, offered in walk mode only
  * @typedef {import("./meta-keys.js").MetaStore} MetaStore
  */
 

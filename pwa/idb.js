@@ -1,11 +1,12 @@
 // The IndexedDB database of the field app and the two primitives every store module uses:
 // one request as a promise, and one durable transaction.
 //
-// Versions: 1 reports, photos, meta; 2 adds drafts (the half-written report, drafts.js). An
-// upgrade only ever adds stores: the outbox of an older version is kept as it is.
+// Versions: 1 reports, photos, meta; 2 adds drafts (the half-written report, drafts.js); 3
+// adds walks (the planned safety walks of the last pull, walks.js). An upgrade only ever adds
+// stores: the outbox of an older version is kept as it is.
 
 const DB_NAME = "lagesbild";
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 
 /** @type {Promise<IDBDatabase> | null} */
 let opening = null;
@@ -24,6 +25,7 @@ export function openDb() {
       if (!db.objectStoreNames.contains("photos")) db.createObjectStore("photos", { keyPath: "sha256" });
       if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
       if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts");
+      if (!db.objectStoreNames.contains("walks")) db.createObjectStore("walks", { keyPath: "id" });
     };
     request.onsuccess = () => {
       const db = request.result;

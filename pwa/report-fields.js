@@ -17,6 +17,9 @@ export const REPORT_FIELDS = [
   "place",
   "people_count",
   "photos",
+  "walk_id",
+  "walk_stop",
+  "feeling",
 ];
 
 /**
@@ -25,8 +28,10 @@ export const REPORT_FIELDS = [
  *   id: string, created_at: string, updated_at: string, revision: number,
  *   category: string, severity: number | null, description: string,
  *   location: Location | null, place: string, people_count: number | null,
- *   photos: string[],
+ *   photos: string[], walk_id?: number | null, walk_stop?: number | null,
+ *   feeling?: "unsafe" | "neutral" | "safe" | null,
  * }} ReportPayload
+ *   walk_id, walk_stop, feeling: a safety walk's observation only (left out of other reports)
  */
 
 /**
@@ -37,6 +42,10 @@ export const REPORT_FIELDS = [
 export function toPayload(record) {
   /** @type {Record<string, unknown>} */
   const payload = {};
-  for (const key of REPORT_FIELDS) payload[key] = record[/** @type {keyof ReportPayload} */ (key)];
+  for (const key of REPORT_FIELDS) {
+    const value = record[/** @type {keyof ReportPayload} */ (key)];
+    // The walk fields exist only on a walk's observations; other reports never send them.
+    if (value !== undefined) payload[key] = value;
+  }
   return /** @type {ReportPayload} */ (payload);
 }

@@ -109,9 +109,11 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
   function setCategories(next) {
     // Retired categories stay known (old reports) but are never offered for a new one.
     next = next.filter((category) => category.active !== false);
-    categories = next;
+    categories = next; // a walk's observation keeps its walk category when edited
+    // The safety walk's categories are offered in walk mode only (walk-view.js).
+    const offered = next.filter((category) => category.walk !== true);
     tiles.replaceChildren(
-      ...next.map((category) => {
+      ...offered.map((category) => {
         const tile = document.createElement("button");
         tile.type = "button";
         tile.className = category.urgent ? "tile urgent-tile" : "tile";
@@ -125,7 +127,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
         return tile;
       }),
     );
-    missing.hidden = next.length > 0;
+    missing.hidden = offered.length > 0;
   }
 
   /**

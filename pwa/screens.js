@@ -2,7 +2,15 @@
 import { t } from "./i18n.js";
 
 /** Every section that shows only while the phone is enrolled. */
-const ENROLLED_SECTIONS = ["net", "new-report", "my-reports", "revoked", "clock-warning", "wipe-notice"];
+const ENROLLED_SECTIONS = [
+  "net",
+  "walks",
+  "new-report",
+  "my-reports",
+  "revoked",
+  "clock-warning",
+  "wipe-notice",
+];
 
 /**
  * Put a message in the status line (a live region).

@@ -16,13 +16,14 @@ import { createReportView } from "./report-view.js";
 import { renderReports, wireShowOlder } from "./reports-view.js";
 import { setStatus, showEnrolScreen, showSections } from "./screens.js";
 import { startSync } from "./sync.js";
+import { createWalkView } from "./walk-view.js";
 
 /**
  * @typedef {import("./enrolment.js").Enrolment} Enrolment
  * @typedef {import("./categories.js").Category} Category
  * @typedef {import("./sync.js").SyncSummary} SyncSummary
  * @typedef {import("./store.js").StoredReport} StoredReport
- * @typedef {import("./report-view.js").ReportStorage & {
+ * @typedef {import("./walk-view.js").WalkStorage & {
  *   listReports: () => Promise<StoredReport[]>,
  *   getReport: (id: string) => Promise<StoredReport | undefined>,
  *   wipeData: () => Promise<void>,
@@ -58,7 +59,7 @@ export function startSession(enrolment, storage) {
 async function run({ device, token }, storage, setReportView) {
   const { meta } = storage;
   setStatus(t("enrol.done", { device: device.name, org: device.organisation.name }));
-  showSections(["new-report", "my-reports"], true);
+  showSections(["walks", "new-report", "my-reports"], true);
   showSections(["placeholder"], false);
   // For the service worker's background passes; without it the page still syncs by itself.
   await shareToken(token, meta).catch((error) => console.warn("token for the worker", error));
@@ -97,7 +98,19 @@ async function run({ device, token }, storage, setReportView) {
       void checkStorage();
     },
   });
-  setReportView(view);
+  // Walk mode: an observation is saved into the same outbox and synced the same way.
+  const walkView = createWalkView({
+    storage,
+    onSaved: () => {
+      void refresh();
+      sync?.trigger();
+      void requestBackgroundSync();
+    },
+    onWithdrawn: () => void refresh(),
+    onEnter: () => showSections(["new-report"], false),
+    onLeave: () => showSections(["new-report"], !revoked),
+  });
+  setReportView({ hasDraft: () => view.hasDraft() || walkView.hasDraft() });
 
   /** @param {string} id */
   const openEdit = async (id) => {
@@ -120,7 +133,7 @@ async function run({ device, token }, storage, setReportView) {
     sync?.stop();
     net.hide(); // the revoked screen says what is left; nothing will be sent any more
     setStatus(t("enrol.revoked"));
-    showSections(["new-report"], false);
+    showSections(["new-report", "walks"], false);
     view.dismiss(); // no "Sparad" with Ångra over the revoked screen
     setReportView(null);
     // The pass that got the 401 has already deleted what the server has; again here for a
@@ -145,6 +158,7 @@ async function run({ device, token }, storage, setReportView) {
 
   categories = await loadCategories(token, meta);
   view.setCategories(categories);
+  walkView.setCategories(categories);
   if (await meta.get(REVOKED_KEY)) {
     await enterRevoked(); // stays revoked across restarts, offline too
     return;
@@ -155,6 +169,7 @@ async function run({ device, token }, storage, setReportView) {
   // A report half-written before a reload or restart, before the user starts another one.
   await view.restoreDraft();
   await refresh();
+  await walkView.refresh(); // the walks of the last pull: walk mode works offline
 
   /** @param {SyncSummary} summary */
   const afterPass = async (summary) => {
@@ -165,11 +180,13 @@ async function run({ device, token }, storage, setReportView) {
     if (JSON.stringify(next) !== JSON.stringify(categories)) {
       categories = next;
       view.setCategories(categories);
+      walkView.setCategories(categories);
     }
     if (summary.revoked) await enterRevoked();
     else if (!revoked) {
       if (summary.wiped) showWipeNotice(summary.wiped.reports);
       await refresh();
+      await walkView.refresh(); // the pull may have brought walks planned for today
     }
   };
 

@@ -262,6 +262,36 @@ export function applyPull(pulled, deleted) {
 }
 
 /**
+ * @typedef {{number: number, name: string, lat: number | null, lon: number | null}} WalkStop
+ * @typedef {{id: number, area: string | null, date: string, dark: boolean,
+ *   route: {type: "LineString", coordinates: number[][]} | null, stops: WalkStop[]}} PlannedWalk
+ *   a safety walk the organisation planned, as the last pull listed it
+ */
+
+/**
+ * Keep the planned walks of a pull in place of the earlier ones (walk mode works offline).
+ * @param {PlannedWalk[]} walks
+ * @returns {Promise<void>}
+ */
+export async function keepWalks(walks) {
+  await transact(["walks"], "readwrite", async (tx) => {
+    const store = tx.objectStore("walks");
+    await done(store.clear());
+    for (const walk of walks) await done(store.put(walk));
+  });
+}
+
+/**
+ * The planned walks of the last pull, by date.
+ * @returns {Promise<PlannedWalk[]>}
+ */
+export async function listWalks() {
+  /** @type {PlannedWalk[]} */
+  const walks = await transact(["walks"], "readonly", (tx) => done(tx.objectStore("walks").getAll()));
+  return walks.sort((a, b) => a.date.localeCompare(b.date) || a.id - b.id);
+}
+
+/**
  * @param {string} key
  * @returns {Promise<any>}
  */
@@ -284,19 +314,20 @@ export async function setMeta(key, value) {
 export class NotRevoked extends Error {}
 
 /**
- * Delete everything on this phone (reports, photos, meta, a draft) in one transaction. Only for a
+ * Delete everything on this phone (reports, photos, meta, a draft, walks) in one transaction. Only for a
  * revoked device, after the user has seen the unsent reports (docs/sync-protocol.md,
  * section 1): without the "revoked" mark the transaction is aborted and nothing is deleted.
  * @returns {Promise<void>}
  * @throws {NotRevoked} when the device is not marked revoked
  */
 export async function wipe() {
-  await transact(["reports", "photos", "meta", "drafts"], "readwrite", async (tx) => {
+  await transact(["reports", "photos", "meta", "drafts", "walks"], "readwrite", async (tx) => {
     const meta = tx.objectStore("meta");
     if (!(await done(meta.get(REVOKED_KEY)))) throw new NotRevoked("the device is not revoked");
     await done(tx.objectStore("reports").clear());
     await done(tx.objectStore("photos").clear());
     await done(tx.objectStore("drafts").clear());
+    await done(tx.objectStore("walks").clear());
     await done(meta.clear());
   });
 }

@@ -1,6 +1,6 @@
 // Step 3 of a sync pass: pull with the stored cursor while the server has more. Applies the
 // coordinator's status and comments to this phone's reports (and drops those deleted on the
-// server), keeps the categories, the cursor, the server's time and its retention (how long
+// server), keeps the categories, the planned walks, the cursor, the server's time and its retention (how long
 // acknowledged reports stay whole, prune.js), notes a wipe order in the summary, and measures
 // the clock skew. The outbox count (read once) goes with the first page only, so the morning
 // digest can name phones still holding reports.
@@ -44,6 +44,7 @@ export async function pullChanges(context, summary) {
     summary.pulled += await store.applyPull(body.reports ?? [], body.deleted ?? []);
     if (body.categories) await store.setMeta(CATEGORIES_KEY, body.categories);
     if (body.retention) await store.setMeta(RETENTION_KEY, body.retention);
+    if (Array.isArray(body.walks)) await store.keepWalks(body.walks);
     if (body.wipe === true) summary.wipeOrdered = true;
     await store.setMeta(CURSOR_KEY, body.cursor);
     if (body.server_time) await keepServerTime(body.server_time, receivedAt, summary);

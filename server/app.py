@@ -93,6 +93,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.sharing import share
     from server.commands.subject import subject
     from server.commands.users import user
+    from server.commands.walks import walk
     from server.demo.cli import demo
     from server.digest.cli import digest, digest_settings
 
@@ -113,5 +114,6 @@ def _register_commands(app: Flask) -> None:
         check_command,
         backup_command,
         restore_command,
+        walk,
     ):
         app.cli.add_command(cmd)

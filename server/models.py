@@ -13,6 +13,7 @@ from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
 from server.retention.models import PurgeRun
 from server.sharing.models import SharingAgreement
+from server.walks.models import Walk
 
 __all__ = [
     "Area",
@@ -36,5 +37,6 @@ __all__ = [
     "ReportComment",
     "SharingAgreement",
     "Tombstone",
+    "Walk",
     "WorkspaceSession",
 ]

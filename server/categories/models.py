@@ -21,6 +21,8 @@ class Category(db.Model):
     label_sv: Mapped[str] = mapped_column(String(120))
     label_en: Mapped[str] = mapped_column(String(120))
     urgent: Mapped[bool] = mapped_column(default=False)
+    # A safety walk's category: offered only in walk mode, never a night incident.
+    walk: Mapped[bool] = mapped_column(default=False)
     sort_order: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

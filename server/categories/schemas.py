@@ -12,5 +12,6 @@ class CategoryOut(Schema):
     label_sv = fields.String()
     label_en = fields.String()
     urgent = fields.Boolean()
+    walk = fields.Boolean(metadata={"description": "Offered only on a safety walk."})
     order = fields.Integer(attribute="sort_order")
     active = fields.Boolean()

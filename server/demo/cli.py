@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from server.auth import service as persons
 from server.cli_util import emit, json_option
 from server.demo.data import DEVICES, PARTNERS, DemoDevice, generate_reports
+from server.demo.walk import OBSERVATIONS, add_demo_walk
 from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
@@ -58,6 +59,10 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     # The three towns as approximate areas, so reports get an area as they arrive.
     doc = json.loads((Path(__file__).parent / "areas.geojson").read_text(encoding="utf-8"))
     devices, created = _populate(org, DEVICES, doc, weeks, seed)
+    # A completed trygghetsvandring with its observations (the protocol in the workspace).
+    walk = add_demo_walk(org.id, devices["Nattvandrarna Staffanstorp"])
+    created += len(OBSERVATIONS)
+    drain()
     partners = {}
     for n, partner in enumerate(PARTNERS, start=1):
         other = orgs.create(partner.name, partner.kind)
@@ -79,10 +84,12 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             "login": {"email": DEMO_COORDINATOR, "password": password},
             "admin": DEMO_ADMIN,
             "partners": [o.slug for o in partners.values()],
+            "walk": walk.id,
         },
         f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
         f"{created} reports over {weeks} weeks.\n"
         f"Also {', '.join(o.name for o in partners.values())}, sharing by agreement.\n"
+        f"A completed safety walk: /workspace/walks/{walk.id}/protocol\n"
         f"Workspace login (shown only now): {DEMO_COORDINATOR} / {password} "
         f"(the admin {DEMO_ADMIN} has the same password)",
     )

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, select, update
 
 from analysis.geo import AreaDef
 from analysis.places import PlacePoint, RecurringPlace, find_recurring
-from server.categories import CALM
+from server.categories import NOT_INCIDENTS
 from server.domain_errors import Invalid
 from server.extensions import db
 from server.geography import locate
@@ -120,7 +120,8 @@ def recurring_places_where(
             Report.created_at >= now - timedelta(days=days),
             Report.created_at <= now,
             Report.lat.is_not(None),
-            Report.category_code != CALM,  # a calm round is not a deviation
+            # A calm round or a walk's note is not a deviation.
+            Report.category_code.not_in(sorted(NOT_INCIDENTS)),
         )
     )
     points = [

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from analysis.calendar import STOCKHOLM, days_window
-from server.categories import CALM
+from server.categories import NOT_INCIDENTS
 from server.extensions import db
 from server.incidents.models import CLOSED_STATUSES, Incident
 from server.reports.models import Report
@@ -102,7 +102,7 @@ def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> l
     if f.categories:
         query = query.where(Incident.category_code.in_(f.categories))
     elif f.hide_calm:
-        query = query.where(Incident.category_code != CALM)
+        query = query.where(Incident.category_code.not_in(sorted(NOT_INCIDENTS)))
     if f.areas:
         query = query.where(Incident.area_id.in_(f.areas))
     if f.statuses:
@@ -187,7 +187,7 @@ def daily_counts(
             visible_reports(scope),
             Report.created_at >= start,
             Report.created_at < end,
-            Report.category_code != CALM,
+            Report.category_code.not_in(sorted(NOT_INCIDENTS)),
         )
     )
     for created_at, category, area in rows:

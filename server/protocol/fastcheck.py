@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from server.protocol.schemas import EARLIEST, MAX_OFFSET, MAX_PHOTOS
+from server.protocol.schemas import (
+    EARLIEST,
+    FEELINGS,
+    MAX_OFFSET,
+    MAX_PHOTOS,
+    MAX_WALK_ID,
+    MAX_WALK_STOP,
+)
 from sync.ids import SHA256_PATTERN
 
 _PHOTO = re.compile(f"^{SHA256_PATTERN}$")  # the schema's Regexp, `$` and all
@@ -69,9 +76,14 @@ def fast_load(raw: dict[str, Any], rules: Rules) -> dict[str, Any] | None:
         place := _text(get("place", _MISSING), 200, default="", nullable=True),
         people := _integer(get("people_count", _MISSING), 0, 10_000, default=None, nullable=True),
         photos := _photos(get("photos", _MISSING)),
+        walk_id := _integer(get("walk_id", _MISSING), 1, MAX_WALK_ID, default=None, nullable=True),
+        stop := _integer(get("walk_stop", _MISSING), 1, MAX_WALK_STOP, default=None, nullable=True),
+        feeling := _feeling(get("feeling", _MISSING)),
     )
     if any(v is _BAD for v in values):
         return None
+    if walk_id is None and (stop is not None or feeling is not None):
+        return None  # a stop or a feeling belongs to a walk observation only
     return {
         "id": report_id,
         "created_at": created,
@@ -84,7 +96,19 @@ def fast_load(raw: dict[str, Any], rules: Rules) -> dict[str, Any] | None:
         "place": place,
         "people_count": people,
         "photos": photos,
+        "walk_id": walk_id,
+        "walk_stop": stop,
+        "feeling": feeling,
     }
+
+
+def _feeling(value: Any) -> Any:
+    """Check the feeling: a String, one of FEELINGS, or null."""
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, str):
+        return _BAD
+    return value if value in FEELINGS else _BAD
 
 
 def _when(value: Any, latest: datetime, *, required: bool) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -17,8 +18,12 @@ from server.meta.service import database_epoch
 from server.orgs.models import ChangeCounter
 from server.photos.service import photos_present
 from server.reports.models import Report, ReportComment, Tombstone
+from server.walks.service import pull_view
 from sync.clock import utcnow
 from sync.cursor import Cursor, decode_cursor, encode_cursor
+
+# The walks' calendar: a walk is planned on a local day (the installation is Swedish).
+_LOCAL = ZoneInfo("Europe/Stockholm")
 
 
 def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> dict[str, Any]:
@@ -68,6 +73,8 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
         "retention": {"phone_days": int(current_app.config["PHONE_KEEP_DAYS"])},
         # An admin's `lagesbild device wipe`: on every page until the phone confirms it.
         "wipe": wipe_pending(device),
+        # The organisation's planned safety walks the phone may join (server.walks).
+        "walks": pull_view(device.org_id, utcnow().astimezone(_LOCAL).date()),
     }
 
 

@@ -22,6 +22,7 @@ from server.protocol.schemas import ReportIn
 from server.protocol.store import SomeKnown, insert_new, store_all_new
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
+from server.walks.observations import WalkTag, refusals
 from sync.clock import utcnow
 from sync.merge import (
     Edit,
@@ -56,6 +57,9 @@ class _Item:
     errors: dict[str, Any] | None = None
     result: MergeResult | None = None
     explicit_clock: bool = False  # the device sent updated_at (an edit's own time)
+    # walk_id, walk_stop and feeling: stored when the report is created (server.walks).
+    walk: dict[str, Any] = field(default_factory=dict)
+    made_on: Any = None  # the device's calendar day of created_at
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,9 +94,28 @@ def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_I
                 edit=edit,
                 report_id=data["id"],
                 explicit_clock=data["updated_at"] is not None,
+                walk={k: data[k] for k in _WALK_FIELDS},
+                made_on=data["created_at"].date(),
             )
         )
     return items
+
+
+_WALK_FIELDS = ("walk_id", "walk_stop", "feeling")
+_NO_WALK = dict.fromkeys(_WALK_FIELDS)
+
+
+def _check_walks(org_id: int, items: list[_Item]) -> None:
+    """Refuse, item by item, the reports naming a walk they may not join."""
+    tagged = [it for it in items if it.edit is not None and it.walk.get("walk_id") is not None]
+    if not tagged:
+        return
+    tags = [WalkTag(it.walk["walk_id"], it.walk["walk_stop"], it.made_on) for it in tagged]
+    with phase("read"):
+        errors = refusals(org_id, tags)
+    for it, err in zip(tagged, errors, strict=True):
+        if err is not None:
+            it.edit, it.errors = None, err
 
 
 def _flatten(messages: Any) -> dict[str, Any]:
@@ -127,6 +150,7 @@ def push(device: Pusher, raw_items: list[Any]) -> Pushed:
     # Validation and planning run outside any transaction; the write lock is held only to
     # check which ids are known and to write.
     items = _parse(raw_items, categories, now)
+    _check_walks(device.org_id, items)
     valid = [it for it in items if it.edit is not None]
     if not valid:
         return Pushed(items, None)
@@ -208,6 +232,7 @@ def _plan(
                 # stored: refuse it instead. (A stale original loses on time and is fine.)
                 it.errors, it.result = {"updated_at": [EDIT_NEEDS_TIME]}, None
     mergeable = [it for it in mergeable if it.result is not None]
+    walk_of = {str(it.report_id): it.walk for it in valid}
     return _Plan(
         ids=sorted({it.report_id for it in valid if it.report_id is not None}),
         mergeable=mergeable,
@@ -215,7 +240,10 @@ def _plan(
         final=batch.final,
         created=batch.created,
         changed={str(it.report_id) for it in mergeable if it.result and it.result.changed},
-        new_rows=[_new_row(device, rid, batch.final[rid], now) for rid in sorted(batch.created)],
+        new_rows=[
+            _new_row(device, rid, batch.final[rid], now, walk_of.get(rid) or _NO_WALK)
+            for rid in sorted(batch.created)
+        ],
     )
 
 
@@ -230,7 +258,9 @@ def _lost_on_a_tie(state: ReportState, edit: Edit) -> bool:
     return False
 
 
-def _new_row(device: Pusher, rid: str, state: ReportState, now: datetime) -> dict[str, Any]:
+def _new_row(
+    device: Pusher, rid: str, state: ReportState, now: datetime, walk: dict[str, Any]
+) -> dict[str, Any]:
     """Build the row of a new report; its change number is set under the lock."""
     return {
         "id": uuid.UUID(rid),
@@ -246,6 +276,7 @@ def _new_row(device: Pusher, rid: str, state: ReportState, now: datetime) -> dic
         "area_id": None,
         "place_id": None,
         "text_purged_at": None,
+        **walk,
         "received_at": now,
         "updated_at": now,
         "version": 1,

@@ -9,11 +9,16 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.categories.schemas import CategoryOut
+from server.walks.schemas import WalkOut
 from sync.ids import SHA256_PATTERN
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_PHOTOS = 20
 MAX_OFFSET = timedelta(hours=18)
+MAX_WALK_ID = 2**31 - 1
+MAX_WALK_STOP = 999
+FEELINGS = ("unsafe", "neutral", "safe")
+WALK_ONLY = "Only a walk observation (with walk_id) has this."
 
 
 class Text(fields.String):
@@ -109,6 +114,27 @@ class ReportIn(Schema):
         load_default=list,
         validate=validate.Length(max=MAX_PHOTOS, error=f"At most {MAX_PHOTOS} photos per report."),
     )
+    # A walk observation (server.walks): the walk, its stop and how the place felt. Whether
+    # the walk exists, is the organisation's and is on the report's day is the push's check.
+    walk_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, MAX_WALK_ID, error="The walk id must be a positive number."),
+    )
+    walk_stop = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(
+            1, MAX_WALK_STOP, error=f"The stop number must be 1–{MAX_WALK_STOP}."
+        ),
+    )
+    feeling = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(FEELINGS, error="The feeling must be unsafe, neutral or safe."),
+    )
 
     def __init__(
         self, *, categories: Collection[str], now: datetime, future_skew: timedelta, **kw: Any
@@ -143,6 +169,10 @@ class ReportIn(Schema):
         photos = data.get("photos") or []
         if len(set(photos)) != len(photos):
             errors["photos"] = ["The same photo is listed twice."]
+        if data.get("walk_id") is None:
+            for key in ("walk_stop", "feeling"):
+                if data.get(key) is not None:
+                    errors.setdefault(key, []).append(WALK_ONLY)
         if errors:
             raise ValidationError(errors)
 
@@ -231,6 +261,13 @@ class PullOut(Schema):
             "phone deletes every report the server acknowledged, with its photos, keeps the "
             "unsent ones, then calls POST /api/v1/device/wiped."
         }
+    )
+    walks = fields.List(
+        fields.Nested(WalkOut),
+        metadata={
+            "description": "The organisation's planned safety walks from yesterday to a week "
+            "ahead: a report joins one with walk_id (and walk_stop, feeling)."
+        },
     )
 
 

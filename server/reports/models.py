@@ -48,6 +48,13 @@ class Report(db.Model):
     place: Mapped[str] = mapped_column(String(200), default="")
     people_count: Mapped[int | None]
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A walk observation: the walk it was made on, its stop and the walker's feeling there.
+    # Set when the report is created and kept (server.walks.observations).
+    walk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("walks.id", ondelete="SET NULL"), index=True
+    )
+    walk_stop: Mapped[int | None] = mapped_column(SmallInteger)
+    feeling: Mapped[str | None] = mapped_column(String(10))
     # When retention cleared the free text and photos (the report's facts stay).
     text_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Merge bookkeeping: per-field (edited_at, revision) registers.

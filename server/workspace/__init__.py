@@ -32,6 +32,7 @@ from server.workspace import (  # noqa: E402
     place_views,
     share_views,
     trend_views,
+    walk_views,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "place_views",
     "share_views",
     "trend_views",
+    "walk_views",
 ]

@@ -54,6 +54,13 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.digest_run_document", "GET"): FREE_TEXT,
     ("workspace.lagesbild", "GET"): FREE_TEXT,
     ("workspace.lagesbild_document", "GET"): FREE_TEXT,
+    # Safety walks: the list and the protocol hold free text and photos; planning is an edit.
+    ("workspace.walks_page", "GET"): FREE_TEXT,
+    ("workspace.walk_protocol", "GET"): FREE_TEXT,
+    ("workspace.walk_create", "POST"): EDITORS,
+    ("workspace.walk_edit", "GET"): EDITORS,
+    ("workspace.walk_update", "POST"): EDITORS,
+    ("workspace.walk_status", "POST"): EDITORS,
     # Insight: counts and positions; the map leaves free text out for an analyst.
     ("workspace.map", "GET"): INSIGHT,
     ("workspace.map_data", "GET"): INSIGHT,

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from analysis.calendar import last_night, night_window
 from server.devices.service import device_kinds
-from server.digest.content.tally import is_calm
+from server.digest.content.tally import kept_apart
 from server.incidents import queries
 from server.incidents import service as incidents
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE, Incident
@@ -137,8 +137,9 @@ def night() -> str:
         args["sort"] = "severity"
     parsed = parse_filter(args, current_scope(), utcnow(), window=(start, end))
     context = _list_context(parsed)
-    # Calm rounds are presence, shown apart (night_summary), not incidents to triage.
-    context["rows"] = [r for r in context["rows"] if not is_calm(r["category_code"])]
+    # Calm rounds are presence, shown apart (night_summary), and a safety walk's observations
+    # belong to its protocol: neither is an incident to triage.
+    context["rows"] = [r for r in context["rows"] if not kept_apart(r["category_code"])]
     html = render_template(
         "workspace/night.html",
         night_label=t("night.window", start=day_label(start.date()), end=day_label(end.date())),

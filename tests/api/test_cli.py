@@ -17,6 +17,7 @@ from server.extensions import db
 from server.orgs.models import ChangeCounter, Organisation
 from server.reports.models import Report, Tombstone
 from server.sharing import service as sharing
+from server.walks.models import Walk
 from tests.support import factories
 
 PUSH = "/api/v1/sync/push"
@@ -386,6 +387,12 @@ def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runne
     }
     admin = db.session.scalar(select(Person).where(Person.email == data["admin"]))
     assert admin.role == "admin" and verify_password(admin.password_hash, data["login"]["password"])
+    # One completed safety walk, its observations at its stops (and one at none).
+    walk = db.session.get(Walk, data["walk"])
+    assert (walk.org_id, walk.status, walk.dark, len(walk.stops)) == (org.id, "done", True, 5)
+    observed = db.session.scalars(select(Report).where(Report.walk_id == walk.id)).all()
+    assert len(observed) == 9 and {r.walk_stop for r in observed} == {1, 2, 3, 4, 5, None}
+    assert all(r.category_code.startswith("vandring_") and r.feeling for r in observed)
 
     again = ok_json(cli(runner, "demo", "--if-new", "--json"))
 

@@ -26,6 +26,7 @@ from server.workspace import access
 from tests.support import factories
 from tests.support.digest import sent_night_run
 from tests.support.photos import STORED, jpeg, put, sha
+from tests.support.walks import area_of, make_walk
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     LOGIN,
     Scene,
@@ -65,6 +66,9 @@ FORMS = {
     "workspace.move": lambda w: {"target": str(w.scene.second)},
     "workspace.share": lambda w: {"to_org": str(w.other_org), "detail": "counts"},
     "workspace.erase_report": lambda w: {"reason": "erasure", "confirm": "yes"},
+    "workspace.walk_create": lambda w: walk_form(w.own_area),
+    "workspace.walk_update": lambda w: walk_form(w.own_area),
+    "workspace.walk_status": lambda w: {"status": "done"},
     "workspace.name_place": lambda w: {
         "name": "Stationen",
         "radius": "100",
@@ -72,7 +76,12 @@ FORMS = {
         "lon": "13.2083",
     },
 }
-OBJECT_ARGS = ("incident_id", "report_id", "sha256", "run_id", "agreement_id")
+OBJECT_ARGS = ("incident_id", "report_id", "sha256", "run_id", "agreement_id", "walk_id")
+
+
+def walk_form(area_id: int) -> dict[str, str]:
+    """A valid walk plan in the organisation's area."""
+    return {"area": str(area_id), "date": "2026-12-10", "stops": "Stationen\nTorget"}
 
 
 def routes(app: Flask) -> list[tuple[Rule, str]]:
@@ -106,6 +115,7 @@ class Objects:
     photo: str
     run: int
     agreement: int  # one the organisation gives (only its own may be revoked)
+    walk: int = 0
 
 
 @dataclass
@@ -117,6 +127,7 @@ class World:
     other: Objects
     missing: Objects
     other_org: int
+    own_area: int = 0
 
 
 def _photo_report(client: FlaskClient, dev: factories.EnrolledDevice, seed: int) -> str:
@@ -147,8 +158,12 @@ def make_world(app: Flask, role: str) -> World:
         sent_night_run(other_scene.org.id),
         sharing.share(other_scene.org, scene.org, "counts").id,
     )
-    missing = Objects(uuid.uuid4(), str(uuid.uuid4()), "ab" * 32, 2_000_000_000, 2_000_000_000)
-    return World(scene, own, other, missing, other_scene.org.id)
+    missing = Objects(
+        uuid.uuid4(), str(uuid.uuid4()), "ab" * 32, 2_000_000_000, 2_000_000_000, 2_000_000_000
+    )
+    own.walk = make_walk(scene.org).id
+    other.walk = make_walk(other_scene.org).id
+    return World(scene, own, other, missing, other_scene.org.id, area_of(scene.org).id)
 
 
 def url(rule: Rule, objects: Objects) -> str:
@@ -159,6 +174,7 @@ def url(rule: Rule, objects: Objects) -> str:
         "sha256": objects.photo,
         "run_id": objects.run,
         "agreement_id": objects.agreement,
+        "walk_id": objects.walk,
         "package": "leaflet",
         "filename": "leaflet.js" if rule.endpoint == "workspace.vendor" else "workspace.css",
     }

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from server.categories import WALK_CATEGORIES
 from server.categories.models import Category
 from server.devices import service as devices
 from server.extensions import db
@@ -33,9 +34,10 @@ PULL_KEYS = {
     "server_time",
     "retention",
     "wipe",
+    "walks",
 }
 REPORT_KEYS = {"id", "status", "version", "updated_at", "missing_photos", "comments"}
-CATEGORY_KEYS = {"code", "label_sv", "label_en", "urgent", "order", "active"}
+CATEGORY_KEYS = {"code", "label_sv", "label_en", "urgent", "walk", "order", "active"}
 HASH_A = "a" * 64
 HASH_B = "b" * 64
 
@@ -332,7 +334,12 @@ def test_pull_lists_all_twelve_categories_with_their_attributes(client, device):
     db.session.execute(update(Category).where(Category.code == "rykten").values(active=False))
     db.session.commit()
 
-    cats = pull(client, device)["categories"]
+    every = pull(client, device)["categories"]
+    # The eight safety-walk categories come after, flagged for the phone's walk mode.
+    walk = [c for c in every if c["walk"]]
+    assert {c["code"] for c in walk} == WALK_CATEGORIES
+    assert min(c["order"] for c in walk) > max(c["order"] for c in every if not c["walk"])
+    cats = [c for c in every if not c["walk"]]
 
     assert len(cats) == 12
     for cat in cats:

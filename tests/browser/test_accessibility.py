@@ -17,6 +17,7 @@ from server.commands.devices import enrol_url
 from server.devices import service as devices
 from server.orgs import service as orgs
 from tests.browser.axe import describe, run_axe, serious
+from tests.support.walks import make_walk
 
 TIMEOUT_MS = 10000
 ON_SERVER = re.compile(r"^På servern")
@@ -128,3 +129,20 @@ def test_the_light_theme_is_a_choice_that_sticks(live_server, page):
 
     page.get_by_role("button", name="Ljust läge (för dagsljus)").click()
     expect(root).not_to_have_attribute("data-theme", "light")
+
+
+def test_the_walk_screen(live_server, themed_page):
+    with live_server.app.app_context():
+        org = orgs.create("Staffanstorps kommun")
+        make_walk(org)
+        link = enrol_url(devices.issue_code(org, "Nattvandrarna", "nattvandrare", 24).code)
+    themed_page.goto(link)
+    themed_page.get_by_role("button", name="Trygghetsvandring: Centrum (mörker)").click(
+        timeout=TIMEOUT_MS
+    )
+    themed_page.get_by_role("button", name="Belysning", exact=True).click()
+    themed_page.get_by_role("button", name="Otrygg", exact=True).click()
+    themed_page.get_by_text("Rutt och stopp").click()
+    expect(themed_page.get_by_text("Gångtunneln", exact=True)).to_be_visible()
+
+    _assert_accessible(themed_page, "walk screen")

@@ -228,4 +228,4 @@ def test_the_upgrade_to_drafts_keeps_every_queued_report(live_server, page):
             };
         })"""
     )
-    assert stores == [2, ["drafts", "meta", "photos", "reports"]]
+    assert stores == [3, ["drafts", "meta", "photos", "reports", "walks"]]

@@ -167,6 +167,11 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     | HEX64.map(lambda h: [h, h])
     | ANY_JSON,
     "status": ANY_JSON,  # an unknown key the schema ignores
+    # A walk observation: a walk id, its stop and a feeling (a stop or a feeling alone is
+    # refused: WALK_FIELDS below draws them together more often).
+    "walk_id": INTS | st.sampled_from([1, 7, 2**31 - 1, 2**31, 0, "7", 7.0]),
+    "walk_stop": INTS | st.sampled_from([1, 999, 1000, 0, "3", 3.0]),
+    "feeling": st.sampled_from(["unsafe", "neutral", "safe", "Safe", "", "otrygg", 1]) | ANY_JSON,
 }
 GOOD: dict[str, Any] = {
     "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
@@ -208,6 +213,43 @@ def _same(raw: dict[str, Any]) -> None:
     got = fast_load(raw, RULES)
     assert (got is None) == (expected is None), (raw, expected)
     assert got == expected
+
+
+WALK = st.fixed_dictionaries(
+    {},
+    optional={
+        "walk_id": FIELDS["walk_id"],
+        "walk_stop": FIELDS["walk_stop"],
+        "feeling": FIELDS["feeling"],
+    },
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(WALK, st.booleans())
+def test_fast_check_agrees_on_walk_fields(walk: dict[str, Any], with_id: bool) -> None:
+    """Walk id, stop and feeling together or alone, valid and not: the same decision."""
+    body = {**GOOD, **walk}
+    if with_id:
+        body.setdefault("walk_id", 3)
+    _same(body)
+
+
+def test_walk_fields_bounds() -> None:
+    """Fixed walk cases: a full observation, a stop or feeling without a walk, bad values."""
+    accepted = fast_load({**GOOD, "walk_id": 4, "walk_stop": 2, "feeling": "safe"}, RULES)
+    assert accepted is not None and (accepted["walk_id"], accepted["feeling"]) == (4, "safe")
+    for change in (
+        {"walk_stop": 1},
+        {"feeling": "unsafe"},
+        {"walk_id": 4, "walk_stop": 0},
+        {"walk_id": 4, "walk_stop": 1000},
+        {"walk_id": 4, "feeling": "scary"},
+        {"walk_id": 0},
+        {"walk_id": "4"},
+    ):
+        assert fast_load({**GOOD, **change}, RULES) is None, change
+        _same({**GOOD, **change})
 
 
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -40,7 +40,7 @@ from server.digest.content.rows import (
     stored_photos_of,
 )
 from server.digest.content.shared import area_names, owners_of, place_names, scope_key
-from server.digest.content.tally import is_calm, tally
+from server.digest.content.tally import kept_apart, tally
 from server.extensions import db
 from server.orgs.models import Organisation
 from server.sharing.rules import Scope
@@ -104,7 +104,7 @@ def build_digest(
             or "reports",
         )
         for incident in incidents
-        if not is_calm(incident.category_code)
+        if not kept_apart(incident.category_code)
     ]
     # Counted as the night view counts them (`tally`): calm rounds apart, not incidents.
     counted = tally(rows, incidents, kinds)

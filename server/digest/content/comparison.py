@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from analysis.calendar import comparison_periods, period_for
 from analysis.trends import direction_of, mean_of, usable_history
+from server.categories import NOT_INCIDENTS
 from server.digest.content.items import area_order
-from server.digest.content.model import CALM, CategoryInfo, Period, TrendRow, Trends
+from server.digest.content.model import CategoryInfo, Period, TrendRow, Trends
 from server.incidents.history import first_report_day
 from server.incidents.queries import counts_in_window
 from server.sharing.rules import Scope
@@ -50,7 +51,9 @@ def trends_of(
     totals_by_window = [0] * len(windows)
     for index, window_counts in enumerate(counts):
         for (category, area), n in window_counts.items():
-            if category == CALM:  # presence, counted apart (tally.py), as the night view does
+            if (
+                category in NOT_INCIDENTS
+            ):  # calm rounds counted apart (tally.py), walks' notes not at all
                 continue
             per_category[category][index] += n
             per_area[area][index] += n

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 
+from server.categories import NOT_INCIDENTS
 from server.digest.content.items import incident_item
-from server.digest.content.model import CALM, FollowUps
+from server.digest.content.model import FollowUps
 from server.extensions import db
 from server.incidents.models import CLOSED_STATUSES, INCIDENT_STATUSES, Incident
 
@@ -42,7 +43,7 @@ def followups_of(
         # IN (the open statuses) rather than NOT IN (the closed ones): an index on the
         # status can serve it.
         Incident.status.in_(OPEN_STATUSES),
-        Incident.category_code != CALM,
+        Incident.category_code.not_in(sorted(NOT_INCIDENTS)),
     ]
     if listed:
         where.append(Incident.id.not_in(sorted(listed)))

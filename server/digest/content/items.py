@@ -6,7 +6,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from server.digest.content.model import CALM, AreaGroup, CategoryInfo, IncidentItem
+from server.categories import NOT_INCIDENTS
+from server.digest.content.model import AreaGroup, CategoryInfo, IncidentItem
 from server.digest.content.rows import ReportRow
 from server.digest.content.tally import needs_action
 from server.incidents.models import Incident
@@ -118,7 +119,7 @@ def by_area(
     grouped: dict[int, list[IncidentItem]] = defaultdict(list)
     for item in items:
         grouped[item.area_id].append(item)
-    reports = Counter(r.area_id for r in rows if r.category != CALM)
+    reports = Counter(r.area_id for r in rows if r.category not in NOT_INCIDENTS)
     return tuple(
         AreaGroup(
             area_id=a,

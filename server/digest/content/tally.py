@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from server.categories import NOT_INCIDENTS
 from server.digest.content.model import CALM, Calm
 from server.digest.content.reporting import calm_of
 from server.digest.content.rows import ReportRow, device_kinds, load_incidents, period_reports
@@ -57,12 +58,17 @@ def is_calm(category: str) -> bool:
     return category == CALM
 
 
+def kept_apart(category: str) -> bool:
+    """Tell whether a category is never a night incident: a calm round or a walk's note."""
+    return category in NOT_INCIDENTS
+
+
 def tally(rows: Sequence[ReportRow], incidents: Iterable[Incident], kinds: dict[int, str]) -> Tally:
     """Count the period's reports and the visible incidents they belong to (see the module)."""
-    counted = [i for i in incidents if not is_calm(i.category_code)]
+    counted = [i for i in incidents if not kept_apart(i.category_code)]
     return Tally(
         incidents=len(counted),
-        reports=sum(1 for r in rows if not is_calm(r.category)),
+        reports=sum(1 for r in rows if not kept_apart(r.category)),
         action=sum(1 for i in counted if needs_action(i)),
         calm=calm_of(rows, kinds),
     )

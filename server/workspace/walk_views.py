@@ -1,0 +1,157 @@
+"""Workspace pages for safety walks: plan, list, edit, close, and the printable protocol.
+
+``/workspace/walks`` lists the organisation's walks with the planning form;
+``/workspace/walks/<id>`` edits one; ``/workspace/walks/<id>/protocol`` is the protocol
+(the same template as `lagesbild walk protocol --html`, with no personal names).
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from server.db import phase
+from server.domain_errors import DomainError, NotFound
+from server.geography.service import list_areas
+from server.photos.service import photos_present
+from server.walks import service as walks
+from server.walks.models import PARTICIPANT_KINDS
+from server.walks.protocol import build
+from server.walks.render import render_protocol
+from server.workspace import bp
+from server.workspace.hooks import audit, message
+from server.workspace.i18n import current_lang, t
+from server.workspace.walk_form import WalkForm, from_request, from_walk, to_plan
+
+WALK_ID = "<int(max=2147483647):walk_id>"
+
+
+def _list_page(form: WalkForm | None = None, status: int = 200) -> Response:
+    """Render the walk list with the planning form (a failed form's values and error)."""
+    org_id = current_user.org.id
+    rows = walks.list_walks(org_id)
+    html = render_template(
+        "workspace/walks.html",
+        walks=rows,
+        area_names=walks.area_names(rows),
+        areas=list_areas(org_id),
+        form=form or WalkForm(),
+        kinds=PARTICIPANT_KINDS,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _edit_page(walk_id: int, form: WalkForm, status: int = 200) -> Response:
+    """Render the edit form of one walk."""
+    html = render_template(
+        "workspace/walk_edit.html",
+        walk=walks.get_walk(current_user.org.id, walk_id),
+        areas=list_areas(current_user.org.id),
+        form=form,
+        kinds=PARTICIPANT_KINDS,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _own_walk(walk_id: int) -> None:
+    """Answer 404 unless the walk is the organisation's (another's looks missing)."""
+    try:
+        walks.get_walk(current_user.org.id, walk_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/walks")
+@login_required
+def walks_page() -> Response:
+    """List the organisation's walks, with the form to plan one."""
+    with phase("read"):
+        return _list_page()
+
+
+@bp.post("/walks")
+@login_required
+def walk_create() -> Response:
+    """Plan a walk; a bad form is shown again with what is wrong."""
+    form = WalkForm()
+    try:
+        form = from_request(request.form, request.files)
+        with phase("write"):
+            created = walks.create_walk(current_user.org.id, to_plan(form))
+    except DomainError as exc:
+        form.error = t("walk.error", reason=exc.message)
+        with phase("read"):
+            return _list_page(form, status=400)
+    audit("walk.create", str(created.id))
+    message("walk.plan.saved")
+    return redirect(url_for("workspace.walk_edit", walk_id=created.id))
+
+
+@bp.get(f"/walks/{WALK_ID}")
+@login_required
+def walk_edit(walk_id: int) -> Response:
+    """Show a walk's plan in the edit form."""
+    with phase("read"):
+        _own_walk(walk_id)
+        return _edit_page(walk_id, from_walk(walks.get_walk(current_user.org.id, walk_id)))
+
+
+@bp.post(f"/walks/{WALK_ID}")
+@login_required
+def walk_update(walk_id: int) -> Response:
+    """Change a walk's plan; a bad form is shown again with what is wrong."""
+    with phase("read"):
+        _own_walk(walk_id)
+    form = WalkForm()
+    try:
+        form = from_request(request.form, request.files)
+        with phase("write"):
+            walks.update_walk(current_user.org.id, walk_id, to_plan(form))
+    except DomainError as exc:
+        form.error = t("walk.error", reason=exc.message)
+        with phase("read"):
+            return _edit_page(walk_id, form, status=400)
+    audit("walk.update", str(walk_id))
+    message("walk.plan.saved")
+    return redirect(url_for("workspace.walk_edit", walk_id=walk_id))
+
+
+@bp.post(f"/walks/{WALK_ID}/status")
+@login_required
+def walk_status(walk_id: int) -> Response:
+    """Mark a walk done (or planned again)."""
+    with phase("read"):
+        _own_walk(walk_id)
+    status = request.form.get("status", "")
+    try:
+        with phase("write"):
+            walks.set_status(current_user.org.id, walk_id, status)
+    except DomainError:
+        abort(400)
+    audit("walk.status", f"{walk_id} {status}")
+    return redirect(url_for("workspace.walks_page"))
+
+
+@bp.get(f"/walks/{WALK_ID}/protocol")
+@login_required
+def walk_protocol(walk_id: int) -> Response:
+    """Show a walk's printable protocol (photos through the workspace's photo route)."""
+    org_id = current_user.org.id
+    with phase("read"):
+        try:
+            protocol = build(org_id, walk_id)
+        except NotFound:
+            abort(404)
+        named = {sha for o in protocol.observations for sha in o.photos}
+        present = photos_present(org_id, named)
+
+    def thumb(sha256: str) -> str | None:
+        if sha256 not in present:
+            return None
+        return url_for("workspace.photo", sha256=sha256, size="thumb")
+
+    html = render_protocol(
+        protocol, current_lang(), thumb, back_url=url_for("workspace.walks_page")
+    )
+    audit("walk.protocol", str(walk_id))
+    return Response(html, mimetype="text/html")
