@@ -29,7 +29,7 @@ def enrol() -> tuple[dict[str, Any], int]:
         content: {application/json: {schema: EnrolIn}}
       responses:
         201: {description: Enrolled, content: {application/json: {schema: EnrolOut}}}
-        400: {description: Unknown, used or expired code}
+        400: {description: "Unknown, used or expired code"}
     """
     body = json_body(ENROL_MAX_BYTES, "enrolment request")
     if not isinstance(body, dict):
@@ -60,7 +60,7 @@ def wiped() -> tuple[dict[str, Any], int]:
       security: [{deviceToken: []}]
       responses:
         200: {description: Recorded, content: {application/json: {schema: WipedOut}}}
-        401: {description: Missing, unknown or revoked token}
+        401: {description: "Missing, unknown or revoked token"}
     """
     device = service.confirm_wiped(current_device(), Actor(client_address=request.remote_addr))
     out = {"wipe": service.wipe_pending(device), "wiped_at": device.wiped_at}

@@ -38,7 +38,7 @@ def push() -> tuple[dict[str, Any], int]:
           description: One result per report, in order
           content: {application/json: {schema: PushOut}}
         400: {description: Not JSON or no reports list}
-        401: {description: Missing, unknown or revoked token}
+        401: {description: "Missing, unknown or revoked token"}
         413: {description: Too many reports or too many bytes}
     """
     body = json_body(int(current_app.config["MAX_PUSH_BYTES"]), "push")
@@ -77,7 +77,7 @@ def pull() -> tuple[dict[str, Any], int]:
       responses:
         200: {description: Changes, content: {application/json: {schema: PullOut}}}
         400: {description: A pending count that is not a whole number 0–1000000}
-        401: {description: Missing, unknown or revoked token}
+        401: {description: "Missing, unknown or revoked token"}
     """
     args = request.args
     data = answer_pull(
@@ -120,10 +120,10 @@ def upload(sha256: str) -> tuple[dict[str, object], int]:
       responses:
         200: {description: Already stored, content: {application/json: {schema: PhotoOut}}}
         201: {description: Stored, content: {application/json: {schema: PhotoOut}}}
-        400: {description: Hash mismatch, empty body or a malformed hash}
-        401: {description: Missing, unknown or revoked token}
+        400: {description: "Hash mismatch, empty body or a malformed hash"}
+        401: {description: "Missing, unknown or revoked token"}
         413: {description: Too large (bytes or pixels)}
-        415: {description: Not JPEG, PNG or WebP}
+        415: {description: "Not JPEG, PNG or WebP"}
         422: {description: Damaged image}
         429:
           description: >-
@@ -175,7 +175,7 @@ def download(sha256: str) -> Response:
       responses:
         200: {description: JPEG image, content: {image/jpeg: {}}}
         400: {description: Malformed hash or unknown size}
-        401: {description: Missing, unknown or revoked token}
+        401: {description: "Missing, unknown or revoked token"}
         404: {description: Unknown or not visible to this device}
     """
     size = request.args.get("size", "display")

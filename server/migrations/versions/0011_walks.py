@@ -1,7 +1,7 @@
 """Safety walks: the walks table, walk fields on reports, the walk categories.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 06:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 # revision identifiers, used by Alembic.
 revision = '0011'
 # The lead's 0010 lands at merge; the chain is fixed then.
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
