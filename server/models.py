@@ -1,5 +1,6 @@
 """Import every model so Alembic and the app see the whole schema."""
 
+from server.actions.models import Action, ActionEvent, ActionIncident, ActionReport
 from server.audit.models import AuditEntry
 from server.auth.models import LoginFailures, Person, WorkspaceSession
 from server.categories.models import Category
@@ -15,6 +16,10 @@ from server.retention.models import PurgeRun
 from server.sharing.models import SharingAgreement
 
 __all__ = [
+    "Action",
+    "ActionEvent",
+    "ActionIncident",
+    "ActionReport",
     "Area",
     "AuditEntry",
     "Category",

@@ -20,6 +20,9 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from server.actions import service as actions
+from server.actions.schemas import action_in
+from server.audit.service import CLI
 from server.auth.models import ROLES
 from server.sharing import service as sharing
 from server.workspace import access
@@ -65,6 +68,8 @@ FORMS = {
     "workspace.move": lambda w: {"target": str(w.scene.second)},
     "workspace.share": lambda w: {"to_org": str(w.other_org), "detail": "counts"},
     "workspace.erase_report": lambda w: {"reason": "erasure", "confirm": "yes"},
+    "workspace.action_create": lambda w: {"text": "Klipp buskarna", "owner_kind": "kommun"},
+    "workspace.action_status": lambda w: {"status": "beslutad"},
     "workspace.name_place": lambda w: {
         "name": "Stationen",
         "radius": "100",
@@ -72,7 +77,7 @@ FORMS = {
         "lon": "13.2083",
     },
 }
-OBJECT_ARGS = ("incident_id", "report_id", "sha256", "run_id", "agreement_id")
+OBJECT_ARGS = ("incident_id", "report_id", "sha256", "run_id", "agreement_id", "action_id")
 
 
 def routes(app: Flask) -> list[tuple[Rule, str]]:
@@ -106,6 +111,7 @@ class Objects:
     photo: str
     run: int
     agreement: int  # one the organisation gives (only its own may be revoked)
+    action: int = 2_000_000_000  # an action of the åtgärdsplan
 
 
 @dataclass
@@ -147,8 +153,15 @@ def make_world(app: Flask, role: str) -> World:
         sent_night_run(other_scene.org.id),
         sharing.share(other_scene.org, scene.org, "counts").id,
     )
+    own.action = _action(scene.org.id)
+    other.action = _action(other_scene.org.id)
     missing = Objects(uuid.uuid4(), str(uuid.uuid4()), "ab" * 32, 2_000_000_000, 2_000_000_000)
     return World(scene, own, other, missing, other_scene.org.id)
+
+
+def _action(org_id: int) -> int:
+    """Propose an action of the organisation's (with no source) and return its id."""
+    return actions.create(org_id, action_in("Belysning vid stationen", "kommun"), CLI).id
 
 
 def url(rule: Rule, objects: Objects) -> str:
@@ -159,6 +172,7 @@ def url(rule: Rule, objects: Objects) -> str:
         "sha256": objects.photo,
         "run_id": objects.run,
         "agreement_id": objects.agreement,
+        "action_id": objects.action,
         "package": "leaflet",
         "filename": "leaflet.js" if rule.endpoint == "workspace.vendor" else "workspace.css",
     }
