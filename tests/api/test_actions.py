@@ -69,7 +69,11 @@ def test_an_action_is_proposed_from_an_incident_and_a_report(
         )
     )
     action = stored(number)
-    assert (action.status, action.owner_kind, action.priority) == ("foreslagen", "fastighetsagare", "hog")
+    assert (action.status, action.owner_kind, action.priority) == (
+        "foreslagen",
+        "fastighetsagare",
+        "hog",
+    )
     assert action.owner_name == "Bostadsbolaget, fastighetsskötsel"
     links = db.session.scalars(select(ActionIncident.incident_id)).all()
     assert links == [scene.first]

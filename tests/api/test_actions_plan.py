@@ -229,9 +229,7 @@ def test_shared_actions_follow_the_agreements_of_their_sources(
         "HUSTEXT skada",
         incident_ids=[str(shared.hus.incidents["skadegorelse"])],
     )
-    hus_env = _action(
-        shared.hus.org.id, "HUSTEXT miljö", report_ids=[shared.hus.reports["miljo"]]
-    )
+    hus_env = _action(shared.hus.org.id, "HUSTEXT miljö", report_ids=[shared.hus.reports["miljo"]])
     hus_none = _action(shared.hus.org.id, "HUSTEXT utan källa")
     annan = _action(shared.annan.org.id, "ANNANTEXT")
     client = app.test_client()
@@ -250,7 +248,9 @@ def test_shared_actions_follow_the_agreements_of_their_sources(
     assert "HUSTEXT" not in shared_page and "Delad åtgärd" in shared_page
     # The exports hold the same rows and texts as the page.
     exported = client.get(f"{PLAN}.csv").data.decode("utf-8-sig")
-    assert "VAKTTEXT åtgärd" in exported and "HUSTEXT" not in exported and "ANNANTEXT" not in exported
+    assert (
+        "VAKTTEXT åtgärd" in exported and "HUSTEXT" not in exported and "ANNANTEXT" not in exported
+    )
 
 
 @pytest.mark.parametrize(

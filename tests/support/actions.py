@@ -42,9 +42,7 @@ def move_with_file(
 
     form: dict[str, Any] = {"status": "klar", "csrf_token": session_token(client), **fields}
     form["photo"] = (io.BytesIO(data), name)
-    return client.post(
-        f"{PLAN}/{number}/status", data=form, content_type="multipart/form-data"
-    )
+    return client.post(f"{PLAN}/{number}/status", data=form, content_type="multipart/form-data")
 
 
 def stored(number: int) -> Action:
