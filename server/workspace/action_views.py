@@ -22,6 +22,7 @@ from server.actions import queries
 from server.actions import service as actions
 from server.actions.models import (
     ACTION_STATUSES,
+    FINAL_STATUSES,
     MAX_OWNER_NAME,
     MAX_REASON,
     MAX_TEXT,
@@ -113,7 +114,19 @@ def filtered_rows() -> tuple[list[queries.ActionRow], PlanFilter]:
     """Return the visible actions the request's filter keeps, and the filter."""
     f = parse_plan_filter(request.args)
     day = today()
-    return [r for r in queries.visible_actions(current_scope()) if f.keeps(r, day)], f
+    kept = [r for r in queries.visible_actions(current_scope()) if f.keeps(r, day)]
+    return sorted(kept, key=plan_order), f
+
+
+def plan_order(row: queries.ActionRow) -> tuple[bool, bool, date, float]:
+    """Order the plan: open actions by due date, undated ones, then the finished ones.
+
+    The overdue ones come first by themselves (their due dates are the earliest); the
+    finished ones go last, newest first.
+    """
+    a = row.action
+    finished = a.status in FINAL_STATUSES
+    return (finished, a.due_date is None, a.due_date or date.max, -a.created_at.timestamp())
 
 
 def row_view(row: queries.ActionRow, areas: dict[int, str], day: date) -> dict[str, Any]:

@@ -59,6 +59,9 @@ def test_overdue_actions_are_counted_and_marked(coordinator: FlaskClient, scene:
     assert f'<tr class="overdue" data-action="{late}">' in page
     assert f'<tr class="" data-action="{later}">' in page
     assert f'<tr class="" data-action="{done}">' in page
+    # Open actions by due date (the overdue first), the finished ones last.
+    order = [page.index(f'data-action="{n}"') for n in (late, later, done)]
+    assert order == sorted(order)
     only = _plan(coordinator, "overdue=1")
     assert f'data-action="{late}"' in only and f'data-action="{later}"' not in only
 
@@ -290,3 +293,14 @@ def test_the_permissions_of_an_action(
     assert resp.status_code == changes
     expected = "beslutad" if who == "own-coordinator" else "foreslagen"
     assert stored(number).status == expected
+
+
+def test_the_lagesbild_page_counts_the_action_plan(coordinator: FlaskClient) -> None:
+    # Overdue on the day each lägesbild was due (at most a month ago).
+    action_id(propose(coordinator, text="Försenad", due_date=days(-40)))
+    for kind in ("week", "month"):
+        page = coordinator.get(f"/workspace/lagesbild?kind={kind}").get_data(as_text=True)
+        line = page.split('id="lagesbild-actions"')[1].split("</p>")[0]
+        assert "1 är försenade" in line
+    night = coordinator.get("/workspace/lagesbild?kind=night").get_data(as_text=True)
+    assert 'id="lagesbild-actions"' not in night

@@ -138,3 +138,24 @@ def test_the_monthly_lagesbild_counts_actions_decided_done_and_overdue(app: Flas
     text = render(digest, "sv", base_url="https://x.example").text
     assert "2 åtgärder beslutade och 1 klara under perioden; 1 är försenade." in text
     assert _digest(org.id).action_plan is None  # the night digest has no period counts
+
+
+def test_the_retention_purge_keeps_an_actions_after_photo(app: Flask) -> None:
+    from server.retention import scheduler
+    from sync.clock import utcnow
+    from tests.support.photos import jpeg
+    from tests.support.retention import age_photo, photo_rows
+
+    org = factories.make_org()
+    number = _action(org.id, "Klotter sanerat", DAY, "pagar")
+    kept = actions.store_after_photo(org.id, jpeg(seed=41))
+    loose = actions.store_after_photo(org.id, jpeg(seed=42))
+    actions.set_status(
+        org.id, number, status_in("klar", done_date=DAY.isoformat()), CLI, after_photo=kept
+    )
+    age_photo(kept, 24 * 30)
+    age_photo(loose, 24 * 30)
+    outcome = scheduler.purge_now(org.id, now=utcnow(), owner="test:1")
+    assert outcome.status == "done", outcome
+    assert outcome.counts["orphan_photos_deleted"] == 1
+    assert photo_rows(org.id) == {kept}
