@@ -43,6 +43,8 @@ from server.workspace.service import emails
 from sync.clock import utcnow
 
 PAGE_SIZE = 50
+# The largest id an integer column holds: a larger one in an address is a plain 404.
+MAX_ROW_ID = 2**31 - 1
 SOURCE_KINDS = ("incidents", "reports", "none")
 
 
@@ -255,7 +257,7 @@ def action_create() -> BaseResponse | tuple[str, int]:
     return redirect(url_for("workspace.action", action_id=action.id))
 
 
-@bp.get("/atgardsplan/<int:action_id>")
+@bp.get(f"/atgardsplan/<int(max={MAX_ROW_ID}):action_id>")
 @login_required
 def action(action_id: int) -> str:
     """One action: its facts, sources, after-photo, timeline and the next steps."""
@@ -316,7 +318,7 @@ def _event_text(data: dict[str, Any]) -> str:
     return text
 
 
-@bp.post("/atgardsplan/<int:action_id>/status")
+@bp.post(f"/atgardsplan/<int(max={MAX_ROW_ID}):action_id>/status")
 @login_required
 def action_status(action_id: int) -> BaseResponse:
     """Move an action on: klar with a date (and maybe a photo), avslagen with a reason."""

@@ -225,3 +225,9 @@ def test_an_after_photo_that_is_not_an_image_is_refused(coordinator: FlaskClient
 def test_a_change_of_a_missing_action_is_404(coordinator: FlaskClient) -> None:
     assert move(coordinator, 999_999, "beslutad").status_code == 404
     assert coordinator.get(f"{PLAN}/999999").status_code == 404
+
+
+def test_an_action_id_beyond_the_column_is_404(coordinator: FlaskClient) -> None:
+    huge = 2**63
+    assert coordinator.get(f"{PLAN}/{huge}").status_code == 404
+    assert move(coordinator, huge, "beslutad").status_code == 404
