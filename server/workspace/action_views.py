@@ -8,7 +8,6 @@ action's page. The exports are in `action_export`.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,7 +21,6 @@ from server.actions import queries
 from server.actions import service as actions
 from server.actions.models import (
     ACTION_STATUSES,
-    FINAL_STATUSES,
     MAX_OWNER_NAME,
     MAX_REASON,
     MAX_TEXT,
@@ -34,6 +32,7 @@ from server.audit.service import Actor
 from server.domain_errors import DomainError
 from server.workspace import bp
 from server.workspace import labels as lb
+from server.workspace.action_filters import SOURCE_KINDS, PlanFilter, parse_plan_filter, plan_order
 from server.workspace.auth import clean_text, client_address, user
 from server.workspace.hooks import audit, message, render_error
 from server.workspace.i18n import t
@@ -45,7 +44,6 @@ from sync.clock import utcnow
 PAGE_SIZE = 50
 # The largest id an integer column holds: a larger one in an address is a plain 404.
 MAX_ROW_ID = 2**31 - 1
-SOURCE_KINDS = ("incidents", "reports", "none")
 
 
 def today() -> date:
@@ -66,69 +64,12 @@ def _actor() -> Actor:
     return Actor(me.person.id, client_address())
 
 
-@dataclass(frozen=True)
-class PlanFilter:
-    """The åtgärdsplan's filter: owner kind, status, area, source, only overdue."""
-
-    owner: str = ""
-    status: str = ""
-    area: int | None = None
-    source: str = ""
-    overdue: bool = False
-
-    def keeps(self, row: queries.ActionRow, day: date) -> bool:
-        """Tell whether a row passes the filter."""
-        a = row.action
-        return (
-            (not self.owner or a.owner_kind == self.owner)
-            and (not self.status or a.status == self.status)
-            and (self.area is None or self.area in row.area_ids)
-            and (not self.source or row.source_kind == self.source)
-            and (not self.overdue or row.overdue(day))
-        )
-
-    @property
-    def query(self) -> str:
-        """Return the filter as a query string (for page and export links)."""
-        parts = [
-            f"owner={self.owner}" if self.owner else "",
-            f"status={self.status}" if self.status else "",
-            f"area={self.area}" if self.area is not None else "",
-            f"source={self.source}" if self.source else "",
-            "overdue=1" if self.overdue else "",
-        ]
-        return "&".join(p for p in parts if p)
-
-
-def parse_plan_filter(args: Any) -> PlanFilter:
-    """Read the filter from the query string; an unknown value filters nothing."""
-    area_raw = str(args.get("area", ""))
-    return PlanFilter(
-        owner=o if (o := args.get("owner", "")) in OWNER_KINDS else "",
-        status=s if (s := args.get("status", "")) in ACTION_STATUSES else "",
-        area=int(area_raw) if area_raw.isascii() and area_raw.isdigit() else None,
-        source=s if (s := args.get("source", "")) in SOURCE_KINDS else "",
-        overdue=args.get("overdue") == "1",
-    )
-
-
 def filtered_rows() -> tuple[list[queries.ActionRow], PlanFilter]:
     """Return the visible actions the request's filter keeps, and the filter."""
     f = parse_plan_filter(request.args)
     day = today()
     kept = [r for r in queries.visible_actions(current_scope()) if f.keeps(r, day)]
     return sorted(kept, key=plan_order), f
-
-
-def plan_order(row: queries.ActionRow) -> tuple[bool, bool, date, float]:
-    """Order the plan: open actions by due date, undated ones, then the finished ones.
-
-    The overdue ones come first by themselves (their due dates are the earliest); the
-    finished ones go last, newest first.
-    """
-    a = row.action
-    finished = a.status in FINAL_STATUSES
-    return (finished, a.due_date is None, a.due_date or date.max, -a.created_at.timestamp())
 
 
 def row_view(row: queries.ActionRow, areas: dict[int, str], day: date) -> dict[str, Any]:
