@@ -223,7 +223,10 @@ def action(action_id: int) -> str:
         timeline=[
             {
                 "at": e.at,
-                "actor": people.get(e.actor_id, t("actor.automatic")) if e.actor_id else "",
+                # A colleague by e-mail; another organisation's person only by its owner.
+                "actor": (people.get(e.actor_id, "") if row.own else owner_label(a.org_id))
+                if e.actor_id
+                else "",
                 "text": _event_text(e.data),
             }
             for e in timeline

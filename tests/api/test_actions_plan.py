@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from server.actions import service as actions
-from server.actions.schemas import action_in
-from server.audit.service import CLI
+from server.actions.schemas import action_in, status_in
+from server.audit.service import CLI, Actor
 from tests.support.actions import PLAN, action_id, days, move, propose, stored
 from tests.support.sharing import SharedScene, make_shared_scene
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
@@ -249,6 +249,17 @@ def test_shared_actions_follow_the_agreements_of_their_sources(
         assert client.get(f"{PLAN}/{hidden}").status_code == 404
     shared_page = client.get(f"{PLAN}/{hus_damage}").get_data(as_text=True)
     assert "HUSTEXT" not in shared_page and "Delad åtgärd" in shared_page
+    # A partner's timeline names the owner, never the owner's person.
+    vakt_person = shared.vakt.persons["coordinator"]
+    actions.set_status(
+        shared.vakt.org.id,
+        vakt_incident,
+        status_in("beslutad"),
+        Actor(vakt_person.person.id, None),
+    )
+    full_page = client.get(f"{PLAN}/{vakt_incident}").get_data(as_text=True)
+    assert "VAKTTEXT åtgärd" in full_page and "föreslagen → beslutad" in full_page
+    assert vakt_person.email not in full_page and shared.vakt.org.name in full_page
     # The exports hold the same rows and texts as the page.
     exported = client.get(f"{PLAN}.csv").data.decode("utf-8-sig")
     assert (
