@@ -117,6 +117,18 @@ def _locked(org_id: int, action_id: int) -> Action:
     return action
 
 
+def check_move(org_id: int, action_id: int, status: str) -> None:
+    """Refuse a move the workflow does not allow, before anything (a photo) is stored."""
+    with phase("read"):
+        current = db.session.scalar(
+            select(Action.status).where(Action.id == action_id, Action.org_id == org_id)
+        )
+    if current is None:
+        raise NotFound("not_found", f"no action {action_id}")
+    if status not in allowed_next(current):
+        raise ActionError("bad_transition", f"An action cannot go from {current} to {status}.")
+
+
 def set_status(
     org_id: int, action_id: int, change: StatusIn, actor: Actor, after_photo: str | None = None
 ) -> Action:

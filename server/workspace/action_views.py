@@ -275,6 +275,8 @@ def action_status(action_id: int) -> BaseResponse:
             reason=clean_text(form.get("reason", "")),
             done_date=form.get("done_date", ""),
         )
+        # A refused move stores no photo.
+        actions.check_move(org_id, action_id, change.status)
         photo = None
         upload = request.files.get("photo")
         if change.status == "klar" and upload is not None and upload.filename:

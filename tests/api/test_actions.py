@@ -231,3 +231,15 @@ def test_an_action_id_beyond_the_column_is_404(coordinator: FlaskClient) -> None
     huge = 2**63
     assert coordinator.get(f"{PLAN}/{huge}").status_code == 404
     assert move(coordinator, huge, "beslutad").status_code == 404
+
+
+def test_a_refused_move_stores_no_after_photo(coordinator: FlaskClient) -> None:
+    from server.photos.models import Photo
+
+    number = action_id(propose(coordinator))
+    resp = move_with_file(coordinator, number, jpeg(seed=9), done_date=days(0))
+    assert resp.status_code == 302
+    assert stored(number).status == "foreslagen"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 0
+    db.session.commit()
