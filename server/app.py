@@ -85,6 +85,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.backup import backup_command, restore_command
     from server.commands.check import check_command
     from server.commands.devices import device
+    from server.commands.export import export
     from server.commands.incidents import incidents
     from server.commands.meta import rotate_epoch_command
     from server.commands.orgs import org
@@ -115,5 +116,6 @@ def _register_commands(app: Flask) -> None:
         backup_command,
         restore_command,
         walk,
+        export,
     ):
         app.cli.add_command(cmd)

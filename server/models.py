@@ -1,5 +1,6 @@
 """Import every model so Alembic and the app see the whole schema."""
 
+from server.actions.models import Action, ActionEvent, ActionIncident, ActionReport
 from server.audit.models import AuditEntry
 from server.auth.models import LoginFailures, Person, WorkspaceSession
 from server.categories.models import Category
@@ -16,6 +17,10 @@ from server.sharing.models import SharingAgreement
 from server.walks.models import Walk
 
 __all__ = [
+    "Action",
+    "ActionEvent",
+    "ActionIncident",
+    "ActionReport",
     "Area",
     "AuditEntry",
     "Category",

@@ -11,8 +11,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from analysis.calendar import STOCKHOLM
 from server.auth import service as persons
 from server.cli_util import emit, json_option
+from server.demo.actions import seed_actions
 from server.demo.data import DEVICES, PARTNERS, DemoDevice, generate_reports
 from server.demo.walk import OBSERVATIONS, add_demo_walk
 from server.devices.models import Device
@@ -74,6 +76,8 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     sharing.share(partners["vaktbolag"], org, "full")
     sharing.share(partners["bostadsbolag"], org, "reports", categories=SHARED_BY_HOUSING)
     sharing.share(org, partners["bostadsbolag"], "counts", areas=["hjarup"])
+    # The åtgärdsplan (docs/actions.md): actions in every status, one overdue.
+    action_count = seed_actions(org.id, utcnow().astimezone(STOCKHOLM).date())
     emit(
         as_json,
         {
@@ -85,6 +89,7 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             "admin": DEMO_ADMIN,
             "partners": [o.slug for o in partners.values()],
             "walk": walk.id,
+            "actions": action_count,
         },
         f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
         f"{created} reports over {weeks} weeks.\n"

@@ -52,6 +52,10 @@ class Links:
         """Return the workspace's start page."""
         return f"{self.base}/workspace/"
 
+    def overdue_actions(self) -> str:
+        """Return the åtgärdsplan showing only the overdue actions."""
+        return f"{self.base}/workspace/atgardsplan?overdue=1"
+
     def places(self) -> str:
         """Return the workspace's recurring places page."""
         return f"{self.base}/workspace/places"

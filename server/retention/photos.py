@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from server.actions.queries import after_photos
 from server.extensions import db
 from server.orgs.counter import lock_counter
 from server.orgs.models import ChangeCounter
@@ -59,6 +60,8 @@ def scan_names(org_id: int, split_before: datetime | None = None) -> Names:
             released.update(photos)
         else:
             kept.update(photos)
+    # An action's after-photo is named by the action, not a report: the purge keeps it.
+    kept.update(after_photos(org_id))
     return Names(kept, released - kept, seq)
 
 

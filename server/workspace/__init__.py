@@ -18,6 +18,8 @@ bp = Blueprint(
 
 # Importing a module registers its routes on bp.
 from server.workspace import (  # noqa: E402
+    action_export,
+    action_views,
     audit_views,
     decision_views,
     digest_views,
@@ -36,6 +38,8 @@ from server.workspace import (  # noqa: E402
 )
 
 __all__ = [
+    "action_export",
+    "action_views",
     "audit_views",
     "bp",
     "decision_views",

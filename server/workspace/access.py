@@ -61,6 +61,16 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.walk_edit", "GET"): EDITORS,
     ("workspace.walk_update", "POST"): EDITORS,
     ("workspace.walk_status", "POST"): EDITORS,
+    # The åtgärdsplan: action texts are free text; changes are the editors'.
+    ("workspace.atgardsplan", "GET"): FREE_TEXT,
+    ("workspace.action", "GET"): FREE_TEXT,
+    ("workspace.actions_csv", "GET"): FREE_TEXT,
+    ("workspace.actions_geojson", "GET"): FREE_TEXT,
+    ("workspace.action_new", "GET"): EDITORS,
+    ("workspace.action_create", "POST"): EDITORS,
+    ("workspace.action_status", "POST"): EDITORS,
+    # The weekly EST export: counts and rounded positions, no free text.
+    ("workspace.est_export", "GET"): INSIGHT,
     # Insight: counts and positions; the map leaves free text out for an analyst.
     ("workspace.map", "GET"): INSIGHT,
     ("workspace.map_data", "GET"): INSIGHT,

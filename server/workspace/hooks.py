@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Flask,
     Response,
+    current_app,
     flash,
     get_flashed_messages,
     has_request_context,
@@ -50,6 +51,8 @@ CSP = (
 # Pages with a map allow their tile server's origin too (server.workspace.tiles.map_csp).
 # Workspace forms are small: a comment is at most a few kB.
 MAX_BODY = 256 * 1024
+# Forms that carry a photo (an action's after-photo) take a photo's size on top.
+UPLOAD_ENDPOINTS = frozenset({"workspace.action_status"})
 # Error titles and explanations per status (catalog keys).
 ERROR_KEYS = {
     400: ("error.400.title", "error.400.text"),
@@ -100,7 +103,10 @@ def _fresh_request() -> None:
 def _before() -> BaseResponse | None:
     """Refuse oversized or forged requests, and those the access table does not allow."""
     current_lang()
-    if (request.content_length or 0) > MAX_BODY:
+    limit = MAX_BODY
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        limit += int(current_app.config["MAX_PHOTO_BYTES"])
+    if (request.content_length or 0) > limit:
         return render_error(413)
     try:
         csrf.protect()

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from analysis.calendar import last_night, night_window
+from server.actions import queries as action_queries
 from server.devices.service import device_kinds
 from server.digest.content.tally import kept_apart
 from server.incidents import queries
@@ -350,9 +351,11 @@ def short_id(value: Any) -> str:
 def photo(sha256: str) -> Response:
     """Serve a photo of a report the person may see in full (thumb, display or full size)."""
     # Own photos, and those of reports shared with the organisation in full.
-    path = photo_service.photo_for_scope(
-        current_scope(), sha256, request.args.get("size", "display")
-    )
+    size = request.args.get("size", "display")
+    path = photo_service.photo_for_scope(current_scope(), sha256, size)
+    if path is None:
+        # An action's after-photo, under the same rule as the action's page.
+        path = action_queries.after_photo_file(current_scope(), sha256, size)
     if path is None:
         abort(404)
     audit("photo.view", f"{sha256} {request.args.get('size', 'display')}")

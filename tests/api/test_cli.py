@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from analysis.calendar import STOCKHOLM
+from server.actions.models import Action
+from server.actions.queries import overdue
 from server.auth.models import Person
 from server.auth.service import verify_password
 from server.cli import main
@@ -18,6 +21,7 @@ from server.orgs.models import ChangeCounter, Organisation
 from server.reports.models import Report, Tombstone
 from server.sharing import service as sharing
 from server.walks.models import Walk
+from sync.clock import utcnow
 from tests.support import factories
 
 PUSH = "/api/v1/sync/push"
@@ -385,6 +389,12 @@ def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runne
         (o.id, org.id)
         for o in db.session.scalars(select(Organisation).where(Organisation.id != org.id))
     }
+    # A handful of actions in every status, one of them overdue (docs/actions.md).
+    statuses = db.session.scalars(select(Action.status).where(Action.org_id == org.id)).all()
+    assert data["actions"] == len(statuses) >= 5
+    assert set(statuses) == {"foreslagen", "beslutad", "pagar", "klar", "avslagen"}
+    today = utcnow().astimezone(STOCKHOLM).date()
+    assert len(overdue(org.id, today)) == 1
     admin = db.session.scalar(select(Person).where(Person.email == data["admin"]))
     assert admin.role == "admin" and verify_password(admin.password_hash, data["login"]["password"])
     # One completed safety walk, its observations at its stops (and one at none).

@@ -20,6 +20,9 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from server.actions import service as actions
+from server.actions.schemas import action_in
+from server.audit.service import CLI
 from server.auth.models import ROLES
 from server.sharing import service as sharing
 from server.workspace import access
@@ -69,6 +72,8 @@ FORMS = {
     "workspace.walk_create": lambda w: walk_form(w.own_area),
     "workspace.walk_update": lambda w: walk_form(w.own_area),
     "workspace.walk_status": lambda w: {"status": "done"},
+    "workspace.action_create": lambda w: {"text": "Klipp buskarna", "owner_kind": "kommun"},
+    "workspace.action_status": lambda w: {"status": "beslutad"},
     "workspace.name_place": lambda w: {
         "name": "Stationen",
         "radius": "100",
@@ -76,7 +81,15 @@ FORMS = {
         "lon": "13.2083",
     },
 }
-OBJECT_ARGS = ("incident_id", "report_id", "sha256", "run_id", "agreement_id", "walk_id")
+OBJECT_ARGS = (
+    "incident_id",
+    "report_id",
+    "sha256",
+    "run_id",
+    "agreement_id",
+    "walk_id",
+    "action_id",
+)
 
 
 def walk_form(area_id: int) -> dict[str, str]:
@@ -116,6 +129,7 @@ class Objects:
     run: int
     agreement: int  # one the organisation gives (only its own may be revoked)
     walk: int = 0
+    action: int = 2_000_000_000  # an action of the åtgärdsplan
 
 
 @dataclass
@@ -159,11 +173,24 @@ def make_world(app: Flask, role: str) -> World:
         sharing.share(other_scene.org, scene.org, "counts").id,
     )
     missing = Objects(
-        uuid.uuid4(), str(uuid.uuid4()), "ab" * 32, 2_000_000_000, 2_000_000_000, 2_000_000_000
+        uuid.uuid4(),
+        str(uuid.uuid4()),
+        "ab" * 32,
+        2_000_000_000,
+        2_000_000_000,
+        2_000_000_000,
+        2_000_000_000,
     )
     own.walk = make_walk(scene.org).id
     other.walk = make_walk(other_scene.org).id
+    own.action = _action(scene.org.id)
+    other.action = _action(other_scene.org.id)
     return World(scene, own, other, missing, other_scene.org.id, area_of(scene.org).id)
+
+
+def _action(org_id: int) -> int:
+    """Propose an action of the organisation's (with no source) and return its id."""
+    return actions.create(org_id, action_in("Belysning vid stationen", "kommun"), CLI).id
 
 
 def url(rule: Rule, objects: Objects) -> str:
@@ -175,6 +202,7 @@ def url(rule: Rule, objects: Objects) -> str:
         "run_id": objects.run,
         "agreement_id": objects.agreement,
         "walk_id": objects.walk,
+        "action_id": objects.action,
         "package": "leaflet",
         "filename": "leaflet.js" if rule.endpoint == "workspace.vendor" else "workspace.css",
     }

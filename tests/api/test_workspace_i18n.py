@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 
 from server import translations
+from server.actions.models import ACTION_STATUSES, OWNER_KINDS, PRIORITIES
 from server.devices.models import DEVICE_KINDS
 from server.incidents.models import INCIDENT_STATUSES, RESPONSIBLE
 from server.incidents.queries import SORTS
@@ -31,6 +32,11 @@ DIGEST = WORKSPACE.parent / "digest"
 _KEY_RE = re.compile(
     r"""\b(?:t|message|append|render_error\(\d+,)\s*\(?\s*["']([a-z_][\w.\-]*[\w\-])["'](?!\s*~)"""
 )
+# Every ActionError code (server.actions) and the åtgärdsplan views' own refusals.
+ACTION_ERRORS = ("bad_date", "bad_owner_kind", "bad_priority", "bad_transition",
+                 "done_date_required", "empty_photo", "owner_too_long", "photo_too_large",
+                 "reason_required", "reason_too_long", "text_required", "text_too_long",
+                 "unknown_source", "unknown_status", "bad_photo", "bad_week")  # fmt: skip
 # Keys the views pass around in variables.
 VARIABLE_KEYS = ("login.failed", "login.locked")
 # Keys built at run time from a code ("status." + status …), with every code they take.
@@ -42,6 +48,12 @@ DYNAMIC = {
     "weekday": tuple(str(i) for i in range(7)),
     "month": tuple(str(i) for i in range(1, 13)),
     "erase.reason": ERASE_REASONS,
+    "action.status": ACTION_STATUSES,
+    "action.owner": OWNER_KINDS,
+    "action.priority": PRIORITIES,
+    "action.source": ("incidents", "reports", "none"),
+    "action.source_kind": ("report", "incident"),
+    "action.error": ACTION_ERRORS,
     "error": tuple(
         f"{status}.{part}"
         for status in (400, 403, 404, 405, 413, 500)

@@ -29,6 +29,7 @@ from server.digest.content.items import (
     to_list,
 )
 from server.digest.content.model import CategoryInfo, Digest
+from server.digest.content.overdue import overdue_actions, plan_counts
 from server.digest.content.purged import purged_last_night
 from server.digest.content.recurring import recurring
 from server.digest.content.reporting import device_alerts, kind_counts
@@ -142,4 +143,6 @@ def build_digest(
         owners=owners,
         scope_key=scope_key(scope),
         purged=purged_last_night(org_id, kind, day),
+        overdue_actions=overdue_actions(org_id, day),
+        action_plan=plan_counts(org_id, kind, start, end, day),
     )

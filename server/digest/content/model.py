@@ -165,6 +165,35 @@ class FollowUps:
 
 
 @dataclass(frozen=True)
+class OverdueAction:
+    """An action of the åtgärdsplan whose due date has passed while it is not finished."""
+
+    id: int
+    text: str
+    owner_kind: str  # kommun, polis, fastighetsagare, other
+    owner_name: str  # a unit or a company, never a person
+    due_date: date
+    status: str
+
+
+@dataclass(frozen=True)
+class OverdueActions:
+    """The organisation's overdue actions: how many, and the first few by due date."""
+
+    items: tuple[OverdueAction, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class ActionPlanCounts:
+    """The åtgärdsplan in a week's or a month's lägesbild: decided and done in the period."""
+
+    decided: int
+    done: int
+    overdue: int  # overdue on the digest's day
+
+
+@dataclass(frozen=True)
 class Calm:
     """Whether anything happened, and whether calm rounds ("lugnt") came in."""
 
@@ -226,6 +255,10 @@ class Digest:
     scope_key: str | None = None
     # The night digest: what the purge at 03:30 removed (None: nothing, or another kind).
     purged: Purged | None = None
+    # Overdue actions of the åtgärdsplan ("Förfallna åtgärder"; None: there are none).
+    overdue_actions: OverdueActions | None = None
+    # The weekly and monthly lägesbild: actions decided, done and overdue (None: a night).
+    action_plan: ActionPlanCounts | None = None
 
     @property
     def is_calm(self) -> bool:

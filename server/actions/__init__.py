@@ -1,0 +1,1 @@
+"""The åtgärdsplan: actions decided on reports and incidents, followed until done."""

@@ -1,0 +1,181 @@
+"""The åtgärdsplan's rules: create an action from its sources, move it through its statuses.
+
+Every change is one transaction: the action, a line of its timeline (`ActionEvent`: who,
+when, from → to) and an audit log entry commit together or not at all. Reads live in
+`server.actions.queries`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from server.actions.models import (
+    FINAL_STATUSES,
+    FORWARD,
+    Action,
+    ActionEvent,
+    ActionIncident,
+    ActionReport,
+)
+from server.actions.schemas import ActionError, ActionIn, StatusIn
+from server.audit import service as audit
+from server.audit.service import Actor
+from server.db import phase
+from server.domain_errors import NotFound
+from server.extensions import db
+from server.incidents.models import Incident
+from server.photos import service as photos
+from server.reports.models import Report
+from sync.clock import utcnow
+
+
+def allowed_next(status: str) -> tuple[str, ...]:
+    """Return the statuses an action may move to: the next step forward, or avslagen."""
+    if status in FINAL_STATUSES:
+        return ()
+    step = FORWARD.index(status)
+    return (FORWARD[step + 1], "avslagen")
+
+
+def _event(action: Action, actor: Actor, kind: str, **data: Any) -> None:
+    """Add a line to the action's timeline."""
+    db.session.add(
+        ActionEvent(
+            action_id=action.id, actor_id=actor.person_id, kind=kind, at=utcnow(), data=data
+        )
+    )
+
+
+def _check_sources(org_id: int, item: ActionIn) -> None:
+    """Refuse a source id that is not one of the organisation's reports or incidents.
+
+    Another organisation's report answers exactly like a missing one.
+    """
+    if item.report_ids:
+        found = set(
+            db.session.scalars(
+                select(Report.id).where(Report.org_id == org_id, Report.id.in_(item.report_ids))
+            )
+        )
+        if missing := [i for i in item.report_ids if i not in found]:
+            raise ActionError("unknown_source", f"No report {missing[0]}.")
+    if item.incident_ids:
+        found = set(
+            db.session.scalars(
+                select(Incident.id).where(
+                    Incident.org_id == org_id, Incident.id.in_(item.incident_ids)
+                )
+            )
+        )
+        if missing := [i for i in item.incident_ids if i not in found]:
+            raise ActionError("unknown_source", f"No incident {missing[0]}.")
+
+
+def create(org_id: int, item: ActionIn, actor: Actor) -> Action:
+    """Create a proposed action (föreslagen) of the organisation, linked to its sources."""
+    with phase("write"):
+        _check_sources(org_id, item)
+        now = utcnow()
+        action = Action(
+            org_id=org_id,
+            text=item.text,
+            owner_kind=item.owner_kind,
+            owner_name=item.owner_name,
+            priority=item.priority,
+            due_date=item.due_date,
+            status="foreslagen",
+            reason="",
+            created_by=actor.person_id,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(action)
+        db.session.flush()
+        db.session.add_all(ActionReport(action_id=action.id, report_id=r) for r in item.report_ids)
+        db.session.add_all(
+            ActionIncident(action_id=action.id, incident_id=i) for i in item.incident_ids
+        )
+        _event(action, actor, "created", new="foreslagen")
+        audit.add(org_id, "action.create", str(action.id), actor)
+    return action
+
+
+def _locked(org_id: int, action_id: int) -> Action:
+    """Load the organisation's action afresh in the open write, or raise NotFound."""
+    action = db.session.scalar(
+        select(Action)
+        .where(Action.id == action_id, Action.org_id == org_id)
+        .execution_options(populate_existing=True)
+        .with_for_update()
+    )
+    if action is None:
+        raise NotFound("not_found", f"no action {action_id}")
+    return action
+
+
+def check_move(org_id: int, action_id: int, status: str) -> None:
+    """Refuse a move the workflow does not allow, before anything (a photo) is stored."""
+    with phase("read"):
+        current = db.session.scalar(
+            select(Action.status).where(Action.id == action_id, Action.org_id == org_id)
+        )
+    if current is None:
+        raise NotFound("not_found", f"no action {action_id}")
+    if status not in allowed_next(current):
+        raise ActionError("bad_transition", f"An action cannot go from {current} to {status}.")
+
+
+def set_status(
+    org_id: int, action_id: int, change: StatusIn, actor: Actor, after_photo: str | None = None
+) -> Action:
+    """Move an action one step forward, or to avslagen; klar and avslagen are final."""
+    with phase("write"):
+        action = _locked(org_id, action_id)
+        old = action.status
+        if change.status not in allowed_next(old):
+            raise ActionError(
+                "bad_transition", f"An action cannot go from {old} to {change.status}."
+            )
+        action.status = change.status
+        action.updated_at = utcnow()
+        data: dict[str, Any] = {"old": old, "new": change.status}
+        if change.status == "beslutad":
+            action.decided_at = action.updated_at
+        if change.status == "avslagen":
+            action.reason = change.reason
+            data["reason"] = change.reason
+        if change.status == "klar":
+            action.done_date = change.done_date
+            action.after_photo = after_photo
+            data["done_date"] = str(change.done_date)
+            if after_photo:
+                data["photo"] = after_photo
+        _event(action, actor, "status", **data)
+        audit.add(org_id, "action.status", f"{action.id} {old}->{change.status}", actor)
+    return action
+
+
+@dataclass(frozen=True)
+class _Uploader:
+    """Who uploads an after-photo to the photo pipeline: the organisation, no device."""
+
+    org_id: int
+    id: None = None
+
+
+def store_after_photo(org_id: int, data: bytes) -> str:
+    """Verify, strip and store an after-photo through the photo pipeline; return its hash.
+
+    The pipeline's rules hold: a file that is not an allowed image is refused
+    (UnsupportedMedia / Unprocessable / TooLarge), its metadata is stripped.
+    """
+    if not data:
+        raise ActionError("empty_photo", "The photo was empty.")
+    sha = hashlib.sha256(data).hexdigest()
+    # No device uploaded it: the pipeline records the organisation and no device.
+    photos.save_upload(_Uploader(org_id), sha, data)  # type: ignore[arg-type]
+    return sha
