@@ -49,6 +49,9 @@ def parse_week(raw: str) -> tuple[int, int]:
     if not found:
         raise BadWeek(raw)
     year, week = int(found.group(1)), int(found.group(2))
+    # Weeks at the ends of the calendar overflow the conversion to UTC; no report is there.
+    if not 2000 <= year <= 9998:
+        raise BadWeek(raw)
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:

@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -262,7 +261,7 @@ def in_period(org_id: int, start: datetime, end: datetime, today: date) -> dict[
     return {"decided": decided, "done": done, "overdue": len(overdue(org_id, today))}
 
 
-def after_photo_file(scope: Scope, sha256: str, size: str) -> Path | None:
+def after_photo_file(scope: Scope, sha256: str, size: str) -> photos.PhotoRef | None:
     """Return the file of an action's after-photo the scope may see in full, else None.
 
     The same rule as the action's page: own actions, and another organisation's action
@@ -283,7 +282,7 @@ def after_photo_file(scope: Scope, sha256: str, size: str) -> Path | None:
             continue
         photo = photos.find(action.org_id, sha256)
         if photo is not None:
-            path = photos.file_for(photo, size)
-            if path.is_file():
-                return path
+            ref = photos.file_for(photo, size)
+            if photos.is_stored(ref):
+                return ref
     return None

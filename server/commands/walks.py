@@ -9,8 +9,10 @@ import click
 from flask.cli import with_appcontext
 
 from server.cli_util import emit, fail_on_value_error, json_option
+from server.errors import ApiError
 from server.orgs import service as orgs
 from server.photos import service as photos
+from server.photos.storage import StorageUnavailable
 from server.walks import service as walks
 from server.walks.protocol import build
 from server.walks.render import render_protocol
@@ -63,12 +65,17 @@ def walk_protocol(walk_id: int, html_path: str, lang: str, as_json: bool) -> Non
     org_id = protocol.walk.org_id
 
     def embedded(sha256: str) -> str | None:
-        path = photos.photo_for_org(org_id, sha256, "thumb")
-        if path is None:
+        ref = photos.photo_for_org(org_id, sha256, "thumb")
+        data = photos.store().read(ref.org_id, ref.sha256, ref.variant) if ref else None
+        if data is None:
             return None
-        return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
-    html = render_protocol(protocol, lang, embedded)
+    try:
+        html = render_protocol(protocol, lang, embedded)
+    except (StorageUnavailable, ApiError) as exc:
+        # A photo the bucket cannot give now: no half protocol, a clear line instead.
+        raise click.ClickException(f"The photo storage is not reachable: {exc}") from exc
     target = Path(html_path)
     try:
         target.write_text(html, encoding="utf-8")

@@ -67,7 +67,9 @@ def from_walk(walk: Walk) -> WalkForm:
 
 def to_plan(values: WalkForm) -> WalkPlan:
     """Return the plan the form describes, or raise Invalid with a message to show."""
-    if not values.area.isdigit():
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and short enough
+    # for the database's integer column.
+    if not (values.area.isascii() and values.area.isdigit() and len(values.area) <= 9):
         raise Invalid("bad_area", "Choose an area.")
     route: Any = None
     if values.route.strip():
@@ -75,6 +77,8 @@ def to_plan(values: WalkForm) -> WalkPlan:
             route = json.loads(values.route)
         except json.JSONDecodeError as exc:
             raise Invalid("bad_route", f"The route is not GeoJSON (JSON): {exc.msg}.") from exc
+        except RecursionError as exc:  # thousands of nested brackets
+            raise Invalid("bad_route", "The route is not GeoJSON (nested too deeply).") from exc
         route = check_route(route)
     return WalkPlan(
         area_id=int(values.area),
@@ -109,7 +113,7 @@ def _counts(counts: dict[str, str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for kind, text in counts.items():
         text = text.strip() or "0"
-        if not text.isdigit() or int(text) > MAX_COUNT:
+        if not (text.isascii() and text.isdigit()) or len(text) > 4 or int(text) > MAX_COUNT:
             raise Invalid("bad_participants", f"Counts are whole numbers 0–{MAX_COUNT}.")
         out[kind] = int(text)
     return out

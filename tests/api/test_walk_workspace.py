@@ -98,6 +98,11 @@ def test_a_route_file_is_imported(client, org, coordinator):
         ({"count_residents": "1000"}, "0–999"),
         ({"count_police": "-1"}, "0–999"),
         ({"count_others": "två"}, "0–999"),
+        # Found in review: these answered 500 (int() refuses "²", json.loads recursed).
+        ({"area": "²"}, "Choose an area"),
+        ({"area": "9" * 30}, "Choose an area"),
+        ({"count_police": "²"}, "0–999"),
+        ({"route": "[" * 5000}, "not GeoJSON"),
     ],
 )
 def test_a_bad_plan_is_shown_again_with_what_is_wrong(client, org, coordinator, changes, words):
