@@ -79,7 +79,8 @@ def row_view(row: queries.ActionRow, areas: dict[int, str], day: date) -> dict[s
         "id": a.id,
         "text": a.text if row.free_text else "",
         "owner_kind": t(f"action.owner.{a.owner_kind}"),
-        "owner_name": a.owner_name,
+        # Free text that may name someone: shown only where the action text is.
+        "owner_name": a.owner_name if row.free_text else "",
         "priority": t(f"action.priority.{a.priority}"),
         "due_date": a.due_date,
         "status": a.status,

@@ -338,3 +338,25 @@ def test_an_action_from_a_walk_observation_is_filtered_and_exported_as_a_walk(
     resp = coordinator.get(f"/workspace/export/est?week={iso.year}-W{iso.week:02d}")
     kinds = [r[3] for r in _csv(resp.data)[1:]]
     assert kinds.count("trygghetsvandring") == 1
+
+
+def test_a_shared_actions_owner_name_is_free_text_and_stays_with_its_owner(
+    app: Flask, shared: SharedScene
+) -> None:
+    # From the review: the owner's name (which may name a person) showed below `full`.
+    hus_damage = actions.create(
+        shared.hus.org.id,
+        action_in(
+            "HUSTEXT skada",
+            "fastighetsagare",
+            owner_name="Förvaltare Anna Andersson",
+            incident_ids=[str(shared.hus.incidents["skadegorelse"])],
+        ),
+        CLI,
+    ).id
+    client = app.test_client()
+    login(client, shared.kommun.persons["coordinator"])
+    assert f'data-action="{hus_damage}"' in _plan(client)
+    for url in (PLAN, f"{PLAN}/{hus_damage}", f"{PLAN}.csv", f"{PLAN}.geojson"):
+        body = client.get(url).data.decode("utf-8-sig")
+        assert "Anna Andersson" not in body, url
