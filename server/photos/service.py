@@ -315,11 +315,26 @@ def _owners_showing(scope: Scope, sha256: str) -> set[int]:
 
 
 def forget_unreferenced(org_id: int, hashes: list[str]) -> list[str]:
-    """Delete the rows of those photos no remaining report names; return their hashes."""
-    orphans = [sha for sha in hashes if not _named_by_any_report(org_id, sha)]
+    """Delete the rows of those photos no remaining report or action names; return them."""
+    orphans = [
+        sha
+        for sha in hashes
+        if not _named_by_any_report(org_id, sha) and not _named_by_an_action(org_id, sha)
+    ]
     if orphans:
         db.session.execute(delete(Photo).where(Photo.org_id == org_id, Photo.sha256.in_(orphans)))
     return orphans
+
+
+def _named_by_an_action(org_id: int, sha256: str) -> bool:
+    """Tell whether an action of the organisation has the photo as its after-photo."""
+    # The table by name: server.actions imports this package (it stores after-photos).
+    actions = db.metadata.tables["actions"].c
+    return bool(
+        db.session.scalar(
+            select(exists().where(actions.org_id == org_id, actions.after_photo == sha256))
+        )
+    )
 
 
 def _named_by_any_report(org_id: int, sha256: str) -> bool:

@@ -9,6 +9,7 @@ dependency.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from sync.ids import is_sha256
+
+log = logging.getLogger("lagesbild.photos")
 
 VARIANTS = ("full", "display", "thumb")
 # Readable by the service's group too: behind nginx (LAGESBILD_PHOTO_ACCEL_PREFIX), nginx's
@@ -211,13 +214,22 @@ class PhotoStore:
         return str(self.path(org_id, sha256, variant))
 
     def list_keys(self) -> Iterator[str]:
-        """Yield every finished variant's relative path; temp files (dot files) are not."""
+        """Yield every finished variant's relative path; temp files and strays are not."""
         top = self.root / TOP
         if not top.is_dir():
             return
         for path in sorted(top.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                yield path.relative_to(self.root).as_posix()
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            key = path.relative_to(self.root).as_posix()
+            try:
+                check_key(key)
+            except ValueError:
+                # Not a photo (an admin's note, an editor's backup file): a backup of the
+                # photos need not carry it, and reading it as one would stop the backup.
+                log.warning("skipping %s: not a photo file", path)
+                continue
+            yield key
 
     def get_key(self, key: str) -> bytes | None:
         """Return the bytes of a relative key, or None when it was deleted meanwhile."""

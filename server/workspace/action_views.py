@@ -29,7 +29,8 @@ from server.actions.models import (
 )
 from server.actions.schemas import ActionError, action_in, status_in
 from server.audit.service import Actor
-from server.domain_errors import DomainError
+from server.domain_errors import DomainError, StorageFull
+from server.errors import ApiError
 from server.workspace import bp
 from server.workspace import labels as lb
 from server.workspace.action_filters import SOURCE_KINDS, PlanFilter, parse_plan_filter, plan_order
@@ -291,6 +292,15 @@ def action_status(action_id: int) -> BaseResponse:
         abort(404)
     except ActionError as exc:
         message(f"action.error.{exc.code}", "error")
+        return back
+    except StorageFull:
+        # No room for the photo now: nothing changed, the same form may be sent later.
+        message("action.error.storage_busy", "error")
+        return back
+    except ApiError as exc:
+        if exc.status != 503:
+            raise
+        message("action.error.storage_busy", "error")  # the photo bucket is unreachable
         return back
     except DomainError:
         # The photo pipeline refused the file (not an image, damaged, too many pixels).

@@ -243,3 +243,51 @@ def test_a_refused_move_stores_no_after_photo(coordinator: FlaskClient) -> None:
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Photo)) == 0
     db.session.commit()
+
+
+@pytest.mark.parametrize("failure", ["full", "unreachable"])
+def test_an_after_photo_the_storage_cannot_take_now_changes_nothing_and_says_so(
+    coordinator: FlaskClient, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    # From the review: a full disk read "not an image", an unreachable bucket a JSON 503.
+    from server.actions import service as action_service
+    from server.domain_errors import StorageFull
+    from server.photos.service import storage_unavailable
+    from server.photos.storage import StorageUnavailable
+
+    def refuse(org_id: int, data: bytes) -> str:
+        if failure == "full":
+            raise StorageFull("storage_full", "no room")
+        raise storage_unavailable(StorageUnavailable("bucket down"))
+
+    monkeypatch.setattr(action_service, "store_after_photo", refuse)
+    number = _to_pagar(coordinator)
+    resp = move_with_file(coordinator, number, b"\xff\xd8 any", name="efter.jpg", done_date=days(0))
+    assert resp.status_code == 302
+    assert stored(number).status == "pagar"
+    page = coordinator.get(resp.location).get_data(as_text=True)
+    assert "kunde inte sparas just nu" in page and "ingen bild" not in page
+
+
+def test_erasing_a_report_keeps_an_after_photo_of_the_same_picture(
+    app: Flask, coordinator: FlaskClient, scene: Scene
+) -> None:
+    # From the review: erasure forgot a photo no report named, though an action showed it.
+    import uuid
+
+    from server.privacy.erasure import erase_report
+    from tests.support import factories
+    from tests.support.photos import push, put
+
+    data = jpeg(seed=11)
+    phone = app.test_client()
+    assert put(phone, scene.device, data).status_code in (200, 201)
+    report = factories.report(photos=[sha(data)])
+    push(phone, scene.device, report)
+    number = _to_pagar(coordinator)
+    assert move_with_file(coordinator, number, data, done_date=days(0)).status_code == 302
+    assert stored(number).after_photo == sha(data)
+    erase_report(uuid.UUID(report["id"]), "erasure")
+    db.session.commit()
+    shown = coordinator.get(f"/workspace/photos/{sha(data)}?size=thumb")
+    assert shown.status_code == 200

@@ -235,3 +235,15 @@ def test_save_fsyncs_new_directories(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for created in (tmp_path / "root", tmp_path / "root" / "photos", shard.parent, shard):
         assert created.parent.resolve() in synced_dirs
     assert synced_dirs.count(shard) >= len(VARIANTS)
+
+
+def test_a_stray_file_among_the_photos_is_not_listed_for_a_backup(tmp_path: Path) -> None:
+    # From the review: a non-photo file under photos/ made the backup stop part-way.
+    store = PhotoStore(tmp_path)
+    sha = "ab" * 32
+    store.save(1, sha, {v: v.encode() for v in VARIANTS})
+    stray = tmp_path / "photos" / "1" / "ab" / "notes.txt"
+    stray.write_text("an admin's note", encoding="utf-8")
+    keys = list(store.list_keys())
+    assert len(keys) == len(VARIANTS)
+    assert all(store.get_key(k) is not None for k in keys)
