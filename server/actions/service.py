@@ -8,10 +8,11 @@ when, from → to) and an audit log entry commit together or not at all. Reads l
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.actions.models import (
     FINAL_STATUSES,
@@ -99,9 +100,24 @@ def create(org_id: int, item: ActionIn, actor: Actor) -> Action:
         db.session.add_all(
             ActionIncident(action_id=action.id, incident_id=i) for i in item.incident_ids
         )
+        _freeze(list(item.incident_ids))
         _event(action, actor, "created", new="foreslagen")
         audit.add(org_id, "action.create", str(action.id), actor)
     return action
+
+
+def _freeze(incident_ids: list[uuid.UUID]) -> None:
+    """Pin the incidents an action is made from: a decision was taken about them.
+
+    As for a status or a comment, the automatic grouping then never moves their reports,
+    so it never empties (and deletes) an incident an action points at.
+    """
+    if not incident_ids:
+        return
+    db.session.execute(update(Incident).where(Incident.id.in_(incident_ids)).values(frozen=True))
+    db.session.execute(
+        update(Report).where(Report.incident_id.in_(incident_ids)).values(incident_pinned=True)
+    )
 
 
 def _locked(org_id: int, action_id: int) -> Action:

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from server.categories.service import urgent_codes
 from server.domain_errors import Invalid, NotFound
@@ -207,6 +207,7 @@ def merge(
         .where(IncidentEvent.incident_id == source.id)
         .values(incident_id=target.id)
     )
+    _repoint_actions(source.id, target.id)
     for report in moved:
         report.incident_id = target.id
     _event(
@@ -226,6 +227,19 @@ def merge(
     _notify(org_id, moved, target.status)
     db.session.commit()
     return target
+
+
+def _repoint_actions(source_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    """Let actions made from a merged-away incident point at the incident it went into."""
+    # The table by name: server.actions imports this package's models.
+    links = db.metadata.tables["action_incidents"]
+    already = select(links.c.action_id).where(links.c.incident_id == target_id)
+    db.session.execute(
+        delete(links).where(links.c.incident_id == source_id, links.c.action_id.in_(already))
+    )
+    db.session.execute(
+        update(links).where(links.c.incident_id == source_id).values(incident_id=target_id)
+    )
 
 
 def move(

@@ -291,3 +291,23 @@ def test_erasing_a_report_keeps_an_after_photo_of_the_same_picture(
     db.session.commit()
     shown = coordinator.get(f"/workspace/photos/{sha(data)}?size=thumb")
     assert shown.status_code == 200
+
+
+def test_an_action_follows_its_incident_into_a_merge_and_freezes_it(
+    coordinator: FlaskClient, scene: Scene
+) -> None:
+    # From the review: merging the action's incident away silently dropped the link.
+    from server.incidents import service as incidents
+    from server.incidents.models import Incident
+
+    number = action_id(propose(coordinator, incident_id=str(scene.first)))
+    both = action_id(
+        propose(coordinator, incident_id=str(scene.first), report_id=scene.second_report)
+    )
+    db.session.add(ActionIncident(action_id=both, incident_id=scene.second))
+    db.session.commit()
+    # Made from the incident: the grouping no longer moves (and so never empties) it.
+    assert db.session.get(Incident, scene.first).frozen
+    incidents.merge(scene.org.id, scene.second, scene.first, None)
+    links = db.session.execute(select(ActionIncident.action_id, ActionIncident.incident_id))
+    assert sorted(links.all()) == sorted([(number, scene.second), (both, scene.second)])
