@@ -1,0 +1,123 @@
+"""The simulated users: phones at shift end, phones in steady traffic, a coordinator.
+
+Importing this module imports locust, which patches the standard library for gevent; only
+the load runner's process may import it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import gevent
+from locust import FastHttpUser, constant, task
+from locust.exception import StopUser
+
+from bench.loadlib import phone, plan
+from bench.loadlib.coordinator import browse_workspace, log_in
+from bench.loadlib.photos import PhotoFile
+from bench.loadlib.plan import DevicePlan
+from bench.loadlib.stats import Recorder
+
+Think = tuple[float, float]  # seconds between two sync passes: (min, max)
+
+
+class Progress:
+    """How many users finished their work; the runner stops when all have."""
+
+    def __init__(self) -> None:
+        """Start at zero."""
+        self.finished = 0
+
+
+def shift_user(
+    plans: list[DevicePlan], recorder: Recorder, think: Think, progress: Progress
+) -> type[FastHttpUser]:
+    """Return a user class whose instances each run one device's plan once, then stop."""
+    queue = deque(plans)
+
+    class ShiftPhone(FastHttpUser):
+        """A phone that syncs its shift's reports and photos in a few passes."""
+
+        wait_time = constant(0)
+
+        @task
+        def shift(self) -> None:
+            """Run the plan pass by pass, thinking between passes; then stop."""
+            device = queue.popleft()
+            rnd = random.Random(device.token)
+            cursor = None
+            left = device.reports
+            for i, sync_pass in enumerate(device.passes):
+                if i:
+                    gevent.sleep(rnd.uniform(*think))
+                for photo in sync_pass.photos:
+                    phone.upload_photo(self.client, device.token, photo, recorder)
+                phone.push(self.client, device.token, sync_pass.reports, recorder)
+                left -= len(sync_pass.reports)
+                cursor = phone.pull(self.client, device.token, cursor, left)
+            progress.finished += 1
+            raise StopUser()
+
+    return ShiftPhone
+
+
+def soak_phone_user(
+    tokens: list[str], photos: list[PhotoFile], recorder: Recorder, think: Think
+) -> type[FastHttpUser]:
+    """Return a user class for steady field traffic: every pass photo, push, pull, download."""
+    token_queue = deque(tokens)
+    next_photo: Callable[[], PhotoFile] = itertools.cycle(photos).__next__
+    rnd = random.Random(2026)
+
+    class SoakPhone(FastHttpUser):
+        """A phone on patrol: a report with a photo and one without, now and then."""
+
+        wait_time = constant(0)
+
+        def on_start(self) -> None:
+            """Take a device."""
+            self.token = token_queue.popleft()
+            self.cursor: str | None = None
+            self.sent: list[str] = []
+
+        @task
+        def sync_pass(self) -> None:
+            """One pass: upload a photo, push two reports (one names it), pull, show one."""
+            gevent.sleep(rnd.uniform(*think))
+            photo = next_photo()
+            phone.upload_photo(self.client, self.token, photo, recorder)
+            reports = [
+                plan.report(rnd, datetime.now(UTC), [photo.sha256]),
+                plan.report(rnd, datetime.now(UTC), []),
+            ]
+            phone.push(self.client, self.token, reports, recorder)
+            self.cursor = phone.pull(self.client, self.token, self.cursor, 0)
+            self.sent.append(photo.sha256)
+            phone.download_photo(self.client, self.token, rnd.choice(self.sent))
+
+    return SoakPhone
+
+
+def coordinator_user(email: str, password: str, think: Think) -> type[FastHttpUser]:
+    """Return a user class for a logged-in coordinator reading the workspace."""
+    rnd = random.Random(1)
+
+    class Coordinator(FastHttpUser):
+        """The safety coordinator: night view, incident list, map data, digest page."""
+
+        wait_time = constant(0)
+
+        def on_start(self) -> None:
+            """Log in through the form."""
+            log_in(self.client, email, password)
+
+        @task
+        def read(self) -> None:
+            """Open the four pages, thinking before each."""
+            browse_workspace(self.client, lambda: gevent.sleep(rnd.uniform(*think)))
+
+    return Coordinator
