@@ -17,15 +17,15 @@ Run with the project's venv: ``.venv/bin/python -m bench.load shift-end``.
 
 from __future__ import annotations
 
-# locust patches the standard library for gevent when it is imported; it must come first.
-import locust  # noqa: F401, I001
-
 import argparse
 import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+# locust patches the standard library for gevent when it is imported: before the rest is.
+import locust  # noqa: F401
 
 from bench.ingestlib.common import BenchError
 

@@ -17,7 +17,8 @@ def verdict(ok: bool) -> str:
 def print_kinds(recorder: Recorder) -> None:
     """Print count, errors and p50/p95/p99/max per request kind."""
     print(
-        f"  {'request kind':<16} {'count':>7} {'errors':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
+        f"  {'request kind':<16} {'count':>7} {'errors':>6}"
+        f" {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
     )
     for name, stats in sorted(recorder.kinds.items()):
         s = stats.summary()
@@ -45,7 +46,8 @@ def print_shift(r: ShiftResult) -> None:
     for key, value in r.facts.items():
         print(f"  {key}: {value}")
     print(
-        f"  all devices done: {'yes' if r.finished else 'NO (time limit)'}; run took {elapsed:.1f} s"
+        f"  all devices done: {'yes' if r.finished else 'NO (time limit)'};"
+        f" run took {elapsed:.1f} s"
     )
     print(
         f"  throughput: {rec.acked_reports / elapsed:.1f} reports/s, "
@@ -68,14 +70,16 @@ def print_shift(r: ShiftResult) -> None:
         n = r.stored_photo_files
         per = ", ".join(f"{v} {b / n / 1024:.1f} KiB" for v, b in sorted(r.variant_bytes.items()))
         print(
-            f"  photo files: {n} photos, per photo: sent {r.photo_bytes_sent / r.expected_photos / 1024:.1f} KiB, "
+            f"  photo files: {n} photos, per photo: sent "
+            f"{r.photo_bytes_sent / r.expected_photos / 1024:.1f} KiB, "
             f"stored {per} (total {sum(r.variant_bytes.values()) / n / 1024:.1f} KiB)"
         )
     p99 = rec.kinds[PUSH].summary()["p99_ms"] if PUSH in rec.kinds else math.nan
     print("\n  targets:")
     print(f"    errors {r.errors} (target {TARGET_ERRORS}): {verdict(r.errors == TARGET_ERRORS)}")
     print(
-        f"    p99 push {p99:.0f} ms (target < {TARGET_P99_PUSH_MS:.0f} ms): {verdict(p99 < TARGET_P99_PUSH_MS)}"
+        f"    p99 push {p99:.0f} ms (target < {TARGET_P99_PUSH_MS:.0f} ms): "
+        f"{verdict(p99 < TARGET_P99_PUSH_MS)}"
     )
     print(
         f"    every device done in {elapsed:.0f} s (target within {TARGET_WINDOW_S:.0f} s): "

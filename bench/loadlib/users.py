@@ -17,7 +17,7 @@ from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
 from bench.loadlib import phone, plan
-from bench.loadlib.coordinator import browse_workspace, log_in
+from bench.loadlib.coordinator import CookieSession, browse_workspace, log_in
 from bench.loadlib.photos import PhotoFile
 from bench.loadlib.plan import DevicePlan
 from bench.loadlib.stats import Recorder
@@ -66,15 +66,15 @@ def shift_user(
 
 
 def soak_phone_user(
-    tokens: list[str], photos: list[PhotoFile], recorder: Recorder, think: Think
+    tokens: list[str], photos: list[PhotoFile], recorder: Recorder, think: Think, photo_share: float
 ) -> type[FastHttpUser]:
-    """Return a user class for steady field traffic: every pass photo, push, pull, download."""
+    """Return a user class for steady field traffic: every pass push, pull, download; photos."""
     token_queue = deque(tokens)
     next_photo: Callable[[], PhotoFile] = itertools.cycle(photos).__next__
     rnd = random.Random(2026)
 
     class SoakPhone(FastHttpUser):
-        """A phone on patrol: a report with a photo and one without, now and then."""
+        """A phone on patrol: now and then two reports, some with a photo."""
 
         wait_time = constant(0)
 
@@ -86,18 +86,20 @@ def soak_phone_user(
 
         @task
         def sync_pass(self) -> None:
-            """One pass: upload a photo, push two reports (one names it), pull, show one."""
+            """One pass: upload a photo (some passes), push two reports, pull, show a photo."""
             gevent.sleep(rnd.uniform(*think))
-            photo = next_photo()
-            phone.upload_photo(self.client, self.token, photo, recorder)
-            reports = [
-                plan.report(rnd, datetime.now(UTC), [photo.sha256]),
-                plan.report(rnd, datetime.now(UTC), []),
-            ]
+            named: list[str] = []
+            if rnd.random() < photo_share:
+                photo = next_photo()
+                phone.upload_photo(self.client, self.token, photo, recorder)
+                named = [photo.sha256]
+                self.sent.append(photo.sha256)
+            now = datetime.now(UTC)
+            reports = [plan.report(rnd, now, named), plan.report(rnd, now, [])]
             phone.push(self.client, self.token, reports, recorder)
             self.cursor = phone.pull(self.client, self.token, self.cursor, 0)
-            self.sent.append(photo.sha256)
-            phone.download_photo(self.client, self.token, rnd.choice(self.sent))
+            if self.sent:
+                phone.download_photo(self.client, self.token, rnd.choice(self.sent))
 
     return SoakPhone
 
@@ -113,11 +115,12 @@ def coordinator_user(email: str, password: str, think: Think) -> type[FastHttpUs
 
         def on_start(self) -> None:
             """Log in through the form."""
-            log_in(self.client, email, password)
+            self.session = CookieSession(self.client)
+            log_in(self.session, email, password)
 
         @task
         def read(self) -> None:
             """Open the four pages, thinking before each."""
-            browse_workspace(self.client, lambda: gevent.sleep(rnd.uniform(*think)))
+            browse_workspace(self.session, lambda: gevent.sleep(rnd.uniform(*think)))
 
     return Coordinator
