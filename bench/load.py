@@ -28,6 +28,7 @@ from pathlib import Path
 import locust  # noqa: F401
 
 from bench.ingestlib.common import BenchError
+from bench.ingestlib.machine import wait_for_quiet
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -56,6 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     common.add_argument("--json-out", help="also write the figures to this file as JSON")
     common.add_argument("--keep", action="store_true", help="keep the temp dir (logs, photos)")
+    common.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="first wait up to this many seconds for an idle machine (< 10 %% busy)",
+    )
 
     shift = sub.add_parser("shift-end", parents=[common], help="300 devices at shift end")
     shift.add_argument("--devices", type=int, default=300)
@@ -126,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="lagesbild-load-"))
     try:
+        busy = wait_for_quiet(args.wait_quiet)
+        print(f"machine before the start: {busy * 100:.0f} % of all cores busy (over 2 s)")
         if args.command == "shift-end":
             from bench.loadlib.report import print_shift
             from bench.loadlib.shift import run_shift_end

@@ -23,6 +23,13 @@ PUSH, PULL, PHOTO_UP, PHOTO_DOWN = "push", "pull", "photo upload", "photo downlo
 MAX_PULL_PAGES = 20  # a device's own changes fit in one or two pages; more means a loop
 
 
+def why(resp: Any) -> str:
+    """Describe a failed answer: its status and body, or the transport error (status 0)."""
+    if not resp.status_code:
+        return f"no answer: {resp.error!r}"[:200]
+    return f"status {resp.status_code}: {(resp.text or '')[:160]}"
+
+
 def auth(token: str) -> dict[str, str]:
     """Return the bearer header of a device."""
     return {"Authorization": f"Bearer {token}"}
@@ -43,7 +50,7 @@ def upload_photo(client: Any, token: str, photo: PhotoFile, recorder: Recorder) 
         if resp.status_code == 201:
             recorder.stored_photos += 1
         elif resp.status_code != 200:  # 200: stored already (a retried pass)
-            resp.failure(f"status {resp.status_code}: {resp.text[:160]}")
+            resp.failure(why(resp))
 
 
 def push(client: Any, token: str, reports: list[dict[str, Any]], recorder: Recorder) -> None:
@@ -54,7 +61,7 @@ def push(client: Any, token: str, reports: list[dict[str, Any]], recorder: Recor
         "POST", PUSH_PATH, name=PUSH, data=body, headers=headers, catch_response=True
     ) as resp:
         if resp.status_code != 200:
-            resp.failure(f"status {resp.status_code}: {resp.text[:160]}")
+            resp.failure(why(resp))
             return
         results = json.loads(resp.content)["results"]
         bad = [r for r in results if r.get("status") != "created" or r.get("missing_photos")]
@@ -76,7 +83,7 @@ def pull(client: Any, token: str, cursor: str | None, pending: int) -> str | Non
             "GET", PULL_PATH + query, name=PULL, headers=auth(token), catch_response=True
         ) as resp:
             if resp.status_code != 200:
-                resp.failure(f"status {resp.status_code}: {resp.text[:160]}")
+                resp.failure(why(resp))
                 return cursor
             body = json.loads(resp.content)
         cursor = body.get("cursor") or cursor
@@ -94,5 +101,5 @@ def download_photo(client: Any, token: str, sha256: str, size: str = "thumb") ->
         headers=auth(token),
         catch_response=True,
     ) as resp:
-        if resp.status_code != 200 or not resp.content.startswith(b"\xff\xd8"):
-            resp.failure(f"status {resp.status_code}, {len(resp.content or b'')} bytes")
+        if resp.status_code != 200 or not (resp.content or b"").startswith(b"\xff\xd8"):
+            resp.failure(why(resp) if resp.status_code != 200 else "not a JPEG")

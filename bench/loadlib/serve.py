@@ -8,6 +8,7 @@ gunicorn (deploy/gunicorn.conf.py). The worker count is left to the deploy confi
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from bench.ingestlib.db import (
     server_env,
     start_postgres,
 )
-from bench.ingestlib.machine import tree_cpu
+from bench.ingestlib.machine import cpu_times, tree_cpu
 from bench.ingestlib.server import Gunicorn
 from bench.loadlib.provision import Provisioned, provision
 from bench.loadlib.rss import children
@@ -50,11 +51,16 @@ class Serving:
         return children(self.gunicorn.pid)
 
     def server_cpu(self) -> dict[str, float]:
-        """Return CPU-seconds used so far by gunicorn's tree and by PostgreSQL's."""
+        """Return CPU-seconds used so far: gunicorn's tree, PostgreSQL's, this load process,
+        and every core of the machine (busy), to show what else shared it."""
         used = {"gunicorn": tree_cpu(self.gunicorn.pid)}
         if self.pg is not None:
             postmaster = int((self.pg.data_dir / "postmaster.pid").read_text().split()[0])
             used["postgres"] = tree_cpu(postmaster)
+        times = os.times()
+        used["load clients"] = times.user + times.system
+        busy, _total = cpu_times()
+        used["machine (all processes)"] = busy / os.sysconf("SC_CLK_TCK")
         return used
 
     def log_problems(self) -> list[str]:

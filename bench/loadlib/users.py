@@ -44,22 +44,32 @@ def shift_user(
 
         wait_time = constant(0)
 
+        def on_start(self) -> None:
+            """Take the next device's plan."""
+            self.device = queue.popleft()
+
         @task
         def shift(self) -> None:
-            """Run the plan pass by pass, thinking between passes; then stop."""
-            device = queue.popleft()
+            """Run the plan pass by pass, thinking between passes; then stop, whatever happened.
+
+            A task that raised would be started again by locust with the same user; the plan
+            must run once, so the user counts as finished and stops (the error is counted).
+            """
+            device = self.device
             rnd = random.Random(device.token)
             cursor = None
             left = device.reports
-            for i, sync_pass in enumerate(device.passes):
-                if i:
-                    gevent.sleep(rnd.uniform(*think))
-                for photo in sync_pass.photos:
-                    phone.upload_photo(self.client, device.token, photo, recorder)
-                phone.push(self.client, device.token, sync_pass.reports, recorder)
-                left -= len(sync_pass.reports)
-                cursor = phone.pull(self.client, device.token, cursor, left)
-            progress.finished += 1
+            try:
+                for i, sync_pass in enumerate(device.passes):
+                    if i:
+                        gevent.sleep(rnd.uniform(*think))
+                    for photo in sync_pass.photos:
+                        phone.upload_photo(self.client, device.token, photo, recorder)
+                    phone.push(self.client, device.token, sync_pass.reports, recorder)
+                    left -= len(sync_pass.reports)
+                    cursor = phone.pull(self.client, device.token, cursor, left)
+            finally:
+                progress.finished += 1
             raise StopUser()
 
     return ShiftPhone
