@@ -11,6 +11,9 @@ soak
     prints the series, the growth from the first minute to the last, and the errors.
 photo-sizes
     what the server stores for a bench JPEG, a phone photo and a 12-megapixel camera photo.
+cost
+    server CPU (gunicorn + PostgreSQL) per push, pull and photo upload, one request at a
+    time: the per-core figures of the capacity plan (docs/capacity.md).
 
 Run with the project's venv: ``.venv/bin/python -m bench.load shift-end``.
 """
@@ -92,23 +95,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     soak = sub.add_parser("soak", parents=[common], help="mixed traffic, worker memory")
     soak.add_argument("--minutes", type=float, default=10.0)
-    soak.add_argument("--devices", type=int, default=60)
-    soak.add_argument("--coordinators", type=int, default=3)
+    soak.add_argument("--devices", type=int, default=30)
+    soak.add_argument("--coordinators", type=int, default=2)
     soak.add_argument(
         "--think",
         type=float,
         nargs=2,
-        default=(3.0, 9.0),
+        default=(5.0, 15.0),
         metavar=("MIN", "MAX"),
-        help="seconds before each phone's sync pass (default 3 9)",
+        help="seconds before each phone's sync pass (default 5 15)",
     )
     soak.add_argument(
         "--page-think",
         type=float,
         nargs=2,
-        default=(2.0, 6.0),
+        default=(3.0, 9.0),
         metavar=("MIN", "MAX"),
-        help="seconds before each workspace page (default 2 6)",
+        help="seconds before each workspace page (default 3 9)",
     )
     soak.add_argument("--sample-seconds", type=float, default=10.0)
     soak.add_argument(
@@ -120,6 +123,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     soak.add_argument("--photo-size", type=_size, default=(640, 480))
 
     sub.add_parser("photo-sizes", parents=[common], help="stored bytes per photo")
+    cost = sub.add_parser("cost", parents=[common], help="server CPU per push, pull, photo")
+    cost.add_argument("--pushes", type=int, default=100, help="pushes and pulls (default 100)")
+    cost.add_argument("--photos", type=int, default=40, help="uploads per photo kind (40)")
     args = p.parse_args(argv)
     if getattr(args, "devices", 1) < 1:
         p.error("--devices must be at least 1")
@@ -148,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             soak_result = run_soak(args, tmp)
             print_soak(soak_result)
             data, ok = soak_result.as_json(), soak_result.correct
+        elif args.command == "cost":
+            from bench.loadlib.cost import measure_costs, print_costs
+
+            data = measure_costs(args, tmp)
+            print_costs(data)
+            ok = True
         else:
             from bench.loadlib.sizes import photo_sizes, print_sizes
 
