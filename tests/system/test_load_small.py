@@ -13,8 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from bench.loadlib.photos import PhotoFile
+from bench.loadlib.plan import device_plans
+from bench.loadlib.rss import RssSeries
 from tests.support.gunicorn import REPO_ROOT
 
 DEVICES, REPORTS, PHOTOS = 30, 5, 1
@@ -76,3 +80,34 @@ def test_shift_end_scaled_down_stores_every_report_and_photo_once(
     # What the database holds, read here rather than trusted from the benchmark.
     assert _rows(database_url) == (DEVICES * REPORTS, DEVICES * PHOTOS, 0), report
     assert proc.returncode == 0, report
+
+
+def test_device_plans_spread_reports_and_photos_over_passes() -> None:
+    """Every photo is named by one report of its own pass; counts per device are exact."""
+    photos = [PhotoFile(f"{i:064x}", Path(f"/nonexistent/{i}.jpg"), 1) for i in range(10)]
+    plans = device_plans(["t1", "t2"], photos, reports_each=20, photos_each=5, passes=5)
+    assert [p.token for p in plans] == ["t1", "t2"]
+    for device, plan in enumerate(plans):
+        assert plan.reports == 20 and len(plan.passes) == 5
+        own = {p.sha256 for p in photos[device * 5 : device * 5 + 5]}
+        uploaded = [ph.sha256 for sp in plan.passes for ph in sp.photos]
+        assert sorted(uploaded) == sorted(own)
+        for sync_pass in plan.passes:
+            named = [sha for r in sync_pass.reports for sha in r["photos"]]
+            assert sorted(named) == sorted(ph.sha256 for ph in sync_pass.photos)
+    ids = [r["id"] for plan in plans for sp in plan.passes for r in sp.reports]
+    assert len(set(ids)) == 40
+
+
+def test_rss_growth_compares_first_and_last_minute_of_workers_that_lived_through() -> None:
+    """Growth is last-minute mean over first-minute mean; a replaced worker is left out."""
+    series = RssSeries(master=0, interval=10)
+    series.samples = {
+        1: [(t, 100_000 if t <= 60 else 111_000) for t in range(0, 610, 10)],
+        2: [(t, 100_000) for t in range(0, 610, 10)],
+        3: [(t, 50_000) for t in range(0, 300, 10)],  # replaced halfway
+    }
+    growth = series.growth()
+    assert set(growth) == {1, 2}
+    assert growth[1][2] == pytest.approx(0.11) and growth[2][2] == 0
+    assert series.replaced_workers() == [3]
