@@ -118,8 +118,15 @@ def measure_costs(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 time.sleep(0.2)
 
         phase(f"push of {REPORTS_PER_PUSH} reports (with grouping)", args.pushes, push, grouped)
-        pull_path = "/api/v1/sync/pull?pending=0"
-        phase("pull", args.pushes, lambda _: _call(srv, "GET", pull_path, token, None, ""))
+        # A phone pulls with its cursor: after the first pass, only what changed since.
+        first = json.loads(_call(srv, "GET", "/api/v1/sync/pull", token, None, ""))
+        while first.get("more"):
+            path = "/api/v1/sync/pull?cursor=" + first["cursor"]
+            first = json.loads(_call(srv, "GET", path, token, None, ""))
+        pull_path = f"/api/v1/sync/pull?pending=0&cursor={first['cursor']}"
+        phase(
+            "pull with cursor", args.pushes, lambda _: _call(srv, "GET", pull_path, token, None, "")
+        )
         for name, data in photos.items():
 
             def upload(i: int, data: list[bytes] = data) -> None:
