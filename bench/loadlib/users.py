@@ -45,7 +45,13 @@ def shift_user(
         wait_time = constant(0)
 
         def on_start(self) -> None:
-            """Take the next device's plan."""
+            """Take the next device's plan; a user locust starts beyond the plans stops at once.
+
+            Locust may start a user again in place of one that stopped when its plan was done;
+            every plan runs exactly once, so such a user has nothing to do.
+            """
+            if not queue:
+                raise StopUser()
             self.device = queue.popleft()
 
         @task
