@@ -66,7 +66,7 @@ def walk_protocol(walk_id: int, html_path: str, lang: str, as_json: bool) -> Non
 
     def embedded(sha256: str) -> str | None:
         ref = photos.photo_for_org(org_id, sha256, "thumb")
-        data = photos.store().read(ref.org_id, ref.sha256, ref.variant) if ref else None
+        data = ref.read_bytes() if ref else None
         if data is None:
             return None
         return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")

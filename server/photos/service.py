@@ -59,6 +59,10 @@ class PhotoRef:
         """Return the storage's location of this size."""
         return store().location(self.org_id, self.sha256, self.variant)
 
+    def read_bytes(self) -> bytes | None:
+        """Return this size's bytes from the storage, or None when it is not there."""
+        return store().read(self.org_id, self.sha256, self.variant)
+
 
 def store() -> PhotoBackend:
     """Return the configured photo storage (the data directory or an S3 bucket)."""

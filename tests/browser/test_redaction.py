@@ -203,7 +203,7 @@ def test_a_box_drawn_with_a_finger_is_in_the_only_copy_on_the_phone_and_on_the_s
         (row,) = db.session.scalars(select(Photo)).all()
         assert report.photos == [stored["sha256"]] == [row.sha256]
         assert row.redacted is True
-        with Image.open(photos.file_for(row, "full")) as served:
+        with Image.open(io.BytesIO(photos.file_for(row, "full").read_bytes())) as served:
             _assert_redacted(served)
         incident_id = report.incident_id
         org = db.session.scalars(select(Organisation)).one()

@@ -72,6 +72,8 @@ def test_the_small_map_is_tall_clickable_and_clear_of_the_coordinates(
     # The zoom-in button is the topmost element at its centre, and a click zooms in.
     zoom_in = page.locator("#incident-map .leaflet-control-zoom-in")
     expect(zoom_in).to_be_visible()
+    # elementFromPoint only sees the viewport; a phone may have to scroll to the map.
+    zoom_in.scroll_into_view_if_needed()
     button = _box(page, "#incident-map .leaflet-control-zoom-in")
     centre = (button["x"] + button["width"] / 2, button["y"] + button["height"] / 2)
     on_top = page.evaluate(
