@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from analysis.anchor_index import AnchorIndex
 from analysis.distance import haversine_m
 from analysis.grouping_rules import GroupRule, Rules
 from sync.clock import as_utc
@@ -114,12 +115,15 @@ def _reach(
 class _Open:
     """Track the incidents a report may still join, by anchor category, expiring them."""
 
-    def __init__(self, rules: Rules, closed: AbstractSet[str]) -> None:
-        """Start with no incidents."""
+    def __init__(self, rules: Rules, closed: AbstractSet[str], places: Mapping[str, str]) -> None:
+        """Start with no incidents; `places` maps report ids to their normalised place text."""
         self.rules = rules
         self.closed = closed
+        self.places = places
         self.anchors: dict[str, ReportPoint] = {}
         self.by_category: dict[str, dict[str, ReportPoint]] = {}
+        # The same anchors by position and place, so a report meets only those near it.
+        self.index: dict[str, AnchorIndex] = {}
         # (last moment the anchor can be joined, key, anchor id); stale entries are skipped.
         self.expiry: list[tuple[datetime, str, str]] = []
 
@@ -131,7 +135,14 @@ class _Open:
             _, key, anchor_id = heapq.heappop(self.expiry)
             anchor = self.anchors[key]
             if anchor.id == anchor_id:
-                self.by_category[anchor.category].pop(key, None)
+                self._forget(anchor.category, key)
+
+    def _forget(self, category: str, key: str) -> None:
+        """Stop offering an incident's anchor under its category."""
+        self.by_category.get(category, {}).pop(key, None)
+        index = self.index.get(category)
+        if index is not None:
+            index.discard(key)
 
     def add(self, key: str, report: ReportPoint) -> None:
         """Record a report as a member of an incident, updating its anchor."""
@@ -141,27 +152,38 @@ class _Open:
         if current is not None and report.id != key:
             return
         if current is not None:
-            self.by_category.get(current.category, {}).pop(key, None)
+            self._forget(current.category, key)
         self.anchors[key] = report
         rule = self.rules.rule_for(report.category)
         if key in self.closed or not rule.groups:
             return
         self.by_category.setdefault(report.category, {})[key] = report
+        index = self.index.get(report.category)
+        if index is None:
+            index = self.index[report.category] = AnchorIndex(rule.radius_m)
+        index.add(key, report.lat, report.lon, self.places[report.id])
         try:
             last = report.created_at + rule.window
         except OverflowError:
             last = _LATEST
         heapq.heappush(self.expiry, (last, key, report.id))
 
-    def best(self, report: ReportPoint, place: str, places: Mapping[str, str]) -> str | None:
+    def best(self, report: ReportPoint, place: str) -> str | None:
         """Return the key of the incident the report joins, or None to start its own."""
         if not self.rules.rule_for(report.category).groups:
             return None
+        places = self.places
         best: tuple[float, datetime, str] | None = None
         # Set iteration order varies between runs; the min over a total order does not.
         for category in self.rules.related_to(report.category):
+            index = self.index.get(category)
+            if index is None:
+                continue
             rule = self.rules.rule_for(category)
-            for key, anchor in self.by_category.get(category, {}).items():
+            anchors = self.by_category[category]
+            # The index only narrows the candidates; _reach below still decides each one.
+            for key in set(index.candidates(report.lat, report.lon, place)):
+                anchor = anchors[key]
                 distance = _reach(report, place, anchor, places[anchor.id], rule)
                 if distance is None:
                     continue
@@ -205,13 +227,13 @@ def group_reports(
         if report.id in places:
             raise ValueError(f"duplicate report id {report.id!r}")
         places[report.id] = normalise_place(report.place)
-    incidents = _Open(rules, closed)
+    incidents = _Open(rules, closed, places)
     keys: dict[str, str] = {}
     for report in ordered:
         incidents.expire(report.created_at)
         key = pinned.get(report.id)
         if key is None:
-            key = incidents.best(report, places[report.id], places) or report.id
+            key = incidents.best(report, places[report.id]) or report.id
         elif not isinstance(key, str) or not key:
             raise ValueError(f"pinned key of {report.id!r} must be a non-empty str")
         keys[report.id] = key

@@ -353,7 +353,9 @@ def _anchors(
     # An anchor is the incident's seed report while that report is still one of its members.
     seeds = [
         r
-        for r in db.session.scalars(select(Report).where(Report.id.in_(list(seed_of.values()))))
+        for r in db.session.scalars(
+            select(Report).where(Report.id.in_(list(seed_of.values()))).options(*UNUSED_BY_GROUPING)
+        )
         if r.incident_id is not None and seed_of.get(r.incident_id) == r.id
     ]
     # Incidents whose seed left them (split, move): their earliest member anchors.
@@ -368,11 +370,13 @@ def _anchors(
     )
     return seeds + list(
         db.session.scalars(
-            select(Report).join(
+            select(Report)
+            .join(
                 firsts,
                 (Report.incident_id == firsts.c.incident_id)
                 & (Report.created_at == firsts.c.first),
             )
+            .options(*UNUSED_BY_GROUPING)
         )
     )
 
