@@ -14,9 +14,9 @@ index falls back to every anchor of the category.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from analysis.distance import EARTH_RADIUS_M
+from analysis.distance import EARTH_RADIUS_M, haversine_m
 
 # Widen the box by a relative and an absolute margin (degrees; 1e-9 degrees is about 0.1 mm)
 # so floating-point rounding can only add candidates, never drop one the rule would match.
@@ -105,3 +105,38 @@ class AnchorIndex:
         row_lo, col_lo = self._cell_of(lat - dlat, lon - dlon)
         row_hi, col_hi = self._cell_of(lat + dlat, lon + dlon)
         return row_lo, row_hi, col_lo, col_hi
+
+
+class Neighbourhood:
+    """Answer whether an anchor could be matched by any of a set of reports (by position or place).
+
+    Built over the reports a grouping pass regroups, it lets the pass skip loading the open
+    anchors none of them can reach. It errs only towards "yes": time and category are not
+    looked at, and a shared place text counts whether or not the sides have positions.
+    """
+
+    def __init__(self, points: Iterable[tuple[float | None, float | None, str]], radius_m: float):
+        """Index the reports' positions with cells as tall as the largest radius asked for."""
+        self.radius_m = radius_m
+        self.index = AnchorIndex(radius_m)
+        self.places: set[str] = set()
+        self.positions: list[tuple[float, float]] = []
+        for lat, lon, place in points:
+            if place:
+                self.places.add(place)
+            if lat is not None and lon is not None:
+                self.index.add(str(len(self.positions)), lat, lon, "")
+                self.positions.append((lat, lon))
+
+    def reaches(self, lat: float | None, lon: float | None, place: str, radius_m: float) -> bool:
+        """Return whether some report is within `radius_m` of the anchor or shares its place."""
+        if radius_m > self.radius_m:
+            raise ValueError(f"radius {radius_m} exceeds the neighbourhood's {self.radius_m}")
+        if place and place in self.places:
+            return True
+        if lat is None or lon is None:
+            return False
+        return any(
+            haversine_m(lat, lon, *self.positions[int(key)]) <= radius_m
+            for key in self.index.candidates(lat, lon, "")
+        )

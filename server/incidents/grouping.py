@@ -23,6 +23,8 @@ from analysis.grouping_rules import DEFAULT_RULES, Rules, rules_from_json
 from server.config import ConfigError
 from server.extensions import db
 from server.geography import locate
+from server.incidents.anchors import anchors as _anchors
+from server.incidents.anchors import with_anchors as _with_anchors
 from server.incidents.keys import incidents_for, seeds_of
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.incidents.summary import (
@@ -319,72 +321,6 @@ def _load_window(org_id: int, since: datetime, categories: set[str], rules: Rule
         )
     )
     return _with_anchors(window, _anchors(org_id, since, since, categories, rules, window))
-
-
-def _anchors(
-    org_id: int,
-    since: datetime,
-    until: datetime,
-    categories: set[str],
-    rules: Rules,
-    loaded: list[Report],
-) -> list[Report]:
-    """Load the anchor reports of incidents begun before `until` that still reach `since`."""
-    reach = {c: rules.rule_for(c).window for c in categories if rules.rule_for(c).groups}
-    if not reach:
-        return []
-    incidents = db.session.execute(
-        select(Incident.id, Incident.seed_id, Incident.category_code, Incident.first_at).where(
-            Incident.org_id == org_id,
-            Incident.category_code.in_(list(reach)),
-            Incident.first_at >= since - max(reach.values()),
-            Incident.first_at <= until,
-        )
-    ).all()
-    have = {r.id for r in loaded}
-    # Incidents whose seed report is already loaded need no anchor from here.
-    seed_of = {
-        i.id: i.seed_id
-        for i in incidents
-        if i.first_at >= since - reach[i.category_code] and i.seed_id not in have
-    }
-    if not seed_of:
-        return []
-    # An anchor is the incident's seed report while that report is still one of its members.
-    seeds = [
-        r
-        for r in db.session.scalars(
-            select(Report).where(Report.id.in_(list(seed_of.values()))).options(*UNUSED_BY_GROUPING)
-        )
-        if r.incident_id is not None and seed_of.get(r.incident_id) == r.id
-    ]
-    # Incidents whose seed left them (split, move): their earliest member anchors.
-    orphans = set(seed_of) - {r.incident_id for r in seeds}
-    if not orphans:
-        return seeds
-    firsts = (
-        select(Report.incident_id, func.min(Report.created_at).label("first"))
-        .where(Report.incident_id.in_(orphans))
-        .group_by(Report.incident_id)
-        .subquery()
-    )
-    return seeds + list(
-        db.session.scalars(
-            select(Report)
-            .join(
-                firsts,
-                (Report.incident_id == firsts.c.incident_id)
-                & (Report.created_at == firsts.c.first),
-            )
-            .options(*UNUSED_BY_GROUPING)
-        )
-    )
-
-
-def _with_anchors(window: list[Report], anchors: list[Report]) -> list[Report]:
-    """Merge reports and anchors without duplicates, in the grouping's order."""
-    unique = {r.id: r for r in [*window, *anchors]}
-    return sorted(unique.values(), key=lambda r: (r.created_at, str(r.id)))
 
 
 def _later_grouped(org_id: int, categories: set[str], moment: datetime) -> bool:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import anchor_index
-from analysis.anchor_index import AnchorIndex
+from analysis.anchor_index import AnchorIndex, Neighbourhood
 from analysis.distance import EARTH_RADIUS_M, haversine_m
 from analysis.grouping import group_reports
 from tests.unit.test_grouping import scenarios
@@ -122,3 +122,20 @@ def test_grouping_with_the_index_equals_grouping_by_scanning_every_anchor(scenar
         mp.setattr(anchor_index.AnchorIndex, "candidates", lambda self, *a: iter(list(self.keys)))
         scanned = group_reports(reports, rules, pinned=pins, closed=closed)
     assert indexed == scanned
+
+
+def test_a_neighbourhood_reaches_by_position_within_the_radius_or_by_place() -> None:
+    near = Neighbourhood([(55.6, 13.2, ""), (None, None, "torget")], radius_m=500.0)
+    assert near.reaches(55.6 + 0.002, 13.2, "", 300.0)  # about 222 m north
+    assert not near.reaches(55.6 + 0.004, 13.2, "", 300.0)  # about 445 m: beyond 300
+    assert near.reaches(55.6 + 0.004, 13.2, "", 500.0)
+    assert near.reaches(None, None, "torget", 100.0)
+    assert near.reaches(40.0, 10.0, "torget", 100.0)  # a shared place reaches anywhere
+    assert not near.reaches(None, None, "stationen", 500.0)
+    assert not near.reaches(None, None, "", 500.0)
+
+
+def test_a_neighbourhood_refuses_a_radius_beyond_its_cells() -> None:
+    near = Neighbourhood([(55.6, 13.2, "")], radius_m=100.0)
+    with pytest.raises(ValueError, match="exceeds"):
+        near.reaches(55.6, 13.2, "", 150.0)
