@@ -155,7 +155,7 @@ def test_a_refused_edit_shows_the_page_again_with_the_reason_and_the_input(
     body = resp.get_data(as_text=True)
     assert message in body and 'id="action-edit-error"' in body
     # The form is open again with what was typed.
-    assert '<details class="action-edit" id="action-edit" open>' in body
+    assert '<details class="propose action-edit" id="action-edit" open>' in body
     if "owner_name" not in fields:
         assert 'value="Gatukontoret"' in body
     action = stored(number)

@@ -17,7 +17,7 @@ from server.extensions import db
 from server.walks import service as walks
 from server.walks.models import Walk
 from tests.browser.conftest import LiveServer
-from tests.browser.workspace_support import TIMEOUT_MS, log_in
+from tests.browser.workspace_support import TIMEOUT_MS, assert_accessible, log_in
 from tests.support import factories
 from tests.support.walks import area_of
 
@@ -57,7 +57,7 @@ def _stored_walk(live_server: LiveServer) -> Walk:
 
 
 def test_a_route_and_numbered_stops_are_drawn_undone_cleared_and_saved(
-    live_server: LiveServer, desktop: Page, planner: factories.Login
+    live_server: LiveServer, browser: Browser, desktop: Page, planner: factories.Login
 ) -> None:
     page = desktop
     log_in(page, live_server, planner)
@@ -122,6 +122,7 @@ def test_a_route_and_numbered_stops_are_drawn_undone_cleared_and_saved(
     expect(draw).to_have_attribute("data-points", "4")
     expect(page.locator("#walk-draw-map .walk-stop")).to_have_text(["1", "2"])
     expect(page.get_by_label("Namn på stopp 2")).to_have_value("Torget")
+    assert_accessible(browser, page)
 
 
 def test_without_leaflet_the_fields_alone_plan_the_walk(
