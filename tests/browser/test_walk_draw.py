@@ -25,6 +25,11 @@ TILES = "https://tile.openstreetmap.org/**"
 LEAFLET = "**/workspace/vendor/leaflet/leaflet.js"
 ROUTE_CLICKS = [(100, 100), (200, 150), (300, 200), (400, 250)]
 STOP_CLICKS = [(150, 320), (250, 340), (350, 360)]
+IMPORT = (
+    b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},'
+    b' "geometry": {"type": "LineString",'
+    b' "coordinates": [[13.21, 55.63], [13.23, 55.64], [13.25, 55.66]]}}]}'
+)
 
 
 @pytest.fixture
@@ -60,6 +65,8 @@ def test_a_route_and_numbered_stops_are_drawn_undone_cleared_and_saved(
     live_server: LiveServer, browser: Browser, desktop: Page, planner: factories.Login
 ) -> None:
     page = desktop
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     log_in(page, live_server, planner)
     page.goto(f"{live_server.url}/workspace/walks")
     draw = page.locator("#walk-draw")
@@ -95,6 +102,7 @@ def test_a_route_and_numbered_stops_are_drawn_undone_cleared_and_saved(
     expect(page.get_by_label("Namn på stopp 1")).to_have_value("Stopp 1")
     page.get_by_label("Namn på stopp 2").fill("Torget")
     expect(page.locator("#walk-draw-map .walk-stop")).to_have_text(["1", "2"])
+    expect(page.locator("#walk-draw-mode")).to_have_text("Tryck på kartan för att placera stopp 3.")
     expect(page.locator("#walk-stops")).to_have_value(
         re.compile(r"^Stopp 1; [\d.]+; [\d.]+\nTorget; [\d.]+; [\d.]+$")
     )
@@ -123,6 +131,15 @@ def test_a_route_and_numbered_stops_are_drawn_undone_cleared_and_saved(
     expect(page.locator("#walk-draw-map .walk-stop")).to_have_text(["1", "2"])
     expect(page.get_by_label("Namn på stopp 2")).to_have_value("Torget")
     assert_accessible(browser, page)
+
+    # A chosen GeoJSON file is shown on the map at once and put into the route field.
+    page.get_by_label("Ruttfil (.geojson)").set_input_files(
+        files=[{"name": "rutt.geojson", "mimeType": "application/geo+json", "buffer": IMPORT}]
+    )
+    expect(draw).to_have_attribute("data-points", "3")
+    expect(route).to_have_value(re.compile(r"\[13\.25,55\.66\]\]\}$"))
+    expect(page.get_by_label("Ruttfil (.geojson)")).to_have_value("")
+    assert errors == []
 
 
 def test_without_leaflet_the_fields_alone_plan_the_walk(

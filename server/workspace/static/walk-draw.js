@@ -158,6 +158,7 @@ function start(box, L) {
       stopMarkers.addLayer(marker);
     });
     renderList();
+    showMode();
     undoButton.disabled = points.length === 0;
     clearButton.disabled = points.length === 0;
     status.textContent = fill(d.msgStatus || "", { points: points.length, stops: stops.length });
@@ -261,21 +262,25 @@ function start(box, L) {
     else map.setView(SWEDEN.center, SWEDEN.zoom);
   }
 
+  /** Say what a tap does now (the next stop's number in stop mode). */
+  function showMode() {
+    modeButton.setAttribute("aria-pressed", String(stopMode));
+    mapEl.classList.toggle("walk-draw-stop-mode", stopMode);
+    modeText.textContent = stopMode
+      ? fill(d.msgModeStop || "", { n: stops.length + 1 })
+      : d.msgModeRoute || "";
+  }
+
   /** @param {boolean} on */
   function setMode(on) {
     stopMode = on;
-    modeButton.setAttribute("aria-pressed", String(on));
-    mapEl.classList.toggle("walk-draw-stop-mode", on);
-    modeText.textContent = on
-      ? fill(d.msgModeStop || "", { n: stops.length + 1 })
-      : d.msgModeRoute || "";
+    showMode();
   }
 
   map.on("click", (/** @type {any} */ event) => {
     const at = { lat: event.latlng.lat, lon: event.latlng.lng };
     if (stopMode) {
       stops.push({ name: stopLabel(stops.length + 1), ...at });
-      setMode(true); // the next stop's number
     } else {
       points.push(at);
     }
@@ -297,7 +302,6 @@ function start(box, L) {
   stopsField.addEventListener("change", () => {
     load();
     fit();
-    setMode(stopMode);
   });
   if (areaField) {
     areaField.addEventListener("change", () => {
