@@ -99,7 +99,13 @@ function start(box, L) {
 
   box.hidden = false;
   // Quick taps add points: a double tap must not zoom as well.
-  const map = L.map(mapEl, { scrollWheelZoom: false, doubleClickZoom: false, keyboard: true });
+  // Half zoom steps: a short route fills more of a phone-sized map.
+  const map = L.map(mapEl, {
+    scrollWheelZoom: false,
+    doubleClickZoom: false,
+    keyboard: true,
+    zoomSnap: 0.5,
+  });
   map.attributionControl.setPrefix(false);
   const tiles = L.tileLayer(d.tiles, { maxZoom: 19, attribution: escaped(d.attribution || "") });
   let tilesFailed = false;
