@@ -1,4 +1,4 @@
-"""The åtgärdsplan's rules: create an action from its sources, move it through its statuses.
+"""The åtgärdsplan's rules: create an action from its sources, edit it, move it on.
 
 Every change is one transaction: the action, a line of its timeline (`ActionEvent`: who,
 when, from → to) and an audit log entry commit together or not at all. Reads live in
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
@@ -173,6 +174,51 @@ def set_status(
         _event(action, actor, "status", **data)
         audit.add(org_id, "action.status", f"{action.id} {old}->{change.status}", actor)
     return action
+
+
+# What an edit may change, in the order the timeline names the changes.
+EDITABLE = ("text", "owner_kind", "owner_name", "priority", "due_date")
+
+
+def check_editable(org_id: int, action_id: int) -> None:
+    """Refuse an edit of another organisation's action (NotFound) or a closed one."""
+    with phase("read"):
+        current = db.session.scalar(
+            select(Action.status).where(Action.id == action_id, Action.org_id == org_id)
+        )
+    if current is None:
+        raise NotFound("not_found", f"no action {action_id}")
+    if current in FINAL_STATUSES:
+        raise ActionError("closed", f"Action {action_id} is {current} and final.")
+
+
+def edit_action(org_id: int, action_id: int, item: ActionIn, actor: Actor) -> dict[str, Any]:
+    """Change an open action's text, owner, priority and due date; return what changed.
+
+    The changes ({field: [old, new]}) go on the timeline like a change of status; an edit
+    that changes nothing records nothing. A closed action (klar, avslagen) is final.
+    """
+    with phase("write"):
+        action = _locked(org_id, action_id)
+        if action.status in FINAL_STATUSES:
+            raise ActionError("closed", f"Action {action_id} is {action.status} and final.")
+        changes: dict[str, list[Any]] = {}
+        for name in EDITABLE:
+            old, new = getattr(action, name), getattr(item, name)
+            if old != new:
+                # Dates as text: the timeline is JSON.
+                changes[name] = [_plain(old), _plain(new)]
+                setattr(action, name, new)
+        if changes:
+            action.updated_at = utcnow()
+            _event(action, actor, "edited", changes=changes)
+            audit.add(org_id, "action.edit", f"{action.id} {','.join(changes)}", actor)
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    """Return a value as the timeline's JSON keeps it (a date as YYYY-MM-DD)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ bp = Blueprint(
 
 # Importing a module registers its routes on bp.
 from server.workspace import (  # noqa: E402
+    action_edit_views,
     action_export,
     action_views,
     audit_views,
@@ -38,6 +39,7 @@ from server.workspace import (  # noqa: E402
 )
 
 __all__ = [
+    "action_edit_views",
     "action_export",
     "action_views",
     "audit_views",

@@ -69,6 +69,7 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.action_new", "GET"): EDITORS,
     ("workspace.action_create", "POST"): EDITORS,
     ("workspace.action_status", "POST"): EDITORS,
+    ("workspace.action_edit", "POST"): EDITORS,
     # The weekly EST export: counts and rounded positions, no free text.
     ("workspace.est_export", "GET"): INSIGHT,
     # Insight: counts and positions; the map leaves free text out for an analyst.

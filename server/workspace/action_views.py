@@ -204,6 +204,14 @@ def action_create() -> BaseResponse | tuple[str, int]:
 @login_required
 def action(action_id: int) -> str:
     """One action: its facts, sources, after-photo, timeline and the next steps."""
+    html, _ = action_page(action_id)
+    return html
+
+
+def action_page(
+    action_id: int, edit: dict[str, Any] | None = None, edit_error: str = "", status: int = 200
+) -> tuple[str, int]:
+    """Render an action's page; a refused edit comes back with its values and reason."""
     scope = current_scope()
     try:
         row = queries.get_visible(scope, action_id)
@@ -229,15 +237,32 @@ def action(action_id: int) -> str:
                 "actor": (people.get(e.actor_id, "") if row.own else owner_label(a.org_id))
                 if e.actor_id
                 else "",
-                "text": _event_text(e.data),
+                "text": event_text(e.kind, e.data),
             }
             for e in timeline
         ],
         today=today().isoformat(),
         max_reason=MAX_REASON,
+        # The edit form: the stored values, or a refused edit's values as sent.
+        edit=edit or edit_values(a),
+        edit_error=t(f"action.error.{edit_error}") if edit_error else "",
+        **form_options(),
     )
     audit("action.view", str(a.id), owner=a.org_id)
-    return html
+    return html, status
+
+
+def edit_values(a: Any) -> dict[str, Any]:
+    """Return the edit form's values from a stored action (no sources: those stay)."""
+    return {
+        "text": a.text,
+        "owner_kind": a.owner_kind,
+        "owner_name": a.owner_name,
+        "priority": a.priority,
+        "due_date": a.due_date.isoformat() if a.due_date else "",
+        "report_ids": [],
+        "incident_ids": [],
+    }
 
 
 def _source_view(s: queries.Source) -> dict[str, Any]:
@@ -251,8 +276,10 @@ def _source_view(s: queries.Source) -> dict[str, Any]:
     }
 
 
-def _event_text(data: dict[str, Any]) -> str:
-    """Say what a timeline line changed: "föreslagen → beslutad"."""
+def event_text(kind: str, data: dict[str, Any]) -> str:
+    """Say what a timeline line changed: "föreslagen → beslutad", or an edit's fields."""
+    if kind == "edited":
+        return edit_text(data.get("changes") or {})
     new = status_label(str(data.get("new", "")))
     if not data.get("old"):
         return t("action.event.created", status=new)
@@ -262,6 +289,21 @@ def _event_text(data: dict[str, Any]) -> str:
     if data.get("done_date"):
         text += f" · {data['done_date']}"
     return text
+
+
+def edit_text(changes: dict[str, list[Any]]) -> str:
+    """Say what an edit changed: "ändrad: texten, prioritet normal → hög"."""
+    parts = []
+    for name, (old, new) in changes.items():
+        if name == "text":  # the old text stays in the stored timeline, not on the page
+            parts.append(t("action.edit.field.text"))
+            continue
+        if name == "owner_kind":
+            old, new = t(f"action.owner.{old}"), t(f"action.owner.{new}")
+        elif name == "priority":
+            old, new = t(f"action.priority.{old}"), t(f"action.priority.{new}")
+        parts.append(f"{t(f'action.edit.field.{name}')} {old or '–'} → {new or '–'}")
+    return t("action.event.edited", changes=", ".join(parts))
 
 
 @bp.post(f"/atgardsplan/<int(max={MAX_ROW_ID}):action_id>/status")

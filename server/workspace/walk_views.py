@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -21,6 +23,7 @@ from server.walks.render import render_protocol
 from server.workspace import bp
 from server.workspace.hooks import audit, message
 from server.workspace.i18n import current_lang, t
+from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from server.workspace.walk_form import WalkForm, from_request, from_walk, to_plan
 
 WALK_ID = "<int(max=2147483647):walk_id>"
@@ -30,27 +33,65 @@ def _list_page(form: WalkForm | None = None, status: int = 200) -> Response:
     """Render the walk list with the planning form (a failed form's values and error)."""
     org_id = current_user.org.id
     rows = walks.list_walks(org_id)
+    areas = list_areas(org_id)
     html = render_template(
         "workspace/walks.html",
         walks=rows,
         area_names=walks.area_names(rows),
-        areas=list_areas(org_id),
+        areas=areas,
         form=form or WalkForm(),
         kinds=PARTICIPANT_KINDS,
+        **_draw_context(areas),
     )
-    return Response(html, status=status, mimetype="text/html")
+    return _with_map(Response(html, status=status, mimetype="text/html"))
 
 
 def _edit_page(walk_id: int, form: WalkForm, status: int = 200) -> Response:
     """Render the edit form of one walk."""
+    areas = list_areas(current_user.org.id)
     html = render_template(
         "workspace/walk_edit.html",
         walk=walks.get_walk(current_user.org.id, walk_id),
-        areas=list_areas(current_user.org.id),
+        areas=areas,
         form=form,
         kinds=PARTICIPANT_KINDS,
+        **_draw_context(areas),
     )
-    return Response(html, status=status, mimetype="text/html")
+    return _with_map(Response(html, status=status, mimetype="text/html"))
+
+
+def _draw_context(areas: list[Any]) -> dict[str, Any]:
+    """Return what the form's route map needs: the tiles and each area's bounding box."""
+    return {
+        "tile_url": tile_url(),
+        "tile_attribution": tile_attribution(),
+        "area_bounds": {a.id: area_bounds(a.geometry) for a in areas},
+    }
+
+
+def area_bounds(geometry: Any) -> str:
+    """Return a GeoJSON geometry's box as "west,south,east,north" ("" when it has none)."""
+    lons: list[float] = []
+    lats: list[float] = []
+    stack = [geometry.get("coordinates") if isinstance(geometry, dict) else None]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, list):
+            continue
+        if len(item) >= 2 and all(isinstance(v, int | float) for v in item[:2]):
+            lons.append(float(item[0]))
+            lats.append(float(item[1]))
+        else:
+            stack.extend(item)
+    if not lons:
+        return ""
+    return f"{min(lons)},{min(lats)},{max(lons)},{max(lats)}"
+
+
+def _with_map(resp: Response) -> Response:
+    """Allow the route map's tile server on a page with the walk form."""
+    resp.headers["Content-Security-Policy"] = map_csp()
+    return resp
 
 
 def _own_walk(walk_id: int) -> None:

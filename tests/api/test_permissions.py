@@ -74,6 +74,11 @@ FORMS = {
     "workspace.walk_status": lambda w: {"status": "done"},
     "workspace.action_create": lambda w: {"text": "Klipp buskarna", "owner_kind": "kommun"},
     "workspace.action_status": lambda w: {"status": "beslutad"},
+    "workspace.action_edit": lambda w: {
+        "text": "Klipp buskarna",
+        "owner_kind": "kommun",
+        "priority": "hog",
+    },
     "workspace.name_place": lambda w: {
         "name": "Stationen",
         "radius": "100",
