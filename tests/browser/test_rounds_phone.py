@@ -37,6 +37,12 @@ def _type_code(page: Page, code: str) -> None:
     page.get_by_role("button", name="Registrera").click()
 
 
+def _another_pass(page: Page) -> None:
+    """Start a sync pass and wait until its pull has been answered."""
+    with page.expect_response("**/api/v1/sync/pull*", timeout=TIMEOUT_MS):
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+
+
 def _row(page: Page, name: str):
     return page.locator("#round-checkpoints .checkpoint", has_text=name)
 
@@ -69,3 +75,240 @@ def test_a_round_runs_offline_and_survives_a_reload(stoppable_server: StoppableS
         ("qr", GARAGE["token"], None),
     ]
     assert all(s["state"] == "saved" for s in scans)
+
+
+def test_an_unknown_code_offline_is_said_at_once_and_queued_only_if_confirmed(
+    stoppable_server: StoppableServer, page
+):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    _start_evening_round(page)
+    panel = page.locator("#scan-panel")
+
+    _type_code(page, "ZZ9 9ZZ")
+    expect(panel).to_contain_text("Okänd kontrollpunkt — kontrollera koden")
+    panel.get_by_role("button", name="Avbryt").click()
+    expect(panel).to_be_hidden()
+    assert idb_all(page, "scans") == []
+
+    page.evaluate("location.hash = 'scan=tok-no-such-checkpoint'")
+    expect(panel).to_contain_text("Okänd kontrollpunkt — kontrollera koden")
+    panel.get_by_role("button", name="Spara ändå").click()
+    expect(panel).to_be_hidden()
+    wait_until(page, "(async () => true)()")
+    (scan,) = idb_all(page, "scans")
+    assert (scan["token"], scan["checkpoint_id"], scan["state"]) == (
+        "tok-no-such-checkpoint",
+        None,
+        "saved",
+    )
+    assert scan["round_run"] == idb_all(page, "round_runs")[0]["id"]
+
+
+def test_ending_a_round_with_required_checkpoints_unscanned_needs_a_reason(
+    stoppable_server: StoppableServer, page
+):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    _start_evening_round(page)
+    _type_code(page, PORT_A["short_code"])
+    expect(_row(page, PORT_A["name"])).to_contain_text("Skannad")
+
+    page.get_by_role("button", name="Avsluta rond").click()
+    form = page.locator("#round-end-form")
+    expect(form).to_contain_text("1 obligatoriska kontrollpunkter är inte skannade: Garaget, plan -1.")
+    form.get_by_role("button", name="Avsluta ronden").click()  # empty: refused
+    expect(page.locator("#round-end-error")).to_be_visible()
+    page.get_by_label("Varför avslutas ronden utan dem?").fill("   ")
+    form.get_by_role("button", name="Avsluta ronden").click()  # blanks only: refused too
+    expect(page.locator("#round-end-error")).to_be_visible()
+    assert "ended_at" not in idb_all(page, "round_runs")[0]
+
+    page.get_by_label("Varför avslutas ronden utan dem?").fill("Garaget låst, nyckeln saknas.")
+    form.get_by_role("button", name="Avsluta ronden").click()
+
+    expect(page.locator("#status")).to_have_text("Ronden är avslutad.")
+    expect(page.locator("#round-run")).to_be_hidden()
+    expect(page.locator("#round-list .round-item")).to_have_count(2)
+    (run,) = idb_all(page, "round_runs")
+    assert run["end_reason"] == "Garaget låst, nyckeln saknas."
+    assert run["ended_at"] and run["state"] == "saved"
+
+
+def test_a_round_with_every_required_checkpoint_scanned_ends_without_a_reason(
+    stoppable_server: StoppableServer, page
+):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    _start_evening_round(page)
+    _type_code(page, PORT_A["short_code"])
+    expect(_row(page, PORT_A["name"])).to_contain_text("Skannad")
+    _type_code(page, GARAGE["short_code"])
+    expect(_row(page, GARAGE["name"])).to_contain_text("Skannad")
+
+    page.get_by_role("button", name="Avsluta rond").click()
+
+    expect(page.locator("#round-run")).to_be_hidden()
+    expect(page.locator("#round-end-form")).to_be_hidden()
+    (run,) = idb_all(page, "round_runs")
+    assert run["ended_at"] and "end_reason" not in run
+
+
+def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_once(
+    stoppable_server: StoppableServer, page
+):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    _start_evening_round(page)
+    _type_code(page, PORT_A["short_code"])
+    expect(_row(page, PORT_A["name"])).to_contain_text("Skannad")
+    page.evaluate(f"location.hash = 'scan={GARAGE['token']}'")
+    expect(_row(page, GARAGE["name"])).to_contain_text("Skannad")
+    page.evaluate(f"location.hash = 'scan={PLAYGROUND['token']}'")
+    expect(_row(page, PLAYGROUND["name"])).to_contain_text("Skannad")
+    page.get_by_role("button", name="Avsluta rond").click()
+    expect(page.locator("#round-run")).to_be_hidden()
+    (run,) = idb_all(page, "round_runs")
+    scans = idb_all(page, "scans")
+    assert len(scans) == 3
+
+    stand_in = PushStandIn(drop=1)  # the first answer is lost on the way back
+    page.route("**/api/v1/sync/push", stand_in)
+    stoppable_server.start()
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+
+    wait_until(
+        page,
+        """(async () => {
+            const db = await new Promise((ok) => {
+                const open = indexedDB.open('lagesbild'); open.onsuccess = () => ok(open.result);
+            });
+            const all = (name) => new Promise((ok) => {
+                const req = db.transaction([name]).objectStore(name).getAll();
+                req.onsuccess = () => ok(req.result);
+            });
+            const left = [...(await all('scans')), ...(await all('round_runs'))]
+                .filter((item) => item.state !== 'sent');
+            db.close();
+            return left.length === 0;
+        })()""",
+        timeout_ms=30000,
+    )
+    with_scans = [b for b in stand_in.bodies if b.get("scans")]
+    assert len(with_scans) == 2  # the lost one, and the same again
+    first, second = with_scans
+    assert first["scans"] == second["scans"]
+    assert first["round_runs"] == second["round_runs"]
+    assert first["round_runs"] == [
+        {
+            "id": run["id"],
+            "round_id": 5,
+            "started_at": run["started_at"],
+            "ended_at": run["ended_at"],
+        }
+    ]
+    by_method = sorted(first["scans"], key=lambda s: s["scanned_at"])
+    assert [sorted(s) for s in by_method] == [
+        ["id", "method", "round_run", "scanned_at", "short_code"],
+        ["id", "method", "round_run", "scanned_at", "token"],
+        ["id", "method", "round_run", "scanned_at", "token"],
+    ]
+    assert [(s.get("short_code"), s.get("token"), s["method"]) for s in by_method] == [
+        (PORT_A["short_code"], None, "code"),
+        (None, GARAGE["token"], "qr"),
+        (None, PLAYGROUND["token"], "qr"),
+    ]
+    assert {s["id"] for s in by_method} == {s["id"] for s in scans}
+    assert {s["round_run"] for s in by_method} == {run["id"]}
+    offset = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
+    assert all(offset.match(s["scanned_at"]) for s in by_method)
+    assert offset.match(run["started_at"]) and offset.match(run["ended_at"])
+    _another_pass(page)  # the outbox is empty: later passes carry no scans
+    assert len([b for b in stand_in.bodies if b.get("scans")]) == 2
+
+
+def test_a_rejected_scan_keeps_the_servers_message_on_the_round_screen(live_server, page):
+    stand_in = PushStandIn(rejected_codes={GARAGE["short_code"]})
+    serve_plan(page)
+    page.route("**/api/v1/sync/push", stand_in)
+    enrol_phone(live_server, page)
+    _start_evening_round(page)
+
+    _type_code(page, GARAGE["short_code"])
+
+    rejected = page.locator("#round-rejected-list li")
+    expect(rejected).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(rejected).to_contain_text("Ingen kontrollpunkt har den koden.")
+    expect(_row(page, GARAGE["name"])).to_contain_text("Inte skannad")
+    (scan,) = idb_all(page, "scans")
+    assert scan["state"] == "rejected"
+    assert scan["error"]["code"] == "unknown_checkpoint"
+    sent = len([b for b in stand_in.bodies if b.get("scans")])
+    _another_pass(page)
+    assert len([b for b in stand_in.bodies if b.get("scans")]) == sent  # never resent
+
+
+def test_report_here_opens_the_usual_form_at_the_checkpoint(stoppable_server, page):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    _start_evening_round(page)
+    _type_code(page, PORT_A["short_code"])
+
+    _row(page, PORT_A["name"]).get_by_role("button", name="Rapport här").click()
+    expect(page.locator("#report-at")).to_contain_text("Port A, Storgatan 4")
+    page.locator("#tiles .tile").first.click()
+    expect(page.get_by_label("Plats")).to_have_value(PORT_A["name"])
+    page.get_by_role("button", name="Spara").click()
+
+    expect(page.locator("#reports .report")).to_have_count(1, timeout=TIMEOUT_MS)
+    (report,) = idb_all(page, "reports")
+    assert report["place"] == PORT_A["name"]
+    assert (report["location"]["lat"], report["location"]["lon"]) == (PORT_A["lat"], PORT_A["lon"])
+
+
+def test_a_scan_link_with_no_round_running_offers_to_start_one(stoppable_server, page):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+
+    page.evaluate(f"location.hash = 'scan={GARAGE['token']}'")
+
+    panel = page.locator("#scan-panel")
+    expect(panel).to_contain_text("Kontrollpunkt: Garaget, plan -1")
+    expect(panel.get_by_role("button")).to_have_text(
+        ["Starta Helgrond Garaget", "Starta Kvällsrond Centrum", "Registrera utan rond", "Avbryt"]
+    )
+    panel.get_by_role("button", name="Starta Helgrond Garaget").click()
+    expect(page.locator("#round-run-heading")).to_have_text("Helgrond Garaget")
+    expect(_row(page, GARAGE["name"])).to_contain_text("Skannad")
+    assert page.evaluate("location.hash") == ""  # a reload does not record it again
+    (run,) = idb_all(page, "round_runs")
+    (scan,) = idb_all(page, "scans")
+    assert (run["round_id"], scan["round_run"]) == (6, run["id"])
+
+
+def test_a_loose_scan_has_no_round_run(stoppable_server, page):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    page.evaluate(f"location.hash = 'scan={PORT_A['token']}'")
+
+    page.locator("#scan-panel").get_by_role("button", name="Registrera utan rond").click()
+
+    expect(page.locator("#status")).to_contain_text("Registrerad utan rond: Port A, Storgatan 4")
+    (scan,) = idb_all(page, "scans")
+    assert "round_run" not in scan and scan["token"] == PORT_A["token"]
+    assert idb_all(page, "round_runs") == []
+
+
+def test_without_rounds_in_the_pull_there_is_no_round_screen(live_server, page):
+    enrol_phone(live_server, page, wait_for_rounds=False)
+    _another_pass(page)  # a pull has come and gone
+
+    expect(page.locator("#rounds")).to_be_hidden()
+    assert idb_all(page, "rounds") == [] and idb_all(page, "checkpoints") == []
