@@ -179,11 +179,13 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
     stand_in = PushStandIn(drop=1)  # the first answer is lost on the way back
     page.route("**/api/v1/sync/push", stand_in)
     stoppable_server.start()
-    page.evaluate("window.dispatchEvent(new Event('online'))")
 
+    # Each poll is an 'online' event too: the pass after the lost answer need not wait for
+    # the scheduler's backoff (the page failed many passes while offline).
     wait_until(
         page,
         """(async () => {
+            window.dispatchEvent(new Event('online'));
             const db = await new Promise((ok) => {
                 const open = indexedDB.open('lagesbild'); open.onsuccess = () => ok(open.result);
             });
@@ -196,7 +198,8 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
             db.close();
             return left.length === 0;
         })()""",
-        timeout_ms=30000,
+        timeout_ms=TIMEOUT_MS,
+        every_ms=250,
     )
     with_scans = [b for b in stand_in.bodies if b.get("scans")]
     assert len(with_scans) == 2  # the lost one, and the same again
