@@ -66,7 +66,9 @@ def test_a_round_runs_offline_and_survives_a_reload(stoppable_server: StoppableS
 
     page.reload()
 
-    expect(page.locator("#round-run-heading")).to_have_text("Kvällsrond Centrum", timeout=TIMEOUT_MS)
+    expect(page.locator("#round-run-heading")).to_have_text(
+        "Kvällsrond Centrum", timeout=TIMEOUT_MS
+    )
     expect(page.locator("#round-checkpoints .checkpoint.done")).to_have_count(2)
     expect(_row(page, PLAYGROUND["name"])).to_contain_text("Inte skannad")
     scans = idb_all(page, "scans")
@@ -118,7 +120,9 @@ def test_ending_a_round_with_required_checkpoints_unscanned_needs_a_reason(
 
     page.get_by_role("button", name="Avsluta rond").click()
     form = page.locator("#round-end-form")
-    expect(form).to_contain_text("1 obligatoriska kontrollpunkter är inte skannade: Garaget, plan -1.")
+    expect(form).to_contain_text(
+        "1 obligatoriska kontrollpunkter är inte skannade: Garaget, plan -1."
+    )
     form.get_by_role("button", name="Avsluta ronden").click()  # empty: refused
     expect(page.locator("#round-end-error")).to_be_visible()
     page.get_by_label("Varför avslutas ronden utan dem?").fill("   ")
@@ -315,3 +319,63 @@ def test_without_rounds_in_the_pull_there_is_no_round_screen(live_server, page):
 
     expect(page.locator("#rounds")).to_be_hidden()
     assert idb_all(page, "rounds") == [] and idb_all(page, "checkpoints") == []
+
+
+# A database as version 3 of the app left it: one report queued and a planned walk kept.
+_VERSION_3 = """async () => {
+    const id = crypto.randomUUID();
+    const now = new Date().toISOString();
+    await new Promise((resolve, reject) => {
+        const open = indexedDB.open('lagesbild', 3);
+        open.onupgradeneeded = () => {
+            const db = open.result;
+            db.createObjectStore('reports', {keyPath: 'id'});
+            db.createObjectStore('photos', {keyPath: 'sha256'});
+            db.createObjectStore('meta');
+            db.createObjectStore('drafts');
+            db.createObjectStore('walks', {keyPath: 'id'});
+        };
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+            const db = open.result;
+            const tx = db.transaction(['reports', 'walks'], 'readwrite');
+            tx.objectStore('reports').put({
+                id, category: 'skadegorelse', severity: 2, description: 'Kö från version 3',
+                location: null, place: 'Torget', people_count: null, photos: [],
+                created_at: now, updated_at: now, revision: 0, state: 'saved', errors: null,
+                serverStatus: null, pushStatus: null, version: null, missingPhotos: [],
+                comments: [], updatedAt: now,
+            });
+            tx.objectStore('walks').put({id: 77, area: null, date: '2026-01-01', dark: true,
+                route: null, stops: []});
+            tx.oncomplete = () => { db.close(); resolve(); };
+            tx.onerror = () => reject(tx.error);
+        };
+    });
+    return id;
+}"""
+
+
+def test_the_upgrade_to_rounds_keeps_the_queue_and_adds_the_round_stores(
+    stoppable_server: StoppableServer, page
+):
+    serve_plan(page)
+    page.goto(stoppable_server.url + "/manifest.webmanifest")  # the origin, without the app
+    queued = page.evaluate(_VERSION_3)
+
+    enrol_phone(stoppable_server, page)
+
+    expect(page.locator("#reports .report")).to_have_count(1, timeout=TIMEOUT_MS)
+    (report,) = idb_all(page, "reports")
+    assert (report["id"], report["description"]) == (queued, "Kö från version 3")
+    assert (
+        page.evaluate(
+            """() => new Promise((resolve) => {
+            const open = indexedDB.open('lagesbild');
+            open.onsuccess = () => { resolve(open.result.version); open.result.close(); };
+        })"""
+        )
+        == 4
+    )
+    assert sorted(c["id"] for c in idb_all(page, "checkpoints")) == [11, 12, 13]
+    assert idb_all(page, "scans") == [] and idb_all(page, "round_runs") == []
