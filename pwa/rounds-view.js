@@ -83,7 +83,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
     onRecorded: async (message) => {
       await refresh();
       onQueued();
-      announce(message);
+      if (message) announce(message);
     },
     onPanel: () => show(),
   });
@@ -156,7 +156,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
           "round-rejected-item",
           t("rounds.rejected", {
             time: format.format(new Date(s.scanned_at)),
-            code: s.short_code ?? "",
+            what: checkpoints.find((c) => c.id === s.checkpoint_id)?.name ?? s.short_code ?? t("rounds.unknownCheckpoint"),
             message: s.error?.message || s.error?.code || t("reports.rejectedUnknown"),
           }),
         ),
@@ -219,7 +219,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
       void finish(run, "");
       return;
     }
-    endMissing.textContent = t("rounds.endMissing", {
+    endMissing.textContent = t(missing.length === 1 ? "rounds.endMissingOne" : "rounds.endMissing", {
       count: String(missing.length),
       names: missing.map((row) => row.checkpoint?.name ?? String(row.id)).join(", "),
     });

@@ -26,7 +26,7 @@ const FIX_WAIT_MS = 1500;
  * Wire the scan inputs and the panel that asks what to do with a scan.
  * @param {{storage: {saveScan: typeof import("./store-rounds.js").saveScan},
  *   state: () => {rounds: Round[], checkpoints: Checkpoint[], run: RoundRun | null},
- *   start: (round: Round) => Promise<RoundRun>, onRecorded: (message: string) => Promise<void>,
+ *   start: (round: Round) => Promise<RoundRun>, onRecorded: (message: string | null) => Promise<void>,
  *   onPanel: () => void}} options onPanel: the panel opened or closed
  * @returns {{handle: (key: ScanKey, method: Method) => Promise<void>, panelOpen: () => boolean,
  *   close: () => void}}
@@ -167,7 +167,8 @@ export function createScanFlow({ storage, state, start, onRecorded, onPanel }) {
     const name = checkpoint?.name ?? key.short_code ?? t("rounds.unknownCheckpoint");
     const message = t(runId ? "scan.recorded" : "scan.recordedLoose", { name, time: clock(at) });
     say(message);
-    await onRecorded(message);
+    // A loose scan has no round screen to show it: the status line says it then.
+    await onRecorded(runId ? null : message);
   }
 
   cameraButton.addEventListener("click", () => void scanner.open());
