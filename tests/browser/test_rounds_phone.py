@@ -120,9 +120,7 @@ def test_ending_a_round_with_required_checkpoints_unscanned_needs_a_reason(
 
     page.get_by_role("button", name="Avsluta rond").click()
     form = page.locator("#round-end-form")
-    expect(form).to_contain_text(
-        "1 obligatorisk kontrollpunkt är inte skannad: Garaget, plan -1."
-    )
+    expect(form).to_contain_text("1 obligatorisk kontrollpunkt är inte skannad: Garaget, plan -1.")
     form.get_by_role("button", name="Avsluta ronden").click()  # empty: refused
     expect(page.locator("#round-end-error")).to_be_visible()
     page.get_by_label("Varför avslutas ronden utan dem?").fill("   ")
