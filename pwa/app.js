@@ -41,6 +41,7 @@ const storage = {
     startRun: rounds.startRun,
     endRun: rounds.endRun,
     saveScan: rounds.saveScan,
+    unsentCount: rounds.unsentCount,
   },
 };
 

@@ -21,6 +21,7 @@ import { localIsoWithOffset } from "./time.js";
  *   startRun: (run: {id: string, round_id: number, started_at: string}) => Promise<RoundRun>,
  *   endRun: (id: string, endedAt: string, reason: string) => Promise<RoundRun | undefined>,
  *   saveScan: typeof import("./store-rounds.js").saveScan,
+ *   unsentCount: () => Promise<number>,
  * }} RoundStorage the round functions app.js hands in
  */
 

@@ -81,7 +81,9 @@ async function run({ device, token }, storage, setReportView) {
     const reports = await storage.listReports();
     if (!revoked) {
       renderReports(reports, categories, { onEdit: (report) => void openEdit(report.id) });
-      net.setUnsent(reports.filter((r) => !isAcknowledged(r)).length);
+      // A guard's scans and round runs wait in the same outbox: "ej skickade" counts them too.
+      const rounds = await storage.rounds.unsentCount();
+      net.setUnsent(reports.filter((r) => !isAcknowledged(r)).length + rounds);
       return 0;
     }
     // Revoked: only what never reached the server, read only (it can still be exported).
@@ -117,6 +119,7 @@ async function run({ device, token }, storage, setReportView) {
   const roundsView = createRoundsView({
     storage: storage.rounds,
     onQueued: () => {
+      void refresh();
       sync?.trigger();
       void requestBackgroundSync();
     },

@@ -138,6 +138,15 @@ export async function pendingRoundItems() {
 }
 
 /**
+ * How many runs and scans still wait to be sent (the network line counts them).
+ * @returns {Promise<number>}
+ */
+export async function unsentCount() {
+  const { runs, scans } = await pendingRoundItems();
+  return runs.length + scans.length;
+}
+
+/**
  * Apply the server's answer to one scan; anything but stored or rejected leaves it queued.
  * @param {string} id
  * @param {ScanResult} result

@@ -63,6 +63,7 @@ def test_a_round_runs_offline_and_survives_a_reload(stoppable_server: StoppableS
     page.evaluate(f"location.hash = 'scan={GARAGE['token']}'")  # the QR link, in the app
     expect(_row(page, GARAGE["name"])).to_contain_text(re.compile(r"Skannad \d\d:\d\d"))
     expect(page.locator("#round-run-meta")).to_contain_text("2 av 3")
+    expect(page.locator("#net")).to_contain_text("3 ej skickade")  # the run and two scans
 
     page.reload()
 
@@ -232,6 +233,7 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
     offset = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
     assert all(offset.match(s["scanned_at"]) for s in by_method)
     assert offset.match(run["started_at"]) and offset.match(run["ended_at"])
+    expect(page.locator("#net")).to_contain_text("allt skickat", timeout=TIMEOUT_MS)
     _another_pass(page)  # the outbox is empty: later passes carry no scans
     assert len([b for b in stand_in.bodies if b.get("scans")]) == 2
 
