@@ -48,6 +48,7 @@ function element(tag, className, text) {
 export function createRoundsView({ storage, onQueued, onReportHere, announce }) {
   const section = byId("rounds");
   const list = byId("round-list");
+  const runsRejected = byId("round-runs-rejected");
   const runView = byId("round-run");
   const heading = byId("round-run-heading");
   const meta = byId("round-run-meta");
@@ -103,6 +104,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
     const run = running();
     const round = run ? rounds.find((r) => r.id === run.round_id) : undefined;
     list.hidden = Boolean(run);
+    runsRejected.hidden = Boolean(run);
     runView.hidden = !run;
     if (run) renderRun(run, round);
     else renderList();
@@ -116,6 +118,22 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
 
   function renderList() {
     endForm.hidden = true;
+    // A run the server refused (e.g. a round removed since the pull): said, never resent.
+    const refused = runs.filter((r) => r.state === "rejected").slice(-3);
+    runsRejected.hidden = refused.length === 0;
+    runsRejected.replaceChildren(
+      ...refused.map((run) =>
+        element(
+          "li",
+          "",
+          t("rounds.runRejected", {
+            name: rounds.find((r) => r.id === run.round_id)?.name ?? t("rounds.unknownRound"),
+            time: time().format(new Date(run.started_at)),
+            message: run.error?.message || run.error?.code || t("reports.rejectedUnknown"),
+          }),
+        ),
+      ),
+    );
     list.replaceChildren(
       ...rounds.map((round) => {
         const item = element("li", "round-item", "");

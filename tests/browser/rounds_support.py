@@ -110,6 +110,7 @@ class PushStandIn:
     drop: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
     rejected_codes: set[str] = field(default_factory=set)
+    reject_runs: bool = False
 
     def __call__(self, route: Route) -> None:
         body = json.loads(route.request.post_data or "{}")
@@ -119,6 +120,13 @@ class PushStandIn:
             route.abort("connectionreset")
             return
         route.fulfill(json=self.answer(body))
+
+    def run_result(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Return the contract's answer to one round run."""
+        if not self.reject_runs:
+            return {"id": run["id"], "status": "created"}
+        error = {"code": "unknown_round", "message": "Ronden finns inte längre."}
+        return {"id": run["id"], "status": "rejected", "error": error}
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         """Return the contract's answer to one push body."""
@@ -155,9 +163,7 @@ class PushStandIn:
                 for r in body.get("reports", [])
             ],
             "scan_results": scan_results,
-            "round_run_results": [
-                {"id": run["id"], "status": "created"} for run in body.get("round_runs", [])
-            ],
+            "round_run_results": [self.run_result(run) for run in body.get("round_runs", [])],
             "server_time": "2026-12-07T10:00:00+00:00",
         }
 

@@ -379,3 +379,24 @@ def test_the_upgrade_to_rounds_keeps_the_queue_and_adds_the_round_stores(
     )
     assert sorted(c["id"] for c in idb_all(page, "checkpoints")) == [11, 12, 13]
     assert idb_all(page, "scans") == [] and idb_all(page, "round_runs") == []
+
+
+def test_a_refused_round_run_is_said_on_the_round_list_and_never_resent(live_server, page):
+    stand_in = PushStandIn(reject_runs=True)
+    serve_plan(page)
+    page.route("**/api/v1/sync/push", stand_in)
+    enrol_phone(live_server, page)
+
+    page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
+
+    refused = page.locator("#round-runs-rejected li")
+    expect(refused).to_have_text(
+        [re.compile(r"^Servern godtog inte ronden Kvällsrond Centrum \(\d\d:\d\d\): Ronden finns")],
+        timeout=TIMEOUT_MS,
+    )
+    expect(page.locator("#round-run")).to_be_hidden()
+    (run,) = idb_all(page, "round_runs")
+    assert (run["state"], run["error"]["code"]) == ("rejected", "unknown_round")
+    sent = len([b for b in stand_in.bodies if b.get("round_runs")])
+    _another_pass(page)
+    assert len([b for b in stand_in.bodies if b.get("round_runs")]) == sent == 1
