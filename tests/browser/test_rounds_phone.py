@@ -400,3 +400,42 @@ def test_a_refused_round_run_is_said_on_the_round_list_and_never_resent(live_ser
     sent = len([b for b in stand_in.bodies if b.get("round_runs")])
     _another_pass(page)
     assert len([b for b in stand_in.bodies if b.get("round_runs")]) == sent == 1
+
+
+# Web NFC as Chrome on Android has it, standing in for a tag held to the phone: the tag
+# carries the garage checkpoint's link as a URL record.
+_FAKE_NFC = """
+window.NDEFReader = class extends EventTarget {
+    async scan() {
+        setTimeout(() => {
+            const reading = new Event('reading');
+            reading.message = {records: [{recordType: 'url', encoding: 'utf-8',
+                data: new TextEncoder().encode(location.origin + '/#scan=%s')}]};
+            this.dispatchEvent(reading);
+        }, 50);
+    }
+};
+"""
+
+
+def test_nfc_is_offered_only_where_the_browser_has_it(stoppable_server, page):
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
+
+    expect(page.get_by_role("button", name="Skanna QR-kod")).to_be_visible()
+    expect(page.locator("#scan-nfc")).to_be_hidden()  # desktop Chromium: no Web NFC
+
+
+def test_an_nfc_tag_records_a_scan_with_method_nfc(stoppable_server, page):
+    page.add_init_script(_FAKE_NFC % GARAGE["token"])
+    serve_plan(page)
+    enrol_phone(stoppable_server, page)
+    stoppable_server.stop()
+    page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
+
+    page.get_by_role("button", name="Läs NFC-tagg").click()
+
+    expect(_row(page, GARAGE["name"])).to_contain_text("Skannad", timeout=TIMEOUT_MS)
+    (scan,) = idb_all(page, "scans")
+    assert (scan["method"], scan["token"]) == ("nfc", GARAGE["token"])
