@@ -102,7 +102,7 @@ def test_the_camera_reads_a_checkpoint_qr_offline_with_the_npm_decoder(
     assert (scan["token"], scan["method"], scan["checkpoint_id"]) == (GARAGE["token"], "qr", 12)
 
 
-def test_avbryt_closes_the_scanner_and_stops_the_camera(
+def test_avbryt_or_leaving_the_app_closes_the_scanner_and_stops_the_camera(
     stoppable_server: StoppableServer, browser: Browser, tmp_path: Path
 ):
     blank = _y4m(Image.new("RGB", FRAME, "grey"), tmp_path / "blank.y4m")
@@ -132,6 +132,23 @@ def test_avbryt_closes_the_scanner_and_stops_the_camera(
         expect(page.get_by_role("dialog")).to_be_hidden()
         assert page.evaluate("document.getElementById('scanner-video').srcObject") is None
         assert idb_all(page, "scans") == []
+
+        # Leaving the app (another app takes the screen) stops the camera too.
+        page.get_by_role("button", name="Skanna QR-kod").click()
+        expect(page.locator("#scanner-status")).to_have_text(
+            "Rikta kameran mot QR-koden.", timeout=TIMEOUT_MS
+        )
+        track = page.evaluate_handle(
+            "document.getElementById('scanner-video').srcObject.getTracks()[0]"
+        )
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, 'visibilityState', {value: 'hidden'});
+                document.dispatchEvent(new Event('visibilitychange'));
+            }"""
+        )
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        assert track.evaluate("(t) => t.readyState") == "ended"
     finally:
         camera.close()
 
