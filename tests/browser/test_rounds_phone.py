@@ -169,6 +169,9 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
     _start_evening_round(page)
     _type_code(page, PORT_A["short_code"])
     expect(_row(page, PORT_A["name"])).to_contain_text("Skannad")
+    # From the second scan on the phone has a position (the first one has none).
+    page.context.set_geolocation({"latitude": 55.6418, "longitude": 13.2102, "accuracy": 12})
+    page.context.grant_permissions(["geolocation"], origin=stoppable_server.url)
     page.evaluate(f"location.hash = 'scan={GARAGE['token']}'")
     expect(_row(page, GARAGE["name"])).to_contain_text("Skannad")
     page.evaluate(f"location.hash = 'scan={PLAYGROUND['token']}'")
@@ -220,9 +223,10 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
     by_method = sorted(first["scans"], key=lambda s: s["scanned_at"])
     assert [sorted(s) for s in by_method] == [
         ["id", "method", "round_run", "scanned_at", "short_code"],
-        ["id", "method", "round_run", "scanned_at", "token"],
-        ["id", "method", "round_run", "scanned_at", "token"],
+        ["id", "location", "method", "round_run", "scanned_at", "token"],
+        ["id", "location", "method", "round_run", "scanned_at", "token"],
     ]
+    assert by_method[1]["location"] == {"lat": 55.6418, "lon": 13.2102, "accuracy": 12}
     assert [(s.get("short_code"), s.get("token"), s["method"]) for s in by_method] == [
         (PORT_A["short_code"], None, "code"),
         (None, GARAGE["token"], "qr"),
