@@ -1,6 +1,7 @@
 // The wiring: theme, language and service worker; enrols the phone from the link printed by
 // `lagesbild device enrol`, then starts the enrolled session (session.js). This is the one
-// page module that imports the outbox (store.js): the screens get its functions from here.
+// page module that imports the outbox (store.js, store-rounds.js): the screens get its
+// functions from here.
 import { clearDraft, loadDraft, saveDraft } from "./drafts.js";
 import { enrol, savedEnrolment } from "./enrolment.js";
 import { loadCatalog, t, translatePage } from "./i18n.js";
@@ -9,6 +10,7 @@ import { pruneOutbox, wipeRevoked } from "./prune.js";
 import { setStatus } from "./screens.js";
 import { startSession } from "./session.js";
 import * as store from "./store.js";
+import * as rounds from "./store-rounds.js";
 import { registerServiceWorker } from "./sw-register.js";
 import { exclusively } from "./sync.js";
 import { applyTheme, storedTheme, wireThemeSwitch } from "./theme.js";
@@ -31,6 +33,16 @@ const storage = {
   exportQueue,
   listWalks: store.listWalks,
   meta: { get: store.getMeta, set: store.setMeta },
+  rounds: {
+    listRounds: rounds.listRounds,
+    listCheckpoints: rounds.listCheckpoints,
+    listRuns: rounds.listRuns,
+    listScans: rounds.listScans,
+    startRun: rounds.startRun,
+    endRun: rounds.endRun,
+    saveScan: rounds.saveScan,
+    unsentCount: rounds.unsentCount,
+  },
 };
 
 /** @type {{hasDraft: () => boolean} | null} */

@@ -2,11 +2,15 @@
 // one request as a promise, and one durable transaction.
 //
 // Versions: 1 reports, photos, meta; 2 adds drafts (the half-written report, drafts.js); 3
-// adds walks (the planned safety walks of the last pull, walks.js). An upgrade only ever adds
-// stores: the outbox of an older version is kept as it is.
+// adds walks (the planned safety walks of the last pull, walks.js); 4 adds the guard rounds
+// (store-rounds.js): checkpoints and rounds of the last pull, round runs and scans (queued
+// like reports). An upgrade only ever adds stores: the outbox of an older version is kept.
 
 const DB_NAME = "lagesbild";
-const DB_VERSION = 3;
+const DB_VERSION = 4;
+
+/** The stores of the guard rounds (version 4), all keyed by `id`. */
+export const ROUND_STORES = ["checkpoints", "rounds", "round_runs", "scans"];
 
 /** @type {Promise<IDBDatabase> | null} */
 let opening = null;
@@ -26,6 +30,9 @@ export function openDb() {
       if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
       if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts");
       if (!db.objectStoreNames.contains("walks")) db.createObjectStore("walks", { keyPath: "id" });
+      for (const name of ROUND_STORES) {
+        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath: "id" });
+      }
     };
     request.onsuccess = () => {
       const db = request.result;

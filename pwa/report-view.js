@@ -14,6 +14,7 @@ import { createLocationWatch, quickFix } from "./location.js";
 import { createPhotoPicker } from "./photos.js";
 import { watchPersonnummer } from "./pnr-warning.js";
 import { reviewPhoto } from "./redact.js";
+import { createReportAt } from "./report-at.js";
 import { createSaver } from "./report-save.js";
 import { createTapGuard } from "./tap-guard.js";
 import { localIsoWithOffset } from "./time.js";
@@ -46,7 +47,8 @@ const FRESH_DRAFT_MS = 10 * 60 * 1000;
  * @param {{onSaved: (record: StoredReport) => void, onWithdrawn: () => void,
  *   storage: ReportStorage}} options onWithdrawn: Ångra took a saved report back out
  * @returns {{setCategories: (categories: Category[]) => void, hasDraft: () => boolean,
- *   edit: (record: StoredReport) => void, restoreDraft: () => Promise<void>, dismiss: () => void}}
+ *   edit: (record: StoredReport) => void, restoreDraft: () => Promise<void>, dismiss: () => void,
+ *   reportAt: (at: import("./report-at.js").ReportPlace) => void}}
  */
 export function createReportView({ onSaved, onWithdrawn, storage }) {
   const pick = byId("pick");
@@ -90,6 +92,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
   // Free text that looks like a personnummer is flagged, with a one-tap mask.
   const pnrChecks = [watchPersonnummer(description), watchPersonnummer(place)];
   const position = createLocationWatch({ output: byId("location"), onChange: () => keeper.changed() });
+  const at = createReportAt({ note: byId("report-at"), place, position }); // "Rapport här"
   const severityButtons = /** @type {HTMLButtonElement[]} */ ([...form.querySelectorAll("[data-severity]")]);
 
   /** @type {Category[]} */
@@ -144,7 +147,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     urgent.hidden = !category.urgent;
     pick.hidden = true;
     form.hidden = false;
-    position.start();
+    if (!at.apply()) position.start();
     heading.focus();
   }
 
@@ -395,5 +398,7 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     },
     /** Whether a report is half-written (an update must not reload now). */
     hasDraft: () => selected !== null || editing !== null,
+    /** The next new report is at this checkpoint of a round (its name and position). */
+    reportAt: at.set,
   };
 }

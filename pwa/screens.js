@@ -4,6 +4,7 @@ import { t } from "./i18n.js";
 /** Every section that shows only while the phone is enrolled. */
 const ENROLLED_SECTIONS = [
   "net",
+  "rounds",
   "walks",
   "new-report",
   "my-reports",

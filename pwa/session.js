@@ -14,6 +14,7 @@ import { createNetStatus } from "./net-status.js";
 import { checkStorage, requestPersistence, showClockSkew, showPhotoQuota } from "./notices.js";
 import { createReportView } from "./report-view.js";
 import { renderReports, wireShowOlder } from "./reports-view.js";
+import { createRoundsView } from "./rounds-view.js";
 import { setStatus, showEnrolScreen, showSections } from "./screens.js";
 import { startSync } from "./sync.js";
 import { createWalkView } from "./walk-view.js";
@@ -31,6 +32,7 @@ import { createWalkView } from "./walk-view.js";
  *   wipeRevoked: () => Promise<import("./prune.js").Dropped>,
  *   exportQueue: () => Promise<import("./outbox-export.js").OutboxExport>,
  *   meta: import("./meta-keys.js").MetaStore,
+ *   rounds: import("./rounds-view.js").RoundStorage,
  * }} FieldStorage the outbox functions app.js hands to the screens
  */
 
@@ -79,7 +81,9 @@ async function run({ device, token }, storage, setReportView) {
     const reports = await storage.listReports();
     if (!revoked) {
       renderReports(reports, categories, { onEdit: (report) => void openEdit(report.id) });
-      net.setUnsent(reports.filter((r) => !isAcknowledged(r)).length);
+      // A guard's scans and round runs wait in the same outbox: "ej skickade" counts them too.
+      const rounds = await storage.rounds.unsentCount();
+      net.setUnsent(reports.filter((r) => !isAcknowledged(r)).length + rounds);
       return 0;
     }
     // Revoked: only what never reached the server, read only (it can still be exported).
@@ -111,6 +115,32 @@ async function run({ device, token }, storage, setReportView) {
     onLeave: () => showSections(["new-report"], !revoked),
   });
   setReportView({ hasDraft: () => view.hasDraft() || walkView.hasDraft() });
+  // Guard rounds: runs and scans are queued beside the reports and synced the same way.
+  const roundsView = createRoundsView({
+    storage: storage.rounds,
+    onQueued: () => {
+      void refresh();
+      sync?.trigger();
+      void requestBackgroundSync();
+    },
+    onReportHere: (checkpoint) => {
+      if (checkpoint.lat === null || checkpoint.lon === null) return;
+      view.reportAt({ name: checkpoint.name, lat: checkpoint.lat, lon: checkpoint.lon });
+      const heading = document.getElementById("new-report-heading");
+      heading?.scrollIntoView({ block: "start" });
+      /** @type {HTMLElement | null} */ (document.querySelector("#tiles .tile"))?.focus();
+    },
+    announce: setStatus,
+  });
+  // A checkpoint's QR link (`#scan=TOKEN`) opened from the camera app or a link: once only,
+  // so a reload does not record it again.
+  const openScanLink = async () => {
+    const match = location.hash.match(/[#&]scan=([^&]+)/);
+    if (!match || revoked) return;
+    history.replaceState(null, "", location.pathname + location.search);
+    await roundsView.openScanLink(decodeURIComponent(match[1]));
+  };
+  window.addEventListener("hashchange", () => void openScanLink());
 
   /** @param {string} id */
   const openEdit = async (id) => {
@@ -134,6 +164,7 @@ async function run({ device, token }, storage, setReportView) {
     net.hide(); // the revoked screen says what is left; nothing will be sent any more
     setStatus(t("enrol.revoked"));
     showSections(["new-report", "walks"], false);
+    roundsView.hide();
     view.dismiss(); // no "Sparad" with Ångra over the revoked screen
     setReportView(null);
     // The pass that got the 401 has already deleted what the server has; again here for a
@@ -170,6 +201,8 @@ async function run({ device, token }, storage, setReportView) {
   await view.restoreDraft();
   await refresh();
   await walkView.refresh(); // the walks of the last pull: walk mode works offline
+  await roundsView.refresh(); // the rounds of the last pull and a round running: offline too
+  await openScanLink();
 
   /** @param {SyncSummary} summary */
   const afterPass = async (summary) => {
@@ -187,6 +220,7 @@ async function run({ device, token }, storage, setReportView) {
       if (summary.wiped) showWipeNotice(summary.wiped.reports);
       await refresh();
       await walkView.refresh(); // the pull may have brought walks planned for today
+      await roundsView.refresh(); // rounds pulled, scans answered (a rejection is shown)
     }
   };
 

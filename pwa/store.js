@@ -2,7 +2,7 @@
 // A report leaves the queue only through markResult() with the server's acknowledgement.
 // The one wholesale clear, wipe(), refuses to run unless the server has revoked this device;
 // prune() and wipeAcknowledged() only ever touch what the server has (keep.js).
-import { done, transact } from "./idb.js";
+import { done, ROUND_STORES, transact } from "./idb.js";
 import { REVOKED_KEY } from "./meta-keys.js";
 import { forget, prune, removeReports, wipeAcknowledged, withdraw } from "./store-keep.js";
 import { localIsoWithOffset } from "./time.js";
@@ -314,20 +314,21 @@ export async function setMeta(key, value) {
 export class NotRevoked extends Error {}
 
 /**
- * Delete everything on this phone (reports, photos, meta, a draft, walks) in one transaction. Only for a
+ * Delete everything on this phone (reports, photos, meta, a draft, walks, rounds and scans) in one transaction. Only for a
  * revoked device, after the user has seen the unsent reports (docs/sync-protocol.md,
  * section 1): without the "revoked" mark the transaction is aborted and nothing is deleted.
  * @returns {Promise<void>}
  * @throws {NotRevoked} when the device is not marked revoked
  */
 export async function wipe() {
-  await transact(["reports", "photos", "meta", "drafts", "walks"], "readwrite", async (tx) => {
+  await transact(["reports", "photos", "meta", "drafts", "walks", ...ROUND_STORES], "readwrite", async (tx) => {
     const meta = tx.objectStore("meta");
     if (!(await done(meta.get(REVOKED_KEY)))) throw new NotRevoked("the device is not revoked");
     await done(tx.objectStore("reports").clear());
     await done(tx.objectStore("photos").clear());
     await done(tx.objectStore("drafts").clear());
     await done(tx.objectStore("walks").clear());
+    for (const name of ROUND_STORES) await done(tx.objectStore(name).clear());
     await done(meta.clear());
   });
 }

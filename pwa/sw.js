@@ -104,14 +104,15 @@ sw.addEventListener("fetch", (event) => {
     event.respondWith(navigate(request));
     return;
   }
+  // First: a precached npm file (the QR decoder) is served from the shell's cache, offline too.
+  if (PRECACHED.has(new URL(request.url).pathname)) {
+    event.respondWith(cacheFirst(request));
+    return;
+  }
   if (isVendor(new URL(request.url))) {
     const { response, refreshed } = vendorFile(request);
     event.respondWith(response);
     event.waitUntil(refreshed);
-    return;
-  }
-  if (PRECACHED.has(new URL(request.url).pathname)) {
-    event.respondWith(cacheFirst(request));
   }
 });
 

@@ -1,6 +1,7 @@
 // Step 3 of a sync pass: pull with the stored cursor while the server has more. Applies the
 // coordinator's status and comments to this phone's reports (and drops those deleted on the
-// server), keeps the categories, the planned walks, the cursor, the server's time and its retention (how long
+// server), keeps the categories, the planned walks, the guard rounds' checkpoints and rounds
+// (absent keys leave them as they are), the cursor, the server's time and its retention (how long
 // acknowledged reports stay whole, prune.js), notes a wipe order in the summary, and measures
 // the clock skew. The outbox count (read once) goes with the first page only, so the morning
 // digest can name phones still holding reports.
@@ -12,6 +13,7 @@ import {
   SERVER_TIME_KEY,
 } from "./meta-keys.js";
 import * as store from "./store.js";
+import { keepPlan } from "./store-rounds.js";
 import { call, expectOk } from "./sync-http.js";
 
 /** At most this many pages a pass (a phone far behind catches up over several passes). */
@@ -45,6 +47,8 @@ export async function pullChanges(context, summary) {
     if (body.categories) await store.setMeta(CATEGORIES_KEY, body.categories);
     if (body.retention) await store.setMeta(RETENTION_KEY, body.retention);
     if (Array.isArray(body.walks)) await store.keepWalks(body.walks);
+    if (Array.isArray(body.checkpoints)) await keepPlan("checkpoints", body.checkpoints);
+    if (Array.isArray(body.rounds)) await keepPlan("rounds", body.rounds);
     if (body.wipe === true) summary.wipeOrdered = true;
     await store.setMeta(CURSOR_KEY, body.cursor);
     if (body.server_time) await keepServerTime(body.server_time, receivedAt, summary);

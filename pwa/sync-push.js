@@ -1,9 +1,12 @@
 // Step 2 of a sync pass: push the pending reports, at most BATCH_SIZE a request, and apply
-// each result in order. Nothing is marked sent without the server's acknowledgement; when
-// the step is cut short, every report still "sending" goes back to "saved".
+// each result in order; the guard rounds' scans and round runs travel in the same requests
+// (sync-rounds.js). Nothing is marked sent without the server's acknowledgement; when the
+// step is cut short, every report still "sending" goes back to "saved".
 import { toPayload } from "./report-fields.js";
 import * as store from "./store.js";
+import { pendingRoundItems } from "./store-rounds.js";
 import { call, expectOk } from "./sync-http.js";
+import { applyRoundAnswer, requestsFor, roundBody, slice } from "./sync-rounds.js";
 
 /** Reports per push request. */
 export const BATCH_SIZE = 50;
@@ -23,11 +26,13 @@ export const BATCH_SIZE = 50;
  * @returns {Promise<void>}
  */
 export async function pushReports(context, queue, summary) {
-  if (!queue.length) return;
+  const items = await pendingRoundItems();
+  const requests = Math.max(Math.ceil(queue.length / BATCH_SIZE), requestsFor(items));
+  if (!requests) return;
   await store.markSending(queue.map((r) => r.id));
   try {
-    for (let i = 0; i < queue.length; i += BATCH_SIZE) {
-      await pushBatch(context, queue.slice(i, i + BATCH_SIZE), summary);
+    for (let i = 0; i < requests; i += 1) {
+      await pushBatch(context, queue.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE), slice(items, i), summary);
     }
   } finally {
     await store.unmarkSending(); // anything left without an answer stays queued
@@ -38,18 +43,21 @@ export async function pushReports(context, queue, summary) {
  * Push one batch and apply its results.
  * @param {SyncContext} context
  * @param {StoredReport[]} batch
+ * @param {import("./sync-rounds.js").RoundItems} roundItems
  * @param {SyncSummary} summary
  * @returns {Promise<void>}
  */
-async function pushBatch(context, batch, summary) {
+async function pushBatch(context, batch, roundItems, summary) {
   const resp = await call(context, "/api/v1/sync/push", {
     method: "POST",
     headers: { ...context.auth, "Content-Type": "application/json" },
-    body: JSON.stringify({ reports: batch.map(toPayload) }),
+    body: JSON.stringify({ reports: batch.map(toPayload), ...roundBody(roundItems) }),
   });
   await expectOk(resp, "push");
-  /** @type {{results: PushResult[]}} */
-  const { results } = await resp.json();
+  /** @type {{results: PushResult[], scan_results?: unknown, round_run_results?: unknown}} */
+  const answer = await resp.json();
+  await applyRoundAnswer(roundItems, answer, summary.rounds);
+  const results = Array.isArray(answer.results) ? answer.results : [];
   for (const [index, result] of results.entries()) {
     const sent = batch[index];
     if (!sent || result.id !== sent.id) continue; // never acknowledge what was not sent

@@ -33,9 +33,11 @@ const LOCK_NAME = "lagesbild-sync";
  *   wipeOrdered: boolean,
  *   wiped: import("./prune.js").Dropped | null,
  *   pruned: number,
+ *   rounds: {stored: number, rejected: number},
  * }} SyncSummary
  *   wipeOrdered: the pull carried an admin's wipe order; wiped: what a wipe deleted (ordered,
- *   or because the phone is revoked); pruned: reports that lost their details this pass
+ *   or because the phone is revoked); pruned: reports that lost their details this pass;
+ *   rounds: the guard rounds' scans and runs the server answered this pass
  */
 
 /**
@@ -85,6 +87,7 @@ async function pass({ baseUrl = "", token, fetchImpl = fetch }) {
     wipeOrdered: false,
     wiped: null,
     pruned: 0,
+    rounds: { stored: 0, rejected: 0 },
   };
   try {
     const queue = await store.pending();

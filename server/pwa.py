@@ -1,5 +1,6 @@
 """Serve the field app (static files under pwa/) at the site root, its service worker, and
-the few npm files it loads on demand (/vendor/: the face detector of the redaction editor)."""
+the few npm files it loads from /vendor/: the face detector of the redaction editor (on
+demand) and the QR decoder of the guard rounds' scanner (precached, server/pwa_manifest.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
 # The face detector of the redaction editor (pwa/faces.js): code and model weights from the
 # npm package @vladmandic/face-api (package.json), served from the app's own origin and
-# fetched only when a reporter asks for face suggestions. Nothing else of node_modules.
+# fetched only when a reporter asks for face suggestions. jsQR (npm package jsqr) decodes QR
+# codes where the browser has no BarcodeDetector (pwa/qr-decode.js). Nothing else.
 VENDOR_FILES: dict[str, dict[str, str]] = {
     "face-api": {
         "dist/face-api.esm.js": "text/javascript",
         "model/tiny_face_detector_model-weights_manifest.json": "application/json",
         "model/tiny_face_detector_model.bin": "application/octet-stream",
-    }
+    },
+    "jsqr": {"dist/jsQR.js": "text/javascript"},
 }
-VENDOR_PACKAGES = {"face-api": "@vladmandic/face-api"}
+VENDOR_PACKAGES = {"face-api": "@vladmandic/face-api", "jsqr": "jsqr"}
 
 bp = Blueprint("pwa", __name__)
 

@@ -3,6 +3,7 @@
 Nothing is kept by hand: every shell file (index.html as "/", scripts, styles, catalogs, the
 manifest and the icons) is listed, and the version is a hash of their contents, so a deploy
 that changes any byte gives the phones a new cache and a deploy that changes none does not.
+The few npm files the app needs offline (VENDOR_PRECACHE) are listed and hashed the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from typing import TypeAlias
 PRECACHE_SUFFIXES = frozenset({".js", ".css", ".json", ".webmanifest", ".png", ".svg"})
 EXCLUDED = frozenset({"sw.js"})
 INDEX = "index.html"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+# npm files served under /vendor/ (server/pwa.py) that the shell needs offline: the QR decoder
+# of the guard rounds' scanner (pwa/qr-decode.js) where the browser has no BarcodeDetector.
+# Listed only when installed (`make install`): a listed file that 404s would fail the install.
+VENDOR_PRECACHE: dict[str, Path] = {
+    "/vendor/jsqr/dist/jsQR.js": NODE_MODULES / "jsqr" / "dist" / "jsQR.js",
+}
 
 # (relative path, mtime_ns, size) of every candidate file: the cheap key of the cache below.
 _Signature: TypeAlias = tuple[tuple[str, int, int], ...]
@@ -60,12 +68,17 @@ def _url(root: Path, path: Path) -> str:
     return "/" if rel == INDEX else "/" + rel
 
 
+def _vendor() -> list[tuple[str, Path]]:
+    """Return the installed npm files of the precache, by URL."""
+    return sorted((url, path) for url, path in VENDOR_PRECACHE.items() if path.is_file())
+
+
 def compute(root: Path) -> Precache:
     """Hash every shell file under `root` and return the precache list and its version."""
     overall = hashlib.sha256()
     files = []
-    for path in sorted(_candidates(root), key=lambda p: _url(root, p)):
-        url = _url(root, path)
+    shell = [(_url(root, path), path) for path in _candidates(root)]
+    for url, path in sorted(shell) + _vendor():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         overall.update(f"{url}\0{digest}\n".encode())
         files.append(url)
@@ -77,7 +90,7 @@ def precache(root: Path) -> Precache:
     signature: _Signature = tuple(
         (p.relative_to(root).as_posix(), (st := p.stat()).st_mtime_ns, st.st_size)
         for p in _candidates(root)
-    )
+    ) + tuple((url, (st := p.stat()).st_mtime_ns, st.st_size) for url, p in _vendor())
     with _lock:
         hit = _cached.get(root)
         if hit is not None and hit[0] == signature:

@@ -146,3 +146,38 @@ def test_the_walk_screen(live_server, themed_page):
     expect(themed_page.get_by_text("Gångtunneln", exact=True)).to_be_visible()
 
     _assert_accessible(themed_page, "walk screen")
+
+
+def test_the_round_screens(live_server, themed_page):
+    """The round list, the running round with a rejected scan, the end form and the panel."""
+    from tests.browser.rounds_support import PushStandIn, enrol_phone, serve_plan
+
+    page = themed_page
+    serve_plan(page)
+    page.route("**/api/v1/sync/push", PushStandIn(rejected_codes={"M2P9WD"}))
+    enrol_phone(live_server, page)
+    _assert_accessible(page, "round list")
+
+    page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
+    page.get_by_label("Skriv koden").fill("M2P9WD")
+    page.get_by_role("button", name="Registrera").click()
+    expect(page.locator("#round-rejected-list li")).to_have_count(1, timeout=TIMEOUT_MS)
+    page.get_by_label("Skriv koden").fill("K7F3QX")
+    page.get_by_role("button", name="Registrera").click()
+    expect(page.locator("#round-checkpoints .checkpoint.done")).to_have_count(1)
+    _assert_accessible(page, "running round")
+
+    page.get_by_role("button", name="Avsluta rond").click()
+    page.locator("#round-end-form").get_by_role("button", name="Avsluta ronden").click()
+    expect(page.locator("#round-end-error")).to_be_visible()
+    _assert_accessible(page, "ending a round without a reason")
+
+    page.get_by_label("Skriv koden").fill("ZZZZZZ")
+    page.get_by_role("button", name="Registrera").click()
+    expect(page.locator("#scan-panel")).to_be_visible()
+    _assert_accessible(page, "unknown checkpoint")
+    page.locator("#scan-panel").get_by_role("button", name="Avbryt").click()
+
+    page.get_by_role("button", name="Skanna QR-kod").click()  # no camera here: it says so
+    expect(page.locator("#scanner-status")).to_contain_text("Kameran kunde inte startas")
+    _assert_accessible(page, "camera scanner")
