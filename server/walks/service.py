@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -200,6 +200,20 @@ def _check_follows(walk: Walk, follows: int | None) -> int | None:
             f"Walk {follows} is on {earlier.walk_date.isoformat()}: a follow-up comes later.",
         )
     return earlier.id
+
+
+def follow_up_plan(org_id: int, plan: WalkPlan) -> WalkPlan:
+    """Return the plan with the route and stops of the walk it follows (when it has none)."""
+    if plan.follows is None:
+        return plan
+    if not 0 < plan.follows <= MAX_WALK_ID:
+        raise NotFound("walk_not_found", f"There is no walk {plan.follows} in your organisation.")
+    earlier = get_walk(org_id, plan.follows)
+    return replace(
+        plan,
+        route=plan.route if plan.route is not None else earlier.route,
+        stops=plan.stops or tuple(earlier.stops or ()),
+    )
 
 
 def _check_followers(walk: Walk) -> None:
