@@ -20,6 +20,7 @@ from server.extensions import db
 from server.orgs import service as orgs
 from server.reports.models import Report
 from server.walks import service as walks
+from tests.browser.axe import describe, run_axe, serious
 from tests.browser.conftest import StoppableServer, wait_until
 from tests.browser.workspace_support import assert_accessible, log_in
 from tests.support import factories
@@ -102,6 +103,8 @@ def test_a_follow_up_walk_marked_offline_syncs_once_and_counts_its_marks(
         assert box is not None and box["height"] >= 44 and box["width"] >= 44
         expect(page.locator("#reports .report-state")).to_have_text(["Sparad på telefonen"] * 4)
         assert results == []  # nothing reached the server
+        found = serious(run_axe(page))  # the list and its buttons, offline
+        assert not found, describe(found)
 
         server.start()
         context.set_offline(False)
