@@ -132,3 +132,18 @@ def test_a_viewer_may_not_plan_a_follow_up(client, org) -> None:
     viewer = factories.make_person(org, "viewer", email="v@example.se")
     assert login(client, viewer).status_code == 302
     assert client.get(f"/workspace/walks/{first.id}/follow-up").status_code == 403
+
+
+def test_a_follow_up_cannot_be_moved_before_the_walk_it_follows(client, org, coordinator) -> None:
+    first = make_walk(org, on=today() - timedelta(days=30))
+    second = make_walk(org, follows=first.id)
+    body = {
+        "area": str(second.area_id),
+        "date": (today() - timedelta(days=31)).isoformat(),
+        "follows": str(first.id),
+    }
+    resp = post(client, f"/workspace/walks/{second.id}", body)
+    assert resp.status_code == 400
+    assert "a follow-up comes later" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Walk, second.id).walk_date == today()
