@@ -20,6 +20,8 @@ export const REPORT_FIELDS = [
   "walk_id",
   "walk_stop",
   "feeling",
+  "follows",
+  "follow_up",
 ];
 
 /**
@@ -29,9 +31,11 @@ export const REPORT_FIELDS = [
  *   category: string, severity: number | null, description: string,
  *   location: Location | null, place: string, people_count: number | null,
  *   photos: string[], walk_id?: number | null, walk_stop?: number | null,
- *   feeling?: "unsafe" | "neutral" | "safe" | null,
+ *   feeling?: "unsafe" | "neutral" | "safe" | null, follows?: string | null,
+ *   follow_up?: "atgardat" | "kvarstar" | null,
  * }} ReportPayload
- *   walk_id, walk_stop, feeling: a safety walk's observation only (left out of other reports)
+ *   walk_id, walk_stop, feeling: a safety walk's observation only (left out of other reports);
+ *   follows, follow_up: a follow-up walk's mark on an open observation of the earlier walk
  */
 
 /**

@@ -263,9 +263,14 @@ export function applyPull(pulled, deleted) {
 
 /**
  * @typedef {{number: number, name: string, lat: number | null, lon: number | null}} WalkStop
+ * @typedef {{id: string, category: string, stop: number | null, feeling: string | null,
+ *   text: string, lat: number | null, lon: number | null, photo: string | null}} OpenObservation
+ *   an observation of an earlier walk that a follow-up walk marks åtgärdat or kvarstår
  * @typedef {{id: number, area: string | null, date: string, dark: boolean,
- *   route: {type: "LineString", coordinates: number[][]} | null, stops: WalkStop[]}} PlannedWalk
- *   a safety walk the organisation planned, as the last pull listed it
+ *   route: {type: "LineString", coordinates: number[][]} | null, stops: WalkStop[],
+ *   follows?: number | null, open_observations?: OpenObservation[]}} PlannedWalk
+ *   a safety walk the organisation planned, as the last pull listed it (follows: the earlier
+ *   walk a follow-up walk follows up)
  */
 
 /**

@@ -3,6 +3,7 @@
 // observation form: stop (the next one preselected), the walk categories as tiles, how the
 // place feels (otrygg / neutral / trygg), photos and a note. An observation is a report saved
 // into the same outbox with walk_id, walk_stop and feeling; the sync sends it like any other.
+// A follow-up walk also lists the earlier walk's open observations to mark (walk-follow-up.js).
 // This module never imports store.js: the outbox functions come from app.js.
 import { categoryLabel } from "./categories.js";
 import { byId } from "./dom.js";
@@ -15,6 +16,7 @@ import { createSaver } from "./report-save.js";
 import { createTapGuard } from "./tap-guard.js";
 import { localIsoWithOffset } from "./time.js";
 import { createToast } from "./toast.js";
+import { createFollowUpList } from "./walk-follow-up.js";
 import { walkMap } from "./walk-map.js";
 
 /**
@@ -22,7 +24,8 @@ import { walkMap } from "./walk-map.js";
  * @typedef {import("./store.js").PlannedWalk} PlannedWalk
  * @typedef {import("./store.js").StoredReport} StoredReport
  * @typedef {import("./report-view.js").ReportStorage & {
- *   listWalks: () => Promise<PlannedWalk[]>}} WalkStorage
+ *   listWalks: () => Promise<PlannedWalk[]>,
+ *   listReports: () => Promise<StoredReport[]>}} WalkStorage
  */
 
 const FEELINGS = ["unsafe", "neutral", "safe"];
@@ -102,7 +105,10 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
         buttons: [save],
         label: (code) => categoryLabel(categories.find((c) => c.code === code), code),
         onSaved,
-        onWithdrawn,
+        onWithdrawn: () => {
+          onWithdrawn();
+          void ui?.followUp.redraw(); // Ångra took a mark back: the counts follow
+        },
       }),
       photoPicker: createPhotoPicker({
         input: /** @type {HTMLInputElement} */ (byId("walk-photo-input")),
@@ -114,6 +120,15 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
       }),
       pnr: watchPersonnummer(/** @type {HTMLTextAreaElement} */ (byId("walk-note"))),
       position: createLocationWatch({ output: byId("walk-location") }),
+      followUp: createFollowUpList({
+        section: byId("walk-follow-up"),
+        list: byId("walk-follow-up-list"),
+        counts: byId("walk-follow-up-counts"),
+        listReports: storage.listReports,
+        loadPhoto: storage.loadPhoto,
+        label: (code) => categoryLabel(categories.find((c) => c.code === code), code),
+        onMark: (observation, mark) => saveMark(observation, mark),
+      }),
     };
     for (const button of parts.feelingButtons) {
       button.addEventListener("click", () =>
@@ -220,6 +235,36 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
     onEnter();
     ui.position.start();
     ui.heading.focus();
+    void ui.followUp.show(w);
+  }
+
+  /**
+   * Save a follow-up walk's mark on an open observation: a walk observation of its category
+   * with follows and follow_up, through the outbox like any other (offline, sent once).
+   * @param {import("./store.js").OpenObservation} observation
+   * @param {"atgardat" | "kvarstar"} mark
+   * @returns {Promise<boolean>} saved
+   */
+  async function saveMark(observation, mark) {
+    if (!walk || !ui) return false;
+    // Its stop when this walk has it (a follow-up copies the stops, yet may have fewer).
+    const stop = observation.stop !== null && observation.stop <= walk.stops.length ? observation.stop : null;
+    const ok = await ui.saver.write(
+      {
+        id: crypto.randomUUID(),
+        category: observation.category,
+        description: "",
+        photos: [],
+        location: ui.position.location(),
+        walk_id: walk.id,
+        walk_stop: stop,
+        feeling: null,
+        follows: observation.id,
+        follow_up: mark,
+      },
+      true,
+    );
+    return ok;
   }
 
   function clearForm() {
@@ -234,6 +279,7 @@ export function createWalkView({ storage, onSaved, onWithdrawn, onEnter, onLeave
   }
 
   function leave() {
+    ui?.followUp.close();
     ui?.position.stop();
     ui?.photoPicker.reset();
     walk = null;

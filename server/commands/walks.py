@@ -28,27 +28,44 @@ def walk() -> None:
 @click.option("--area", "area_key", required=True, help="Area code or name.")
 @click.option("--date", "day", required=True, help="The walk's date, YYYY-MM-DD.")
 @click.option("--dark", is_flag=True, help="A walk after dark (default: daylight).")
+@click.option(
+    "--follows",
+    "follows",
+    type=click.IntRange(1, walks.MAX_WALK_ID),
+    default=None,
+    help="Follow up this earlier walk of the same area (its route and stops are copied).",
+)
 @json_option
 @with_appcontext
 @fail_on_value_error
-def walk_create(org_key: str, area_key: str, day: str, dark: bool, as_json: bool) -> None:
+def walk_create(
+    org_key: str, area_key: str, day: str, dark: bool, follows: int | None, as_json: bool
+) -> None:
     """Plan a walk in an area on a date (route, stops and counts in the workspace)."""
     organisation = orgs.find(org_key)
     area = walks.find_area(organisation.id, area_key)
-    plan = walks.WalkPlan(area_id=area.id, walk_date=walks.parse_date(day), dark=dark)
+    plan = walks.WalkPlan(
+        area_id=area.id, walk_date=walks.parse_date(day), dark=dark, follows=follows
+    )
+    if follows is not None:
+        plan = walks.follow_up_plan(organisation.id, plan)
     created = walks.create_walk(organisation.id, plan)
+    data = {
+        "id": created.id,
+        "org": organisation.slug,
+        "area": area.name,
+        "date": created.walk_date.isoformat(),
+        "dark": created.dark,
+        "status": created.status,
+    }
+    if follows is not None:
+        data["follows"] = follows  # only then: the output of a plain walk stays as it was
     emit(
         as_json,
-        {
-            "id": created.id,
-            "org": organisation.slug,
-            "area": area.name,
-            "date": created.walk_date.isoformat(),
-            "dark": created.dark,
-            "status": created.status,
-        },
+        data,
         f"Planned walk {created.id}: {area.name} {created.walk_date.isoformat()}"
-        f"{' (dark)' if dark else ''}.",
+        f"{' (dark)' if dark else ''}"
+        f"{f', following up walk {follows}' if follows is not None else ''}.",
     )
 
 

@@ -17,6 +17,8 @@ from server.cli_util import emit, json_option
 from server.demo.actions import seed_actions
 from server.demo.data import DEVICES, PARTNERS, DemoDevice, generate_reports
 from server.demo.walk import OBSERVATIONS, add_demo_walk
+from server.demo.walk_follow_up import MARKS as FOLLOW_UP_MARKS
+from server.demo.walk_follow_up import add_demo_follow_up
 from server.devices.models import Device
 from server.devices.service import sha256_hex
 from server.extensions import db
@@ -64,6 +66,9 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     # A completed trygghetsvandring with its observations (the protocol in the workspace).
     walk = add_demo_walk(org.id, devices["Nattvandrarna Staffanstorp"])
     created += len(OBSERVATIONS)
+    # Its follow-up walk three weeks later: observations marked åtgärdat or kvarstår.
+    follow_up = add_demo_follow_up(org.id, devices["Nattvandrarna Staffanstorp"], walk)
+    created += len(FOLLOW_UP_MARKS)
     drain()
     partners = {}
     for n, partner in enumerate(PARTNERS, start=1):
@@ -89,12 +94,14 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             "admin": DEMO_ADMIN,
             "partners": [o.slug for o in partners.values()],
             "walk": walk.id,
+            "follow_up_walk": follow_up.id,
             "actions": action_count,
         },
         f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
         f"{created} reports over {weeks} weeks.\n"
         f"Also {', '.join(o.name for o in partners.values())}, sharing by agreement.\n"
         f"A completed safety walk: /workspace/walks/{walk.id}/protocol\n"
+        f"Its follow-up walk: /workspace/walks/{follow_up.id}/protocol\n"
         f"Workspace login (shown only now): {DEMO_COORDINATOR} / {password} "
         f"(the admin {DEMO_ADMIN} has the same password)",
     )

@@ -1,4 +1,4 @@
-"""The demo's completed safety walk: Staffanstorp's centre after dark, ten days ago.
+"""The demo's completed safety walk: Staffanstorp's centre after dark, three weeks ago.
 
 Its observations are pushed as a night walkers' phone would push them (same path as every
 demo report), so the protocol at /workspace/walks shows a real walk with stops, feelings
@@ -58,10 +58,14 @@ OBSERVATIONS = (
 )
 
 
+# The walk three and a half weeks ago; its follow-up (walk_follow_up.py) three days ago.
+DAYS_AGO = 24
+
+
 def add_demo_walk(org_id: int, device: Device, now: datetime | None = None) -> Walk:
-    """Plan the walk ten days ago, push its observations from the device, mark it done."""
+    """Plan the walk DAYS_AGO days ago, push its observations from the device, mark it done."""
     now = now or utcnow()
-    day = (now.astimezone(TZ) - timedelta(days=10)).date()
+    day = (now.astimezone(TZ) - timedelta(days=DAYS_AGO)).date()
     area = walks.find_area(org_id, "staffanstorp")
     plan = walks.WalkPlan(
         area_id=area.id,

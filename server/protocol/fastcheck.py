@@ -25,6 +25,7 @@ from server.protocol.schemas import (
     MAX_WALK_ID,
     MAX_WALK_STOP,
 )
+from server.walks.models import FOLLOW_UP_MARKS
 from sync.ids import SHA256_PATTERN
 
 _PHOTO = re.compile(f"^{SHA256_PATTERN}$")  # the schema's Regexp, `$` and all
@@ -79,11 +80,17 @@ def fast_load(raw: dict[str, Any], rules: Rules) -> dict[str, Any] | None:
         walk_id := _integer(get("walk_id", _MISSING), 1, MAX_WALK_ID, default=None, nullable=True),
         stop := _integer(get("walk_stop", _MISSING), 1, MAX_WALK_STOP, default=None, nullable=True),
         feeling := _feeling(get("feeling", _MISSING)),
+        follows := _follows(get("follows", _MISSING)),
+        follow_up := _follow_up(get("follow_up", _MISSING)),
     )
     if any(v is _BAD for v in values):
         return None
-    if walk_id is None and (stop is not None or feeling is not None):
-        return None  # a stop or a feeling belongs to a walk observation only
+    if walk_id is None and (
+        stop is not None or feeling is not None or follows is not None or follow_up is not None
+    ):
+        return None  # a stop, a feeling or a mark belongs to a walk observation only
+    if (follows is None) != (follow_up is None):
+        return None  # a mark names the observation and its mark together
     return {
         "id": report_id,
         "created_at": created,
@@ -99,7 +106,30 @@ def fast_load(raw: dict[str, Any], rules: Rules) -> dict[str, Any] | None:
         "walk_id": walk_id,
         "walk_stop": stop,
         "feeling": feeling,
+        "follows": follows,
+        "follow_up": follow_up,
     }
+
+
+def _follows(value: Any) -> Any:
+    """Check follows: a UUID (as the schema's fields.UUID parses a JSON string) or null."""
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, str):
+        return _BAD  # a JSON number, list or object: uuid.UUID refuses it
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return _BAD
+
+
+def _follow_up(value: Any) -> Any:
+    """Check follow_up: a String, one of FOLLOW_UP_MARKS, or null."""
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, str):
+        return _BAD
+    return value if value in FOLLOW_UP_MARKS else _BAD
 
 
 def _feeling(value: Any) -> Any:

@@ -57,7 +57,8 @@ class _Item:
     errors: dict[str, Any] | None = None
     result: MergeResult | None = None
     explicit_clock: bool = False  # the device sent updated_at (an edit's own time)
-    # walk_id, walk_stop and feeling: stored when the report is created (server.walks).
+    # walk_id, walk_stop, feeling and a follow-up mark (follows, follow_up): stored when the
+    # report is created (server.walks).
     walk: dict[str, Any] = field(default_factory=dict)
     made_on: Any = None  # the device's calendar day of created_at
     extra: dict[str, Any] = field(default_factory=dict)
@@ -101,7 +102,7 @@ def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_I
     return items
 
 
-_WALK_FIELDS = ("walk_id", "walk_stop", "feeling")
+_WALK_FIELDS = ("walk_id", "walk_stop", "feeling", "follows", "follow_up")
 _NO_WALK = dict.fromkeys(_WALK_FIELDS)
 
 
@@ -110,7 +111,16 @@ def _check_walks(org_id: int, items: list[_Item]) -> None:
     tagged = [it for it in items if it.edit is not None and it.walk.get("walk_id") is not None]
     if not tagged:
         return
-    tags = [WalkTag(it.walk["walk_id"], it.walk["walk_stop"], it.made_on) for it in tagged]
+    tags = [
+        WalkTag(
+            it.walk["walk_id"],
+            it.walk["walk_stop"],
+            it.made_on,
+            follows=it.walk["follows"],
+            report_id=it.report_id,
+        )
+        for it in tagged
+    ]
     with phase("read"):
         errors = refusals(org_id, tags)
     for it, err in zip(tagged, errors, strict=True):

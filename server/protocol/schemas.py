@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.categories.schemas import CategoryOut
+from server.walks.models import FOLLOW_UP_MARKS
 from server.walks.schemas import WalkOut
 from sync.ids import SHA256_PATTERN
 
@@ -19,6 +20,7 @@ MAX_WALK_ID = 2**31 - 1
 MAX_WALK_STOP = 999
 FEELINGS = ("unsafe", "neutral", "safe")
 WALK_ONLY = "Only a walk observation (with walk_id) has this."
+MARK_PAIR = "A follow-up mark needs both follows (the observation's id) and follow_up."
 
 
 class Text(fields.String):
@@ -136,6 +138,21 @@ class ReportIn(Schema):
         validate=validate.OneOf(FEELINGS, error="The feeling must be unsafe, neutral or safe."),
     )
 
+    # A follow-up walk's mark (server.walks.followup): the earlier observation re-checked
+    # and whether it is åtgärdat or kvarstår. Whether it is open is the push's check.
+    follows = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid_uuid": "follows must be the id (a UUID) of an observation."},
+    )
+    follow_up = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(
+            FOLLOW_UP_MARKS, error="follow_up must be atgardat (åtgärdat) or kvarstar (kvarstår)."
+        ),
+    )
+
     def __init__(
         self, *, categories: Collection[str], now: datetime, future_skew: timedelta, **kw: Any
     ) -> None:
@@ -170,9 +187,12 @@ class ReportIn(Schema):
         if len(set(photos)) != len(photos):
             errors["photos"] = ["The same photo is listed twice."]
         if data.get("walk_id") is None:
-            for key in ("walk_stop", "feeling"):
+            for key in ("walk_stop", "feeling", "follows", "follow_up"):
                 if data.get(key) is not None:
                     errors.setdefault(key, []).append(WALK_ONLY)
+        elif (data.get("follows") is None) != (data.get("follow_up") is None):
+            key = "follows" if data.get("follows") is None else "follow_up"
+            errors.setdefault(key, []).append(MARK_PAIR)
         if errors:
             raise ValidationError(errors)
 
@@ -266,7 +286,8 @@ class PullOut(Schema):
         fields.Nested(WalkOut),
         metadata={
             "description": "The organisation's planned safety walks from yesterday to a week "
-            "ahead: a report joins one with walk_id (and walk_stop, feeling)."
+            "ahead: a report joins one with walk_id (and walk_stop, feeling; a follow-up "
+            "walk's mark also with follows and follow_up)."
         },
     )
 

@@ -55,6 +55,10 @@ class Report(db.Model):
     )
     walk_stop: Mapped[int | None] = mapped_column(SmallInteger)
     feeling: Mapped[str | None] = mapped_column(String(10))
+    # A follow-up walk's mark: the original observation re-checked (a report id, no foreign
+    # key so the mark outlives the observation's retention) and "atgardat" or "kvarstar".
+    follows: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    follow_up: Mapped[str | None] = mapped_column(String(10))
     # When retention cleared the free text and photos (the report's facts stay).
     text_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Merge bookkeeping: per-field (edited_at, revision) registers.

@@ -16,6 +16,9 @@ WALK_STATUSES = ("planned", "done")
 # Who walked, counted by kind: never names (Boverket/Brå: participants are counted).
 PARTICIPANT_KINDS = ("residents", "police", "property_owners", "politicians", "officials", "others")
 FEELINGS = ("unsafe", "neutral", "safe")
+# A follow-up walk's mark on an observation of an earlier walk: ASCII codes, the labels
+# ("Åtgärdat", "Kvarstår") come from the catalogs (walk.follow_up.<code>).
+FOLLOW_UP_MARKS = ("atgardat", "kvarstar")
 
 
 class Walk(db.Model):
@@ -35,6 +38,10 @@ class Walk(db.Model):
     # {kind: count} for PARTICIPANT_KINDS.
     participants: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="planned")
+    # The earlier walk of the same organisation and area this one follows up (service.py).
+    follows_walk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("walks.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

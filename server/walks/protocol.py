@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from server.categories.models import Category
 from server.extensions import db
 from server.reports.models import Report
+from server.walks.followup import marks_of, open_reports
 from server.walks.models import PARTICIPANT_KINDS, Walk
 from server.walks.service import area_names, get_walk, numbered_stops
 
@@ -38,6 +39,22 @@ class Observation:
     photos: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up walk's re-check of the earlier walk's open observations."""
+
+    earlier_date: date
+    # Each open observation with its latest mark in this walk (None: not checked).
+    items: list[tuple[Observation, str | None]]
+
+    def counts(self) -> dict[str, int]:
+        """Count the open observations as åtgärdat, kvarstår and not checked."""
+        out = {"atgardat": 0, "kvarstar": 0, "unchecked": 0}
+        for _, mark in self.items:
+            out[mark if mark in out else "unchecked"] += 1
+        return out
+
+
 @dataclass
 class Protocol:
     """Everything the protocol of one walk shows."""
@@ -47,6 +64,7 @@ class Protocol:
     participants: list[tuple[str, int]]
     stops: list[dict[str, Any]]
     observations: list[Observation] = field(default_factory=list)
+    follow_up: FollowUp | None = None
 
     @property
     def participant_total(self) -> int:
@@ -74,7 +92,8 @@ def build(org_id: int | None, walk_id: int) -> Protocol:
         select(Report).where(Report.walk_id == walk.id, Report.org_id == walk.org_id)
     )
     stop_count = len(walk.stops or [])
-    observations = [_observation(r, labels, stop_count) for r in rows]
+    # A follow-up mark is shown in the follow-up section, not as an observation of its own.
+    observations = [_observation(r, labels, stop_count) for r in rows if r.follows is None]
     # Stop order, then the observations tied to no stop; within a stop, by time.
     observations.sort(key=lambda o: (o.stop is None, o.stop or 0, o.local_time, str(o.report_id)))
     participants = walk.participants or {}
@@ -84,14 +103,28 @@ def build(org_id: int | None, walk_id: int) -> Protocol:
         participants=[(kind, int(participants.get(kind, 0))) for kind in PARTICIPANT_KINDS],
         stops=numbered_stops(walk),
         observations=observations,
+        follow_up=_follow_up(walk, labels),
     )
 
 
-def _observation(r: Report, labels: dict[str, Category], stop_count: int) -> Observation:
-    """Describe one report of the walk (its device is never read)."""
+def _follow_up(walk: Walk, labels: dict[str, Category]) -> FollowUp | None:
+    """Return the re-check of the earlier walk's open observations (None: follows none)."""
+    earlier = db.session.get(Walk, walk.follows_walk_id) if walk.follows_walk_id else None
+    if earlier is None:
+        return None
+    marks = marks_of(walk)
+    # Stops as numbered on the earlier walk (a follow-up copies its stops, yet may have fewer).
+    items = [(_observation(r, labels, None), marks.get(r.id)) for r in open_reports(walk)]
+    return FollowUp(earlier_date=earlier.walk_date, items=items)
+
+
+def _observation(r: Report, labels: dict[str, Category], stop_count: int | None) -> Observation:
+    """Describe one report of the walk (its device is never read; None: keep any stop)."""
     category = labels.get(r.category_code)
     local = r.created_at.astimezone(timezone(timedelta(minutes=r.utc_offset_min)))
-    stop = r.walk_stop if r.walk_stop is not None and r.walk_stop <= stop_count else None
+    stop = r.walk_stop
+    if stop is not None and stop_count is not None and stop > stop_count:
+        stop = None
     return Observation(
         report_id=r.id,
         stop=stop,

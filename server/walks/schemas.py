@@ -14,6 +14,21 @@ class StopOut(Schema):
     lon = fields.Float(allow_none=True)
 
 
+class OpenObservationOut(Schema):
+    """An observation of an earlier walk a follow-up walk marks åtgärdat or kvarstår."""
+
+    id = fields.String(metadata={"description": "The observation's report id: a mark's follows."})
+    category = fields.String()
+    stop = fields.Integer(allow_none=True, metadata={"description": "Its stop number."})
+    feeling = fields.String(allow_none=True)
+    text = fields.String(metadata={"description": "The note, at most 140 characters."})
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    photo = fields.String(
+        allow_none=True, metadata={"description": "The SHA-256 of a photo (thumbnail) or null."}
+    )
+
+
 class WalkOut(Schema):
     """A planned walk the device's organisation has, for the phone's walk mode."""
 
@@ -25,3 +40,13 @@ class WalkOut(Schema):
         allow_none=True, metadata={"description": "A GeoJSON LineString ([lon, lat] points)."}
     )
     stops = fields.List(fields.Nested(StopOut))
+    follows = fields.Integer(
+        allow_none=True, metadata={"description": "The earlier walk this one follows up, or null."}
+    )
+    open_observations = fields.List(
+        fields.Nested(OpenObservationOut),
+        metadata={
+            "description": "A follow-up walk's open observations of the earlier walks, each "
+            "to mark with follows and follow_up (atgardat / kvarstar); empty otherwise."
+        },
+    )

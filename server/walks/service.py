@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,10 +11,12 @@ from sqlalchemy import select
 from server.domain_errors import Invalid, NotFound
 from server.extensions import db
 from server.geography.models import Area
+from server.walks.followup import open_for_phone
 from server.walks.models import PARTICIPANT_KINDS, WALK_STATUSES, Walk
 from sync.clock import utcnow
 
 MAX_COUNT = 999
+MAX_WALK_ID = 2**31 - 1  # the database's integer column
 MAX_STOPS = 50
 MAX_ROUTE_POINTS = 5000
 STOP_NAME_LENGTH = 120
@@ -32,6 +34,7 @@ class WalkPlan:
     route: dict[str, Any] | None = None
     stops: tuple[dict[str, Any], ...] = ()
     participants: dict[str, int] | None = None
+    follows: int | None = None  # the earlier walk of the same area this one follows up
 
 
 def parse_date(text: str) -> date:
@@ -173,6 +176,58 @@ def _apply(walk: Walk, plan: WalkPlan) -> None:
     walk.route = check_route(plan.route)
     walk.stops = check_stops(list(plan.stops))
     walk.participants = check_participants(plan.participants)
+    walk.follows_walk_id = _check_follows(walk, plan.follows)
+    _check_followers(walk)
+
+
+def _check_follows(walk: Walk, follows: int | None) -> int | None:
+    """Return the walk a walk may follow up: an earlier one of its organisation and area."""
+    if follows is None:
+        return None
+    earlier = db.session.get(Walk, follows) if 0 < follows <= MAX_WALK_ID else None
+    if earlier is None or earlier.org_id != walk.org_id:
+        # Another organisation's walk is reported as unknown: its existence is not ours.
+        raise NotFound("walk_not_found", f"There is no walk {follows} in your organisation.")
+    if earlier.id == walk.id:
+        raise Invalid("bad_follows", "A walk cannot follow up itself.")
+    if earlier.area_id is None or earlier.area_id != walk.area_id:
+        raise Invalid(
+            "bad_follows", f"Walk {follows} was in another area: a follow-up walks the same area."
+        )
+    if earlier.walk_date >= walk.walk_date:
+        raise Invalid(
+            "bad_follows",
+            f"Walk {follows} is on {earlier.walk_date.isoformat()}: a follow-up comes later.",
+        )
+    return earlier.id
+
+
+def follow_up_plan(org_id: int, plan: WalkPlan) -> WalkPlan:
+    """Return the plan with the route and stops of the walk it follows (when it has none)."""
+    if plan.follows is None:
+        return plan
+    if not 0 < plan.follows <= MAX_WALK_ID:
+        raise NotFound("walk_not_found", f"There is no walk {plan.follows} in your organisation.")
+    earlier = get_walk(org_id, plan.follows)
+    return replace(
+        plan,
+        route=plan.route if plan.route is not None else earlier.route,
+        stops=plan.stops or tuple(earlier.stops or ()),
+    )
+
+
+def _check_followers(walk: Walk) -> None:
+    """Refuse a change that would put the walk in another area than, or after, its follow-ups."""
+    if walk.id is None:
+        return
+    later = db.session.scalars(select(Walk).where(Walk.follows_walk_id == walk.id))
+    for follower in later:
+        if follower.area_id != walk.area_id or follower.walk_date <= walk.walk_date:
+            raise Invalid(
+                "bad_follows",
+                f"Walk {follower.id} on {follower.walk_date.isoformat()} follows this walk up: "
+                "keep this one earlier and in the same area.",
+            )
 
 
 def set_status(org_id: int, walk_id: int, status: str) -> Walk:
@@ -232,6 +287,9 @@ def pull_view(org_id: int, today: date) -> list[dict[str, Any]]:
             "dark": w.dark,
             "route": w.route,
             "stops": numbered_stops(w),
+            "follows": w.follows_walk_id,
+            # A follow-up walk's list to mark åtgärdat / kvarstår, offline on the phone.
+            "open_observations": open_for_phone(w) if w.follows_walk_id is not None else [],
         }
         for w in walks
     ]

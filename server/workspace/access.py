@@ -61,6 +61,7 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.walk_edit", "GET"): EDITORS,
     ("workspace.walk_update", "POST"): EDITORS,
     ("workspace.walk_status", "POST"): EDITORS,
+    ("workspace.walk_follow_up", "GET"): EDITORS,
     # The åtgärdsplan: action texts are free text; changes are the editors'.
     ("workspace.atgardsplan", "GET"): FREE_TEXT,
     ("workspace.action", "GET"): FREE_TEXT,

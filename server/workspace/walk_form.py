@@ -27,6 +27,7 @@ class WalkForm:
     stops: str = ""
     counts: dict[str, str] = field(default_factory=lambda: dict.fromkeys(PARTICIPANT_KINDS, "0"))
     error: str = ""
+    follows: str = ""  # the earlier walk a follow-up walk follows (a hidden field)
 
 
 def from_request(form: MultiDict[str, str], files: MultiDict[str, FileStorage]) -> WalkForm:
@@ -38,6 +39,7 @@ def from_request(form: MultiDict[str, str], files: MultiDict[str, FileStorage]) 
         route=form.get("route", "")[:MAX_ROUTE_CHARS],
         stops=form.get("stops", "")[:20_000],
         counts={k: form.get(f"count_{k}", "0")[:6] for k in PARTICIPANT_KINDS},
+        follows=form.get("follows", "")[:12],
     )
     upload = files.get("route_file")
     if upload is not None and upload.filename:
@@ -62,6 +64,7 @@ def from_walk(walk: Walk) -> WalkForm:
         route=json.dumps(walk.route, ensure_ascii=False) if walk.route else "",
         stops=stops,
         counts={k: str((walk.participants or {}).get(k, 0)) for k in PARTICIPANT_KINDS},
+        follows=str(walk.follows_walk_id or ""),
     )
 
 
@@ -87,7 +90,19 @@ def to_plan(values: WalkForm) -> WalkPlan:
         route=route,
         stops=tuple(check_stops(_stop_lines(values.stops))),
         participants=_counts(values.counts),
+        follows=_follows(values.follows),
     )
+
+
+def _follows(text: str) -> int | None:
+    """Read the hidden follows field (empty: the walk follows none)."""
+    text = text.strip()
+    if not text:
+        return None
+    # Nine digits at most: within the database's integer column, as the area field.
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise Invalid("bad_follows", "The walk to follow up is not a walk number.")
+    return int(text)
 
 
 def _stop_lines(text: str) -> list[dict[str, Any]]:

@@ -1,23 +1,27 @@
 """Workspace pages for safety walks: plan, list, edit, close, and the printable protocol.
 
 ``/workspace/walks`` lists the organisation's walks with the planning form;
-``/workspace/walks/<id>`` edits one; ``/workspace/walks/<id>/protocol`` is the protocol
+``/workspace/walks/<id>`` edits one; ``/workspace/walks/<id>/follow-up`` plans a follow-up
+walk (the form prefilled from it); ``/workspace/walks/<id>/protocol`` is the protocol
 (the same template as `lagesbild walk protocol --html`, with no personal names).
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from server.db import phase
 from server.domain_errors import DomainError, NotFound
+from server.extensions import db
 from server.geography.service import list_areas
 from server.photos.service import photos_present
 from server.walks import service as walks
-from server.walks.models import PARTICIPANT_KINDS
+from server.walks.models import PARTICIPANT_KINDS, Walk
 from server.walks.protocol import build
 from server.walks.render import render_protocol
 from server.workspace import bp
@@ -25,8 +29,16 @@ from server.workspace.hooks import audit, message
 from server.workspace.i18n import current_lang, t
 from server.workspace.tiles import map_csp, tile_attribution, tile_url
 from server.workspace.walk_form import WalkForm, from_request, from_walk, to_plan
+from sync.clock import utcnow
 
 WALK_ID = "<int(max=2147483647):walk_id>"
+# Walks are planned on local days (the installation is Swedish, as the pull's calendar).
+_LOCAL = ZoneInfo("Europe/Stockholm")
+
+
+def local_today() -> date:
+    """Return today's date in Sweden."""
+    return utcnow().astimezone(_LOCAL).date()
 
 
 def _list_page(form: WalkForm | None = None, status: int = 200) -> Response:
@@ -48,10 +60,13 @@ def _list_page(form: WalkForm | None = None, status: int = 200) -> Response:
 
 def _edit_page(walk_id: int, form: WalkForm, status: int = 200) -> Response:
     """Render the edit form of one walk."""
+    walk = walks.get_walk(current_user.org.id, walk_id)
+    earlier = db.session.get(Walk, walk.follows_walk_id) if walk.follows_walk_id else None
     areas = list_areas(current_user.org.id)
     html = render_template(
         "workspace/walk_edit.html",
-        walk=walks.get_walk(current_user.org.id, walk_id),
+        walk=walk,
+        earlier=earlier,
         areas=areas,
         form=form,
         kinds=PARTICIPANT_KINDS,
@@ -157,6 +172,31 @@ def walk_update(walk_id: int) -> Response:
     return redirect(url_for("workspace.walk_edit", walk_id=walk_id))
 
 
+@bp.get(f"/walks/{WALK_ID}/follow-up")
+@login_required
+def walk_follow_up(walk_id: int) -> Response:
+    """Show the form prefilled to plan a follow-up of a walk: same area, route and stops."""
+    with phase("read"):
+        _own_walk(walk_id)
+        earlier = walks.get_walk(current_user.org.id, walk_id)
+        form = from_walk(earlier)
+        # A later day, never in the past; who takes part is counted anew.
+        form.day = max(earlier.walk_date + timedelta(days=1), local_today()).isoformat()
+        form.counts = dict.fromkeys(PARTICIPANT_KINDS, "0")
+        form.follows = str(earlier.id)
+        areas = list_areas(current_user.org.id)
+        html = render_template(
+            "workspace/walk_follow_up.html",
+            earlier=earlier,
+            area=walks.area_names([earlier]).get(earlier.area_id or 0),
+            areas=areas,
+            form=form,
+            kinds=PARTICIPANT_KINDS,
+            **_draw_context(areas),
+        )
+    return _with_map(Response(html, mimetype="text/html"))
+
+
 @bp.post(f"/walks/{WALK_ID}/status")
 @login_required
 def walk_status(walk_id: int) -> Response:
@@ -184,6 +224,8 @@ def walk_protocol(walk_id: int) -> Response:
         except NotFound:
             abort(404)
         named = {sha for o in protocol.observations for sha in o.photos}
+        if protocol.follow_up is not None:
+            named |= {o.photos[0] for o, _ in protocol.follow_up.items if o.photos}
         present = photos_present(org_id, named)
 
     def thumb(sha256: str) -> str | None:

@@ -21,6 +21,7 @@ from server.orgs.models import ChangeCounter, Organisation
 from server.reports.models import Report, Tombstone
 from server.sharing import service as sharing
 from server.walks.models import Walk
+from server.walks.protocol import build
 from sync.clock import utcnow
 from tests.support import factories
 
@@ -403,6 +404,11 @@ def test_demo_creates_an_organisation_with_devices_and_hundreds_of_reports(runne
     observed = db.session.scalars(select(Report).where(Report.walk_id == walk.id)).all()
     assert len(observed) == 9 and {r.walk_stop for r in observed} == {1, 2, 3, 4, 5, None}
     assert all(r.category_code.startswith("vandring_") and r.feeling for r in observed)
+    # Its follow-up three weeks later: some observations åtgärdat, some kvarstår.
+    follow_up = build(org.id, data["follow_up_walk"])
+    assert follow_up.walk.follows_walk_id == walk.id and follow_up.walk.status == "done"
+    assert follow_up.follow_up is not None
+    assert follow_up.follow_up.counts() == {"atgardat": 3, "kvarstar": 2, "unchecked": 2}
 
     again = ok_json(cli(runner, "demo", "--if-new", "--json"))
 

@@ -68,6 +68,7 @@ def make_walk(org: Organisation, on: date | None = None, **changes: Any) -> Walk
         route=changes.pop("route", ROUTE),
         stops=changes.pop("stops", STOPS),
         participants=changes.pop("participants", {"residents": 8, "police": 1}),
+        follows=changes.pop("follows", None),
     )
     return walks.create_walk(org.id, plan)
 
@@ -84,3 +85,31 @@ def observation(walk: Walk, stop: int | None = 1, feeling: str = "unsafe", **o: 
         **o,
     )
     return body
+
+
+def made_on_walk(walk: Walk, minutes: int = 0) -> str:
+    """Return a device time on the walk's evening (19:00 local, winter time, plus minutes)."""
+    day = walk.walk_date
+    start = datetime(day.year, day.month, day.day, 19, 0, tzinfo=factories.STOCKHOLM_WINTER)
+    return (start + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+
+
+def mark(walk: Walk, follows: str, follow_up: str, minutes: int = 0, **o: Any) -> dict:
+    """Build a push payload of a follow-up walk's mark on an open observation.
+
+    Made on the walk's evening, or for a walk today an hour ago plus `minutes` (never ahead
+    of the server's clock).
+    """
+    if walk.walk_date == today() and "created_at" not in o:
+        when = datetime.now(UTC).astimezone(factories.STOCKHOLM_WINTER)
+        o["created_at"] = (when - timedelta(minutes=70 - minutes)).isoformat(timespec="seconds")
+    return observation(
+        walk,
+        stop=o.pop("stop", None),
+        feeling=o.pop("feeling", None),
+        description=o.pop("description", ""),
+        follows=follows,
+        follow_up=follow_up,
+        created_at=o.pop("created_at", None) or made_on_walk(walk, minutes),
+        **o,
+    )

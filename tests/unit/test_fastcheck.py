@@ -172,6 +172,12 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "walk_id": INTS | st.sampled_from([1, 7, 2**31 - 1, 2**31, 0, "7", 7.0]),
     "walk_stop": INTS | st.sampled_from([1, 999, 1000, 0, "3", 3.0]),
     "feeling": st.sampled_from(["unsafe", "neutral", "safe", "Safe", "", "otrygg", 1]) | ANY_JSON,
+    # A follow-up mark: the observation's id and its mark, only together and on a walk.
+    "follows": st.uuids().flatmap(
+        lambda u: st.sampled_from([str(u), u.hex, str(u).upper(), u.urn, f"{{{u}}}", str(u)[:-1]])
+    )
+    | ANY_JSON,
+    "follow_up": st.sampled_from(["atgardat", "kvarstar", "Åtgärdat", "klar", "", 1]) | ANY_JSON,
 }
 GOOD: dict[str, Any] = {
     "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
@@ -221,6 +227,8 @@ WALK = st.fixed_dictionaries(
         "walk_id": FIELDS["walk_id"],
         "walk_stop": FIELDS["walk_stop"],
         "feeling": FIELDS["feeling"],
+        "follows": FIELDS["follows"],
+        "follow_up": FIELDS["follow_up"],
     },
 )
 
@@ -239,6 +247,10 @@ def test_walk_fields_bounds() -> None:
     """Fixed walk cases: a full observation, a stop or feeling without a walk, bad values."""
     accepted = fast_load({**GOOD, "walk_id": 4, "walk_stop": 2, "feeling": "safe"}, RULES)
     assert accepted is not None and (accepted["walk_id"], accepted["feeling"]) == (4, "safe")
+    marked = {"walk_id": 4, "follows": GOOD["id"].upper(), "follow_up": "kvarstar"}
+    accepted = fast_load({**GOOD, **marked}, RULES)
+    assert accepted is not None and str(accepted["follows"]) == GOOD["id"]
+    _same({**GOOD, **marked})
     for change in (
         {"walk_stop": 1},
         {"feeling": "unsafe"},
@@ -247,6 +259,12 @@ def test_walk_fields_bounds() -> None:
         {"walk_id": 4, "feeling": "scary"},
         {"walk_id": 0},
         {"walk_id": "4"},
+        {"follows": "0f8fad5b-d9cb-469f-a165-70867728950e", "follow_up": "atgardat"},
+        {"walk_id": 4, "follows": "0f8fad5b-d9cb-469f-a165-70867728950e"},
+        {"walk_id": 4, "follow_up": "kvarstar"},
+        {"walk_id": 4, "follows": 7, "follow_up": "kvarstar"},
+        {"walk_id": 4, "follows": "0f8fad5b", "follow_up": "kvarstar"},
+        {"walk_id": 4, "follows": "0f8fad5b-d9cb-469f-a165-70867728950e", "follow_up": "klar"},
     ):
         assert fast_load({**GOOD, **change}, RULES) is None, change
         _same({**GOOD, **change})
