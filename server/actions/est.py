@@ -146,7 +146,13 @@ def est_rows(org_id: int, year: int, week: int) -> list[EstRow]:
             Report.lon,
             Report.walk_id,
         )
-        .where(Report.org_id == org_id, Report.created_at >= start, Report.created_at < end)
+        .where(
+            Report.org_id == org_id,
+            Report.created_at >= start,
+            Report.created_at < end,
+            # A follow-up walk's mark re-checks an earlier observation; it is not a new one.
+            Report.follows.is_(None),
+        )
         .order_by(Report.created_at)
         .limit(MAX_ROWS)
     ):

@@ -288,3 +288,17 @@ def test_the_protocol_counts_the_marks_latest_first(client, runner, device, earl
 def test_a_plain_walk_protocol_has_no_follow_up_section(runner, org, tmp_path) -> None:
     walk = make_walk(org)
     assert build(org.id, walk.id).follow_up is None
+
+
+def test_a_mark_is_no_row_of_the_weekly_est_export(client, org, device, earlier) -> None:
+    from server.actions.est import est_rows, row_kind
+
+    new = observation(
+        earlier.follow_up, stop=2, created_at=mark(earlier.follow_up, "", "")["created_at"]
+    )
+    marked = mark(earlier.follow_up, earlier.unsafe, "kvarstar", minutes=5)
+    assert [r["status"] for r in push_ok(client, device, new, marked)] == ["created"] * 2
+    iso = today().isocalendar()
+    walk_rows = [r for r in est_rows(org.id, iso.year, iso.week) if r.kind == row_kind("walk")]
+    # The re-check of an earlier observation is not a new one: only the new observation counts.
+    assert len(walk_rows) == 1
