@@ -14,6 +14,7 @@ from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
 from server.retention.models import PurgeRun
 from server.sharing.models import SharingAgreement
+from server.rounds.models import Checkpoint, CheckpointScan, Round, RoundCheckpoint, RoundRun
 from server.walks.models import Walk
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "Area",
     "AuditEntry",
     "Category",
+    "Checkpoint",
+    "CheckpointScan",
     "ChangeCounter",
     "Device",
     "DigestRun",
@@ -40,6 +43,9 @@ __all__ = [
     "PurgeRun",
     "Report",
     "ReportComment",
+    "Round",
+    "RoundCheckpoint",
+    "RoundRun",
     "SharingAgreement",
     "Tombstone",
     "Walk",
