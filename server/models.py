@@ -13,8 +13,8 @@ from server.orgs.models import ChangeCounter, Organisation
 from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
 from server.retention.models import PurgeRun
-from server.sharing.models import SharingAgreement
 from server.rounds.models import Checkpoint, CheckpointScan, Round, RoundCheckpoint, RoundRun
+from server.sharing.models import SharingAgreement
 from server.walks.models import Walk
 
 __all__ = [
@@ -25,9 +25,9 @@ __all__ = [
     "Area",
     "AuditEntry",
     "Category",
+    "ChangeCounter",
     "Checkpoint",
     "CheckpointScan",
-    "ChangeCounter",
     "Device",
     "DigestRun",
     "DigestSettings",

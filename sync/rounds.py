@@ -214,8 +214,7 @@ def _skips_required(facts: ScanFacts) -> bool:
         return False
     position = facts.order.index(facts.checkpoint_id)
     return any(
-        cp in facts.required and cp not in facts.scanned_before
-        for cp in facts.order[:position]
+        cp in facts.required and cp not in facts.scanned_before for cp in facts.order[:position]
     )
 
 

@@ -120,4 +120,3 @@ class CheckpointScan(db.Model):
         Index("ix_checkpoint_scans_org_scanned", "org_id", "scanned_at"),
         Index("ix_checkpoint_scans_device_checkpoint", "device_id", "checkpoint_id", "scanned_at"),
     )
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -100,7 +101,7 @@ def test_runs_lie_inside_their_window_in_order(day, h1, m1, h2, m2, every) -> No
     assert timedelta(0) < end - start <= timedelta(hours=25)
     runs = planned_runs(schedule, day)
     assert runs[0].start == start and runs[-1].end == end
-    for a, b in zip(runs, runs[1:], strict=False):
+    for a, b in itertools.pairwise(runs):
         assert a.end == b.start and a.start < a.end
 
 
@@ -112,7 +113,9 @@ def test_a_run_matches_the_nearest_planned_run() -> None:
     assert match_run(hourly, utc(2026, 5, 1, 23, 20)) is None  # after the last deadline
 
 
-PLANNED = PlannedRun(date(2026, 5, 1), 0, utc(2026, 5, 1, 20), utc(2026, 5, 2, 0), timedelta(minutes=15))
+PLANNED = PlannedRun(
+    date(2026, 5, 1), 0, utc(2026, 5, 1, 20), utc(2026, 5, 2, 0), timedelta(minutes=15)
+)
 
 
 def facts(**kw) -> ScanFacts:
@@ -145,7 +148,12 @@ def test_out_of_order_when_an_earlier_required_checkpoint_is_unscanned() -> None
     assert scan_flags(facts(checkpoint_id=3, order=order, required=both, scanned_before=done)) == []
     # An optional checkpoint may be skipped.
     optional = frozenset({1, 3})
-    assert scan_flags(facts(checkpoint_id=3, order=order, required=optional, scanned_before=frozenset({1}))) == []
+    assert (
+        scan_flags(
+            facts(checkpoint_id=3, order=order, required=optional, scanned_before=frozenset({1}))
+        )
+        == []
+    )
 
 
 def test_too_early_and_out_of_window() -> None:
@@ -184,7 +192,9 @@ def test_status_incomplete_needs_a_reason_or_the_cutoff() -> None:
     scans = [(1, utc(2026, 5, 1, 20, 10))]
     ended = utc(2026, 5, 1, 21)
     before = utc(2026, 5, 2, 3)
-    got = run_status(PLANNED, REQ, run(scans, ended=ended, reason="Locked gate"), [], before, CUTOFF)
+    got = run_status(
+        PLANNED, REQ, run(scans, ended=ended, reason="Locked gate"), [], before, CUTOFF
+    )
     assert (got.status, got.missing) == ("incomplete", (2,))
     # Not ended, device silent since before the deadline: not synced until the cut-off.
     silent = run(scans, synced=utc(2026, 5, 1, 20, 30))
