@@ -26,21 +26,28 @@ photos_bp = Blueprint("photos", __name__, url_prefix="/api/v1/photos")
 @bp.post("/push")
 @push_device_required
 def push() -> tuple[dict[str, Any], int]:
-    """Push a batch of reports.
+    """Push a batch of reports, and guard round scans and runs.
     ---
     post:
-      summary: Push queued reports; each is validated and merged on its own
+      summary: >-
+        Push queued reports, scans and round runs; each is validated and merged or stored
+        on its own (docs/rounds.md for scans and round runs)
       security: [{deviceToken: []}]
       requestBody:
         required: true
         content: {application/json: {schema: PushIn}}
       responses:
         200:
-          description: One result per report, in order
+          description: >-
+            One result per report, in order; with scans or round_runs, one result per scan
+            (scan_results) and per round run (round_run_results), in order
           content: {application/json: {schema: PushOut}}
-        400: {description: Not JSON or no reports list}
+        400:
+          description: >-
+            Not JSON, no reports list (nor scans or round_runs), scans or round_runs not a
+            list, or a clock_skew_ms that is not a whole number of ms within a week
         401: {description: "Missing, unknown or revoked token"}
-        413: {description: Too many reports or too many bytes}
+        413: {description: "Too many reports, scans (500) or round runs (50), or too many bytes"}
     """
     body = json_body(int(current_app.config["MAX_PUSH_BYTES"]), "push")
     reports = body.get("reports") if isinstance(body, dict) else None
