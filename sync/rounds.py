@@ -257,18 +257,19 @@ def run_status(
       is not late).
     - ``incomplete``: a run exists, required checkpoints are missing, and it ended with a
       reason, or the cut-off has passed.
-    - ``not_synced``: before the cut-off, past the deadline and not complete, while a device
+    - ``not_synced``: until the cut-off (the morning digest, which still says so), past the
+      deadline and not complete, while a device
       has not synced since the run began: the run's own device (last contact before the
       deadline, so its later scans may still come) or, with no run at all, one of the
       round's walkers (devices that ran it before) with no contact since the window's
-      start. After the cut-off it is ``incomplete`` or ``missed``.
+      start. After the cut-off (strictly) it is ``incomplete`` or ``missed``.
     - ``missed``: no run by the deadline (and none of the above holds).
     """
     now = as_utc(now, "now")
     if run is None:
         if now < planned.deadline:
             return RunStatus("pending", tuple(required))
-        if now < cutoff and any(s is None or s < planned.start for s in walkers_synced):
+        if now <= cutoff and any(s is None or s < planned.start for s in walkers_synced):
             return RunStatus("not_synced", tuple(required))
         return RunStatus("missed", tuple(required))
     first_scan: dict[int, datetime] = {}
@@ -283,7 +284,7 @@ def run_status(
     if now < planned.deadline:
         return RunStatus("pending", missing)
     synced = run.device_synced_at
-    if now < cutoff and (synced is None or synced < planned.deadline):
+    if now <= cutoff and (synced is None or synced < planned.deadline):
         return RunStatus("not_synced", missing)
     return RunStatus("incomplete", missing)
 

@@ -213,5 +213,7 @@ def test_missed_versus_not_synced() -> None:
     quiet = [utc(2026, 5, 1, 19)]
     assert run_status(PLANNED, REQ, None, quiet, before, CUTOFF).status == "not_synced"
     assert run_status(PLANNED, REQ, None, quiet, after, CUTOFF).status == "missed"
+    # The morning digest at the cut-off itself still says not synced.
+    assert run_status(PLANNED, REQ, None, quiet, CUTOFF, CUTOFF).status == "not_synced"
     # Before the deadline nothing is missed yet.
     assert run_status(PLANNED, REQ, None, quiet, utc(2026, 5, 1, 23), CUTOFF).status == "pending"
