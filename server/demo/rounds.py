@@ -64,6 +64,10 @@ def seed_rounds(org_id: int, device: Device, today: date) -> dict[str, int]:
             name="Rond Hjärup", checkpoint_ids=tuple(c.id for c in cps[4:]), window="23:30-03:30"
         ),
     )
+    # Planned since the first demo night, so the week view counts those nights.
+    start = _at(today - timedelta(days=NIGHTS), 12, 0)
+    centrum.created_at = hjarup.created_at = start
+    db.session.commit()
     runs = scans = 0
     for back in range(NIGHTS, 0, -1):
         night = today - timedelta(days=back)

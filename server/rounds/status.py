@@ -73,7 +73,11 @@ def statuses(
         return []
     by_id = {cp.id: cp for cp in checkpoints(org_id)}
     stops = round_stops([r.id for r in all_rounds])
-    planned = {r.id: runs_between(schedule_of(r), first, last) for r in all_rounds}
+    # A round is planned from its creation on: no run is missed before it existed.
+    planned = {
+        r.id: [p for p in runs_between(schedule_of(r), first, last) if p.end > r.created_at]
+        for r in all_rounds
+    }
     starts = [p.start for ps in planned.values() for p in ps]
     if not starts:
         return []

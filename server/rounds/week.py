@@ -37,8 +37,11 @@ class Cell:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """Return the checkpoints missed in any run of the night, each once."""
-        return tuple(dict.fromkeys(name for r in self.runs for name in r.missing))
+        """Return the checkpoints missed in a run of the night that is over, each once."""
+        over = ("missed", "incomplete", "not_synced")
+        return tuple(
+            dict.fromkeys(name for r in self.runs if r.status in over for name in r.missing)
+        )
 
 
 @dataclass
@@ -57,9 +60,12 @@ def week_start(day: date) -> date:
 
 
 def parse_week(text: str | None, today: date) -> date:
-    """Return the Monday of an ISO week written 2026-W18 (default: this week), or raise."""
+    """Return the Monday of an ISO week written 2026-W18, or raise ValueError.
+
+    By default the week of last night (on a Monday morning, the week just ended).
+    """
     if not text:
-        return week_start(today)
+        return week_start(today - timedelta(days=1))
     try:
         year, week = text.split("-W")
         return date.fromisocalendar(int(year), int(week), 1)

@@ -155,7 +155,7 @@ def rounds_week() -> Response:
     with phase("read"):
         scope = current_scope()
         groups = week(scope, monday, utcnow(), DEFAULT_CUTOFF)
-        areas = scope_area_names(scope, "reports")
+        areas = scope_area_names(scope, "reports", labelled=False)
         if area is not None:
             if area not in areas:
                 abort(404)  # another organisation's area without an agreement looks missing

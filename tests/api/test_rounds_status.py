@@ -72,3 +72,13 @@ def test_late_when_a_required_checkpoint_comes_after_the_grace(org) -> None:
 
 def test_an_organisation_without_rounds_has_no_rows(org) -> None:
     assert statuses(org.id, NIGHT, NIGHT, BEFORE_CUTOFF) == []
+
+
+def test_nothing_is_missed_before_the_round_existed(org) -> None:
+    rnd = round_over(org.id, [checkpoint(org.id)])
+    rnd.created_at = utc(23)  # during the window of NIGHT: that run still counts
+    db.session.commit()
+    assert [r.night for r in statuses(org.id, NIGHT, NIGHT, AFTER_CUTOFF)] == [NIGHT]
+    rnd.created_at = AFTER_CUTOFF
+    db.session.commit()
+    assert statuses(org.id, NIGHT, NIGHT, AFTER_CUTOFF) == []

@@ -174,3 +174,13 @@ def test_the_menu_shows_rounds_only_when_the_organisation_has_checkpoints(app: F
     assert 'href="/workspace/rounds/week"' not in client.get("/workspace/").get_data(as_text=True)
     rounds.create_checkpoint(org.id, rounds.CheckpointPlan(name="A", lat=55.6, lon=13.2))
     assert 'href="/workspace/rounds/week"' in client.get("/workspace/").get_data(as_text=True)
+
+
+def test_the_week_defaults_to_the_week_of_last_night() -> None:
+    from datetime import date
+
+    from server.rounds.week import parse_week
+
+    assert parse_week(None, date(2026, 12, 7)) == date(2026, 11, 30)  # a Monday: last week
+    assert parse_week(None, date(2026, 12, 9)) == date(2026, 12, 7)
+    assert parse_week("2026-W18", date(2026, 12, 9)) == date(2026, 4, 27)
