@@ -51,8 +51,11 @@ def receive(device: Any, body: dict[str, Any]) -> dict[str, list[dict[str, Any]]
     """Store the body's scans and round runs and return their results (empty when absent)."""
     raw_scans = body.get("scans") or []
     raw_runs = body.get("round_runs") or []
+    answer: dict[str, list[dict[str, Any]]] = {}
     if not raw_scans and not raw_runs:
-        return {}
+        # Empty lists get empty answers; a body without either key gets neither.
+        answer.update({f"{k[:-1]}_results": [] for k in ("scans", "round_runs") if k in body})
+        return answer
     skew = timedelta(milliseconds=check_skew(body.get("clock_skew_ms")))
     now = utcnow()
     latest = now + timedelta(hours=int(current_app.config["FUTURE_SKEW_HOURS"]))
@@ -63,7 +66,6 @@ def receive(device: Any, body: dict[str, Any]) -> dict[str, list[dict[str, Any]]
         # The organisation's writers queue here, so two pushes of one id never race.
         lock_counter(device.org_id)
         scan_answers = _resolve_and_store(batch, scans, runs, now)
-    answer: dict[str, list[dict[str, Any]]] = {}
     if "scans" in body:
         answer["scan_results"] = scan_answers
     if "round_runs" in body:

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -252,3 +254,39 @@ def test_another_devices_run_id_is_refused(client, org, device) -> None:
 def test_a_push_without_rounds_keeps_its_old_answer(client, device) -> None:
     body = push(client, device, reports=[factories.report()])
     assert set(body) == {"results", "server_time"}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.uuids().map(str) | _JSON,
+        "token": _JSON,
+        "short_code": _JSON,
+        "scanned_at": st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()) | _JSON,
+        "location": st.fixed_dictionaries({"lat": _JSON, "lon": _JSON}) | _JSON,
+        "round_run": st.uuids().map(str) | _JSON,
+        "method": st.sampled_from(["qr", "code", "nfc"]) | _JSON,
+        "round_id": st.integers() | _JSON,
+        "started_at": st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()) | _JSON,
+        "ended_at": _JSON,
+        "end_reason": _JSON,
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(scans=st.lists(_FIELDS, max_size=4), runs=st.lists(_FIELDS, max_size=3))
+def test_any_scan_or_run_is_answered_item_by_item_never_500(client, device, scans, runs) -> None:
+    resp = client.post(PUSH, json={"scans": scans, "round_runs": runs}, headers=device.headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert len(body["scan_results"]) == len(scans) and len(body["round_run_results"]) == len(runs)
