@@ -9,8 +9,9 @@ enrolment codes' hashes, a person's password hash, session ids). `delete_device`
   erasure` (tombstones stay, so a resend never brings one back); the photos it uploaded
   that no report names go, rows and files; it is revoked, its token and enrolment codes
   go, its name becomes "Raderad enhet ID" (in the audit log's entries too), its last-seen
-  time and outbox state are cleared, its guard round scans and runs deleted; archived digests that showed its reports are rebuilt
-  (digests name devices by kind only, never by name).
+  time and outbox state are cleared, its guard round scans and runs deleted; archived
+  digests that showed its reports are rebuilt (digests name devices by kind only, never
+  by name).
 - a person: deactivated, every session deleted (so ended), the e-mail address replaced by
   `raderad-ID@raderad.invalid` (in the audit log's entries, the digest's recipients and
   archived runs too), the password hash made unusable, the login brake's row for the
