@@ -93,7 +93,29 @@ def _resolve_and_store(
     for r in runs:
         if r.error is None:
             _apply_run(batch, r, new_by_run, now)
+    _reflag_early_scans(batch, runs)
     return [_store_scan(batch, s, checkpoints, stored_scans, now) for s in scans]
+
+
+def _reflag_early_scans(batch: _Batch, runs: list[RunIn]) -> None:
+    """Flag again the stored scans of runs created now: they came before their run did."""
+    created = {r.id for r in runs if r.error is None and r.outcome == "created"}
+    if not created:
+        return
+    cps = {
+        cp.id: cp
+        for cp in db.session.scalars(
+            select(Checkpoint).where(
+                Checkpoint.id.in_(
+                    {s.checkpoint_id for s in batch.scans if s.round_run_id in created}
+                )
+            )
+        )
+    }
+    for row in batch.scans:
+        if row.round_run_id in created and row.checkpoint_id in cps:
+            run = batch.runs[row.round_run_id]
+            row.flags = scan_flags(_facts(batch, row, cps[row.checkpoint_id], run))
 
 
 def _checkpoints(org_id: int, scans: list[ScanIn]) -> dict[str, Checkpoint]:
@@ -299,6 +321,7 @@ def _facts(batch: _Batch, row: CheckpointScan, cp: Checkpoint, run: RoundRun | N
         for s in batch.scans
         if s.checkpoint_id == cp.id
         and (s.device_id == batch.device_id or (run is not None and s.round_run_id == run.id))
+        and s is not row
         and abs(s.scanned_at - row.scanned_at) < RAPID_REPEAT
     )
     facts: dict[str, Any] = {}
@@ -311,7 +334,7 @@ def _facts(batch: _Batch, row: CheckpointScan, cp: Checkpoint, run: RoundRun | N
         before = frozenset(
             s.checkpoint_id
             for s in batch.scans
-            if s.round_run_id == run.id and s.scanned_at <= row.scanned_at
+            if s.round_run_id == run.id and s.scanned_at <= row.scanned_at and s is not row
         )
         facts = {
             "planned": match_run(planned, run.started_at),

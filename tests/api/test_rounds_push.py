@@ -290,3 +290,18 @@ def test_any_scan_or_run_is_answered_item_by_item_never_500(client, device, scan
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
     assert len(body["scan_results"]) == len(scans) and len(body["round_run_results"]) == len(runs)
+
+
+def test_scans_pushed_before_their_run_are_flagged_when_it_comes(client, org, device) -> None:
+    a, b = checkpoint(org.id, "A"), checkpoint(org.id, "B")
+    rnd = round_over(org.id, [a, b], ordered=True)
+    r = run(rnd.id)
+    early = scan(b, round_run=r["id"])
+    assert push(client, device, scans=[early])["scan_results"][0]["flags"] == []
+    push(client, device, round_runs=[r])
+    db.session.expire_all()
+    assert db.session.get(CheckpointScan, uuid.UUID(early["id"])).flags == ["out_of_order"]
+    # Flags are stable: a resend of the run changes nothing more.
+    push(client, device, round_runs=[r])
+    db.session.expire_all()
+    assert db.session.get(CheckpointScan, uuid.UUID(early["id"])).flags == ["out_of_order"]
