@@ -91,6 +91,7 @@ def _register_commands(app: Flask) -> None:
     from server.commands.orgs import org
     from server.commands.reports import report
     from server.commands.retention import purge
+    from server.commands.rounds import checkpoint, round_group
     from server.commands.sharing import share
     from server.commands.subject import subject
     from server.commands.users import user
@@ -117,5 +118,7 @@ def _register_commands(app: Flask) -> None:
         restore_command,
         walk,
         export,
+        checkpoint,
+        round_group,
     ):
         app.cli.add_command(cmd)

@@ -13,6 +13,7 @@ from server.orgs.models import ChangeCounter, Organisation
 from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
 from server.retention.models import PurgeRun
+from server.rounds.models import Checkpoint, CheckpointScan, Round, RoundCheckpoint, RoundRun
 from server.sharing.models import SharingAgreement
 from server.walks.models import Walk
 
@@ -25,6 +26,8 @@ __all__ = [
     "AuditEntry",
     "Category",
     "ChangeCounter",
+    "Checkpoint",
+    "CheckpointScan",
     "Device",
     "DigestRun",
     "DigestSettings",
@@ -40,6 +43,9 @@ __all__ = [
     "PurgeRun",
     "Report",
     "ReportComment",
+    "Round",
+    "RoundCheckpoint",
+    "RoundRun",
     "SharingAgreement",
     "Tombstone",
     "Walk",

@@ -16,6 +16,7 @@ from server.auth import service as persons
 from server.cli_util import emit, json_option
 from server.demo.actions import seed_actions
 from server.demo.data import DEVICES, PARTNERS, DemoDevice, generate_reports
+from server.demo.rounds import seed_rounds
 from server.demo.walk import OBSERVATIONS, add_demo_walk
 from server.demo.walk_follow_up import MARKS as FOLLOW_UP_MARKS
 from server.demo.walk_follow_up import add_demo_follow_up
@@ -71,10 +72,11 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     created += len(FOLLOW_UP_MARKS)
     drain()
     partners = {}
+    partner_devices: dict[str, Device] = {}
     for n, partner in enumerate(PARTNERS, start=1):
         other = orgs.create(partner.name, partner.kind)
         partners[partner.kind] = other
-        _populate(other, partner.devices, doc, weeks, seed + n)
+        partner_devices.update(_populate(other, partner.devices, doc, weeks, seed + n)[0])
     # The shared lägesbild of docs/sharing.md: the guard company works for the
     # municipality; the housing company shares damage and environment without free text;
     # the municipality gives the housing company the numbers for Hjärup.
@@ -83,6 +85,13 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
     sharing.share(org, partners["bostadsbolag"], "counts", areas=["hjarup"])
     # The åtgärdsplan (docs/actions.md): actions in every status, one overdue.
     action_count = seed_actions(org.id, utcnow().astimezone(STOCKHOLM).date())
+    # The guard company's rounds (docs/rounds.md), seen by the municipality through the
+    # agreement above.
+    guard_rounds = seed_rounds(
+        partners["vaktbolag"].id,
+        partner_devices["Väktarbil Syd"],
+        utcnow().astimezone(STOCKHOLM).date(),
+    )
     emit(
         as_json,
         {
@@ -96,12 +105,14 @@ def demo(if_new: bool, weeks: int, seed: int, as_json: bool) -> None:
             "walk": walk.id,
             "follow_up_walk": follow_up.id,
             "actions": action_count,
+            "rounds": guard_rounds,
         },
         f"Created {DEMO_ORG} (slug {org.slug}) with {len(devices)} devices and "
         f"{created} reports over {weeks} weeks.\n"
         f"Also {', '.join(o.name for o in partners.values())}, sharing by agreement.\n"
         f"A completed safety walk: /workspace/walks/{walk.id}/protocol\n"
         f"Its follow-up walk: /workspace/walks/{follow_up.id}/protocol\n"
+        f"Guard rounds of {partners['vaktbolag'].name}: /workspace/rounds/week\n"
         f"Workspace login (shown only now): {DEMO_COORDINATOR} / {password} "
         f"(the admin {DEMO_ADMIN} has the same password)",
     )

@@ -165,6 +165,9 @@ def render(
         "responsible_list": lambda pairs: ", ".join(
             f"{t.responsible(r)} {t.integer(n)}" for r, n in pairs
         ),
+        "round_flags": lambda pairs: ", ".join(
+            f"{t('rounds.flag.' + flag)} {t.integer(n)}" for flag, n in pairs
+        ),
         "category_counts": lambda pairs: ", ".join(
             f"{t.category(code)} {t.integer(n)}" for code, n in pairs
         ),

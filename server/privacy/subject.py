@@ -9,8 +9,9 @@ enrolment codes' hashes, a person's password hash, session ids). `delete_device`
   erasure` (tombstones stay, so a resend never brings one back); the photos it uploaded
   that no report names go, rows and files; it is revoked, its token and enrolment codes
   go, its name becomes "Raderad enhet ID" (in the audit log's entries too), its last-seen
-  time and outbox state are cleared; archived digests that showed its reports are rebuilt
-  (digests name devices by kind only, never by name).
+  time and outbox state are cleared, its guard round scans and runs deleted; archived
+  digests that showed its reports are rebuilt (digests name devices by kind only, never
+  by name).
 - a person: deactivated, every session deleted (so ended), the e-mail address replaced by
   `raderad-ID@raderad.invalid` (in the audit log's entries, the digest's recipients and
   archived runs too), the password hash made unusable, the login brake's row for the
@@ -48,6 +49,7 @@ from server.photos import service as photo_service
 from server.photos.models import Photo
 from server.privacy import erasure
 from server.reports.models import Report, ReportComment, Tombstone
+from server.rounds.models import CheckpointScan, RoundRun
 from sync.clock import utcnow
 
 SCHEMA = "lagesbild.subject/1"
@@ -61,6 +63,8 @@ DEVICE_KEYS = (
     "comments",
     "tombstones",
     "outbox",
+    "round_runs",
+    "scans",
     "audit",
 )
 PERSON_KEYS = (
@@ -147,6 +151,13 @@ def _device_audit(device: Device, report_ids: list[str], shas: list[str]) -> lis
     )
     merged = {e.id: e for e in [*rows, *exact]}
     return [merged[i] for i in sorted(merged)]
+
+
+def _of_device(model: Any, when: Any, device_id: int) -> list[Any]:
+    """Return a device's rows of a table with a device_id, oldest first."""
+    return list(
+        db.session.scalars(select(model).where(model.device_id == device_id).order_by(when))
+    )
 
 
 def get_device(device_id: int) -> Device:
@@ -242,6 +253,9 @@ def export_device(device_id: int, *, paths: bool = False, actor: Actor = CLI) ->
             "pending": device.outbox_pending,
             "reported_at": _value(device.outbox_reported_at),
         },
+        # Guard rounds (server.rounds): where and when the phone scanned checkpoints.
+        "round_runs": [row(r) for r in _of_device(RoundRun, RoundRun.started_at, device.id)],
+        "scans": [row(c) for c in _of_device(CheckpointScan, CheckpointScan.scanned_at, device.id)],
         "audit": [row(e) for e in entries],
     }
     audit.record(device.org_id, "subject.export", f"device {device.id}", actor)

@@ -30,6 +30,7 @@ from server.privacy.subject import (
     person_placeholder,
 )
 from server.reports.models import Report
+from server.rounds.models import CheckpointScan, RoundRun
 from sync.clock import utcnow
 
 
@@ -59,6 +60,9 @@ def delete_device(device_id: int, actor: Actor = CLI) -> dict[str, Any]:
     device.outbox_pending = None
     device.outbox_reported_at = None
     db.session.execute(delete(EnrolmentCode).where(EnrolmentCode.device_id == device.id))
+    # Its guard round scans and runs: where and when the phone was, like its reports.
+    scans = db.session.execute(delete(CheckpointScan).where(CheckpointScan.device_id == device.id))
+    runs = db.session.execute(delete(RoundRun).where(RoundRun.device_id == device.id))
     renamed = _replace_in_audit(
         erasure.partners({org_id}),
         f"device {device.id} {name}",
@@ -80,6 +84,8 @@ def delete_device(device_id: int, actor: Actor = CLI) -> dict[str, Any]:
         "name": placeholder,
         "reports_erased": [str(r) for r in report_ids],
         "photos_deleted": orphans,
+        "scans_deleted": scans.rowcount,
+        "round_runs_deleted": runs.rowcount,
         "audit_entries_renamed": renamed,
         "digests_rebuilt": [d.run_id for d in digests if d.outcome == "rebuilt"],
         "digests_removed": [d.run_id for d in digests if d.outcome == "removed"],

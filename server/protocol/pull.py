@@ -18,6 +18,7 @@ from server.meta.service import database_epoch
 from server.orgs.models import ChangeCounter
 from server.photos.service import photos_present
 from server.reports.models import Report, ReportComment, Tombstone
+from server.rounds.schemas import pull_view as rounds_view
 from server.walks.service import pull_view
 from sync.clock import utcnow
 from sync.cursor import Cursor, decode_cursor, encode_cursor
@@ -75,6 +76,8 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
         "wipe": wipe_pending(device),
         # The organisation's planned safety walks the phone may join (server.walks).
         "walks": pull_view(device.org_id, utcnow().astimezone(_LOCAL).date()),
+        # The organisation's guard rounds and their checkpoints (server.rounds).
+        **rounds_view(device.org_id),
     }
 
 

@@ -10,6 +10,14 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from server.categories.schemas import CategoryOut
 from server.walks.models import FOLLOW_UP_MARKS
+from server.rounds.schemas import (
+    CheckpointOut,
+    RoundOut,
+    RoundRunDoc,
+    RoundRunResultOut,
+    ScanDoc,
+    ScanResultOut,
+)
 from server.walks.schemas import WalkOut
 from sync.ids import SHA256_PATTERN
 
@@ -229,15 +237,33 @@ class PushResultOut(Schema):
 
 
 class PushIn(Schema):
-    """A batch of reports."""
+    """A batch of reports, and guard round scans and runs (docs/rounds.md)."""
 
-    reports = fields.List(fields.Nested(lambda: ReportInDoc()), required=True)
+    reports = fields.List(
+        fields.Nested(lambda: ReportInDoc()),
+        metadata={"description": "Required unless the push holds scans or round_runs."},
+    )
+    scans = fields.List(fields.Nested(ScanDoc), metadata={"description": "At most 500."})
+    round_runs = fields.List(fields.Nested(RoundRunDoc), metadata={"description": "At most 50."})
+    clock_skew_ms = fields.Integer(
+        metadata={
+            "description": "The phone's measured clock skew (server time minus phone time, "
+            "as the pull's server_time gives it); scan and run times are stored as sent and "
+            "corrected by it. Absent: 0."
+        }
+    )
 
 
 class PushOut(Schema):
     """The answer to a push: one result per report, in order."""
 
     results = fields.List(fields.Nested(PushResultOut))
+    scan_results = fields.List(
+        fields.Nested(ScanResultOut), metadata={"description": "When the push had scans."}
+    )
+    round_run_results = fields.List(
+        fields.Nested(RoundRunResultOut), metadata={"description": "When it had round_runs."}
+    )
     server_time = fields.AwareDateTime()
 
 
@@ -289,6 +315,14 @@ class PullOut(Schema):
             "ahead: a report joins one with walk_id (and walk_stop, feeling; a follow-up "
             "walk's mark also with follows and follow_up)."
         },
+    )
+    checkpoints = fields.List(
+        fields.Nested(CheckpointOut),
+        metadata={"description": "The organisation's guard round checkpoints (often none)."},
+    )
+    rounds = fields.List(
+        fields.Nested(RoundOut),
+        metadata={"description": "The organisation's guard rounds (empty without checkpoints)."},
     )
 
 

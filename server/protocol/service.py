@@ -13,6 +13,7 @@ from server.incidents import worker as grouping_worker
 from server.incidents.grouping import assign_pending
 from server.orgs.counter import lock_counter
 from server.protocol import pull, push
+from server.rounds.receive import receive as receive_rounds
 
 
 def receive_push(device: push.Pusher, raw_items: list[Any]) -> list[dict[str, Any]]:
@@ -32,6 +33,14 @@ def receive_push(device: push.Pusher, raw_items: list[Any]) -> list[dict[str, An
         elif mode == "background":
             grouping_worker.wake()  # this process's job; in "queue" mode another one groups
     return push.answer(device, pushed)
+
+
+def receive_body(device: push.Pusher, reports: list[Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Store a push's reports, then its scans and round runs; answer each part per item."""
+    answer: dict[str, Any] = {"results": receive_push(device, reports) if reports else []}
+    # The rounds part has its own transaction: the reports are safe whatever it meets.
+    answer.update(receive_rounds(device, body))
+    return answer
 
 
 def answer_pull(

@@ -14,7 +14,8 @@ from server.photos.delivery import photo_response
 from server.photos.models import Photo
 from server.protocol.pushauth import push_device_required
 from server.protocol.schemas import PhotoOut, PullOut
-from server.protocol.service import answer_pull, receive_push
+from server.protocol.service import answer_pull, receive_body
+from server.rounds.wire import MAX_ROUND_RUNS, MAX_SCANS, check_skew
 from sync.clock import utcnow
 from sync.ids import is_sha256
 
@@ -25,38 +26,68 @@ photos_bp = Blueprint("photos", __name__, url_prefix="/api/v1/photos")
 @bp.post("/push")
 @push_device_required
 def push() -> tuple[dict[str, Any], int]:
-    """Push a batch of reports.
+    """Push a batch of reports, and guard round scans and runs.
     ---
     post:
-      summary: Push queued reports; each is validated and merged on its own
+      summary: >-
+        Push queued reports, scans and round runs; each is validated and merged or stored
+        on its own (docs/rounds.md for scans and round runs)
       security: [{deviceToken: []}]
       requestBody:
         required: true
         content: {application/json: {schema: PushIn}}
       responses:
         200:
-          description: One result per report, in order
+          description: >-
+            One result per report, in order; with scans or round_runs, one result per scan
+            (scan_results) and per round run (round_run_results), in order
           content: {application/json: {schema: PushOut}}
-        400: {description: Not JSON or no reports list}
+        400:
+          description: >-
+            Not JSON, no reports list (nor scans or round_runs), scans or round_runs not a
+            list, or a clock_skew_ms that is not a whole number of ms within a week
         401: {description: "Missing, unknown or revoked token"}
-        413: {description: Too many reports or too many bytes}
+        413: {description: "Too many reports, scans (500) or round runs (50), or too many bytes"}
     """
     body = json_body(int(current_app.config["MAX_PUSH_BYTES"]), "push")
     reports = body.get("reports") if isinstance(body, dict) else None
+    rounds_part = isinstance(body, dict) and ("scans" in body or "round_runs" in body)
+    if reports is None and rounds_part:
+        reports = []  # a push of scans alone
     if not isinstance(reports, list):
         raise ApiError(400, "invalid_request", 'The body must be {"reports": [...]}.')
-    limit = int(current_app.config["MAX_BATCH_REPORTS"])
-    if len(reports) > limit:
-        raise ApiError(
-            413,
-            "too_many_reports",
-            f"A push may hold at most {limit} reports; send the rest in another request.",
-            {"limit": limit, "received": len(reports)},
-        )
-    results = receive_push(current_device(), reports)
+    _limit(reports, int(current_app.config["MAX_BATCH_REPORTS"]), "reports")
+    if rounds_part:
+        _check_rounds_part(body)
+    answer = receive_body(current_device(), reports, body)
     # The results are plain JSON already, shaped as PushOut describes; dumping them through
     # the schema again cost more than the JSON encoding of the answer.
-    return {"results": results, "server_time": utcnow().isoformat()}, 200
+    return {**answer, "server_time": utcnow().isoformat()}, 200
+
+
+def _limit(items: list[Any], limit: int, what: str) -> None:
+    """Refuse a push with more than `limit` items of a kind (413, as for reports)."""
+    if len(items) > limit:
+        raise ApiError(
+            413,
+            f"too_many_{what}",
+            f"A push may hold at most {limit} {what.replace('_', ' ')}; send the rest in "
+            "another request.",
+            {"limit": limit, "received": len(items)},
+        )
+
+
+def _check_rounds_part(body: dict[str, Any]) -> None:
+    """Check the shape of `scans`, `round_runs` and `clock_skew_ms` (items are checked alone)."""
+    for key, limit in (("scans", MAX_SCANS), ("round_runs", MAX_ROUND_RUNS)):
+        value = body.get(key)
+        if value is not None and not isinstance(value, list):
+            raise ApiError(400, "invalid_request", f"{key} must be a list.")
+        _limit(value or [], limit, key)
+    try:
+        check_skew(body.get("clock_skew_ms"))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from exc
 
 
 @bp.get("/pull")

@@ -62,6 +62,13 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.walk_update", "POST"): EDITORS,
     ("workspace.walk_status", "POST"): EDITORS,
     ("workspace.walk_follow_up", "GET"): EDITORS,
+    # Guard rounds: checkpoints carry their QR tokens, so the lists and labels are the
+    # editors'; the week view holds the guards' end reasons (free text).
+    ("workspace.rounds_page", "GET"): EDITORS,
+    ("workspace.checkpoint_create", "POST"): EDITORS,
+    ("workspace.round_create", "POST"): EDITORS,
+    ("workspace.round_labels", "GET"): EDITORS,
+    ("workspace.rounds_week", "GET"): FREE_TEXT,
     # The åtgärdsplan: action texts are free text; changes are the editors'.
     ("workspace.atgardsplan", "GET"): FREE_TEXT,
     ("workspace.action", "GET"): FREE_TEXT,

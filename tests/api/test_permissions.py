@@ -24,11 +24,13 @@ from server.actions import service as actions
 from server.actions.schemas import action_in
 from server.audit.service import CLI
 from server.auth.models import ROLES
+from server.rounds import service as rounds
 from server.sharing import service as sharing
 from server.workspace import access
 from tests.support import factories
 from tests.support.digest import sent_night_run
 from tests.support.photos import STORED, jpeg, put, sha
+from tests.support.rounds import checkpoint
 from tests.support.walks import area_of, make_walk
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     LOGIN,
@@ -78,6 +80,13 @@ FORMS = {
         "text": "Klipp buskarna",
         "owner_kind": "kommun",
         "priority": "hog",
+    },
+    "workspace.checkpoint_create": lambda w: {"name": "Port B", "lat": "55.64", "lon": "13.2"},
+    "workspace.round_create": lambda w: {
+        "name": "Nattrond",
+        "window": "22:00-02:00",
+        "weekday": "4",
+        **{f"pos_{c.id}": "1" for c in rounds.checkpoints(w.scene.org.id)[:1]},
     },
     "workspace.name_place": lambda w: {
         "name": "Stationen",
@@ -189,6 +198,8 @@ def make_world(app: Flask, role: str) -> World:
     own.walk = make_walk(scene.org).id
     other.walk = make_walk(other_scene.org).id
     own.action = _action(scene.org.id)
+    checkpoint(scene.org.id)
+    checkpoint(other_scene.org.id)
     other.action = _action(other_scene.org.id)
     return World(scene, own, other, missing, other_scene.org.id, area_of(scene.org).id)
 

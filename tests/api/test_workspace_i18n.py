@@ -23,6 +23,8 @@ from server.incidents.queries import SORTS
 from server.privacy.erasure import ERASE_REASONS
 from server.workspace import i18n
 from server.workspace.i18n import LANGUAGES, current_lang, t
+from sync.rounds import FLAGS as ROUND_FLAGS
+from sync.rounds import STATUSES as ROUND_STATUSES
 
 WORKSPACE = Path(i18n.__file__).resolve().parent
 DIGEST = WORKSPACE.parent / "digest"
@@ -54,6 +56,8 @@ DYNAMIC = {
     "action.source": ("incidents", "reports", "none"),
     "action.source_kind": ("report", "incident"),
     "action.error": ACTION_ERRORS,
+    "rounds.flag": ROUND_FLAGS,
+    "rounds.status": ROUND_STATUSES,
     "error": tuple(
         f"{status}.{part}"
         for status in (400, 403, 404, 405, 413, 500)

@@ -33,6 +33,7 @@ from server.digest.content.overdue import overdue_actions, plan_counts
 from server.digest.content.purged import purged_last_night
 from server.digest.content.recurring import recurring
 from server.digest.content.reporting import device_alerts, kind_counts
+from server.digest.content.rounds import rounds_of
 from server.digest.content.rows import (
     ReportRow,
     device_kinds,
@@ -145,4 +146,5 @@ def build_digest(
         purged=purged_last_night(org_id, kind, day),
         overdue_actions=overdue_actions(org_id, day),
         action_plan=plan_counts(org_id, kind, start, end, day),
+        rounds=rounds_of(org_id, start, end, now),
     )

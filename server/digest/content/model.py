@@ -194,6 +194,41 @@ class ActionPlanCounts:
 
 
 @dataclass(frozen=True)
+class RoundMiss:
+    """A planned round run that was missed, incomplete or not synced, for the digest."""
+
+    round_name: str
+    start: datetime
+    missing: tuple[str, ...]  # required checkpoints not scanned, by name
+    reason: str | None  # the guard's reason for ending early
+
+
+@dataclass(frozen=True)
+class FlaggedCheckpoint:
+    """A checkpoint whose scans were flagged in the period, with the flags' counts."""
+
+    name: str
+    scans: int
+    flags: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class RoundArea:
+    """The guard rounds of one area in the period ("Ronder")."""
+
+    area_id: int | None
+    name: str | None  # None: rounds without an area
+    planned: int
+    completed: int
+    late: int
+    incomplete: tuple[RoundMiss, ...]
+    missed: tuple[RoundMiss, ...]
+    not_synced: tuple[RoundMiss, ...]
+    flags: tuple[tuple[str, int], ...]  # flag → flagged scans, most first
+    flagged: tuple[FlaggedCheckpoint, ...]  # the checkpoints with most flagged scans
+
+
+@dataclass(frozen=True)
 class Calm:
     """Whether anything happened, and whether calm rounds ("lugnt") came in."""
 
@@ -259,6 +294,8 @@ class Digest:
     overdue_actions: OverdueActions | None = None
     # The weekly and monthly lägesbild: actions decided, done and overdue (None: a night).
     action_plan: ActionPlanCounts | None = None
+    # Guard rounds per area ("Ronder"; None: the organisation has no rounds).
+    rounds: tuple[RoundArea, ...] | None = None
 
     @property
     def is_calm(self) -> bool:

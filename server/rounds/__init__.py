@@ -1,0 +1,1 @@
+"""Guard rounds: checkpoints, planned rounds, round runs and checkpoint scans."""

@@ -1,0 +1,99 @@
+"""The workspace's checkpoint and round forms: read a request into a plan, or say what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.domain_errors import Invalid
+from server.rounds.service import CheckpointPlan, RoundPlan
+from sync.rounds import ALL_WEEKDAYS
+
+
+@dataclass
+class CheckpointForm:
+    """The checkpoint form's values as typed, and its error."""
+
+    name: str = ""
+    lat: str = ""
+    lon: str = ""
+    radius: str = "50"
+    area: str = ""
+    instructions: str = ""
+    error: str | None = None
+
+
+@dataclass
+class RoundForm:
+    """The round form's values as typed, and its error."""
+
+    name: str = ""
+    window: str = "22:00-02:00"
+    grace: str = "15"
+    every: str = ""
+    ordered: bool = False
+    weekdays: set[int] = field(default_factory=lambda: set(ALL_WEEKDAYS))
+    positions: dict[int, str] = field(default_factory=dict)  # checkpoint id → its number
+    error: str | None = None
+
+
+def _number(text: str, what: str, kind: type = float) -> Any:
+    """Return a number typed in a form (a decimal comma too), or raise Invalid."""
+    try:
+        return kind(text.strip().replace(",", "."))
+    except ValueError as exc:
+        raise Invalid("bad_number", f"{what}: {text!r} is not a number.") from exc
+
+
+def checkpoint_form(data: Any) -> CheckpointForm:
+    """Read the checkpoint form."""
+    return CheckpointForm(
+        name=data.get("name", ""),
+        lat=data.get("lat", ""),
+        lon=data.get("lon", ""),
+        radius=data.get("radius", "50"),
+        area=data.get("area", ""),
+        instructions=data.get("instructions", ""),
+    )
+
+
+def checkpoint_plan(form: CheckpointForm) -> CheckpointPlan:
+    """Turn the form into a plan, or raise Invalid."""
+    return CheckpointPlan(
+        name=form.name,
+        lat=_number(form.lat, "lat"),
+        lon=_number(form.lon, "lon"),
+        radius_m=_number(form.radius or "50", "radius", int),
+        instructions=form.instructions[:2000],
+        area_id=_number(form.area, "area", int) if form.area else None,
+    )
+
+
+def round_form(data: Any, checkpoint_ids: list[int]) -> RoundForm:
+    """Read the round form (a position per checkpoint, empty when it is not on the round)."""
+    weekdays = {int(d) for d in data.getlist("weekday") if d in {str(i) for i in ALL_WEEKDAYS}}
+    return RoundForm(
+        name=data.get("name", ""),
+        window=data.get("window", ""),
+        grace=data.get("grace", "15"),
+        every=data.get("every", ""),
+        ordered=bool(data.get("ordered")),
+        weekdays=weekdays,
+        positions={i: data.get(f"pos_{i}", "").strip() for i in checkpoint_ids},
+    )
+
+
+def round_plan(form: RoundForm) -> RoundPlan:
+    """Turn the form into a plan: the checkpoints sorted by their numbers, or raise Invalid."""
+    chosen = sorted(
+        (_number(pos, "position", int), cp) for cp, pos in form.positions.items() if pos
+    )
+    return RoundPlan(
+        name=form.name,
+        checkpoint_ids=tuple(cp for _, cp in chosen),
+        window=form.window,
+        ordered=form.ordered,
+        grace_minutes=_number(form.grace or "15", "grace", int),
+        every_minutes=_number(form.every, "every", int) if form.every.strip() else None,
+        weekdays=tuple(sorted(form.weekdays)),
+    )
