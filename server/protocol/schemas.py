@@ -9,7 +9,6 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.categories.schemas import CategoryOut
-from server.walks.models import FOLLOW_UP_MARKS
 from server.rounds.schemas import (
     CheckpointOut,
     RoundOut,
@@ -18,6 +17,7 @@ from server.rounds.schemas import (
     ScanDoc,
     ScanResultOut,
 )
+from server.walks.models import FOLLOW_UP_MARKS
 from server.walks.schemas import WalkOut
 from sync.ids import SHA256_PATTERN
 
