@@ -129,7 +129,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
           t("rounds.runRejected", {
             name: rounds.find((r) => r.id === run.round_id)?.name ?? t("rounds.unknownRound"),
             time: time().format(new Date(run.started_at)),
-            message: run.error?.message || run.error?.code || t("reports.rejectedUnknown"),
+            message: refusal(run.error),
           }),
         ),
       ),
@@ -176,7 +176,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
           t("rounds.rejected", {
             time: format.format(new Date(s.scanned_at)),
             what: checkpoints.find((c) => c.id === s.checkpoint_id)?.name ?? s.short_code ?? t("rounds.unknownCheckpoint"),
-            message: s.error?.message || s.error?.code || t("reports.rejectedUnknown"),
+            message: refusal(s.error),
           }),
         ),
       ),
@@ -291,4 +291,17 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
       show();
     },
   };
+}
+
+/** The refusal codes the phone says in its own language; others show the server's words. */
+const KNOWN_REFUSALS = new Set(["unknown_checkpoint", "bad_time", "reason_required", "unknown_round", "unknown_round_run"]);
+
+/**
+ * The words for a scan's or run's refusal: the catalog's for a known code, else the server's.
+ * @param {{code?: string, message?: string} | undefined} error
+ * @returns {string}
+ */
+function refusal(error) {
+  if (error?.code && KNOWN_REFUSALS.has(error.code)) return t(`rounds.refused.${error.code}`);
+  return error?.message || error?.code || t("reports.rejectedUnknown");
 }

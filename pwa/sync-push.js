@@ -2,6 +2,7 @@
 // each result in order; the guard rounds' scans and round runs travel in the same requests
 // (sync-rounds.js). Nothing is marked sent without the server's acknowledgement; when the
 // step is cut short, every report still "sending" goes back to "saved".
+import { CLOCK_SKEW_KEY } from "./meta-keys.js";
 import { toPayload } from "./report-fields.js";
 import * as store from "./store.js";
 import { pendingRoundItems } from "./store-rounds.js";
@@ -48,10 +49,11 @@ export async function pushReports(context, queue, summary) {
  * @returns {Promise<void>}
  */
 async function pushBatch(context, batch, roundItems, summary) {
+  const skewMs = roundItems.runs.length || roundItems.scans.length ? await store.getMeta(CLOCK_SKEW_KEY) : null;
   const resp = await call(context, "/api/v1/sync/push", {
     method: "POST",
     headers: { ...context.auth, "Content-Type": "application/json" },
-    body: JSON.stringify({ reports: batch.map(toPayload), ...roundBody(roundItems) }),
+    body: JSON.stringify({ reports: batch.map(toPayload), ...roundBody(roundItems, skewMs) }),
   });
   await expectOk(resp, "push");
   /** @type {{results: PushResult[], scan_results?: unknown, round_run_results?: unknown}} */

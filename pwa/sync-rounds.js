@@ -4,6 +4,9 @@
 // and goes again in the next pass, under the same id: the server stores it once.
 import * as rounds from "./store-rounds.js";
 
+/** The largest clock skew the server takes in a push (a week, in ms). */
+const MAX_SKEW_MS = 7 * 24 * 3600 * 1000;
+
 /** Scans and round runs per push request (a night's round is a few dozen). */
 export const SCAN_BATCH = 200;
 export const RUN_BATCH = 50;
@@ -67,13 +70,18 @@ export function requestsFor(items) {
 /**
  * The keys the push body gains; none at all when nothing is queued (an older server).
  * @param {RoundItems} items
+ * @param {unknown} skewMs the last measured clock skew (server minus phone), if any
  * @returns {Record<string, unknown>}
  */
-export function roundBody(items) {
+export function roundBody(items, skewMs) {
   /** @type {Record<string, unknown>} */
   const body = {};
   if (items.runs.length) body.round_runs = items.runs.map(runPayload);
   if (items.scans.length) body.scans = items.scans.map(scanPayload);
+  // The server corrects scan and run times by the skew the last pull measured. A skew beyond
+  // what the server takes (a week) is left out rather than have the whole push refused.
+  const usable = typeof skewMs === "number" && Number.isFinite(skewMs) && Math.abs(skewMs) < MAX_SKEW_MS;
+  if ((items.runs.length || items.scans.length) && usable) body.clock_skew_ms = Math.round(skewMs);
   return body;
 }
 
