@@ -20,6 +20,7 @@ bp = Blueprint(
 from server.workspace import (  # noqa: E402
     action_export,
     action_views,
+    alert_views,
     audit_views,
     decision_views,
     digest_views,
@@ -31,6 +32,8 @@ from server.workspace import (  # noqa: E402
     list_views,
     login_views,
     map_views,
+    notify_views,
+    oncall_views,
     place_views,
     share_views,
     trend_views,
@@ -40,6 +43,7 @@ from server.workspace import (  # noqa: E402
 __all__ = [
     "action_export",
     "action_views",
+    "alert_views",
     "audit_views",
     "bp",
     "decision_views",
@@ -52,6 +56,8 @@ __all__ = [
     "list_views",
     "login_views",
     "map_views",
+    "notify_views",
+    "oncall_views",
     "place_views",
     "share_views",
     "trend_views",
