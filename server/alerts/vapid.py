@@ -46,8 +46,9 @@ def _pem_of(value: str) -> bytes:
 @functools.lru_cache(maxsize=4)
 def _load(value: str) -> Vapid02:
     """Load and check the key (cached per setting value, so a tick does not re-read it)."""
+    pem = _pem_of(value)  # KeyProblem is a ValueError: read before the parse's except
     try:
-        key = serialization.load_pem_private_key(_pem_of(value), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise KeyProblem("not a PEM private key without a password") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":

@@ -11,10 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy import select
 
-from server.alerts import rota, vapid
+from server.alerts import vapid
+from server.alerts.models import OnCallLevel
 from server.config import SETTINGS, ConfigError, check_secret
 from server.digest.delivery import SmtpConfig
+from server.extensions import db
 from server.ops import probes
 from server.photos.backends import open_store
 
@@ -60,6 +63,12 @@ def base_url(config: Mapping[str, Any]) -> list[str]:
     if config.get("LAGESBILD_ENV") == "production" and parts.scheme != "https":
         return [f"base url: LAGESBILD_BASE_URL {raw!r} must use https in production"]
     return []
+
+
+def rota_in_use() -> bool:
+    """Tell whether any organisation has an on-call rota (its own short connection)."""
+    with db.engine.connect() as conn:
+        return conn.execute(select(OnCallLevel.id).limit(1)).first() is not None
 
 
 def vapid_key(config: Mapping[str, Any]) -> list[str]:
@@ -113,7 +122,7 @@ def run(app: Flask) -> list[tuple[str, list[str]]]:
     with app.app_context():
         database = probes.database()
         results.append(("database", database))
-        if not database and rota.in_use():  # Web Push matters once a rota exists
+        if not database and rota_in_use():  # Web Push matters once a rota exists
             results.append(("vapid", vapid_key(config)))
         smtp_config = SmtpConfig.from_config(config)
         enabled = not database and probes.digest_enabled()
