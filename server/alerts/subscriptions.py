@@ -69,15 +69,20 @@ def save(person: Person, endpoint: str, p256dh: str, auth: str, testing: bool) -
         raise Invalid("invalid_subscription", "p256dh must be an uncompressed P-256 point")
     _b64(auth, 16, "auth")
     key = endpoint_hash(url)
+    values = {
+        "person_id": person.id,
+        "p256dh": p256dh.strip(),
+        "auth": auth.strip(),
+        "created_at": utcnow(),
+        "retired_at": None,
+    }
     row = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint_hash == key))
     if row is None:
-        row = PushSubscription(endpoint=url, endpoint_hash=key)
+        row = PushSubscription(endpoint=url, endpoint_hash=key, **values)
         db.session.add(row)
-    row.person_id = person.id
-    row.p256dh = p256dh.strip()
-    row.auth = auth.strip()
-    row.created_at = utcnow()
-    row.retired_at = None
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
     db.session.flush()
     return row
 

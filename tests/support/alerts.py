@@ -40,8 +40,8 @@ def configure_vapid(app: Flask) -> str:
     return public
 
 
-@pytest.fixture
-def push_service(app: Flask) -> Iterator[PushService]:
+@pytest.fixture(name="push_service")
+def push_service_fixture(app: Flask) -> Iterator[PushService]:
     """A push service on loopback that knows the app's (fresh) VAPID key."""
     service = PushService(configure_vapid(app)).start()
     try:
