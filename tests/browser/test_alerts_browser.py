@@ -21,9 +21,11 @@ from server.db import phase
 from server.devices import service as devices
 from server.extensions import db
 from server.orgs import service as orgs
+from server.orgs.models import Organisation
 from sync.clock import utcnow
+from tests.browser.axe import describe, run_axe, serious
 from tests.browser.conftest import LiveServer, wait_until
-from tests.browser.workspace_support import log_in
+from tests.browser.workspace_support import assert_accessible, log_in
 from tests.support import factories
 from tests.support.alerts import configure_vapid
 
@@ -265,3 +267,41 @@ def test_the_phone_learns_that_the_on_call_person_has_seen_its_report(live_serve
             ack.acknowledge(acker, alert.id, utcnow())
     page.evaluate("window.dispatchEvent(new Event('online'))")  # a sync pass now
     expect(page.get_by_text("Jouren har sett din rapport")).to_be_visible(timeout=TIMEOUT_MS)
+
+
+# --- accessibility -----------------------------------------------------------------------------
+
+
+def test_the_alert_pages_are_accessible(live_server: LiveServer, browser: Browser, page: Page):
+    configure_vapid(live_server.app)
+    who = _coordinator(live_server)
+    client = live_server.app.test_client()
+    with live_server.app.app_context():
+        person = db.session.get(Person, who.person.id)
+        with phase("write"):
+            rota.save(person.org_id, PHONE, [rota.Level(1, 5, [person.id])])
+        org = db.session.get(Organisation, person.org_id)
+        dev = factories.make_device(org)
+        resp = client.post(
+            "/api/v1/sync/push",
+            json={"reports": [factories.report(category="brand")]},
+            headers=dev.headers,
+        )
+        assert resp.status_code == 200
+        tick(utcnow())
+        alert_id = db.session.query(Alert).filter_by(org_id=person.org_id).one().id
+    log_in(page, live_server, who)
+    for path in ("/workspace/oncall", "/workspace/notifications", f"/workspace/alerts/{alert_id}"):
+        page.goto(live_server.url + path)
+        assert_accessible(browser, page)
+    expect(page.get_by_role("button", name="Kvittera")).to_be_visible()
+
+
+def test_the_fallback_panel_is_accessible(stoppable_server, page):
+    _enrol_with_rota(stoppable_server, page)
+    stoppable_server.stop()
+    page.get_by_role("button", name="Brand").click()
+    page.get_by_role("button", name="Spara").click()
+    expect(page.locator("#urgent-fallback")).to_be_visible(timeout=TIMEOUT_MS)
+    found = serious(run_axe(page))
+    assert not found, describe(found)
