@@ -195,3 +195,17 @@ def test_check_asks_for_a_key_only_once_a_rota_exists(runner, app, org):
     app.config.update(VAPID_PRIVATE_KEY="/nonexistent/key.pem")
     result = runner.invoke(main, ["check"])
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+def test_erasing_a_person_removes_their_browsers_and_rota_places(runner, app: Flask, org):
+    configure_vapid(app)
+    client, who = logged_in(app, org, "coordinator")
+    assert send(client, SUBSCRIBE, browser()).status_code == 201
+    make_rota(org.id, [([who], 5)])
+    result = runner.invoke(main, ["subject", "delete", "--person", who.email, "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.query(PushSubscription).count() == 0
+    from server.alerts import rota
+
+    assert rota.load(org.id).levels[0].person_ids == []
