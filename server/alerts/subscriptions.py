@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -16,6 +17,7 @@ from server.extensions import db
 from sync.clock import utcnow
 
 MAX_ENDPOINT = 2000
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 # Loopback push services are only for the test suite's stand-in (LAGESBILD_ENV=testing).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -23,6 +25,10 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 def _b64(value: str, size: int, what: str) -> bytes:
     """Decode an unpadded base64url key of exactly `size` bytes."""
     text = (value or "").strip()
+    # The decoder skips characters outside the alphabet: check the text itself, so what is
+    # stored is exactly the key (and fits its column).
+    if not _B64URL.match(text) or len(text) > 4 * (size // 3 + 1):
+        raise Invalid("invalid_subscription", f"{what} is not base64url")
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:

@@ -76,10 +76,10 @@ def _form_levels() -> list[rota.Level]:
         # Values that are not numbers become ones the service refuses with its reason.
         minutes = (
             int(raw_minutes)
-            if raw_minutes.isdigit()
+            if raw_minutes.isdecimal()
             else (-1 if raw_minutes else rota.DEFAULT_MINUTES)
         )
-        person_ids = [int(i) if i.isdigit() else -1 for i in ids]
+        person_ids = [int(i) if i.isdecimal() and len(i) < 10 else -1 for i in ids]
         levels.append(rota.Level(n, minutes, person_ids))
     return levels
 

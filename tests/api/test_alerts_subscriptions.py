@@ -97,6 +97,9 @@ def test_a_browser_another_person_logs_in_on_moves_to_them(app: Flask, org):
         {"endpoint": "https://push.example.net/x", "keys": {"p256dh": "!!", "auth": "AAAA"}},
         {"endpoint": "https://push.example.net/x", "keys": {"p256dh": "AAAA", "auth": "AAAA"}},
         {"endpoint": "https://push.example.net/x", "keys": {"p256dh": "A" * 87, "auth": "x"}},
+        # Characters the decoder would skip: the text must be the key and nothing else.
+        {"endpoint": "https://push.example.net/x", "keys": "PADDED"},
+        {"endpoint": "https://push.example.net/x", "keys": {"p256dh": "é", "auth": "ü"}},
     ],
 )
 def test_a_bad_subscription_is_a_400(app: Flask, org, body):
@@ -104,6 +107,9 @@ def test_a_bad_subscription_is_a_400(app: Flask, org, body):
     client, who = logged_in(app, org)
     if isinstance(body, dict) and body.get("keys") == "VALID":
         body = {**body, "keys": browser()["keys"]}
+    if isinstance(body, dict) and body.get("keys") == "PADDED":
+        keys = browser()["keys"]
+        body = {**body, "keys": {"p256dh": keys["p256dh"] + "!" * 300, "auth": keys["auth"]}}
     resp = send(client, SUBSCRIBE, body)
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert live(who.person.id) == []
