@@ -376,3 +376,30 @@ def test_two_processes_open_escalate_and_send_once(
     ]  # fmt: skip
     assert len(smtp_server.messages) == 1
     assert sorted(d.status for d in deliveries()) == ["sent", "sent", "sent"]
+
+
+def test_the_job_in_a_worker_sends_soon_after_the_push_that_woke_it(
+    app: Flask, client: FlaskClient, push_service: PushService
+):
+    """The background job as gunicorn runs it: the push wakes it, no test calls tick()."""
+    import time
+
+    from server.alerts import worker
+
+    assert app.config["ALERTS_SCHEDULER"] is False  # testing: tests tick themselves
+    scene = make_scene(app, push_service)
+    db.session.commit()  # the job's thread reads through its own connection
+    started = worker.start(app)
+    try:
+        assert started.running and worker.start(app) is started
+        [job] = started.get_jobs()
+        assert job.id == "alerts-tick"
+        send(client, scene, urgent())
+        db.session.commit()
+        deadline = time.monotonic() + 10
+        while len(push_service.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop(app)
+    assert sorted(r.name for r in push_service.received) == ["first-laptop", "first-phone"]
+    assert app.extensions["alerts_scheduler"] is None
