@@ -6,7 +6,6 @@ and e-mail at the last level, acknowledgement, and the phone's pull."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -14,16 +13,24 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server.alerts import ack, webpush
-from server.alerts.models import Alert, AlertDelivery, PushSubscription
+from server.alerts.models import Alert, PushSubscription
 from server.alerts.tick import tick
 from server.extensions import db
 from server.incidents.models import IncidentEvent
 from sync.clock import utcnow
 from tests.support import factories
 from tests.support.alerts import (  # noqa: F401  (push_service_fixture is a fixture)
-    make_rota,
+    DEVICE_NAME,
+    LAT,
+    LON,
+    PLACE_TEXT,
+    SECRET_TEXT,
+    deliveries,
+    make_scene,
+    only_alert,
     push_service_fixture,
-    subscribe,
+    send,
+    urgent,
 )
 from tests.support.pushservice import PushService
 from tests.support.smtp import (  # noqa: F401  (fixtures)
@@ -40,65 +47,6 @@ from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture
 )
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
-
-SECRET_TEXT = "Bilbrand vid Lindgrens garage, Kalle Svensson 0701234567 såg det"
-PLACE_TEXT = "Bakom Lindgrens garage"
-DEVICE_NAME = "Väktarbil Ölme 7"
-LAT, LON = 55.63981, 13.20831
-
-
-@dataclass
-class Scene:
-    """An organisation with a two-level rota, a phone and the push service's browsers."""
-
-    org: object
-    device: factories.EnrolledDevice
-    first: factories.Login  # level 1
-    second: factories.Login  # level 2 (the last: also e-mail)
-    service: PushService
-
-
-def make_scene(app: Flask, service: PushService, levels: int = 2) -> Scene:
-    org = factories.make_org()
-    device = factories.make_device(org, name=DEVICE_NAME)
-    first = factories.make_person(org, "coordinator", email="forsta.jour@kommun.se")
-    second = factories.make_person(org, "viewer", email="andra.jour@kommun.se")
-    rota = [([first], 5), ([second], 5)][:levels]
-    make_rota(org.id, rota, phone="+46 70 111 22 33")
-    subscribe(first, service.subscriber("first-laptop"))
-    subscribe(first, service.subscriber("first-phone"))
-    subscribe(second, service.subscriber("second-phone"))
-    return Scene(org, device, first, second, service)
-
-
-def urgent(**overrides) -> dict:
-    body = {
-        "category": "brand",
-        "severity": 3,
-        "description": SECRET_TEXT,
-        "place": PLACE_TEXT,
-        "location": {"lat": LAT, "lon": LON, "accuracy_m": 8.0},
-    }
-    body.update(overrides)
-    return factories.report(**body)
-
-
-def send(client: FlaskClient, scene: Scene, report: dict) -> str:
-    resp = client.post(PUSH, json={"reports": [report]}, headers=scene.device.headers)
-    assert resp.status_code == 200, resp.get_data(as_text=True)
-    return resp.get_json()["results"][0]["status"]
-
-
-def deliveries() -> list[AlertDelivery]:
-    db.session.expire_all()
-    return db.session.query(AlertDelivery).order_by(AlertDelivery.id).all()
-
-
-def only_alert() -> Alert:
-    db.session.expire_all()
-    [alert] = db.session.query(Alert).all()
-    return alert
-
 
 # --- fan-out ---------------------------------------------------------------------------------
 
@@ -318,88 +266,3 @@ def test_a_phone_without_an_on_call_number_gets_null(app: Flask, client: FlaskCl
     pulled = client.get(PULL, headers=dev.headers).get_json()
     assert pulled["on_call"] is None and pulled["acknowledged"] == []
     assert json.dumps(pulled)  # serialisable as is
-
-
-# --- exactly once across processes -------------------------------------------------------------
-
-_CHILD = """
-import json, os, time
-from datetime import datetime, timedelta
-from sqlalchemy import text
-from server.alerts.tick import tick
-from server.app import create_app
-from server.extensions import db
-
-cfg = json.loads(os.environ["ALERTS_CHILD_CONFIG"])
-t0 = datetime.fromisoformat(cfg.pop("t0"))
-start_at = cfg.pop("start_at")
-app = create_app(cfg)
-with app.app_context():
-    db.session.execute(text("select 1"))  # connect before the start line
-    db.session.commit()
-    owner = f"host-{os.getpid()}"
-    time.sleep(max(0.0, start_at - time.time()))
-    first = tick(t0, owner=owner)
-    time.sleep(max(0.0, start_at + 1.5 - time.time()))
-    second = tick(t0 + timedelta(minutes=5), owner=owner)
-    print(json.dumps([first.opened, second.escalated, first.pushes, second.pushes, second.mails]))
-"""
-
-
-def test_two_processes_open_escalate_and_send_once(
-    app: Flask, client: FlaskClient, push_service: PushService, smtp_server: SmtpServer
-):
-    """Two processes (two workers, or two hosts on one database) tick at the same moments."""
-    import time
-
-    from tests.support.children import run_children
-
-    scene = make_scene(app, push_service)
-    send(client, scene, urgent())
-    config = {
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "test-secret-key",
-        "LAGESBILD_ENV": "testing",
-        "DATA_DIR": app.config["DATA_DIR"],
-        "VAPID_PRIVATE_KEY": app.config["VAPID_PRIVATE_KEY"],
-        "VAPID_SUBJECT": app.config["VAPID_SUBJECT"],
-        **smtp_server.app_config(),
-        "t0": utcnow().isoformat(),
-        "start_at": time.time() + 4.0,
-    }
-    results = run_children(_CHILD, "ALERTS_CHILD_CONFIG", config)
-    opened = [a for r in results for a in r[0]]
-    escalated = [e for r in results for e in r[1]]
-    assert len(opened) == 1 and len(escalated) == 1, results
-    assert sorted(r.name for r in push_service.received) == [
-        "first-laptop", "first-phone", "second-phone",
-    ]  # fmt: skip
-    assert len(smtp_server.messages) == 1
-    assert sorted(d.status for d in deliveries()) == ["sent", "sent", "sent"]
-
-
-def test_the_job_in_a_worker_sends_soon_after_the_push_that_woke_it(
-    app: Flask, client: FlaskClient, push_service: PushService
-):
-    """The background job as gunicorn runs it: the push wakes it, no test calls tick()."""
-    import time
-
-    from server.alerts import worker
-
-    assert app.config["ALERTS_SCHEDULER"] is False  # testing: tests tick themselves
-    scene = make_scene(app, push_service)
-    db.session.commit()  # the job's thread reads through its own connection
-    started = worker.start(app)
-    try:
-        assert started.running and worker.start(app) is started
-        [job] = started.get_jobs()
-        assert job.id == "alerts-tick"
-        send(client, scene, urgent())
-        db.session.commit()
-        deadline = time.monotonic() + 10
-        while len(push_service.received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        worker.stop(app)
-    assert sorted(r.name for r in push_service.received) == ["first-laptop", "first-phone"]
-    assert app.extensions["alerts_scheduler"] is None
