@@ -37,6 +37,7 @@ control_socket_disable = True
 
 def post_worker_init(worker):
     """Start the digest, purge and grouping jobs here (no-ops when create_app already did)."""
+    from server.alerts.worker import start_in_worker as start_alerts_in_worker
     from server.digest.scheduler import start_in_worker
     from server.incidents.worker import start_in_worker as start_grouping_in_worker
     from server.retention.worker import start_in_worker as start_purge_in_worker
@@ -44,10 +45,12 @@ def post_worker_init(worker):
     start_in_worker(getattr(worker, "wsgi", None))
     start_purge_in_worker(getattr(worker, "wsgi", None))
     start_grouping_in_worker(getattr(worker, "wsgi", None))
+    start_alerts_in_worker(getattr(worker, "wsgi", None))
 
 
 def worker_exit(server, worker):
     """Stop the jobs, waiting for a send, a purge batch or a grouping pass in progress."""
+    from server.alerts.worker import stop_in_worker as stop_alerts_in_worker
     from server.digest.scheduler import stop_in_worker
     from server.incidents.worker import stop_in_worker as stop_grouping_in_worker
     from server.retention.worker import stop_in_worker as stop_purge_in_worker
@@ -55,3 +58,4 @@ def worker_exit(server, worker):
     stop_in_worker(getattr(worker, "wsgi", None))
     stop_purge_in_worker(getattr(worker, "wsgi", None))
     stop_grouping_in_worker(getattr(worker, "wsgi", None))
+    stop_alerts_in_worker(getattr(worker, "wsgi", None))

@@ -16,6 +16,8 @@ export const SERVER_TIME_KEY = "serverTime";
 export const PERSIST_KEY = "persistRequested";
 /** The server's `retention` from the last pull: how many days acknowledged reports stay whole. */
 export const RETENTION_KEY = "retention";
+/** The pull's `on_call` ({phone} or null): the urgent report's fallback calls or texts it. */
+export const ON_CALL_KEY = "onCall";
 /** Until when (ISO time) the server refuses this phone's photos: its quota for the day is used. */
 export const PHOTO_QUOTA_KEY = "photoQuotaUntil";
 

@@ -98,6 +98,7 @@ export function entryKey(report, editable) {
     (report.comments ?? []).map((c) => c.body),
     editable,
     report.state === "rejected",
+    Boolean(report.onCallSeenAt),
   ]);
 }
 
@@ -142,6 +143,8 @@ export function buildEntry(report, { categories, time, onEdit }) {
   const text = snippet(report.description);
   if (text) item.append(element("span", "report-text", text));
   if (report.prunedAt) item.append(element("p", "hint report-pruned", t("reports.pruned")));
+  // The on-call person acknowledged the alert of this urgent report (the pull's `acknowledged`).
+  if (report.onCallSeenAt) item.append(element("p", "report-oncall-seen", t("reports.onCallSeen")));
   for (const comment of report.comments ?? []) item.append(element("p", "report-comment", comment.body));
   if (onEdit && isEditable(report)) {
     const button = /** @type {HTMLButtonElement} */ (

@@ -3,7 +3,7 @@
 // the clock and storage, and turns into the revoked screen when the server no longer accepts
 // the phone. Every outbox read and write goes through the storage functions app.js hands in.
 import { onWorkerSync, requestBackgroundSync } from "./background-sync.js";
-import { loadCategories } from "./categories.js";
+import { categoryLabel, loadCategories } from "./categories.js";
 import { createRevokedView, showWipeNotice } from "./device-state.js";
 import { forgetEnrolment, shareToken } from "./enrolment.js";
 import { wireExportButton } from "./export.js";
@@ -17,6 +17,7 @@ import { renderReports, wireShowOlder } from "./reports-view.js";
 import { createRoundsView } from "./rounds-view.js";
 import { setStatus, showEnrolScreen, showSections } from "./screens.js";
 import { startSync } from "./sync.js";
+import { createUrgentFallback } from "./urgent-fallback.js";
 import { createWalkView } from "./walk-view.js";
 
 /**
@@ -92,14 +93,18 @@ async function run({ device, token }, storage, setReportView) {
     return unsent.length;
   };
 
+  // An urgent report that does not get through: "Ring jouren" and "SMS till jouren".
+  const fallback = createUrgentFallback({ meta, getReport: storage.getReport });
   const view = createReportView({
     storage,
     onWithdrawn: () => void refresh(),
-    onSaved: () => {
+    onSaved: (record) => {
       void refresh();
       sync?.trigger();
       void requestBackgroundSync();
       void checkStorage();
+      const category = categories.find((c) => c.code === record.category);
+      void fallback.afterSave(record, category, categoryLabel(category, record.category));
     },
   });
   // Walk mode: an observation is saved into the same outbox and synced the same way.

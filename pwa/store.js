@@ -28,6 +28,7 @@ const ACKNOWLEDGED = new Set(["created", "duplicate", "updated", "gone"]);
  *   comments: Comment[],
  *   updatedAt: string,
  *   ackedAt?: string,
+ *   onCallSeenAt?: string,
  *   prunedAt?: string,
  * }} StoredReport
  *   ackedAt: when the server acknowledged the pushed revision; prunedAt: when the phone

@@ -9,11 +9,13 @@ import {
   CATEGORIES_KEY,
   CLOCK_SKEW_KEY,
   CURSOR_KEY,
+  ON_CALL_KEY,
   RETENTION_KEY,
   SERVER_TIME_KEY,
 } from "./meta-keys.js";
 import * as store from "./store.js";
 import { keepPlan } from "./store-rounds.js";
+import { markSeenByOnCall } from "./store-alerts.js";
 import { call, expectOk } from "./sync-http.js";
 
 /** At most this many pages a pass (a phone far behind catches up over several passes). */
@@ -50,6 +52,9 @@ export async function pullChanges(context, summary) {
     if (Array.isArray(body.checkpoints)) await keepPlan("checkpoints", body.checkpoints);
     if (Array.isArray(body.rounds)) await keepPlan("rounds", body.rounds);
     if (body.wipe === true) summary.wipeOrdered = true;
+    // Urgent alerts: the on-call number for the offline fallback, and what the rota has seen.
+    if ("on_call" in body) await store.setMeta(ON_CALL_KEY, body.on_call ?? null);
+    if (Array.isArray(body.acknowledged)) summary.pulled += await markSeenByOnCall(body.acknowledged);
     await store.setMeta(CURSOR_KEY, body.cursor);
     if (body.server_time) await keepServerTime(body.server_time, receivedAt, summary);
     if (!body.more) break;

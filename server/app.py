@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from server import models  # noqa: F401  (register every model with the metadata)
+from server.alerts import worker as alerts_worker
 from server.config import Settings, flask_config
 from server.db import MIGRATIONS_DIR, init_engine
 from server.digest import scheduler as digest_scheduler
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     digest_scheduler.init_app(app)  # only when DIGEST_SCHEDULER is on, never for the CLI
     purge_scheduler.init_app(app)  # likewise, PURGE_SCHEDULER
     grouping_worker.init_app(app)  # likewise, GROUPING_JOB (LAGESBILD_GROUPING=background)
+    alerts_worker.init_app(app)  # likewise, ALERTS_SCHEDULER (urgent alerts, docs/alerts.md)
     return app
 
 
@@ -81,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     """Attach every domain's command group to the app's CLI."""
+    from server.alerts.cli import vapid_group
     from server.commands.areas import areas
     from server.commands.backup import backup_command, restore_command
     from server.commands.check import check_command
@@ -120,5 +123,6 @@ def _register_commands(app: Flask) -> None:
         export,
         checkpoint,
         round_group,
+        vapid_group,
     ):
         app.cli.add_command(cmd)

@@ -28,6 +28,14 @@ class ConfigError(RuntimeError):
     """Raised when the environment holds an unusable setting."""
 
 
+def _vapid_subject(name: str, raw: str) -> str:
+    """Read the VAPID contact (RFC 8292): a mailto: or https: address."""
+    value = raw.strip()
+    if not value.startswith(("mailto:", "https://")):
+        raise ConfigError(f"{name} must be a mailto: or https: address, got {raw!r}")
+    return value
+
+
 def _integer(name: str, raw: str) -> int:
     """Read an integer setting."""
     try:
@@ -195,6 +203,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LAGESBILD_S3_BUCKET", _text, ""),  # required with s3
     Setting("LAGESBILD_S3_REGION", _text, ""),  # empty: boto3's default
     Setting("LAGESBILD_S3_PREFIX", _s3_prefix, ""),  # empty: keys start with photos/
+    # Urgent alerts (server/alerts): the VAPID key (a PEM file's path or the PEM itself) and
+    # contact; no default, `lagesbild vapid generate` writes a key. Without one no push goes.
+    Setting("LAGESBILD_VAPID_PRIVATE_KEY", _text, None),
+    Setting("LAGESBILD_VAPID_SUBJECT", _vapid_subject, None),
+    # Every worker runs the alerts job; leases and unique keys make each notification once.
+    Setting("LAGESBILD_ALERTS_SCHEDULER", _boolean, None),  # None: off in testing only
 )
 _BY_KEY = {s.config_key: s for s in SETTINGS}
 
@@ -249,6 +263,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
     check_photo_storage(settings)
     scheduler = settings["DIGEST_SCHEDULER"]
     purger = settings["PURGE_SCHEDULER"]
+    alerts = settings["ALERTS_SCHEDULER"]
     grouping = settings["GROUPING"] or ("inline" if env == "testing" else "background")
     return {
         **settings.values,
@@ -261,6 +276,8 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "DIGEST_SCHEDULER": scheduler if scheduler is not None else env != "testing",
         # The nightly purge, the same way: every worker runs it, a lease purges once.
         "PURGE_SCHEDULER": purger if purger is not None else env != "testing",
+        # Urgent alerts: fan-out, sending and escalation (server.alerts.worker).
+        "ALERTS_SCHEDULER": alerts if alerts is not None else env != "testing",
         # The grouping of queued reports: every worker runs the job, woken after each push;
         # the organisation's counter lock lets one pass at a time group an organisation.
         "GROUPING": grouping,

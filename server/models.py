@@ -1,6 +1,14 @@
 """Import every model so Alembic and the app see the whole schema."""
 
 from server.actions.models import Action, ActionEvent, ActionIncident, ActionReport
+from server.alerts.models import (
+    Alert,
+    AlertDelivery,
+    OnCallLevel,
+    OnCallMember,
+    OnCallRota,
+    PushSubscription,
+)
 from server.audit.models import AuditEntry
 from server.auth.models import LoginFailures, Person, WorkspaceSession
 from server.categories.models import Category
@@ -22,6 +30,8 @@ __all__ = [
     "ActionEvent",
     "ActionIncident",
     "ActionReport",
+    "Alert",
+    "AlertDelivery",
     "Area",
     "AuditEntry",
     "Category",
@@ -37,10 +47,14 @@ __all__ = [
     "LoginFailures",
     "MetaValue",
     "NamedPlace",
+    "OnCallLevel",
+    "OnCallMember",
+    "OnCallRota",
     "Organisation",
     "Person",
     "Photo",
     "PurgeRun",
+    "PushSubscription",
     "Report",
     "ReportComment",
     "Round",

@@ -11,9 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy import select
 
+from server.alerts import vapid
+from server.alerts.models import OnCallLevel
 from server.config import SETTINGS, ConfigError, check_secret
 from server.digest.delivery import SmtpConfig
+from server.extensions import db
 from server.ops import probes
 from server.photos.backends import open_store
 
@@ -61,6 +65,29 @@ def base_url(config: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def rota_in_use() -> bool:
+    """Tell whether any organisation has an on-call rota (its own short connection)."""
+    with db.engine.connect() as conn:
+        return conn.execute(select(OnCallLevel.id).limit(1)).first() is not None
+
+
+def vapid_key(config: Mapping[str, Any]) -> list[str]:
+    """Return the Web Push key's problems (asked only when an organisation has a rota)."""
+    if not config.get("VAPID_PRIVATE_KEY"):
+        return [
+            "vapid: an organisation has an on-call rota but LAGESBILD_VAPID_PRIVATE_KEY is not"
+            " set, so nobody gets a push; make one with: lagesbild vapid generate FILE"
+        ]
+    problems = []
+    try:
+        vapid.load(config)
+    except vapid.KeyProblem as exc:
+        problems.append(f"vapid: LAGESBILD_VAPID_PRIVATE_KEY: {exc}")
+    if not config.get("VAPID_SUBJECT"):
+        problems.append("vapid: LAGESBILD_VAPID_SUBJECT is not set (mailto: or https: address)")
+    return problems
+
+
 def writable(label: str, directory: Path) -> list[str]:
     """Return a problem unless a file can be created in the directory (or its nearest parent)."""
     existing = directory
@@ -95,6 +122,8 @@ def run(app: Flask) -> list[tuple[str, list[str]]]:
     with app.app_context():
         database = probes.database()
         results.append(("database", database))
+        if not database and rota_in_use():  # Web Push matters once a rota exists
+            results.append(("vapid", vapid_key(config)))
         smtp_config = SmtpConfig.from_config(config)
         enabled = not database and probes.digest_enabled()
         if enabled or smtp_config.host:

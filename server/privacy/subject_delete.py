@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from server.alerts.models import OnCallMember, PushSubscription
 from server.audit import service as audit
 from server.audit.service import CLI, Actor
 from server.auth import service as persons
@@ -101,6 +102,9 @@ def delete_person(email: str, actor: Actor = CLI) -> dict[str, Any]:
         delete(WorkspaceSession).where(WorkspaceSession.person_id == person.id)
     ).rowcount
     db.session.execute(delete(LoginFailures).where(LoginFailures.key == _account_key(old)))
+    # Urgent alerts: the person's browsers (push endpoints and keys) and rota places go.
+    db.session.execute(delete(PushSubscription).where(PushSubscription.person_id == person.id))
+    db.session.execute(delete(OnCallMember).where(OnCallMember.person_id == person.id))
     person.email = placeholder
     person.password_hash = "!erased"  # noqa: S105 - not a hash: no password ever matches it
     person.active = False

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from server.alerts import phone as alerts_phone
 from server.categories.service import list_categories
 from server.devices.models import Device
 from server.devices.service import wipe_pending
@@ -78,6 +79,10 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
         "walks": pull_view(device.org_id, utcnow().astimezone(_LOCAL).date()),
         # The organisation's guard rounds and their checkpoints (server.rounds).
         **rounds_view(device.org_id),
+        # Urgent alerts (server.alerts): the rota's acknowledgements of this phone's urgent
+        # reports, and the number its offline fallback calls or texts.
+        "acknowledged": alerts_phone.acknowledged(device.id, device.org_id, utcnow()),
+        "on_call": alerts_phone.on_call(device.org_id),
     }
 
 

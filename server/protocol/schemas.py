@@ -290,6 +290,19 @@ class RetentionOut(Schema):
     )
 
 
+class AcknowledgedOut(Schema):
+    """The on-call person acknowledged the alert of one of the phone's urgent reports."""
+
+    report_id = fields.String()
+    at = fields.AwareDateTime()
+
+
+class OnCallOut(Schema):
+    """The organisation's on-call number for the phone's offline fallback."""
+
+    phone = fields.String(metadata={"description": "E.164, e.g. +46701234567"})
+
+
 class PullOut(Schema):
     """Changes since a cursor."""
 
@@ -323,6 +336,18 @@ class PullOut(Schema):
     rounds = fields.List(
         fields.Nested(RoundOut),
         metadata={"description": "The organisation's guard rounds (empty without checkpoints)."},
+    )
+    acknowledged = fields.List(
+        fields.Nested(AcknowledgedOut),
+        metadata={
+            "description": "The device's urgent reports whose alert the on-call person "
+            "acknowledged in the last 24 hours (on every pull; marking twice is harmless)."
+        },
+    )
+    on_call = fields.Nested(
+        OnCallOut,
+        allow_none=True,
+        metadata={"description": "The on-call number (`tel:`/`sms:` fallback), or null."},
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 
+from server.alerts import worker as alerts_worker
 from server.db import phase
 from server.devices.models import Device
 from server.devices.service import parse_pending, record_outbox
@@ -32,6 +33,7 @@ def receive_push(device: push.Pusher, raw_items: list[Any]) -> list[dict[str, An
                 assign_pending(device.org_id, pushed.edited)
         elif mode == "background":
             grouping_worker.wake()  # this process's job; in "queue" mode another one groups
+        alerts_worker.wake()  # an urgent report alerts the rota soon (server.alerts)
     return push.answer(device, pushed)
 
 

@@ -103,6 +103,16 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.revoke_share", "POST"): ADMINS,
     ("workspace.audit", "GET"): ADMINS,
     ("workspace.audit_csv", "GET"): ADMINS,
+    # Urgent alerts (docs/alerts.md): the rota is the editors'; anybody may be on it, so
+    # every role turns notifications on for itself, opens an alert and acknowledges it.
+    ("workspace.oncall", "GET"): EDITORS,
+    ("workspace.oncall_save", "POST"): EDITORS,
+    ("workspace.notifications", "GET"): ALL,
+    ("workspace.push_subscribe", "POST"): ALL,
+    ("workspace.push_unsubscribe", "POST"): ALL,
+    ("workspace.workspace_sw", "GET"): PUBLIC,
+    ("workspace.alert_page", "GET"): ALL,
+    ("workspace.alert_ack", "POST"): ALL,
     # Erasing a report for good (with its photos and archived copies) is the admins'.
     ("workspace.erase_report", "POST"): ADMINS,
 }

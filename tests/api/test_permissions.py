@@ -22,14 +22,17 @@ from werkzeug.test import TestResponse
 
 from server.actions import service as actions
 from server.actions.schemas import action_in
+from server.alerts.models import Alert
 from server.audit.service import CLI
 from server.auth.models import ROLES
 from server.rounds import service as rounds
 from server.sharing import service as sharing
 from server.workspace import access
 from tests.support import factories
+from tests.support.alerts import configure_vapid
 from tests.support.digest import sent_night_run
 from tests.support.photos import STORED, jpeg, put, sha
+from tests.support.pushservice import make_subscriber
 from tests.support.rounds import checkpoint
 from tests.support.walks import area_of, make_walk
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
@@ -40,6 +43,7 @@ from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture
     make_scene,
     post,
     push,
+    session_token,
 )
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing")
@@ -88,6 +92,7 @@ FORMS = {
         "weekday": "4",
         **{f"pos_{c.id}": "1" for c in rounds.checkpoints(w.scene.org.id)[:1]},
     },
+    "workspace.oncall_save": lambda w: {"minutes_1": "5", "persons_1": str(w.scene.who.person.id)},
     "workspace.name_place": lambda w: {
         "name": "Stationen",
         "radius": "100",
@@ -95,7 +100,13 @@ FORMS = {
         "lon": "13.2083",
     },
 }
+# The push-subscription endpoints take the browser's PushSubscription as JSON.
+JSON_BODIES = {
+    "workspace.push_subscribe": lambda w: w.browser,
+    "workspace.push_unsubscribe": lambda w: {"endpoint": w.browser["endpoint"]},
+}
 OBJECT_ARGS = (
+    "alert_id",
     "incident_id",
     "report_id",
     "sha256",
@@ -144,6 +155,7 @@ class Objects:
     agreement: int  # one the organisation gives (only its own may be revoked)
     walk: int = 0
     action: int = 2_000_000_000  # an action of the åtgärdsplan
+    alert: int = 2_000_000_000  # an urgent alert of one of its incidents
 
 
 @dataclass
@@ -156,6 +168,7 @@ class World:
     missing: Objects
     other_org: int
     own_area: int = 0
+    browser: dict = None  # type: ignore[assignment]  # a PushSubscription's JSON
 
 
 def _photo_report(client: FlaskClient, dev: factories.EnrolledDevice, seed: int) -> str:
@@ -201,7 +214,21 @@ def make_world(app: Flask, role: str) -> World:
     checkpoint(scene.org.id)
     checkpoint(other_scene.org.id)
     other.action = _action(other_scene.org.id)
-    return World(scene, own, other, missing, other_scene.org.id, area_of(scene.org).id)
+    own.alert = _alert(scene.org.id, scene.first)
+    other.alert = _alert(other_scene.org.id, other_scene.first)
+    configure_vapid(current_app)
+    browser = make_subscriber("p", "https://push.example.net/p").subscription_json()  # never sent
+    return World(scene, own, other, missing, other_scene.org.id, area_of(scene.org).id, browser)
+
+
+def _alert(org_id: int, incident_id: uuid.UUID) -> int:
+    """Open an alert on the incident (as the alerts job would) and return its id."""
+    from server.extensions import db
+
+    alert = Alert(org_id=org_id, incident_id=incident_id, category_code="brand", level=1)
+    db.session.add(alert)
+    db.session.commit()
+    return alert.id
 
 
 def _action(org_id: int) -> int:
@@ -219,6 +246,7 @@ def url(rule: Rule, objects: Objects) -> str:
         "agreement_id": objects.agreement,
         "walk_id": objects.walk,
         "action_id": objects.action,
+        "alert_id": objects.alert,
         "package": "leaflet",
         "filename": "leaflet.js" if rule.endpoint == "workspace.vendor" else "workspace.css",
     }
@@ -234,6 +262,9 @@ def call(client: FlaskClient, world: World, rule: Rule, method: str, target: str
         fresh = "csrf_token" not in sess
     if fresh:  # logged out: the login page gives the session a CSRF secret
         client.get(LOGIN)
+    if rule.endpoint in JSON_BODIES:
+        body = JSON_BODIES[rule.endpoint](world)
+        return client.post(target, json=body, headers={"X-CSRFToken": session_token(client)})
     form = FORMS.get(rule.endpoint, lambda w: {})(world)
     return post(client, target, form)
 

@@ -37,6 +37,8 @@ PULL_KEYS = {
     "walks",
     "checkpoints",
     "rounds",
+    "acknowledged",  # urgent alerts: the on-call acknowledgements (server.alerts)
+    "on_call",
 }
 REPORT_KEYS = {"id", "status", "version", "updated_at", "missing_photos", "comments"}
 CATEGORY_KEYS = {"code", "label_sv", "label_en", "urgent", "walk", "order", "active"}

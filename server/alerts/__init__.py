@@ -1,0 +1,1 @@
+"""Urgent alerts: the on-call rota (jour), Web Push subscriptions, fan-out and escalation."""

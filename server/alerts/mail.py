@@ -1,0 +1,151 @@
+"""The last level's e-mail: plain text, no personal data beyond the digest's, sent once.
+
+`mail_state` goes pending → sent (or failed) on the alert row; a sender claims it with a
+compare-and-set lease (mail_owner, mail_until), as the digest's runs do. A crash between
+the SMTP hand-over and the record sends it again after the lease (at least once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import or_, select, update
+
+from server.alerts import payload, rota
+from server.alerts.models import Alert
+from server.auth.models import Person
+from server.db import phase
+from server.digest.delivery import DeliveryError, SmtpConfig, send
+from server.extensions import db
+
+log = logging.getLogger("lagesbild.alerts")
+
+LEASE = timedelta(minutes=2)
+RETRY = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+
+def _claim(alert_id: int, now: datetime, owner: str) -> bool:
+    """Take the alert's pending e-mail under our lease; True only for the one winner."""
+    with phase("write"):
+        result = db.session.execute(
+            update(Alert)
+            .where(
+                Alert.id == alert_id,
+                Alert.mail_state == "pending",
+                or_(Alert.mail_until.is_(None), Alert.mail_until < now),
+            )
+            .values(mail_owner=owner, mail_until=now + LEASE, mail_attempts=Alert.mail_attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _record(alert_id: int, owner: str, **values: Any) -> None:
+    """Record the e-mail's outcome while we hold its lease."""
+    with phase("write"):
+        db.session.execute(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.mail_owner == owner)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def message(alert: Alert, recipients: list[str], sender: str, base_url: str) -> EmailMessage:
+    """Build the plain e-mail: category, area, time and the link that acknowledges."""
+    facts = payload.build(alert)
+    msg = EmailMessage()
+    msg["Subject"] = f"{facts['title']} – {facts['body']} (inte kvitterad)"
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(alert.opened_at)
+    host = urlsplit(base_url).hostname or "lagesbild.invalid"
+    msg["Message-ID"] = f"<alert-{alert.id}@{host}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(
+        "\n".join(
+            [
+                "En brådskande händelse har inte kvitterats av jouren.",
+                "",
+                f"Kategori: {facts['category_label']}",
+                f"Område: {facts['area']}",
+                f"Tid: {facts['at'].replace('T', ' ')[:16]}",
+                "",
+                f"Öppna och kvittera: {base_url}{facts['url']}",
+                "",
+                "Vid fara för liv: ring 112.",
+            ]
+        ),
+        charset="utf-8",
+    )
+    return msg
+
+
+def send_due(now: datetime, owner: str, config: Mapping[str, Any]) -> dict[str, int]:
+    """Send every pending last-level e-mail of unacknowledged alerts; return counts."""
+    with phase("read"):
+        due = list(
+            db.session.execute(
+                select(Alert.id, Alert.org_id).where(
+                    Alert.mail_state == "pending",
+                    Alert.acknowledged_at.is_(None),
+                    or_(Alert.mail_until.is_(None), Alert.mail_until < now),
+                )
+            )
+        )
+    counts: dict[str, int] = {}
+    smtp = SmtpConfig.from_config(config)
+    for alert_id, org_id in due:
+        if not _claim(alert_id, now, owner):
+            continue
+        outcome = _send(alert_id, org_id, now, owner, smtp, str(config.get("BASE_URL") or ""))
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def _send(
+    alert_id: int, org_id: int, now: datetime, owner: str, smtp: SmtpConfig, base_url: str
+) -> str:
+    """Send one claimed e-mail to the last level's persons; record and return the outcome."""
+    with phase("read"):
+        alert = db.session.get(Alert, alert_id, populate_existing=True)
+        assert alert is not None  # claimed a moment ago
+        levels = rota.load(org_id).levels
+        ids = levels[-1].person_ids if levels else []
+        recipients = list(
+            db.session.scalars(
+                select(Person.email)
+                .where(Person.id.in_(ids), Person.active.is_(True))
+                .order_by(Person.email)
+            )
+        )
+    problem = smtp.problem()
+    if problem or not recipients:
+        reason = problem or "no recipients"
+        log.error("alert %s: the last level's e-mail cannot go: %s", alert_id, reason)
+        _record(alert_id, owner, mail_state="failed", mail_error=reason[:300], mail_until=None)
+        return "failed"
+    try:
+        send(smtp, message(alert, recipients, str(smtp.mail_from), base_url), recipients)
+    except DeliveryError as exc:
+        attempts = alert.mail_attempts
+        final = attempts >= MAX_ATTEMPTS
+        log.warning("alert %s: e-mail attempt %s failed: %s", alert_id, attempts, exc)
+        _record(
+            alert_id,
+            owner,
+            mail_state="failed" if final else "pending",
+            mail_error=str(exc)[:300],
+            mail_owner=None,
+            mail_until=None if final else now + RETRY,
+        )
+        return "failed" if final else "retry"
+    _record(alert_id, owner, mail_state="sent", mail_until=None, mail_error=None)
+    return "sent"
