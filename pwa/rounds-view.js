@@ -18,7 +18,7 @@ import { localIsoWithOffset } from "./time.js";
  * @typedef {{
  *   listRounds: () => Promise<Round[]>, listCheckpoints: () => Promise<Checkpoint[]>,
  *   listRuns: () => Promise<RoundRun[]>, listScans: () => Promise<Scan[]>,
- *   startRun: (run: {id: string, round_id: number, started_at: string}) => Promise<RoundRun>,
+ *   startRun: (run: {id: string, round_id: number, round_name?: string, started_at: string}) => Promise<RoundRun>,
  *   endRun: (id: string, endedAt: string, reason: string) => Promise<RoundRun | undefined>,
  *   saveScan: typeof import("./store-rounds.js").saveScan,
  *   unsentCount: () => Promise<number>,
@@ -127,7 +127,8 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
           "li",
           "",
           t("rounds.runRejected", {
-            name: rounds.find((r) => r.id === run.round_id)?.name ?? t("rounds.unknownRound"),
+            // The run keeps its round's name: a round deleted on the server leaves the pull.
+            name: rounds.find((r) => r.id === run.round_id)?.name ?? run.round_name ?? t("rounds.unknownRound"),
             time: time().format(new Date(run.started_at)),
             message: refusal(run.error),
           }),
@@ -221,6 +222,7 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
     const run = await storage.startRun({
       id: crypto.randomUUID(),
       round_id: round.id,
+      round_name: round.name,
       started_at: localIsoWithOffset(new Date()),
     });
     await refresh();

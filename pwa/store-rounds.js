@@ -9,12 +9,13 @@ import { done, transact } from "./idb.js";
  * @typedef {{id: number, name: string, short_code: string, token: string, lat: number | null,
  *   lon: number | null, radius_m: number | null, instructions: string | null}} Checkpoint
  * @typedef {{id: number, name: string, ordered: boolean, window: string,
- *   every_minutes: number | null, grace_minutes: number, weekdays: number[],
+ *   every_minutes: number | null, grace_minutes: number, weekdays: number[] (0 is Monday),
  *   checkpoints: Array<{id: number, required: boolean}>}} Round
  * @typedef {{code: string, message: string}} ItemError
  * @typedef {"saved" | "sent" | "rejected"} ItemState
- * @typedef {{id: string, round_id: number, started_at: string, ended_at?: string,
- *   end_reason?: string, revision: number, state: ItemState, error: ItemError | null}} RoundRun
+ * @typedef {{id: string, round_id: number, round_name?: string, started_at: string,
+ *   ended_at?: string, end_reason?: string, revision: number, state: ItemState,
+ *   error: ItemError | null}} RoundRun
  * @typedef {{lat: number, lon: number, accuracy: number | null}} ScanLocation
  * @typedef {{id: string, token?: string, short_code?: string, scanned_at: string,
  *   location?: ScanLocation, round_run?: string, method: "qr" | "code" | "nfc",
@@ -80,7 +81,7 @@ export async function listScans() {
 
 /**
  * Store a new round run, queued.
- * @param {{id: string, round_id: number, started_at: string}} run
+ * @param {{id: string, round_id: number, round_name?: string, started_at: string}} run
  * @returns {Promise<RoundRun>}
  */
 export async function startRun(run) {

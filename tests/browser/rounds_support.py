@@ -1,23 +1,26 @@
-"""Guard rounds on the phone: a stand-in for the server's rounds (issue 16's wire contract).
+"""Guard rounds on the phone against the real server: the test company's plan, a push recorder.
 
-Until the server's rounds are merged the pull has no `checkpoints` or `rounds`: these helpers
-add them to the real pull's answer with `page.route`, and answer pushes that carry scans the
-way the contract says, capturing each body.
+The plan (checkpoints with known tokens and short codes, two rounds) is stored on the server
+before the phone enrols, so its pull brings it. The recorder passes pushes through to the
+server and keeps their bodies, and can lose an answer after the server stored the push.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
+from sqlalchemy import delete
 
 from server.commands.devices import enrol_url
 from server.devices import service as devices
 from server.extensions import db
 from server.orgs import service as orgs
+from server.rounds.models import Checkpoint, Round, RoundCheckpoint
 from tests.browser.conftest import LiveServer, wait_until
 
 TIMEOUT_MS = 15000
@@ -82,96 +85,128 @@ ROUNDS: list[dict[str, Any]] = [
 ]
 
 
-def serve_plan(page: Page) -> None:
-    """Add the checkpoints and rounds to every pull answer the real server gives."""
+def _create_plan(org_id: int) -> None:
+    """Store the checkpoints and rounds above on the server, with their ids, tokens and codes."""
+    for cp in CHECKPOINTS:
+        db.session.add(
+            Checkpoint(
+                id=cp["id"],
+                org_id=org_id,
+                name=cp["name"],
+                lat=cp["lat"],
+                lon=cp["lon"],
+                radius_m=cp["radius_m"],
+                instructions=cp["instructions"] or "",
+                token=cp["token"],
+                short_code=cp["short_code"],
+            )
+        )
+    db.session.flush()
+    for r in ROUNDS:
+        db.session.add(
+            Round(
+                id=r["id"],
+                org_id=org_id,
+                name=r["name"],
+                ordered=r["ordered"],
+                weekdays=[d - 1 for d in r["weekdays"]],
+                window=r["window"],
+                every_minutes=r["every_minutes"],
+                grace_minutes=r["grace_minutes"],
+            )
+        )
+        db.session.flush()
+        for position, stop in enumerate(r["checkpoints"], start=1):
+            db.session.add(
+                RoundCheckpoint(
+                    round_id=r["id"],
+                    position=position,
+                    checkpoint_id=stop["id"],
+                    required=stop["required"],
+                )
+            )
+    db.session.commit()
 
-    def pull(route: Route) -> None:
+
+def on_server(server: LiveServer, change: Callable[[], None]) -> None:
+    """Change the server's data (after the phone pulled), in the server's app."""
+    with server.app.app_context():
+        change()
+        db.session.commit()
+        db.session.remove()
+
+
+def recode(checkpoint_id: int, short_code: str) -> Callable[[], None]:
+    """Give a checkpoint another short code on the server: the phone's is then unknown."""
+
+    def change() -> None:
+        db.session.get(Checkpoint, checkpoint_id).short_code = short_code
+
+    return change
+
+
+def drop_round(round_id: int) -> Callable[[], None]:
+    """Delete a round on the server: a run of it is then refused as unknown_round."""
+
+    def change() -> None:
+        db.session.execute(delete(RoundCheckpoint).where(RoundCheckpoint.round_id == round_id))
+        db.session.execute(delete(Round).where(Round.id == round_id))
+
+    return change
+
+
+@dataclass
+class PushRecorder:
+    """Pass the page's pushes to the real server, keeping each body.
+
+    `drop`: the first `drop` pushes with scans or round runs reach the server (which stores
+    them) but their answer is cut off on the way back, as a connection lost after the commit.
+    The app's service worker is kept out of syncing (see `page_syncs_only`), so every push
+    passes here.
+    """
+
+    drop: int = 0
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        self.bodies.append(body)
         try:
             answer = route.fetch()
         except PlaywrightError:
             route.abort("connectionrefused")  # the server is stopped: no network
             return
-        body = answer.json()
-        body["checkpoints"] = CHECKPOINTS
-        body["rounds"] = ROUNDS
-        route.fulfill(response=answer, json=body)
-
-    page.route("**/api/v1/sync/pull*", pull)
-
-
-@dataclass
-class PushStandIn:
-    """Answer pushes as the contract says (every report and scan stored), keeping each body.
-
-    `drop` answers: the first `drop` pushes with scans are cut off after being read, as an
-    answer lost on the way back.
-    """
-
-    drop: int = 0
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    rejected_codes: set[str] = field(default_factory=set)
-    reject_runs: bool = False
-
-    def __call__(self, route: Route) -> None:
-        body = json.loads(route.request.post_data or "{}")
-        self.bodies.append(body)
         if self.drop and (body.get("scans") or body.get("round_runs")):
             self.drop -= 1
             route.abort("connectionreset")
             return
-        route.fulfill(json=self.answer(body))
+        route.fulfill(response=answer)
 
-    def run_result(self, run: dict[str, Any]) -> dict[str, Any]:
-        """Return the contract's answer to one round run."""
-        if not self.reject_runs:
-            return {"id": run["id"], "status": "created"}
-        error = {"code": "unknown_round", "message": "Ronden finns inte längre."}
-        return {"id": run["id"], "status": "rejected", "error": error}
 
-    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Return the contract's answer to one push body."""
-        by_token = {c["token"]: c for c in CHECKPOINTS}
-        by_code = {c["short_code"]: c for c in CHECKPOINTS}
-        scan_results = []
-        for scan in body.get("scans", []):
-            found = by_token.get(scan.get("token")) or by_code.get(scan.get("short_code"))
-            if found is None or scan.get("short_code") in self.rejected_codes:
-                scan_results.append(
-                    {
-                        "id": scan["id"],
-                        "status": "rejected",
-                        "flags": [],
-                        "error": {
-                            "code": "unknown_checkpoint",
-                            "message": "Ingen kontrollpunkt har den koden.",
-                        },
-                    }
-                )
-                continue
-            flags = ["typed_code"] if scan.get("method") == "code" else []
-            scan_results.append(
-                {
-                    "id": scan["id"],
-                    "status": "created",
-                    "flags": flags,
-                    "checkpoint": {"id": found["id"], "name": found["name"]},
-                }
-            )
-        return {
-            "results": [
-                {"id": r["id"], "status": "created", "version": 1, "missing_photos": []}
-                for r in body.get("reports", [])
-            ],
-            "scan_results": scan_results,
-            "round_run_results": [self.run_result(run) for run in body.get("round_runs", [])],
-            "server_time": "2026-12-07T10:00:00+00:00",
-        }
+# Background Sync would let the service worker push on its own, past `page.route`; without
+# it the app syncs from the page (its fallback), where the recorder sees every push.
+_NO_BACKGROUND_SYNC = """
+Object.defineProperty(ServiceWorkerRegistration.prototype, 'sync', {get: () => undefined});
+"""
+
+
+def no_more_pulls(page: Page) -> None:
+    """Cut the page's pulls off, so the phone keeps the plan it has while its pushes go on."""
+    page.route("**/api/v1/sync/pull*", lambda route: route.abort("connectionrefused"))
+
+
+def page_syncs_only(page: Page) -> None:
+    """Keep the service worker's Background Sync out, so every push comes from the page."""
+    page.add_init_script(_NO_BACKGROUND_SYNC)
 
 
 def enrol_phone(server: LiveServer, page: Page, *, wait_for_rounds: bool = True) -> None:
-    """Enrol the page as a guard's phone and wait until its service worker controls it."""
+    """Enrol the page as a guard's phone (its company has the rounds above unless
+    `wait_for_rounds` is False) and wait until its service worker controls it."""
     with server.app.app_context():
         org = orgs.create("Vaktbolaget Syd AB")
+        if wait_for_rounds:
+            _create_plan(org.id)
         link = enrol_url(devices.issue_code(org, "Väktarbil 2", "vaktare", 24).code)
         db.session.remove()
     page.goto(link)

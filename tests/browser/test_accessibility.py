@@ -150,12 +150,20 @@ def test_the_walk_screen(live_server, themed_page):
 
 def test_the_round_screens(live_server, themed_page):
     """The round list, the running round with a rejected scan, the end form and the panel."""
-    from tests.browser.rounds_support import PushStandIn, enrol_phone, serve_plan
+    from tests.browser.rounds_support import (
+        enrol_phone,
+        no_more_pulls,
+        on_server,
+        page_syncs_only,
+        recode,
+    )
 
     page = themed_page
-    serve_plan(page)
-    page.route("**/api/v1/sync/push", PushStandIn(rejected_codes={"M2P9WD"}))
+    page_syncs_only(page)
     enrol_phone(live_server, page)
+    # The garage's printed code is changed on the server; the phone, pulling no more, keeps it.
+    no_more_pulls(page)
+    on_server(live_server, recode(12, "YYYYYY"))
     _assert_accessible(page, "round list")
 
     page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()

@@ -24,7 +24,6 @@ from tests.browser.rounds_support import (
     TIMEOUT_MS,
     enrol_phone,
     idb_all,
-    serve_plan,
 )
 
 PORT_A, GARAGE, _ = CHECKPOINTS
@@ -83,7 +82,6 @@ def test_the_camera_reads_a_checkpoint_qr_offline_with_the_npm_decoder(
     stoppable_server: StoppableServer, camera_page: Page
 ):
     page = camera_page
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     item = page.locator("#round-list .round-item", has_text="Kvällsrond Centrum")
     item.get_by_role("button", name="Starta rond").click()
@@ -117,7 +115,6 @@ def test_avbryt_or_leaving_the_app_closes_the_scanner_and_stops_the_camera(
     )
     try:
         page = camera.new_context(locale="sv-SE").new_page()
-        serve_plan(page)
         enrol_phone(stoppable_server, page)
         page.locator("#round-list .round-start").first.click()
         page.get_by_role("button", name="Skanna QR-kod").click()
@@ -157,7 +154,6 @@ def test_the_same_decode_function_reads_a_drawn_label_and_refuses_a_foreign_code
     stoppable_server: StoppableServer, page: Page
 ):
     page.add_init_script(NO_BARCODE_DETECTOR)
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
 

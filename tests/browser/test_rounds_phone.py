@@ -11,15 +11,22 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from server.extensions import db
+from server.rounds.models import CheckpointScan, RoundRun
 from tests.browser.conftest import StoppableServer, wait_until
 from tests.browser.rounds_support import (
     CHECKPOINTS,
     TIMEOUT_MS,
-    PushStandIn,
+    PushRecorder,
+    drop_round,
     enrol_phone,
     idb_all,
-    serve_plan,
+    no_more_pulls,
+    on_server,
+    page_syncs_only,
+    recode,
 )
 
 PORT_A, GARAGE, PLAYGROUND = CHECKPOINTS
@@ -48,7 +55,6 @@ def _row(page: Page, name: str):
 
 
 def test_a_round_runs_offline_and_survives_a_reload(stoppable_server: StoppableServer, page):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()  # no network from here on
 
@@ -83,7 +89,6 @@ def test_a_round_runs_offline_and_survives_a_reload(stoppable_server: StoppableS
 def test_an_unknown_code_offline_is_said_at_once_and_queued_only_if_confirmed(
     stoppable_server: StoppableServer, page
 ):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     _start_evening_round(page)
@@ -112,7 +117,6 @@ def test_an_unknown_code_offline_is_said_at_once_and_queued_only_if_confirmed(
 def test_ending_a_round_with_required_checkpoints_unscanned_needs_a_reason(
     stoppable_server: StoppableServer, page
 ):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     _start_evening_round(page)
@@ -143,7 +147,6 @@ def test_ending_a_round_with_required_checkpoints_unscanned_needs_a_reason(
 def test_a_round_with_every_required_checkpoint_scanned_ends_without_a_reason(
     stoppable_server: StoppableServer, page
 ):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     _start_evening_round(page)
@@ -163,7 +166,7 @@ def test_a_round_with_every_required_checkpoint_scanned_ends_without_a_reason(
 def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_once(
     stoppable_server: StoppableServer, page
 ):
-    serve_plan(page)
+    page_syncs_only(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     _start_evening_round(page)
@@ -182,7 +185,7 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
     scans = idb_all(page, "scans")
     assert len(scans) == 3
 
-    stand_in = PushStandIn(drop=1)  # the first answer is lost on the way back
+    stand_in = PushRecorder(drop=1)  # the server stores the first; its answer is lost
     page.route("**/api/v1/sync/push", stand_in)
     stoppable_server.start()
 
@@ -240,13 +243,26 @@ def test_a_round_made_offline_travels_in_one_push_as_the_contract_says_exactly_o
     expect(page.locator("#net")).to_contain_text("allt skickat", timeout=TIMEOUT_MS)
     _another_pass(page)  # the outbox is empty: later passes carry no scans
     assert len([b for b in stand_in.bodies if b.get("scans")]) == 2
+    # The real server holds each scan and the run once, though the first answer was lost.
+    with stoppable_server.app.app_context():
+        stored = db.session.scalars(select(CheckpointScan)).all()
+        runs = db.session.scalars(select(RoundRun)).all()
+        assert sorted(str(s.id) for s in stored) == sorted(s["id"] for s in scans)
+        assert {s.checkpoint_id for s in stored} == {c["id"] for c in CHECKPOINTS}
+        assert [(str(r.id), r.round_id, r.ended_at is not None) for r in runs] == [
+            (run["id"], 5, True)
+        ]
+        db.session.remove()
 
 
 def test_a_rejected_scan_keeps_the_servers_message_on_the_round_screen(live_server, page):
-    stand_in = PushStandIn(rejected_codes={GARAGE["short_code"]})
-    serve_plan(page)
+    page_syncs_only(page)
+    stand_in = PushRecorder()
     page.route("**/api/v1/sync/push", stand_in)
     enrol_phone(live_server, page)
+    # The printed code is changed on the server; the phone, pulling no more, still has it.
+    no_more_pulls(page)
+    on_server(live_server, recode(GARAGE["id"], "ZZZZZZ"))
     _start_evening_round(page)
 
     _type_code(page, GARAGE["short_code"])
@@ -259,12 +275,13 @@ def test_a_rejected_scan_keeps_the_servers_message_on_the_round_screen(live_serv
     assert scan["state"] == "rejected"
     assert scan["error"]["code"] == "unknown_checkpoint"
     sent = len([b for b in stand_in.bodies if b.get("scans")])
-    _another_pass(page)
+    # Another pass (its pull is cut off, after the push step).
+    with page.expect_request("**/api/v1/sync/pull*", timeout=TIMEOUT_MS):
+        page.evaluate("window.dispatchEvent(new Event('online'))")
     assert len([b for b in stand_in.bodies if b.get("scans")]) == sent  # never resent
 
 
 def test_report_here_opens_the_usual_form_at_the_checkpoint(stoppable_server, page):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     _start_evening_round(page)
@@ -283,7 +300,6 @@ def test_report_here_opens_the_usual_form_at_the_checkpoint(stoppable_server, pa
 
 
 def test_a_scan_link_with_no_round_running_offers_to_start_one(stoppable_server, page):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
 
@@ -304,7 +320,6 @@ def test_a_scan_link_with_no_round_running_offers_to_start_one(stoppable_server,
 
 
 def test_a_loose_scan_has_no_round_run(stoppable_server, page):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     page.evaluate(f"location.hash = 'scan={PORT_A['token']}'")
@@ -363,7 +378,6 @@ _VERSION_3 = """async () => {
 def test_the_upgrade_to_rounds_keeps_the_queue_and_adds_the_round_stores(
     stoppable_server: StoppableServer, page
 ):
-    serve_plan(page)
     page.goto(stoppable_server.url + "/manifest.webmanifest")  # the origin, without the app
     queued = page.evaluate(_VERSION_3)
 
@@ -386,10 +400,11 @@ def test_the_upgrade_to_rounds_keeps_the_queue_and_adds_the_round_stores(
 
 
 def test_a_refused_round_run_is_said_on_the_round_list_and_never_resent(live_server, page):
-    stand_in = PushStandIn(reject_runs=True)
-    serve_plan(page)
+    page_syncs_only(page)
+    stand_in = PushRecorder()
     page.route("**/api/v1/sync/push", stand_in)
     enrol_phone(live_server, page)
+    on_server(live_server, drop_round(5))  # the round is gone on the server
 
     page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
 
@@ -423,7 +438,6 @@ window.NDEFReader = class extends EventTarget {
 
 
 def test_nfc_is_offered_only_where_the_browser_has_it(stoppable_server, page):
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
 
@@ -433,7 +447,6 @@ def test_nfc_is_offered_only_where_the_browser_has_it(stoppable_server, page):
 
 def test_an_nfc_tag_records_a_scan_with_method_nfc(stoppable_server, page):
     page.add_init_script(_FAKE_NFC % GARAGE["token"])
-    serve_plan(page)
     enrol_phone(stoppable_server, page)
     stoppable_server.stop()
     page.locator("#round-list .round-item", has_text="Kvällsrond").get_by_role("button").click()
