@@ -122,7 +122,8 @@ def create_checkpoint(org_id: int, plan: CheckpointPlan) -> Checkpoint:
 def parse_ids(text: str) -> tuple[int, ...]:
     """Return the ids of a comma-separated list, or raise Invalid."""
     parts = [p.strip() for p in (text or "").split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
+    # An id is ASCII digits within the database's integers ("²" is a digit to Python).
+    if not parts or not all(p.isascii() and p.isdigit() and int(p) < 2**31 for p in parts):
         raise Invalid("bad_checkpoints", f"{text!r} is not a list of checkpoint ids (1,2,3).")
     return tuple(int(p) for p in parts)
 

@@ -15,6 +15,7 @@ from server.rounds.status import DEFAULT_CUTOFF, RunRow, statuses
 from server.sharing.rules import Scope, at_least
 
 # Worst first: a cell of several runs shows the worst status of its night.
+FIRST_YEAR, LAST_YEAR = 2000, 9998  # as the EST export's weeks
 SEVERITY = ("missed", "incomplete", "not_synced", "late", "pending", "completed")
 
 
@@ -68,6 +69,9 @@ def parse_week(text: str | None, today: date) -> date:
         return week_start(today - timedelta(days=1))
     try:
         year, week = text.split("-W")
+        # The calendar's ends overflow the nights around the week; no round runs there.
+        if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+            raise ValueError(f"the year must be {FIRST_YEAR}–{LAST_YEAR}")
         return date.fromisocalendar(int(year), int(week), 1)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a week such as 2026-W18.") from exc

@@ -98,7 +98,11 @@ def device_time(value: Any, what: str, latest: datetime, skew: timedelta) -> dat
     offset = moment.utcoffset()
     if offset is None or offset.total_seconds() % 60 or abs(offset) > MAX_OFFSET:
         raise Refused("bad_time", f"{what} must include its UTC offset, e.g. +01:00.")
-    corrected = moment.astimezone(UTC) + skew
+    try:
+        corrected = moment.astimezone(UTC) + skew
+    except OverflowError:
+        # Near year 1 or 9999 the conversion leaves the calendar: no phone's clock is there.
+        raise Refused("bad_time", f"{what} is not a plausible time; check the phone's clock.") from None
     if corrected < EARLIEST:
         raise Refused("bad_time", f"{what} is before the year 2000; check the phone's clock.")
     if corrected > latest:
@@ -106,9 +110,26 @@ def device_time(value: Any, what: str, latest: datetime, skew: timedelta) -> dat
     return moment.astimezone(UTC)
 
 
+def storable(text: str) -> bool:
+    """Tell whether a text can be stored: no NUL (PostgreSQL refuses it), valid UTF-8."""
+    if "\x00" in text:
+        return False
+    try:
+        # A lone surrogate ("\ud800") is valid JSON but no database can encode it.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _code(value: Any, what: str, longest: int) -> str:
     """Return a non-empty short text, or refuse the item."""
-    if not isinstance(value, str) or not value.strip() or len(value) > longest:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > longest
+        or not storable(value)
+    ):
         raise Refused("invalid", f"{what} must be a text of 1–{longest} characters.")
     return value.strip()
 
@@ -183,7 +204,7 @@ def parse_run(raw: Any, latest: datetime, skew: timedelta) -> RunIn:
                 raise Refused("bad_time", "ended_at is before started_at.")
         reason = raw.get("end_reason")
         if reason is not None:
-            if not isinstance(reason, str) or len(reason) > MAX_REASON or "\x00" in reason:
+            if not isinstance(reason, str) or len(reason) > MAX_REASON or not storable(reason):
                 raise Refused(
                     "invalid", f"end_reason must be a text of at most {MAX_REASON} characters."
                 )

@@ -45,6 +45,21 @@ def _number(text: str, what: str, kind: type = float) -> Any:
         raise Invalid("bad_number", f"{what}: {text!r} is not a number.") from exc
 
 
+def _id(text: str, what: str) -> int:
+    """Return an id typed in a form; one beyond the database's integers names nothing."""
+    value = _number(text, what, int)
+    if not 0 < value < 2**31:
+        raise Invalid("not_found", f"The organisation has no {what} {text.strip()}.")
+    return value
+
+
+def _text(value: str, what: str) -> str:
+    """Return a typed text, or raise Invalid for a NUL (PostgreSQL cannot store it)."""
+    if "\x00" in value:
+        raise Invalid("bad_text", f"{what}: the text holds a NUL character; type it again.")
+    return value
+
+
 def checkpoint_form(data: Any) -> CheckpointForm:
     """Read the checkpoint form."""
     return CheckpointForm(
@@ -60,12 +75,12 @@ def checkpoint_form(data: Any) -> CheckpointForm:
 def checkpoint_plan(form: CheckpointForm) -> CheckpointPlan:
     """Turn the form into a plan, or raise Invalid."""
     return CheckpointPlan(
-        name=form.name,
+        name=_text(form.name, "name"),
         lat=_number(form.lat, "lat"),
         lon=_number(form.lon, "lon"),
         radius_m=_number(form.radius or "50", "radius", int),
-        instructions=form.instructions[:2000],
-        area_id=_number(form.area, "area", int) if form.area else None,
+        instructions=_text(form.instructions[:2000], "instructions"),
+        area_id=_id(form.area, "area") if form.area else None,
     )
 
 
@@ -89,7 +104,7 @@ def round_plan(form: RoundForm) -> RoundPlan:
         (_number(pos, "position", int), cp) for cp, pos in form.positions.items() if pos
     )
     return RoundPlan(
-        name=form.name,
+        name=_text(form.name, "name"),
         checkpoint_ids=tuple(cp for _, cp in chosen),
         window=form.window,
         ordered=form.ordered,

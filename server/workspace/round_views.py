@@ -22,7 +22,7 @@ from server.rounds.status import DEFAULT_CUTOFF
 from server.rounds.week import parse_week, visible_owners, week
 from server.workspace import bp
 from server.workspace.auth import user
-from server.workspace.hooks import audit, message
+from server.workspace.hooks import audit, message, render_error
 from server.workspace.i18n import t
 from server.workspace.labels import request_cache
 from server.workspace.round_form import (
@@ -150,7 +150,7 @@ def rounds_week() -> Response:
     try:
         monday = parse_week(request.args.get("week"), today)
     except ValueError:
-        abort(400)
+        return render_error(400, "action.error.bad_week")
     area = request.args.get("area", type=int)
     with phase("read"):
         scope = current_scope()

@@ -114,6 +114,12 @@ def test_round_create_errors(runner, org) -> None:
             str(foreign),
         ),
         (("--org", org.slug, "--checkpoints", "a,b", "--window", "22:00-02:00"), "list"),
+        # Beyond the database's integers, or a digit only to Python: no traceback.
+        (
+            ("--org", org.slug, "--checkpoints", "99999999999999999999", "--window", "22:00-02:00"),
+            "list",
+        ),
+        (("--org", org.slug, "--checkpoints", "²", "--window", "22:00-02:00"), "list"),
         (
             ("--org", org.slug, "--checkpoints", f"{own},{own}", "--window", "22:00-02:00"),
             "different",

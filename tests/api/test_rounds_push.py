@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -80,6 +80,14 @@ def test_a_typed_short_code_is_accepted_in_any_case_and_flagged(client, org, dev
         ({"location": [55, 13]}, "invalid"),
         ({"round_run": 5}, "invalid"),
         ({"short_code": "ABC234"}, "invalid"),  # token and short code both
+        # The ends of the calendar overflow the conversion to UTC.
+        ({"scanned_at": "9999-12-31T23:59:59-12:00"}, "bad_time"),
+        ({"scanned_at": "0001-01-01T00:30:00+01:00"}, "bad_time"),
+        # A lone surrogate is valid JSON but no database encodes it; PostgreSQL refuses NUL.
+        ({"token": "\ud800"}, "invalid"),
+        ({"token": "ab\x00c"}, "invalid"),
+        ({"token": None, "short_code": "\ud800"}, "invalid"),
+        ({"token": None, "short_code": "A\x00B"}, "invalid"),
     ],
 )
 def test_a_malformed_scan_is_rejected_with_a_code(client, org, device, overrides, code) -> None:
@@ -87,6 +95,15 @@ def test_a_malformed_scan_is_rejected_with_a_code(client, org, device, overrides
     got = push(client, device, scans=[scan(cp, **overrides), scan(cp)])["scan_results"]
     assert got[0]["status"] == "rejected" and got[0]["error"]["code"] == code, got[0]
     assert got[1]["status"] == "created"
+
+
+def test_a_time_the_skew_moves_off_the_calendar_is_rejected(client, org, device) -> None:
+    cp = checkpoint(org.id)
+    week_slow = -7 * 24 * 3600 * 1000
+    ancient = scan(cp, scanned_at="0001-01-01T00:30:00+00:00")
+    got = push(client, device, clock_skew_ms=week_slow, scans=[ancient, scan(cp)])
+    assert [r["status"] for r in got["scan_results"]] == ["rejected", "created"]
+    assert got["scan_results"][0]["error"]["code"] == "bad_time"
 
 
 def test_a_scan_far_in_the_future_is_rejected(client, org, device) -> None:
@@ -225,6 +242,11 @@ def test_a_run_ended_in_the_push_of_its_last_scan_needs_no_reason(client, org, d
         ({"started_at": "soon"}, "bad_time"),
         ({"end_reason": "x" * 501}, "invalid"),
         ({"round_id": "1"}, "invalid"),
+        ({"started_at": "9999-12-31T23:59:59-12:00"}, "bad_time"),
+        ({"started_at": "0001-01-01T00:30:00+01:00"}, "bad_time"),
+        ({"ended_at": "9999-12-31T23:59:59-12:00"}, "bad_time"),
+        ({"end_reason": "\ud800"}, "invalid"),
+        ({"end_reason": "a\x00b"}, "invalid"),
     ],
 )
 def test_a_bad_round_run_is_rejected_alone(client, org, device, item, code) -> None:
@@ -256,8 +278,32 @@ def test_a_push_without_rounds_keeps_its_old_answer(client, device) -> None:
     assert set(body) == {"results", "server_time"}
 
 
+# Texts a database cannot store (a lone surrogate, NUL) and the calendar's ends, which the
+# default strategies never draw: each broke the push once.
+_NASTY_TEXT = st.sampled_from(["\ud800", "a\udfffb", "\x00", "A\x00B", "ab\x00c"])
+_TEXT = (
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
+    | st.text(max_size=30)
+    | _NASTY_TEXT
+)
+_EXTREME_TIMES = st.sampled_from(
+    [
+        "9999-12-31T23:59:59-12:00",
+        "9999-12-31T23:00:00+00:00",
+        "0001-01-01T00:30:00+01:00",
+        "0001-01-01T00:00:00+00:00",
+        "0001-01-01T00:30:00-17:59",
+    ]
+)
+_OFFSETS = st.timedeltas(min_value=timedelta(hours=-18), max_value=timedelta(hours=18)).map(
+    lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
+)
+_TIMES = (
+    st.datetimes(timezones=st.timezones() | _OFFSETS).map(lambda d: d.isoformat())
+    | _EXTREME_TIMES
+)
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
     ),
@@ -267,26 +313,34 @@ _FIELDS = st.fixed_dictionaries(
     {},
     optional={
         "id": st.uuids().map(str) | _JSON,
-        "token": _JSON,
-        "short_code": _JSON,
-        "scanned_at": st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()) | _JSON,
+        "token": _TEXT | _JSON,
+        "short_code": _TEXT | _JSON,
+        "scanned_at": _TIMES | _JSON,
         "location": st.fixed_dictionaries({"lat": _JSON, "lon": _JSON}) | _JSON,
         "round_run": st.uuids().map(str) | _JSON,
         "method": st.sampled_from(["qr", "code", "nfc"]) | _JSON,
         "round_id": st.integers() | _JSON,
-        "started_at": st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()) | _JSON,
-        "ended_at": _JSON,
-        "end_reason": _JSON,
+        "started_at": _TIMES | _JSON,
+        "ended_at": _TIMES | _JSON,
+        "end_reason": _TEXT | _JSON,
     },
 )
+_WEEK_MS = 7 * 24 * 3600 * 1000
 
 
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(scans=st.lists(_FIELDS, max_size=4), runs=st.lists(_FIELDS, max_size=3))
-def test_any_scan_or_run_is_answered_item_by_item_never_500(client, device, scans, runs) -> None:
-    resp = client.post(PUSH, json={"scans": scans, "round_runs": runs}, headers=device.headers)
+@given(
+    scans=st.lists(_FIELDS, max_size=4),
+    runs=st.lists(_FIELDS, max_size=3),
+    skew=st.integers(-_WEEK_MS, _WEEK_MS) | st.sampled_from([-_WEEK_MS, _WEEK_MS]),
+)
+def test_any_scan_or_run_is_answered_item_by_item_never_500(
+    client, device, scans, runs, skew
+) -> None:
+    body = {"scans": scans, "round_runs": runs, "clock_skew_ms": skew}
+    resp = client.post(PUSH, json=body, headers=device.headers)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
     assert len(body["scan_results"]) == len(scans) and len(body["round_run_results"]) == len(runs)

@@ -60,6 +60,11 @@ def test_a_coordinator_creates_a_checkpoint_and_a_round(app: Flask, org) -> None
         ({"name": "A", "lat": "x", "lon": "13"}, "not a number"),
         ({"name": "", "lat": "55", "lon": "13"}, "name"),
         ({"name": "A", "lat": "55", "lon": "13", "area": "999999"}, "no area"),
+        # Beyond the database's integers: no area either (was a 500).
+        ({"name": "A", "lat": "55", "lon": "13", "area": "9" * 23}, "no area"),
+        # PostgreSQL cannot store a NUL (was a 500 there).
+        ({"name": "A\x00B", "lat": "55", "lon": "13"}, "NUL"),
+        ({"name": "A", "lat": "55", "lon": "13", "instructions": "x\x00"}, "NUL"),
     ],
 )
 def test_a_bad_checkpoint_form_is_shown_again(app: Flask, org, form, words) -> None:
@@ -77,6 +82,7 @@ def test_a_bad_checkpoint_form_is_shown_again(app: Flask, org, form, words) -> N
         ({"name": "R", "window": "22:00-02:00", "pos": "x"}, "not a number"),
         ({"name": "R", "window": "22:00-02:00", "pos": "1", "weekday": []}, "weekday"),
         ({"name": "R", "window": "22:00-02:00", "pos": "1", "grace": "999"}, "grace"),
+        ({"name": "N\x00", "window": "22:00-02:00", "pos": "1"}, "NUL"),
     ],
 )
 def test_a_bad_round_form_is_shown_again(app: Flask, org, form, words) -> None:
@@ -147,8 +153,18 @@ def test_the_week_view_shows_each_status(app: Flask, org) -> None:
     assert "saknas: Förråd, Gård" in page and "Taket var avspärrat." in page
 
 
-def test_a_bad_week_is_a_400(app: Flask, org) -> None:
-    assert logged_in(app, org).get("/workspace/rounds/week?week=1999-X").status_code == 400
+@pytest.mark.parametrize("week", ["1999-X", "0001-W01", "9999-W52", "1999-W52", "2026-W54"])
+def test_a_bad_week_is_a_400(app: Flask, org, week: str) -> None:
+    # The calendar's ends overflowed the nights around the week (a 500).
+    resp = logged_in(app, org).get(f"/workspace/rounds/week?week={week}")
+    assert resp.status_code == 400
+    assert "2026-W49" in resp.get_data(as_text=True)
+
+
+def test_the_last_and_first_weeks_allowed_are_shown(app: Flask, org) -> None:
+    client = logged_in(app, org)
+    for week in ("2000-W01", "9998-W52"):
+        assert client.get(f"/workspace/rounds/week?week={week}").status_code == 200, week
 
 
 def test_a_customer_sees_the_shared_rounds_and_the_reason_only_at_full(app: Flask) -> None:
