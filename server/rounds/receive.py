@@ -15,6 +15,7 @@ from analysis.distance import haversine_m
 from server.db import phase
 from server.extensions import db
 from server.orgs.counter import lock_counter
+from server.rounds.consistency import against_stored, refuse_scans_of_refused_runs
 from server.rounds.models import Checkpoint, CheckpointScan, Round, RoundRun
 from server.rounds.service import round_stops, schedule_of
 from server.rounds.wire import (
@@ -32,13 +33,6 @@ from sync.rounds import RAPID_REPEAT, STOCKHOLM, ScanFacts, match_run, planned_r
 
 FOREIGN_ID = "This id is already used by another device; the app must make a new id."
 REASON_REQUIRED = "Required checkpoints are not scanned: say why the round ends before they are."
-RUN_CONFLICT = (
-    "This round run id is already used for another round; the app must make a new id."
-)
-RUN_REFUSED = (
-    "The round run this scan belongs to was refused in the same push, so the scan was not "
-    "stored either; see the run's error."
-)
 
 
 @dataclass
@@ -100,26 +94,9 @@ def _resolve_and_store(
     for r in runs:
         if r.error is None:
             _apply_run(batch, r, new_by_run, now)
-    _refuse_scans_of_refused_runs(batch, scans, runs)
+    refuse_scans_of_refused_runs(batch.runs, batch.device_id, scans, runs)
     _reflag_early_scans(batch, runs)
     return [_store_scan(batch, s, checkpoints, stored_scans, now) for s in scans]
-
-
-def _refuse_scans_of_refused_runs(batch: _Batch, scans: list[ScanIn], runs: list[RunIn]) -> None:
-    """Reject the scans of a run refused in this push that is not stored as this device's.
-
-    A scan is stored with its run once and never moved (a resend is a `duplicate`): stored
-    loose it would lose its run for good, stored under the refused id it could join a run
-    that is not this guard's (another device's, another round's). Rejected, it stays on the
-    phone beside its refused run, with the reason.
-    """
-    refused = {r.id for r in runs if r.error is not None and r.id is not None}
-    for s in scans:
-        if s.error is not None or s.round_run not in refused:
-            continue
-        run = batch.runs.get(s.round_run)
-        if run is None or run.device_id != batch.device_id:
-            s.error = Refused("run_refused", RUN_REFUSED)
 
 
 def _reflag_early_scans(batch: _Batch, runs: list[RunIn]) -> None:
@@ -238,13 +215,8 @@ def _apply_run(
     if stored is not None and (stored.device_id != batch.device_id):
         r.error = Refused("foreign_id", FOREIGN_ID)
         return
-    if stored is not None and r.round_id is not None and r.round_id != stored.round_id:
-        # One id, two rounds: not a resend of the same run, so not a `duplicate`.
-        r.error = Refused("conflict", RUN_CONFLICT)
-        return
-    if stored is not None and r.ended_at is not None and r.ended_at < stored.started_at_device:
-        # The same phone's clock on both ends: compared as sent, like within one item.
-        r.error = Refused("bad_time", "ended_at is before the run's started_at.")
+    if stored is not None and (contradiction := against_stored(stored, r)) is not None:
+        r.error = contradiction
         return
     if stored is None:
         if r.round_id is None or r.started_at is None:

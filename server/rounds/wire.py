@@ -102,7 +102,9 @@ def device_time(value: Any, what: str, latest: datetime, skew: timedelta) -> dat
         corrected = moment.astimezone(UTC) + skew
     except OverflowError:
         # Near year 1 or 9999 the conversion leaves the calendar: no phone's clock is there.
-        raise Refused("bad_time", f"{what} is not a plausible time; check the phone's clock.") from None
+        raise Refused(
+            "bad_time", f"{what} is not a plausible time; check the phone's clock."
+        ) from None
     if corrected < EARLIEST:
         raise Refused("bad_time", f"{what} is before the year 2000; check the phone's clock.")
     if corrected > latest:

@@ -299,8 +299,7 @@ _OFFSETS = st.timedeltas(min_value=timedelta(hours=-18), max_value=timedelta(hou
     lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
 )
 _TIMES = (
-    st.datetimes(timezones=st.timezones() | _OFFSETS).map(lambda d: d.isoformat())
-    | _EXTREME_TIMES
+    st.datetimes(timezones=st.timezones() | _OFFSETS).map(lambda d: d.isoformat()) | _EXTREME_TIMES
 )
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,

@@ -66,9 +66,7 @@ def test_a_scan_of_a_run_refused_in_the_same_push_is_refused(client, org, device
     assert stored_run(r) is None and scans_stored() == 1
 
 
-def test_a_scan_cannot_join_another_devices_run_through_a_refused_item(
-    client, org, device
-) -> None:
+def test_a_scan_cannot_join_another_devices_run_through_a_refused_item(client, org, device) -> None:
     cp = checkpoint(org.id)
     rnd = round_over(org.id, [cp])
     theirs = run(rnd.id)
@@ -79,9 +77,7 @@ def test_a_scan_cannot_join_another_devices_run_through_a_refused_item(
     assert scans_stored() == 0
 
 
-def test_a_scan_of_a_stored_run_stays_when_an_update_of_it_is_refused(
-    client, org, device
-) -> None:
+def test_a_scan_of_a_stored_run_stays_when_an_update_of_it_is_refused(client, org, device) -> None:
     cp = checkpoint(org.id)
     rnd = round_over(org.id, [cp])
     started = datetime.now(UTC) - timedelta(minutes=10)
