@@ -295,8 +295,23 @@ export function createRoundsView({ storage, onQueued, onReportHere, announce }) 
   };
 }
 
-/** The refusal codes the phone says in its own language; others show the server's words. */
-const KNOWN_REFUSALS = new Set(["unknown_checkpoint", "bad_time", "reason_required", "unknown_round", "unknown_round_run"]);
+/**
+ * The refusal codes the phone says in its own language; others show the server's words.
+ * Every code server/rounds refuses a scan or run with (tests/unit/test_rounds_refusals.py
+ * checks this list and the catalogs against the server's code).
+ */
+const KNOWN_REFUSALS = new Set([
+  "bad_time",
+  "conflict",
+  "foreign_checkpoint",
+  "foreign_id",
+  "invalid",
+  "reason_required",
+  "run_refused",
+  "unknown_checkpoint",
+  "unknown_round",
+  "unknown_round_run",
+]);
 
 /**
  * The words for a scan's or run's refusal: the catalog's for a known code, else the server's.
