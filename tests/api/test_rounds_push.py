@@ -298,8 +298,12 @@ _EXTREME_TIMES = st.sampled_from(
 _OFFSETS = st.timedeltas(min_value=timedelta(hours=-18), max_value=timedelta(hours=18)).map(
     lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
 )
+# Recent times too, so runs and scans get stored and a resend meets them.
+_RECENT = st.integers(0, 600).map(lambda m: at(datetime.now(UTC) - timedelta(minutes=m)))
 _TIMES = (
-    st.datetimes(timezones=st.timezones() | _OFFSETS).map(lambda d: d.isoformat()) | _EXTREME_TIMES
+    st.datetimes(timezones=st.timezones() | _OFFSETS).map(lambda d: d.isoformat())
+    | _EXTREME_TIMES
+    | _RECENT
 )
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
@@ -333,16 +337,39 @@ _WEEK_MS = 7 * 24 * 3600 * 1000
 @given(
     scans=st.lists(_FIELDS, max_size=4),
     runs=st.lists(_FIELDS, max_size=3),
-    skew=st.integers(-_WEEK_MS, _WEEK_MS) | st.sampled_from([-_WEEK_MS, _WEEK_MS]),
+    skew=st.sampled_from([0, 0, 90_000, -_WEEK_MS, _WEEK_MS]) | st.integers(-_WEEK_MS, _WEEK_MS),
+    data=st.data(),
 )
 def test_any_scan_or_run_is_answered_item_by_item_never_500(
-    client, device, scans, runs, skew
+    client, org, device, scans, runs, skew, data
 ) -> None:
+    # Half the items are valid but for at most one drawn field, on a real checkpoint, round
+    # and this push's runs: the paths that store, and meet the stored on the second push.
+    cp = checkpoint(org.id)
+    rnd = round_over(org.id, [cp])
+
+    def one_field_of(item: dict) -> dict:
+        keys = data.draw(st.sets(st.sampled_from(sorted(item) or ["id"]), max_size=1))
+        return {k: item[k] for k in keys if k in item}
+
+    for i, item in enumerate(runs):
+        if data.draw(st.booleans()):
+            runs[i] = {**run(rnd.id, datetime.now(UTC) - timedelta(hours=1)), **one_field_of(item)}
+    run_ids = [r["id"] for r in runs if isinstance(r.get("id"), str)]
+    for i, item in enumerate(scans):
+        if data.draw(st.booleans()):
+            base = scan(cp)
+            if run_ids and data.draw(st.booleans()):
+                base["round_run"] = data.draw(st.sampled_from(run_ids))
+            scans[i] = {**base, **one_field_of(item)}
     body = {"scans": scans, "round_runs": runs, "clock_skew_ms": skew}
-    resp = client.post(PUSH, json=body, headers=device.headers)
-    assert resp.status_code == 200, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert len(body["scan_results"]) == len(scans) and len(body["round_run_results"]) == len(runs)
+    # Twice: the second push meets what the first stored (duplicates, updates, conflicts).
+    for _ in range(2):
+        resp = client.post(PUSH, json=body, headers=device.headers)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        got = resp.get_json()
+        assert len(got["scan_results"]) == len(scans)
+        assert len(got["round_run_results"]) == len(runs)
 
 
 def test_scans_pushed_before_their_run_are_flagged_when_it_comes(client, org, device) -> None:
