@@ -19,7 +19,8 @@ DEFAULT_MINUTES = 5
 MAX_MINUTES = 240
 MAX_LEVELS = 5
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# [0-9], not \d: \d also matches other scripts' digits ("٦"), which no phone dials.
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # What people type between the digits of a phone number.
 _SEPARATORS = re.compile(r"[\s\-().]")
 
