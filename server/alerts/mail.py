@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 
 from server.alerts import payload, rota
 from server.alerts.models import Alert
+from server.alerts.passclock import PassClock
 from server.auth.models import Person
 from server.db import phase
 from server.digest.delivery import DeliveryError, SmtpConfig, send
@@ -102,10 +103,12 @@ def send_due(now: datetime, owner: str, config: Mapping[str, Any]) -> dict[str, 
         )
     counts: dict[str, int] = {}
     smtp = SmtpConfig.from_config(config)
+    clock = PassClock(now)  # each lease runs from its claim, not from the pass's start
     for alert_id, org_id in due:
-        if not _claim(alert_id, now, owner):
+        moment = clock()
+        if not _claim(alert_id, moment, owner):
             continue
-        outcome = _send(alert_id, org_id, now, owner, smtp, str(config.get("BASE_URL") or ""))
+        outcome = _send(alert_id, org_id, moment, owner, smtp, str(config.get("BASE_URL") or ""))
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
