@@ -119,6 +119,17 @@ def save(org_id: int, phone: str, levels: list[Level], actor: Actor = CLI) -> Ro
     return load(org_id)
 
 
+def is_member(org_id: int, person_id: int) -> bool:
+    """Tell whether the person is on any level of the organisation's rota."""
+    found = db.session.scalar(
+        select(OnCallMember.person_id)
+        .join(OnCallLevel, OnCallLevel.id == OnCallMember.level_id)
+        .where(OnCallLevel.org_id == org_id, OnCallMember.person_id == person_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 def in_use(org_id: int | None = None) -> bool:
     """Tell whether an organisation (any, when None) has a rota with at least one level."""
     query = select(OnCallLevel.id).limit(1)
