@@ -104,7 +104,8 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.audit", "GET"): ADMINS,
     ("workspace.audit_csv", "GET"): ADMINS,
     # Urgent alerts (docs/alerts.md): the rota is the editors'; anybody may be on it, so
-    # every role turns notifications on for itself, opens an alert and acknowledges it.
+    # every role turns notifications on for itself and opens an alert. Acknowledging is
+    # for editors and persons on the rota: the view checks the rota (403 for the others).
     ("workspace.oncall", "GET"): EDITORS,
     ("workspace.oncall_save", "POST"): EDITORS,
     ("workspace.notifications", "GET"): ALL,
