@@ -50,7 +50,15 @@ with app.app_context():
     owner = f"host-{os.getpid()}"
     time.sleep(max(0.0, start_at - time.time()))
     first = tick(t0, owner=owner)
-    time.sleep(max(0.0, start_at + 1.5 - time.time()))
+    # Both processes finish the first moment before either starts the second: their clocks
+    # are frozen five minutes apart, and real hosts' clocks are not (a loaded machine could
+    # otherwise overlap one's first tick with the other's second).
+    barrier = os.path.join(cfg["DATA_DIR"], "first-ticks")
+    os.makedirs(barrier, exist_ok=True)
+    open(os.path.join(barrier, owner), "w").close()
+    deadline = time.time() + 60
+    while len(os.listdir(barrier)) < 2 and time.time() < deadline:
+        time.sleep(0.02)
     second = tick(t0 + timedelta(minutes=5), owner=owner)
     print(json.dumps([first.opened, second.escalated, first.pushes, second.pushes, second.mails]))
 """
