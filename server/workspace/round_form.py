@@ -34,6 +34,8 @@ class RoundForm:
     ordered: bool = False
     weekdays: set[int] = field(default_factory=lambda: set(ALL_WEEKDAYS))
     positions: dict[int, str] = field(default_factory=dict)  # checkpoint id → its number
+    # The checkpoints left not required; every checkbox starts checked (required).
+    optional: set[int] = field(default_factory=set)
     error: str | None = None
 
 
@@ -80,6 +82,13 @@ def round_form(data: Any, checkpoint_ids: list[int]) -> RoundForm:
         ordered=bool(data.get("ordered")),
         weekdays=weekdays,
         positions={i: data.get(f"pos_{i}", "").strip() for i in checkpoint_ids},
+        # An unchecked box is not sent: the form carries `req_present` to tell a submitted
+        # form (box unchecked = optional) from one without the boxes (all required).
+        optional=(
+            {i for i in checkpoint_ids if not data.get(f"req_{i}")}
+            if data.get("req_present")
+            else set()
+        ),
     )
 
 
@@ -96,4 +105,5 @@ def round_plan(form: RoundForm) -> RoundPlan:
         grace_minutes=_number(form.grace or "15", "grace", int),
         every_minutes=_number(form.every, "every", int) if form.every.strip() else None,
         weekdays=tuple(sorted(form.weekdays)),
+        optional_ids=frozenset(cp for _, cp in chosen if cp in form.optional),
     )
