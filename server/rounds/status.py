@@ -75,9 +75,7 @@ def statuses(
     stops = round_stops([r.id for r in all_rounds])
     # An inactive checkpoint is not asked for any more; a round without an active
     # checkpoint, like an inactive round, only shows the runs that were walked.
-    live = {
-        r.id: [st for st in stops[r.id] if by_id[st.checkpoint_id].active] for r in all_rounds
-    }
+    live = {r.id: [st for st in stops[r.id] if by_id[st.checkpoint_id].active] for r in all_rounds}
     scheduled = {r.id for r in all_rounds if r.active and live[r.id]}
     planned = {r.id: runs_between(schedule_of(r), first, last) for r in all_rounds}
     starts = [p.start for ps in planned.values() for p in ps]
