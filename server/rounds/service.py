@@ -256,6 +256,18 @@ def round_stops(round_ids: Sequence[int]) -> dict[int, list[RoundCheckpoint]]:
     return out
 
 
+def active_stops(round_id: int) -> list[RoundCheckpoint]:
+    """Return a round's checkpoints in order, leaving out the inactive ones (not asked for)."""
+    stops = round_stops([round_id])[round_id]
+    ids = [st.checkpoint_id for st in stops]
+    active = set(
+        db.session.scalars(
+            select(Checkpoint.id).where(Checkpoint.id.in_(ids), Checkpoint.active.is_(True))
+        )
+    )
+    return [st for st in stops if st.checkpoint_id in active]
+
+
 def has_checkpoints(org_id: int) -> bool:
     """Tell whether the organisation uses rounds at all (has a checkpoint)."""
     return bool(db.session.scalar(select(exists().where(Checkpoint.org_id == org_id))))

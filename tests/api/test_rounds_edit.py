@@ -254,3 +254,15 @@ def test_who_may_edit_and_deactivate(app: Flask, org, role, method, url, form) -
     assert (got.active, got.name) == (True, "Deras")
     if role in ("analyst", "viewer"):
         assert db.session.get(Checkpoint, own_cp.id).active and db.session.get(Round, own.id).active
+
+
+def test_a_deactivated_checkpoint_needs_no_end_reason(client, org, device) -> None:
+    from server.rounds import edit
+    from tests.support.rounds import at, push, run, scan
+
+    a, b = checkpoint(org.id, "A"), checkpoint(org.id, "B")
+    rnd = round_over(org.id, [a, b])
+    edit.set_checkpoint_active(org.id, b.id, False)
+    r = {**run(rnd.id), "ended_at": at()}
+    got = push(client, device, round_runs=[r], scans=[scan(a, round_run=r["id"])])
+    assert got["round_run_results"][0]["status"] == "created", got
