@@ -53,7 +53,12 @@ def pull_view(org_id: int) -> dict[str, list[dict[str, Any]]]:
     if not cps:
         return {"checkpoints": [], "rounds": []}
     rnds = rounds(org_id, active_only=True)
-    stops = round_stops([r.id for r in rnds])
+    # The phone learns only active checkpoints; a round loses its inactive ones, and a
+    # round left without any is not sent.
+    live = {cp.id for cp in cps}
+    all_stops = round_stops([r.id for r in rnds])
+    stops = {r: [st for st in sts if st.checkpoint_id in live] for r, sts in all_stops.items()}
+    rnds = [r for r in rnds if stops[r.id]]
     return {
         "checkpoints": CheckpointOut(many=True).dump(
             [{**_columns(cp), "token_sha256": token_sha256(cp.token)} for cp in cps]

@@ -67,6 +67,12 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.rounds_page", "GET"): EDITORS,
     ("workspace.checkpoint_create", "POST"): EDITORS,
     ("workspace.round_create", "POST"): EDITORS,
+    ("workspace.checkpoint_edit", "GET"): EDITORS,
+    ("workspace.checkpoint_update", "POST"): EDITORS,
+    ("workspace.checkpoint_active", "POST"): EDITORS,
+    ("workspace.round_edit", "GET"): EDITORS,
+    ("workspace.round_update", "POST"): EDITORS,
+    ("workspace.round_active", "POST"): EDITORS,
     ("workspace.round_labels", "GET"): EDITORS,
     ("workspace.rounds_week", "GET"): FREE_TEXT,
     # The åtgärdsplan: action texts are free text; changes are the editors'.
