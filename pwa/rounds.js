@@ -45,13 +45,27 @@ function loose(code) {
 }
 
 /**
- * The pulled checkpoint a token or a typed code names, or null.
+ * The hex SHA-256 of a text (how the pull names a checkpoint's token).
+ * @param {string} text
+ * @returns {Promise<string>}
+ */
+export async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The pulled checkpoint a token or a typed code names, or null. The pull gives only each
+ * token's hash, so a scan proves the phone read the label.
  * @param {Checkpoint[]} checkpoints
  * @param {{token?: string, short_code?: string}} key
- * @returns {Checkpoint | null}
+ * @returns {Promise<Checkpoint | null>}
  */
-export function findCheckpoint(checkpoints, { token, short_code }) {
-  if (token) return checkpoints.find((c) => c.token === token) ?? null;
+export async function findCheckpoint(checkpoints, { token, short_code }) {
+  if (token) {
+    const hash = await sha256Hex(token);
+    return checkpoints.find((c) => c.token_sha256 === hash) ?? null;
+  }
   if (!short_code) return null;
   const wanted = loose(short_code);
   return checkpoints.find((c) => loose(c.short_code ?? "") === wanted) ?? null;

@@ -77,7 +77,7 @@ export function createScanFlow({ storage, state, start, onRecorded, onPanel }) {
     const at = new Date();
     const fix = quickFix(FIX_WAIT_MS);
     const { rounds, checkpoints, run } = state();
-    const checkpoint = findCheckpoint(checkpoints, key);
+    const checkpoint = await findCheckpoint(checkpoints, key);
     // A typed code that matches is sent as the server printed it.
     const sent = checkpoint && key.short_code ? { short_code: checkpoint.short_code } : key;
     const record = (/** @type {string | null} */ runId) => save(sent, method, at, fix, runId, checkpoint);

@@ -6,7 +6,7 @@
 import { done, transact } from "./idb.js";
 
 /**
- * @typedef {{id: number, name: string, short_code: string, token: string, lat: number | null,
+ * @typedef {{id: number, name: string, short_code: string, token_sha256: string, lat: number | null,
  *   lon: number | null, radius_m: number | null, instructions: string | null}} Checkpoint
  * @typedef {{id: number, name: string, ordered: boolean, window: string,
  *   every_minutes: number | null, grace_minutes: number, weekdays: number[] (0 is Monday),

@@ -101,8 +101,31 @@ class PlannedRun:
 
 
 def wall(day: date, at: time, tz: ZoneInfo = STOCKHOLM) -> datetime:
-    """Return the UTC moment the wall clock shows `at` on `day`, read with fold=1."""
-    return datetime.combine(day, at, tzinfo=tz).replace(fold=1).astimezone(UTC)
+    """Return the UTC moment the wall clock first passes `at` on `day`.
+
+    Twice-shown times (the October night) are read at their later showing, so a window
+    ending at 02:00 keeps the repeated hour. A time the clock skips (the March night: 02:00
+    becomes 03:00) is passed at the jump itself, so a window ending at 02:00 lasts until
+    01:59:59 winter time, and one starting at 02:30 starts at 03:00 summer time.
+    """
+    local = datetime.combine(day, at, tzinfo=tz)
+    early, late = local.replace(fold=0).astimezone(UTC), local.replace(fold=1).astimezone(UTC)
+    if early.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return late  # the time exists: its later showing (the same one unless repeated)
+    return _jump(late, early, tz)
+
+
+def _jump(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
+    """Return the first UTC second in (before, after] whose offset differs from before's."""
+    offset = before.astimezone(tz).utcoffset()
+    low, high = before, after  # low has the old offset, high the new one
+    while high - low > timedelta(seconds=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).utcoffset() == offset:
+            low = mid
+        else:
+            high = mid
+    return high.replace(microsecond=0)
 
 
 def window_bounds(
@@ -115,8 +138,8 @@ def window_bounds(
     end_day = night + timedelta(days=1) if window.crosses_midnight else night
     start, end = wall(night, window.start, tz), wall(end_day, window.end, tz)
     if end <= start:
-        # Only a window ending inside the March gap can fold back before its start
-        # (01:30-02:10): its end is then read in winter time, when the gap begins.
+        # Only a window wholly inside the March gap (02:10-02:40) starts and ends at the
+        # jump; it is then read in winter time, so it keeps its length.
         end = datetime.combine(end_day, window.end, tzinfo=tz).astimezone(UTC)
     return start, end
 

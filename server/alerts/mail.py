@@ -19,10 +19,12 @@ from sqlalchemy import or_, select, update
 
 from server.alerts import payload, rota
 from server.alerts.models import Alert
+from server.alerts.passclock import PassClock
 from server.auth.models import Person
 from server.db import phase
 from server.digest.delivery import DeliveryError, SmtpConfig, send
 from server.extensions import db
+from server.translations import translations
 
 log = logging.getLogger("lagesbild.alerts")
 
@@ -58,29 +60,40 @@ def _record(alert_id: int, owner: str, **values: Any) -> None:
         )
 
 
-def message(alert: Alert, recipients: list[str], sender: str, base_url: str) -> EmailMessage:
-    """Build the plain e-mail: category, area, time and the link that acknowledges."""
-    facts = payload.build(alert)
+def message(alert: Alert, sender: str, base_url: str) -> EmailMessage:
+    """Build the plain e-mail: category, area, time and the link that acknowledges.
+
+    Addressed to nobody in particular: the recipients are only the envelope's, so no
+    person of the last level sees the others' addresses.
+    """
+    lang = payload.language(alert.org_id)
+    facts = payload.build(alert, lang)
+    words = translations(lang)
+
+    def say(key: str, **values: str) -> str:
+        return words.gettext(key).format(**values)
+
     msg = EmailMessage()
-    msg["Subject"] = f"{facts['title']} – {facts['body']} (inte kvitterad)"
+    msg["Subject"] = say("alert.mail.subject", title=facts["title"], body=facts["body"])
     msg["From"] = sender
-    msg["To"] = ", ".join(recipients)
+    msg["To"] = "undisclosed-recipients:;"
     msg["Date"] = format_datetime(alert.opened_at)
     host = urlsplit(base_url).hostname or "lagesbild.invalid"
     msg["Message-ID"] = f"<alert-{alert.id}@{host}>"
     msg["Auto-Submitted"] = "auto-generated"
+    msg["Content-Language"] = lang
     msg.set_content(
         "\n".join(
             [
-                "En brådskande händelse har inte kvitterats av jouren.",
+                say("alert.mail.intro"),
                 "",
-                f"Kategori: {facts['category_label']}",
-                f"Område: {facts['area']}",
-                f"Tid: {facts['at'].replace('T', ' ')[:16]}",
+                say("alert.mail.category", category=facts["category_label"]),
+                say("alert.mail.area", area=facts["area"]),
+                say("alert.mail.time", time=facts["at"].replace("T", " ")[:16]),
                 "",
-                f"Öppna och kvittera: {base_url}{facts['url']}",
+                say("alert.mail.open", url=f"{base_url}{facts['url']}"),
                 "",
-                "Vid fara för liv: ring 112.",
+                say("alert.emergency"),
             ]
         ),
         charset="utf-8",
@@ -102,10 +115,12 @@ def send_due(now: datetime, owner: str, config: Mapping[str, Any]) -> dict[str, 
         )
     counts: dict[str, int] = {}
     smtp = SmtpConfig.from_config(config)
+    clock = PassClock(now)  # each lease runs from its claim, not from the pass's start
     for alert_id, org_id in due:
-        if not _claim(alert_id, now, owner):
+        moment = clock()
+        if not _claim(alert_id, moment, owner):
             continue
-        outcome = _send(alert_id, org_id, now, owner, smtp, str(config.get("BASE_URL") or ""))
+        outcome = _send(alert_id, org_id, moment, owner, smtp, str(config.get("BASE_URL") or ""))
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
@@ -133,7 +148,7 @@ def _send(
         _record(alert_id, owner, mail_state="failed", mail_error=reason[:300], mail_until=None)
         return "failed"
     try:
-        send(smtp, message(alert, recipients, str(smtp.mail_from), base_url), recipients)
+        send(smtp, message(alert, str(smtp.mail_from), base_url), recipients)
     except DeliveryError as exc:
         attempts = alert.mail_attempts
         final = attempts >= MAX_ATTEMPTS

@@ -19,7 +19,8 @@ DEFAULT_MINUTES = 5
 MAX_MINUTES = 240
 MAX_LEVELS = 5
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# [0-9], not \d: \d also matches other scripts' digits ("٦"), which no phone dials.
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # What people type between the digits of a phone number.
 _SEPARATORS = re.compile(r"[\s\-().]")
 
@@ -116,6 +117,17 @@ def save(org_id: int, phone: str, levels: list[Level], actor: Actor = CLI) -> Ro
     audit.add(org_id, "oncall.save", f"{len(kept)} levels", actor)
     db.session.flush()
     return load(org_id)
+
+
+def is_member(org_id: int, person_id: int) -> bool:
+    """Tell whether the person is on any level of the organisation's rota."""
+    found = db.session.scalar(
+        select(OnCallMember.person_id)
+        .join(OnCallLevel, OnCallLevel.id == OnCallMember.level_id)
+        .where(OnCallLevel.org_id == org_id, OnCallMember.person_id == person_id)
+        .limit(1)
+    )
+    return found is not None
 
 
 def in_use(org_id: int | None = None) -> bool:

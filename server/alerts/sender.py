@@ -18,11 +18,15 @@ from sqlalchemy import or_, select, update
 
 from server.alerts import payload, subscriptions, vapid, webpush
 from server.alerts.models import Alert, AlertDelivery, PushSubscription
+from server.alerts.passclock import PassClock
 from server.db import phase
 from server.extensions import db
 
 log = logging.getLogger("lagesbild.alerts")
 
+# Each delivery is claimed just before it is sent, its lease running from that moment
+# (PassClock): one send lasts at most webpush.TIMEOUT_SECONDS, well inside the lease,
+# however long the batch before it took.
 LEASE = timedelta(seconds=60)
 BATCH = 200
 MAX_ATTEMPTS = 8
@@ -102,12 +106,14 @@ def drain(
                 .limit(BATCH)
             )
         )
+    clock = PassClock(now)
     for delivery_id in due:
         if stop is not None and stop.is_set():
             break
-        if not _claim(delivery_id, now, owner):
+        moment = clock()
+        if not _claim(delivery_id, moment, owner):
             continue
-        outcome = _send_one(delivery_id, now, owner, config)
+        outcome = _send_one(delivery_id, moment, owner, config)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

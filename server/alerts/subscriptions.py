@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import re
+import socket
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -20,6 +22,46 @@ MAX_ENDPOINT = 2000
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 # Loopback push services are only for the test suite's stand-in (LAGESBILD_ENV=testing).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Names that only mean something inside a network: the server must not be made to post
+# to its own neighbours (docs/alerts.md, "Subscriptions").
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
+
+
+def _text(value: str | None) -> str:
+    """Return the endpoint's text: printable ASCII without spaces (a URL as browsers give it).
+
+    A lone surrogate cannot be encoded (nor hashed), and PostgreSQL stores no NUL: both
+    are refused here instead of failing at the database.
+    """
+    text = (value or "").strip()
+    if not all("!" <= ch <= "~" for ch in text):
+        raise Invalid("invalid_subscription", "endpoint must be a URL in printable ASCII")
+    return text
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Return the address a host names literally (also "127.1", "0x7f.1", "2130706433")."""
+    try:
+        found = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            # The resolver reads these legacy IPv4 forms as addresses too.
+            found = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return found.ipv4_mapped
+    return found
+
+
+def _internal_host(host: str) -> bool:
+    """Tell whether the host is a name or address inside a network, not a push service."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(LOCAL_SUFFIXES):
+        return True
+    address = _ip_literal(name)
+    # is_global is False for private, loopback, link-local, shared and reserved ranges.
+    return address is not None and (not address.is_global or address.is_multicast)
 
 
 def _b64(value: str, size: int, what: str) -> bytes:
@@ -39,8 +81,11 @@ def _b64(value: str, size: int, what: str) -> bytes:
 
 
 def check_endpoint(endpoint: str, testing: bool) -> str:
-    """Return the endpoint when it is an https address (http on loopback only in testing)."""
-    text = (endpoint or "").strip()
+    """Return the endpoint when it is an https address of a public host.
+
+    http on loopback is only for the test suite's push-service stand-in (testing).
+    """
+    text = _text(endpoint)
     if not text or len(text) > MAX_ENDPOINT:
         raise Invalid("invalid_subscription", "endpoint missing or too long")
     parts = urlsplit(text)
@@ -51,11 +96,13 @@ def check_endpoint(endpoint: str, testing: bool) -> str:
         raise Invalid("invalid_subscription", "endpoint is not an address") from exc
     if not host or parts.username or parts.password:
         raise Invalid("invalid_subscription", "endpoint is not an address")
-    if parts.scheme == "https":
-        return text
     if testing and parts.scheme == "http" and host in LOOPBACK_HOSTS:
         return text
-    raise Invalid("invalid_subscription", "endpoint must be an https address")
+    if parts.scheme != "https":
+        raise Invalid("invalid_subscription", "endpoint must be an https address")
+    if _internal_host(host):
+        raise Invalid("invalid_subscription", "endpoint must be a public push service")
+    return text
 
 
 def endpoint_hash(endpoint: str) -> str:
@@ -99,7 +146,7 @@ def remove(person: Person, endpoint: str) -> bool:
     Idempotent on purpose: the browser drops its subscription either way, and a second
     press of "Stäng av" must not fail.
     """
-    key = endpoint_hash((endpoint or "").strip())
+    key = endpoint_hash(_text(endpoint))
     done = db.session.execute(
         update(PushSubscription)
         .where(

@@ -53,6 +53,12 @@ def round_group() -> None:
 @click.option("--org", "org_key", required=True, help="Organisation name or slug.")
 @click.option("--name", required=True, help="The round's name.")
 @click.option("--checkpoints", "ids", required=True, help="Checkpoint ids in order: 3,1,2.")
+@click.option(
+    "--optional",
+    "optional_ids",
+    default=None,
+    help="Checkpoints of --checkpoints that are not required: 2,5 (default: all required).",
+)
 @click.option("--ordered", is_flag=True, help="The checkpoints must be walked in order.")
 @click.option("--window", required=True, help="Local window HH:MM-HH:MM, e.g. 22:00-02:00.")
 @click.option("--grace", type=int, default=15, show_default=True, help="Minutes of grace.")
@@ -64,17 +70,20 @@ def round_create(
     org_key: str,
     name: str,
     ids: str,
+    optional_ids: str | None,
     ordered: bool,
     window: str,
     grace: int,
     every: int | None,
     as_json: bool,
 ) -> None:
-    """Create a round over the organisation's checkpoints (all required, every weekday)."""
+    """Create a round over the organisation's checkpoints (required unless --optional)."""
     organisation = orgs.find(org_key)
+    checkpoint_ids = rounds.parse_ids(ids)
     plan = rounds.RoundPlan(
         name=name,
-        checkpoint_ids=rounds.parse_ids(ids),
+        checkpoint_ids=checkpoint_ids,
+        optional_ids=rounds.parse_optional(optional_ids, checkpoint_ids),
         window=window,
         ordered=ordered,
         grace_minutes=grace,

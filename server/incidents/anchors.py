@@ -81,8 +81,6 @@ def anchors(
     )
     # Incidents whose seed left them (split, move): their earliest member anchors.
     orphans = set(seed_of) - {row.incident_id for row in light}
-    # Incidents whose seed left them (split, move): their earliest member anchors.
-    orphans = set(seed_of) - {r.incident_id for r in seeds}
     if not orphans:
         return seeds
     firsts = (

@@ -2,7 +2,9 @@
 
 `export_device` / `export_person` return one JSON-ready dict with a fixed set of top-level
 keys (`DEVICE_KEYS`, `PERSON_KEYS`); secrets are never in it (a device's token hash, its
-enrolment codes' hashes, a person's password hash, session ids). `delete_device` /
+enrolment codes' hashes, a person's password hash, session ids, a push subscription's
+endpoint path and keys: the person's export names the push service's host only).
+`delete_device` /
 `delete_person` (server.privacy.subject_delete) erase or anonymise:
 
 - a device: every report it sent is erased as by `lagesbild report delete --reason
@@ -47,7 +49,7 @@ from server.incidents.models import IncidentEvent
 from server.orgs.models import Organisation
 from server.photos import service as photo_service
 from server.photos.models import Photo
-from server.privacy import erasure
+from server.privacy import erasure, subject_alerts
 from server.reports.models import Report, ReportComment, Tombstone
 from server.rounds.models import CheckpointScan, RoundRun
 from sync.clock import utcnow
@@ -78,6 +80,8 @@ PERSON_KEYS = (
     "decisions",
     "named_places",
     "digest_recipient",
+    "push_subscriptions",
+    "oncall",
 )
 # Markers per audit query.
 CHUNK = 100
@@ -313,6 +317,9 @@ def export_person(email: str, *, actor: Actor = CLI) -> dict[str, Any]:
                 {"id": r.id, "org_id": r.org_id, "kind": r.kind, "day": _value(r.day)} for r in runs
             ],
         },
+        # Urgent alerts (server.alerts): where the person is told, and their rota places.
+        "push_subscriptions": subject_alerts.push_subscriptions(person.id),
+        "oncall": subject_alerts.rota_places(person.id),
     }
     audit.record(person.org_id, "subject.export", f"person {person.id}", actor)
     return data

@@ -16,7 +16,7 @@ from server.db import phase
 from server.digest.models import DigestRun
 from server.extensions import db
 from server.reports.models import Report, ReportComment
-from server.retention import digests
+from server.retention import digests, guarding
 from server.retention import photos as sweep
 from server.retention.service import Counts, Cutoffs, cutoffs, empty_counts, organisation
 
@@ -51,6 +51,7 @@ def preview(org_id: int, now: datetime) -> Counts:
             DigestRun.day < cut.digest_before,
             DigestRun.status != "sending",
         )
+        counts.update(guarding.count(org_id, cut.report_before))
     return counts
 
 

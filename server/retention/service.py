@@ -9,7 +9,10 @@ In this order, each step in batches that are short write transactions of their o
    after the grace period (`PHOTO_GRACE_HOURS`) when never named or edited out;
 4. archived digest copies that quote texts cleared since they were written are rebuilt
    without them (`server.retention.digests`);
-5. audit entries older than `audit_days`, archived digests due more than `digest_days` ago.
+5. audit entries older than `audit_days`, archived digests due more than `digest_days` ago;
+6. guard rounds' checkpoint scans and round runs older than `report_days`, and urgent
+   alerts (with their deliveries) opened before then or whose incident is gone
+   (`server.retention.guarding`; the alerts go first, before step 1 empties incidents).
 
 Every batch renews the run's lease and stores the run's counts in the same transaction
 (`runs.fenced_update`), so a worker that lost its lease changes nothing more, and whoever
@@ -34,7 +37,7 @@ from server.digest import scrub
 from server.extensions import db
 from server.orgs.models import Organisation
 from server.photos import service as photo_service
-from server.retention import batches, digests, runs
+from server.retention import batches, digests, guarding, runs
 from server.retention import photos as sweep
 from server.retention.settings import periods_of
 
@@ -54,6 +57,10 @@ COUNT_KEYS = (
     "digest_copies_rebuilt",
     "audit_deleted",
     "digests_deleted",
+    "scans_deleted",
+    "round_runs_deleted",
+    "alerts_deleted",
+    "alert_deliveries_deleted",
 )
 Counts = dict[str, int]
 
@@ -174,12 +181,27 @@ def purge(
         n = batches.delete_digest_runs(org_id, cut.digest_before, batch)
         return progress.add(digests_deleted=n)
 
+    def alerts_step() -> int:
+        n, deliveries = guarding.delete_alerts(org_id, cut.report_before, batch)
+        return progress.add(alerts_deleted=n, alert_deliveries_deleted=deliveries)
+
+    def scans_step() -> int:
+        return progress.add(scans_deleted=guarding.delete_scans(org_id, cut.report_before, batch))
+
+    def runs_step() -> int:
+        n = guarding.delete_runs(org_id, cut.report_before, batch)
+        return progress.add(round_runs_deleted=n)
+
+    # Alerts first: emptied incidents would otherwise take theirs along uncounted.
+    _repeat(progress, alerts_step, batch)
     _repeat(progress, reports_step, batch)
     _repeat(progress, texts_step, batch)
     _sweep_photos(progress, org_id, cut, released, batch)
     _rebuild_copies(progress, org_id, cut.text_before)
     _repeat(progress, audit_step, batch)
     _repeat(progress, digest_step, batch)
+    _repeat(progress, scans_step, batch)
+    _repeat(progress, runs_step, batch)
     return progress
 
 

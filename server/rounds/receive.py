@@ -17,7 +17,7 @@ from server.extensions import db
 from server.orgs.counter import lock_counter
 from server.rounds.consistency import against_stored, refuse_scans_of_refused_runs
 from server.rounds.models import Checkpoint, CheckpointScan, Round, RoundRun
-from server.rounds.service import round_stops, schedule_of
+from server.rounds.service import active_stops, schedule_of
 from server.rounds.wire import (
     UNKNOWN_CHECKPOINT,
     Refused,
@@ -231,7 +231,7 @@ def _apply_run(
     if ended is not None and not reason:
         have = {s.checkpoint_id for s in batch.scans if s.round_run_id == r.id}
         have |= new_by_run.get(r.id, set())
-        stops = round_stops([round_id])[round_id]
+        stops = active_stops(round_id)
         if any(st.required and st.checkpoint_id not in have for st in stops):
             r.error = Refused("reason_required", REASON_REQUIRED)
             return
@@ -335,7 +335,7 @@ def _facts(batch: _Batch, row: CheckpointScan, cp: Checkpoint, run: RoundRun | N
         schedule = schedule_of(round_)
         night = run.started_at.astimezone(STOCKHOLM).date()
         planned = planned_runs(schedule, night - timedelta(days=1)) + planned_runs(schedule, night)
-        stops = round_stops([round_.id])[round_.id]
+        stops = active_stops(round_.id)
         before = frozenset(
             s.checkpoint_id
             for s in batch.scans

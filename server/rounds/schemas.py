@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -10,12 +11,16 @@ from server.rounds.service import checkpoints, round_stops, rounds
 
 
 class CheckpointOut(Schema):
-    """A checkpoint the phone can recognise offline (by token or short code)."""
+    """A checkpoint the phone can recognise offline (by its token's hash or its short code)."""
 
     id = fields.Integer()
     name = fields.String()
     short_code = fields.String()
-    token = fields.String()
+    # The phone matches a scanned token by its SHA-256 and sends the token itself: a phone
+    # that never stood at the label cannot make a QR scan from what the pull told it.
+    token_sha256 = fields.String(
+        metadata={"description": "Hex SHA-256 of the checkpoint's QR/NFC token."}
+    )
     lat = fields.Float()
     lon = fields.Float()
     radius_m = fields.Integer()
@@ -48,9 +53,16 @@ def pull_view(org_id: int) -> dict[str, list[dict[str, Any]]]:
     if not cps:
         return {"checkpoints": [], "rounds": []}
     rnds = rounds(org_id, active_only=True)
-    stops = round_stops([r.id for r in rnds])
+    # The phone learns only active checkpoints; a round loses its inactive ones, and a
+    # round left without any is not sent.
+    live = {cp.id for cp in cps}
+    all_stops = round_stops([r.id for r in rnds])
+    stops = {r: [st for st in sts if st.checkpoint_id in live] for r, sts in all_stops.items()}
+    rnds = [r for r in rnds if stops[r.id]]
     return {
-        "checkpoints": CheckpointOut(many=True).dump(cps),
+        "checkpoints": CheckpointOut(many=True).dump(
+            [{**_columns(cp), "token_sha256": token_sha256(cp.token)} for cp in cps]
+        ),
         "rounds": [
             RoundOut().dump(
                 {
@@ -146,3 +158,16 @@ class RoundRunResultOut(Schema):
     id = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": ["created", "updated", "duplicate", "rejected"]})
     error = fields.Nested(ItemErrorOut)
+
+
+def token_sha256(token: str) -> str:
+    """Return the hex SHA-256 of a checkpoint token (what the pull gives instead of it)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _columns(cp: Any) -> dict[str, Any]:
+    """Return a checkpoint's pulled columns (never its token)."""
+    return {
+        k: getattr(cp, k)
+        for k in ("id", "name", "short_code", "lat", "lon", "radius_m", "instructions")
+    }

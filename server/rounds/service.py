@@ -91,8 +91,8 @@ def _short_code(org_id: int) -> str:
             return code
 
 
-def create_checkpoint(org_id: int, plan: CheckpointPlan) -> Checkpoint:
-    """Create a checkpoint with a fresh token and short code, and commit it."""
+def checked_checkpoint(org_id: int, plan: CheckpointPlan) -> dict[str, object]:
+    """Return a checkpoint plan's checked values (name, position, radius, area …), or raise."""
     lat, lon = check_position(plan.lat, plan.lon)
     if not isinstance(plan.radius_m, int) or not 1 <= plan.radius_m <= MAX_RADIUS_M:
         raise Invalid("bad_radius", f"The radius must be 1–{MAX_RADIUS_M} metres.")
@@ -100,15 +100,22 @@ def create_checkpoint(org_id: int, plan: CheckpointPlan) -> Checkpoint:
         area = db.session.get(Area, plan.area_id)
         if area is None or area.org_id != org_id:
             raise NotFound("area_not_found", f"The organisation has no area {plan.area_id}.")
+    return {
+        "name": _name(plan.name),
+        "lat": lat,
+        "lon": lon,
+        "radius_m": plan.radius_m,
+        "instructions": (plan.instructions or "").strip()[:2000],
+        "area_id": plan.area_id,
+        "nfc_serial": (plan.nfc_serial or "").strip() or None,
+    }
+
+
+def create_checkpoint(org_id: int, plan: CheckpointPlan) -> Checkpoint:
+    """Create a checkpoint with a fresh token and short code, and commit it."""
     checkpoint = Checkpoint(
         org_id=org_id,
-        name=_name(plan.name),
-        lat=lat,
-        lon=lon,
-        radius_m=plan.radius_m,
-        instructions=(plan.instructions or "").strip()[:2000],
-        area_id=plan.area_id,
-        nfc_serial=(plan.nfc_serial or "").strip() or None,
+        **checked_checkpoint(org_id, plan),
         # 16 random bytes: 22 url-safe characters, 128 bits nobody guesses.
         token=secrets.token_urlsafe(16),
         short_code=_short_code(org_id),
@@ -128,8 +135,26 @@ def parse_ids(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-def create_round(org_id: int, plan: RoundPlan) -> Round:
-    """Create a round over the organisation's checkpoints and commit it."""
+def parse_optional(text: str | None, checkpoint_ids: Sequence[int]) -> frozenset[int]:
+    """Return the optional checkpoints of a comma-separated list, all on the round, or raise."""
+    if text is None:
+        return frozenset()
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise Invalid("bad_optional", f"--optional {text!r} is not a list of checkpoint ids (2,5).")
+    ids = frozenset(int(p) for p in parts)
+    strays = sorted(ids - set(checkpoint_ids))
+    if strays:
+        raise Invalid(
+            "bad_optional",
+            f"--optional names checkpoint {', '.join(map(str, strays))}, "
+            "which is not in --checkpoints.",
+        )
+    return ids
+
+
+def checked_round(org_id: int, plan: RoundPlan) -> dict[str, object]:
+    """Return a round plan's checked values (its checkpoint ids in order too), or raise."""
     try:
         window = parse_window(plan.window)
     except ValueError as exc:
@@ -158,27 +183,35 @@ def create_round(org_id: int, plan: RoundPlan) -> Round:
             "unknown_checkpoint",
             f"The organisation has no checkpoint {', '.join(map(str, strangers))}.",
         )
-    created = Round(
-        org_id=org_id,
-        name=_name(plan.name),
-        ordered=plan.ordered,
-        weekdays=list(weekdays),
-        window=window.text(),
-        every_minutes=plan.every_minutes,
-        grace_minutes=plan.grace_minutes,
-        active=True,
-    )
-    db.session.add(created)
-    db.session.flush()
-    for position, cp in enumerate(ids):
+    return {
+        "name": _name(plan.name),
+        "ordered": plan.ordered,
+        "weekdays": list(weekdays),
+        "window": window.text(),
+        "every_minutes": plan.every_minutes,
+        "grace_minutes": plan.grace_minutes,
+    }
+
+
+def add_stops(round_id: int, plan: RoundPlan) -> None:
+    """Add a round's checkpoints in the plan's order, required unless named optional."""
+    for position, cp in enumerate(plan.checkpoint_ids):
         db.session.add(
             RoundCheckpoint(
-                round_id=created.id,
+                round_id=round_id,
                 position=position,
                 checkpoint_id=cp,
                 required=cp not in plan.optional_ids,
             )
         )
+
+
+def create_round(org_id: int, plan: RoundPlan) -> Round:
+    """Create a round over the organisation's checkpoints and commit it."""
+    created = Round(org_id=org_id, **checked_round(org_id, plan), active=True)
+    db.session.add(created)
+    db.session.flush()
+    add_stops(created.id, plan)
     db.session.commit()
     return created
 
@@ -224,6 +257,18 @@ def round_stops(round_ids: Sequence[int]) -> dict[int, list[RoundCheckpoint]]:
     return out
 
 
+def active_stops(round_id: int) -> list[RoundCheckpoint]:
+    """Return a round's checkpoints in order, leaving out the inactive ones (not asked for)."""
+    stops = round_stops([round_id])[round_id]
+    ids = [st.checkpoint_id for st in stops]
+    active = set(
+        db.session.scalars(
+            select(Checkpoint.id).where(Checkpoint.id.in_(ids), Checkpoint.active.is_(True))
+        )
+    )
+    return [st for st in stops if st.checkpoint_id in active]
+
+
 def has_checkpoints(org_id: int) -> bool:
     """Tell whether the organisation uses rounds at all (has a checkpoint)."""
     return bool(db.session.scalar(select(exists().where(Checkpoint.org_id == org_id))))
@@ -236,4 +281,12 @@ def get_checkpoint(org_id: int, checkpoint_id: int) -> Checkpoint:
         raise NotFound(
             "checkpoint_not_found", f"The organisation has no checkpoint {checkpoint_id}."
         )
+    return found
+
+
+def get_round(org_id: int, round_id: int) -> Round:
+    """Return the organisation's round, or raise NotFound."""
+    found = db.session.get(Round, round_id)
+    if found is None or found.org_id != org_id:
+        raise NotFound("round_not_found", f"The organisation has no round {round_id}.")
     return found

@@ -68,16 +68,16 @@ def statuses(
     `cutoff` is the local time of the morning digest: until the first one after a run's
     deadline, a run whose device has not synced is `not_synced` rather than missed.
     """
-    all_rounds = rounds(org_id, active_only=True)
+    all_rounds = rounds(org_id)
     if not all_rounds:
         return []
     by_id = {cp.id: cp for cp in checkpoints(org_id)}
     stops = round_stops([r.id for r in all_rounds])
-    # A round is planned from its creation on: no run is missed before it existed.
-    planned = {
-        r.id: [p for p in runs_between(schedule_of(r), first, last) if p.end > r.created_at]
-        for r in all_rounds
-    }
+    # An inactive checkpoint is not asked for any more; a round without an active
+    # checkpoint, like an inactive round, only shows the runs that were walked.
+    live = {r.id: [st for st in stops[r.id] if by_id[st.checkpoint_id].active] for r in all_rounds}
+    scheduled = {r.id for r in all_rounds if r.active and live[r.id]}
+    planned = {r.id: runs_between(schedule_of(r), first, last) for r in all_rounds}
     starts = [p.start for ps in planned.values() for p in ps]
     if not starts:
         return []
@@ -103,11 +103,15 @@ def statuses(
     walkers = _walkers(org_id, lo - timedelta(days=WALKER_DAYS), hi)
     out: list[RunRow] = []
     for rnd in all_rounds:
-        required = [st.checkpoint_id for st in stops[rnd.id] if st.required]
+        required = [st.checkpoint_id for st in live[rnd.id] if st.required]
         area = round_area([by_id[st.checkpoint_id] for st in stops[rnd.id]])
         assigned = _assign(planned[rnd.id], [r for r in runs if r.round_id == rnd.id])
         for p in planned[rnd.id]:
             run = assigned.get((p.night, p.index))
+            # A round is planned from its creation (or its last activation) on, while it
+            # is active: no run is missed before or while it is not.
+            if run is None and (rnd.id not in scheduled or p.end <= rnd.created_at):
+                continue
             facts = None
             if run is not None:
                 facts = RunFacts(

@@ -11,6 +11,7 @@ observation's id, kept along the whole chain) and `follow_up` ("atgardat" / "kva
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -135,9 +136,15 @@ def marks_of(walk: Walk) -> dict[uuid.UUID, str]:
     return latest_marks(_seen_by_walk(walk.org_id, [walk.id])[walk.id])
 
 
+# Six or more digits, allowing the separators of phone and personal identity numbers: every
+# phone of the organisation pulls a follow-up walk's list, so numbers that may point at a
+# person (070-123 45 67, 19991231-1234) are masked there.
+_NUMBER = re.compile(r"\+?[0-9](?:[ \-]?[0-9]){5,}")
+
+
 def short_text(text: str | None) -> str:
-    """Return the text cut to PHONE_TEXT characters (an ellipsis where it was cut)."""
-    text = (text or "").strip()
+    """Return the text, numbers masked, cut to PHONE_TEXT characters (an ellipsis if cut)."""
+    text = _NUMBER.sub("•••", (text or "").strip())
     return text if len(text) <= PHONE_TEXT else text[: PHONE_TEXT - 1].rstrip() + "…"
 
 

@@ -288,8 +288,13 @@ def pull_view(org_id: int, today: date) -> list[dict[str, Any]]:
             "route": w.route,
             "stops": numbered_stops(w),
             "follows": w.follows_walk_id,
-            # A follow-up walk's list to mark åtgärdat / kvarstår, offline on the phone.
-            "open_observations": open_for_phone(w) if w.follows_walk_id is not None else [],
+            # A follow-up walk's list to mark åtgärdat / kvarstår, offline on the phone; only
+            # around the walk's day, as every phone of the organisation pulls it.
+            "open_observations": (
+                open_for_phone(w)
+                if w.follows_walk_id is not None and abs((w.walk_date - today).days) <= 1
+                else []
+            ),
         }
         for w in walks
     ]

@@ -67,6 +67,12 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.rounds_page", "GET"): EDITORS,
     ("workspace.checkpoint_create", "POST"): EDITORS,
     ("workspace.round_create", "POST"): EDITORS,
+    ("workspace.checkpoint_edit", "GET"): EDITORS,
+    ("workspace.checkpoint_update", "POST"): EDITORS,
+    ("workspace.checkpoint_active", "POST"): EDITORS,
+    ("workspace.round_edit", "GET"): EDITORS,
+    ("workspace.round_update", "POST"): EDITORS,
+    ("workspace.round_active", "POST"): EDITORS,
     ("workspace.round_labels", "GET"): EDITORS,
     ("workspace.rounds_week", "GET"): FREE_TEXT,
     # The åtgärdsplan: action texts are free text; changes are the editors'.
@@ -104,7 +110,8 @@ ACCESS: Final[dict[tuple[str, str], Rule]] = {
     ("workspace.audit", "GET"): ADMINS,
     ("workspace.audit_csv", "GET"): ADMINS,
     # Urgent alerts (docs/alerts.md): the rota is the editors'; anybody may be on it, so
-    # every role turns notifications on for itself, opens an alert and acknowledges it.
+    # every role turns notifications on for itself and opens an alert. Acknowledging is
+    # for editors and persons on the rota: the view checks the rota (403 for the others).
     ("workspace.oncall", "GET"): EDITORS,
     ("workspace.oncall_save", "POST"): EDITORS,
     ("workspace.notifications", "GET"): ALL,

@@ -9,7 +9,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from server.alerts import ack
+from server.alerts import ack, rota
 from server.alerts.models import Alert
 from server.auth.models import Person
 from server.db import phase
@@ -17,10 +17,19 @@ from server.domain_errors import NotFound
 from server.extensions import db
 from server.workspace import bp
 from server.workspace import labels as lb
+from server.workspace.access import EDITORS
 from server.workspace.auth import client_address
-from server.workspace.hooks import message
+from server.workspace.hooks import message, render_error
 from server.workspace.scoping import current_scope, scope_area_names
 from sync.clock import utcnow
+
+
+def may_acknowledge(person: Person) -> bool:
+    """Tell whether the person may acknowledge: an editor, or somebody on the rota.
+
+    Acknowledging stops the escalation, so a reader who is not on call must not silence it.
+    """
+    return person.role in EDITORS or rota.is_member(person.org_id, person.id)
 
 
 def alert_view(alert: Alert) -> dict[str, Any]:
@@ -37,6 +46,7 @@ def alert_view(alert: Alert) -> dict[str, Any]:
         "acknowledged_at": alert.acknowledged_at,
         "acknowledged_by": who.email if who else "",
         "ended": alert.ended_at is not None,
+        "may_ack": current_user.is_authenticated and may_acknowledge(current_user.person),
     }
 
 
@@ -78,6 +88,8 @@ def alert_ack(alert_id: int) -> BaseResponse:
     with phase("write"):
         alert = _own_alert(alert_id)
         incident_id = alert.incident_id
+        if not may_acknowledge(current_user.person):
+            return render_error(403, "alert.not_on_rota")
         first = ack.acknowledge(current_user.person, alert_id, utcnow(), client_address())
     message("alert.acknowledged" if first else "alert.already")
     if request.form.get("back") == "incident":

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain_errors import Invalid
+from server.rounds.models import Checkpoint, Round, RoundCheckpoint
 from server.rounds.service import CheckpointPlan, RoundPlan
 from sync.rounds import ALL_WEEKDAYS
 
@@ -34,6 +35,8 @@ class RoundForm:
     ordered: bool = False
     weekdays: set[int] = field(default_factory=lambda: set(ALL_WEEKDAYS))
     positions: dict[int, str] = field(default_factory=dict)  # checkpoint id → its number
+    # The checkpoints left not required; every checkbox starts checked (required).
+    optional: set[int] = field(default_factory=set)
     error: str | None = None
 
 
@@ -95,6 +98,13 @@ def round_form(data: Any, checkpoint_ids: list[int]) -> RoundForm:
         ordered=bool(data.get("ordered")),
         weekdays=weekdays,
         positions={i: data.get(f"pos_{i}", "").strip() for i in checkpoint_ids},
+        # An unchecked box is not sent: the form carries `req_present` to tell a submitted
+        # form (box unchecked = optional) from one without the boxes (all required).
+        optional=(
+            {i for i in checkpoint_ids if not data.get(f"req_{i}")}
+            if data.get("req_present")
+            else set()
+        ),
     )
 
 
@@ -111,4 +121,31 @@ def round_plan(form: RoundForm) -> RoundPlan:
         grace_minutes=_number(form.grace or "15", "grace", int),
         every_minutes=_number(form.every, "every", int) if form.every.strip() else None,
         weekdays=tuple(sorted(form.weekdays)),
+        optional_ids=frozenset(cp for _, cp in chosen if cp in form.optional),
+    )
+
+
+def checkpoint_form_of(cp: Checkpoint) -> CheckpointForm:
+    """Fill the checkpoint form with a stored checkpoint's values."""
+    return CheckpointForm(
+        name=cp.name,
+        lat=str(cp.lat),
+        lon=str(cp.lon),
+        radius=str(cp.radius_m),
+        area=str(cp.area_id) if cp.area_id is not None else "",
+        instructions=cp.instructions or "",
+    )
+
+
+def round_form_of(rnd: Round, stops: list[RoundCheckpoint]) -> RoundForm:
+    """Fill the round form with a stored round's values (positions numbered from 1)."""
+    return RoundForm(
+        name=rnd.name,
+        window=rnd.window,
+        grace=str(rnd.grace_minutes),
+        every=str(rnd.every_minutes) if rnd.every_minutes else "",
+        ordered=rnd.ordered,
+        weekdays=set(rnd.weekdays or ALL_WEEKDAYS),
+        positions={st.checkpoint_id: str(st.position + 1) for st in stops},
+        optional={st.checkpoint_id for st in stops if not st.required},
     )

@@ -65,6 +65,7 @@ def _page(
     html = render_template(
         "workspace/rounds.html",
         checkpoints=cps,
+        active_checkpoints=[c for c in cps if c.active],
         names={c.id: c.name for c in cps},
         rounds=rnds,
         stops=rounds.round_stops([r.id for r in rnds]),
@@ -107,7 +108,7 @@ def checkpoint_create() -> Response:
 def round_create() -> Response:
     """Create a round; a bad form is shown again with what is wrong."""
     with phase("read"):
-        ids = [c.id for c in rounds.checkpoints(current_user.org.id)]
+        ids = [c.id for c in rounds.checkpoints(current_user.org.id, active_only=True)]
     form = round_form(request.form, ids)
     try:
         plan = round_plan(form)

@@ -4,12 +4,14 @@ one database) open, escalate and send once; the job in a worker, woken by the pu
 from __future__ import annotations
 
 import time
+from collections import Counter
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.alerts import worker
+from server.alerts import fanout, passclock, sender, webpush, worker
 from server.extensions import db
 from sync.clock import utcnow
 from tests.support.alerts import (  # noqa: F401  (push_service_fixture is a fixture)
@@ -48,7 +50,15 @@ with app.app_context():
     owner = f"host-{os.getpid()}"
     time.sleep(max(0.0, start_at - time.time()))
     first = tick(t0, owner=owner)
-    time.sleep(max(0.0, start_at + 1.5 - time.time()))
+    # Both processes finish the first moment before either starts the second: their clocks
+    # are frozen five minutes apart, and real hosts' clocks are not (a loaded machine could
+    # otherwise overlap one's first tick with the other's second).
+    barrier = os.path.join(cfg["DATA_DIR"], "first-ticks")
+    os.makedirs(barrier, exist_ok=True)
+    open(os.path.join(barrier, owner), "w").close()
+    deadline = time.time() + 60
+    while len(os.listdir(barrier)) < 2 and time.time() < deadline:
+        time.sleep(0.02)
     second = tick(t0 + timedelta(minutes=5), owner=owner)
     print(json.dumps([first.opened, second.escalated, first.pushes, second.pushes, second.mails]))
 """
@@ -103,3 +113,31 @@ def test_the_job_in_a_worker_sends_soon_after_the_push_that_woke_it(
         worker.stop(app)
     assert sorted(r.name for r in push_service.received) == ["first-laptop", "first-phone"]
     assert app.extensions["alerts_scheduler"] is None
+
+
+def test_a_lease_runs_from_its_claim_so_an_overlapping_worker_sends_nothing_twice(
+    app: Flask, client: FlaskClient, push_service: PushService, monkeypatch: pytest.MonkeyPatch
+):
+    """Worker A's first send hangs 70 s; worker B's pass starts while A sends the second."""
+    scene = make_scene(app, push_service)
+    send(client, scene, urgent())
+    t0 = utcnow()
+    fanout.open_alerts(t0)
+    seconds = [0.0]  # the monotonic clock both passes read
+    monkeypatch.setattr(passclock, "monotonic", lambda: seconds[0])
+    real = webpush.send
+    sends: Counter[str] = Counter()
+
+    def slow_send(config, target, body, topic, now):
+        sends[target.endpoint] += 1
+        if sum(sends.values()) == 1:
+            seconds[0] += 70  # the push service kept A waiting (and more than one lease)
+        elif sum(sends.values()) == 2:
+            sender.drain(t0 + timedelta(seconds=71), "B", app.config)
+        return real(config, target, body, topic, now)
+
+    monkeypatch.setattr(webpush, "send", slow_send)
+    sender.drain(t0, "A", app.config)
+    assert sorted(sends.values()) == [1, 1], sends  # level 1: two browsers, once each
+    assert sorted(r.name for r in push_service.received) == ["first-laptop", "first-phone"]
+    assert [(d.status, d.attempts) for d in deliveries()] == [("sent", 1)] * 2

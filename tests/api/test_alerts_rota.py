@@ -69,6 +69,11 @@ def test_levels_are_saved_in_order_and_an_empty_level_is_dropped(app: Flask, org
     [
         ({"phone": "0701234567"}, "internationellt"),
         ({"phone": "+46 70 abc"}, "internationellt"),
+        # Arabic-Indic digits are digits to \d, but no phone dials them.
+        (
+            {"phone": "+4\u0666\u0667\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667"},
+            "internationellt",
+        ),
         ({"minutes_1": "0"}, "från 1 till 240"),
         ({"minutes_1": "241"}, "från 1 till 240"),
         ({"minutes_1": "fem"}, "från 1 till 240"),
@@ -109,6 +114,6 @@ def test_the_rota_speaks_english(app: Flask, org):
 def test_phone_numbers_are_normalised_to_e164():
     assert rota.normalise_phone("0046 70-123 45 67") == "+46701234567"
     assert rota.normalise_phone(" ") is None
-    for bad in ("+0701234567", "+46", "112", "+46 70 123 45 67 89 01 23"):
+    for bad in ("+0701234567", "+46", "112", "+46 70 123 45 67 89 01 23", "+4\u0666\u0667012345"):
         with pytest.raises(ValueError):
             rota.normalise_phone(bad)

@@ -115,6 +115,79 @@ def test_a_bad_subscription_is_a_400(app: Flask, org, body):
     assert live(who.person.id) == []
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://push.example.net/\ud800",
+        "https://push.example.net/\x00x",
+        "https://push.example.net/a b",
+    ],
+)
+def test_an_endpoint_that_is_not_printable_ascii_is_a_400(app: Flask, org, endpoint: str):
+    """A lone surrogate cannot be hashed and PostgreSQL stores no NUL: refused, not a 500."""
+    configure_vapid(app)
+    client, who = logged_in(app, org)
+    resp = send(client, SUBSCRIBE, browser(endpoint))
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.get_json()["error"]["code"] == "invalid_subscription"
+    resp = send(client, REMOVE, {"endpoint": endpoint})
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert live(who.person.id) == []
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1:8443/admin",
+        "https://192.168.1.1/x",
+        "https://172.16.0.1/x",
+        "https://100.64.0.1/x",
+        "https://127.0.0.1/x",
+        "https://127.1/x",
+        "https://2130706433/x",
+        "https://0x7f.1/x",
+        "https://0.0.0.0/x",
+        "https://240.0.0.1/x",
+        "https://224.0.0.1/x",
+        "https://[::1]/x",
+        "https://[fe80::1]/x",
+        "https://[fd00::1]/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://localhost/x",
+        "https://LocalHost./x",
+        "https://push.localhost/x",
+        "https://printer.local/x",
+        "https://metadata.google.internal/x",
+    ],
+)
+def test_an_endpoint_inside_a_network_is_a_400(app: Flask, org, endpoint: str):
+    """The server must not be made to post to its own network (SSRF)."""
+    configure_vapid(app)
+    client, who = logged_in(app, org)
+    resp = send(client, SUBSCRIBE, browser(endpoint))
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert live(who.person.id) == []
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/abc",
+        "https://8.8.8.8/x",
+        "https://[2001:4860:4860::8888]/x",
+        "https://local.example.net/x",
+    ],
+)
+def test_a_public_push_service_is_accepted(app: Flask, org, endpoint: str):
+    configure_vapid(app)
+    client, who = logged_in(app, org)
+    assert send(client, SUBSCRIBE, browser(endpoint)).status_code == 201
+    assert [s.endpoint for s in live(who.person.id)] == [endpoint]
+
+
 def test_http_on_loopback_is_only_for_testing(app: Flask, org):
     configure_vapid(app)
     client, who = logged_in(app, org)

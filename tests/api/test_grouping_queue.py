@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from analysis.grouping import ReportPoint, group_reports
 from analysis.grouping_rules import DEFAULT_RULES
 from server.extensions import db
-from server.incidents import queue
+from server.incidents import grouping, queue
 from server.incidents import worker as grouping_worker
 from server.incidents.models import Incident
 from server.reports.models import Report
@@ -208,3 +208,27 @@ def test_background_passes_equal_the_pure_grouping_whatever_the_arrival(
     )
     got = {r["id"]: key_of(r["id"]) for r in reports}
     assert got == expected
+
+
+def test_a_pass_loads_no_anchor_out_of_its_reports_reach(client, device, monkeypatch):
+    # 40 fires 2 km apart in a row: 40 open single-report incidents.
+    spread = [
+        factories.report(place="", location={"lat": 55.0 + i * 0.02, "lon": 13.0, "accuracy_m": 10})
+        for i in range(40)
+    ]
+    push(client, device, *spread)
+    queue.drain()
+    loaded: list[int] = []
+    real = grouping._anchors
+
+    def counting(*args, **kwargs):
+        out = real(*args, **kwargs)
+        loaded.append(len(out))
+        return out
+
+    monkeypatch.setattr(grouping, "_anchors", counting)
+    far = factories.report(place="", location={"lat": 60.0, "lon": 18.0, "accuracy_m": 10})
+    push(client, device, far)
+    queue.drain()
+    # None of the 40 seeds is within reach of the new report: none is loaded as a row.
+    assert loaded and set(loaded) == {0}, loaded

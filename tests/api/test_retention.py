@@ -46,6 +46,10 @@ EXPECTED = {
     "digest_copies_rebuilt": 0,
     "audit_deleted": 1,
     "digests_deleted": 1,
+    "scans_deleted": 0,
+    "round_runs_deleted": 0,
+    "alerts_deleted": 0,
+    "alert_deliveries_deleted": 0,
 }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from tests.support import factories
 from tests.support.rounds import checkpoint, round_over
 
@@ -31,12 +34,14 @@ def test_checkpoints_and_rounds_of_the_own_organisation_only(client, org, device
         "id": a.id,
         "name": "A",
         "short_code": a.short_code,
-        "token": a.token,
+        "token_sha256": hashlib.sha256(a.token.encode()).hexdigest(),
         "lat": a.lat,
         "lon": a.lon,
         "radius_m": 50,
         "instructions": "",
     }
+    # The token itself never leaves the server in a pull: a scan proves the label was read.
+    assert a.token not in json.dumps(body)
     assert body["rounds"] == [
         {
             "id": rnd.id,

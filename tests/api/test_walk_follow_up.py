@@ -178,7 +178,7 @@ def test_an_observation_stays_open_until_a_follow_up_marks_it_atgardat(
         own,
     )
     assert [r["status"] for r in pushed] == ["created"] * 3
-    third = make_walk(org, on=today() + timedelta(days=3), follows=second.id)
+    third = make_walk(org, on=today() + timedelta(days=1), follows=second.id)
     listed = _pulled(client, device, third.id)["open_observations"]
     assert [o["id"] for o in listed] == [earlier.neutral, own["id"], earlier.no_feeling]
 
@@ -302,3 +302,21 @@ def test_a_mark_is_no_row_of_the_weekly_est_export(client, org, device, earlier)
     walk_rows = [r for r in est_rows(org.id, iso.year, iso.week) if r.kind == row_kind("walk")]
     # The re-check of an earlier observation is not a new one: only the new observation counts.
     assert len(walk_rows) == 1
+
+
+def test_the_phone_gets_the_open_list_only_around_the_walks_day(client, org, device, earlier):
+    later = make_walk(org, on=today() + timedelta(days=5), follows=earlier.walk.id)
+    pulled = _pulled(client, device, later.id)
+    assert pulled["follows"] == earlier.walk.id and pulled["open_observations"] == []
+    assert _pulled(client, device, earlier.follow_up.id)["open_observations"] != []
+
+
+def test_numbers_in_an_open_observations_text_are_masked_for_the_phone(client, org, device):
+    walk = make_walk(org, on=today() - timedelta(days=28))
+    said = observation(walk, description="Kille ringde 070-123 45 67 och 19991231-1234, lampa 12")
+    said["created_at"] = made_on_walk(walk, 5)
+    push_ok(client, device, said)
+    walks.set_status(org.id, walk.id, "done")
+    follow_up = make_walk(org, follows=walk.id)
+    (item,) = _pulled(client, device, follow_up.id)["open_observations"]
+    assert item["text"] == "Kille ringde ••• och •••, lampa 12"

@@ -295,6 +295,20 @@ def test_the_alert_pages_are_accessible(live_server: LiveServer, browser: Browse
         page.goto(live_server.url + path)
         assert_accessible(browser, page)
     expect(page.get_by_role("button", name="Kvittera")).to_be_visible()
+    # A reader who is not on call sees the alert without the button, and why.
+    with live_server.app.app_context():
+        reader = factories.make_person(db.session.get(Organisation, person.org_id), "viewer")
+    other = browser.new_context(locale="sv-SE").new_page()
+    try:
+        log_in(other, live_server, reader)
+        other.goto(f"{live_server.url}/workspace/alerts/{alert_id}")
+        expect(other.locator("#acknowledge-who")).to_have_text(
+            "Bara jouren, samordnare och administratörer kan kvittera."
+        )
+        expect(other.get_by_role("button", name="Kvittera")).to_have_count(0)
+        assert_accessible(browser, other)
+    finally:
+        other.context.close()
 
 
 def test_the_fallback_panel_is_accessible(stoppable_server, page):

@@ -46,3 +46,29 @@ def test_checkpoints_labels_and_the_week(
     expect(page.get_by_role("img", name="Grinden mot ån")).to_be_visible()
     assert page.locator("svg.qr").count() == 9
     assert_accessible(browser, page)
+
+
+def test_edit_a_round_and_deactivate_it(
+    live_server: LiveServer, browser: Browser, page: Page
+) -> None:
+    with live_server.app.app_context():
+        org = factories.make_org("Väktarbolaget Syd", "vaktbolag")
+        who = factories.make_person(org, email="samordnare@vakt.example")
+        four_rounds(org.id, area_of(org).id)
+        db.session.remove()
+    page.set_default_timeout(TIMEOUT_MS)
+    log_in(page, live_server, who)
+    page.goto(live_server.url + "/workspace/rounds")
+    expect(page.get_by_role("checkbox", name="Obligatorisk: Entré")).to_be_checked()
+
+    page.get_by_role("link", name="Ändra Rond Centrum").click()
+    expect(page.get_by_role("heading", name="Ändra ronden Rond Centrum")).to_be_visible()
+    page.get_by_role("checkbox", name="Obligatorisk: Garage").uncheck()
+    assert_accessible(browser, page)
+    page.get_by_role("button", name="Spara ronden").click()
+    expect(page.locator("#rounds")).to_contain_text("Garage (valfri)")
+
+    page.get_by_role("button", name="Inaktivera Rond Centrum").click()
+    expect(page.get_by_role("status").filter(has_text="Ronden är inaktiverad")).to_be_visible()
+    expect(page.get_by_role("button", name="Aktivera Rond Centrum")).to_be_visible()
+    assert_accessible(browser, page)

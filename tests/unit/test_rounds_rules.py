@@ -37,10 +37,12 @@ def test_a_window_across_midnight_belongs_to_the_day_it_starts() -> None:
     assert window_bounds(NIGHT, date(2026, 12, 4)) == (utc(2026, 12, 4, 21), utc(2026, 12, 5, 1))
 
 
-def test_the_night_into_summer_time_is_three_hours() -> None:
+def test_the_night_into_summer_time_is_four_hours() -> None:
+    # 22:00-02:00 on the night the clock jumps from 02:00 to 03:00: the guard walks 22, 23,
+    # 00 and 01 o'clock, four real hours; the window closes at the jump (01:00 UTC).
     start, end = window_bounds(NIGHT, date(2026, 3, 28))
-    assert (start, end) == (utc(2026, 3, 28, 21), utc(2026, 3, 29, 0))
-    assert end - start == timedelta(hours=3)
+    assert (start, end) == (utc(2026, 3, 28, 21), utc(2026, 3, 29, 1))
+    assert end - start == timedelta(hours=4)
 
 
 def test_the_night_into_winter_time_is_five_hours() -> None:
@@ -55,10 +57,27 @@ def test_the_window_starting_on_a_dst_sunday_itself_is_ordinary() -> None:
     assert window_bounds(NIGHT, date(2026, 10, 25)) == (utc(2026, 10, 25, 21), utc(2026, 10, 26, 1))
 
 
-def test_a_window_ending_in_the_march_gap_never_ends_before_it_starts() -> None:
+def test_a_window_ending_in_the_march_gap_ends_at_the_jump() -> None:
     short = Schedule(parse_window("01:30-02:10"))
     start, end = window_bounds(short, date(2026, 3, 29))
-    assert (start, end) == (utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 10))
+    assert (start, end) == (utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1))
+
+
+def test_a_window_starting_in_the_march_gap_starts_at_the_jump() -> None:
+    late = Schedule(parse_window("02:30-04:00"))
+    start, end = window_bounds(late, date(2026, 3, 29))
+    assert (start, end) == (utc(2026, 3, 29, 1), utc(2026, 3, 29, 2))
+
+
+def test_a_window_wholly_inside_the_march_gap_never_ends_before_it_starts() -> None:
+    inside = Schedule(parse_window("02:10-02:40"))
+    start, end = window_bounds(inside, date(2026, 3, 29))
+    assert start == utc(2026, 3, 29, 1) and end > start
+
+
+def test_a_scan_at_half_past_one_on_the_march_night_is_inside_the_window() -> None:
+    start, end = window_bounds(NIGHT, date(2026, 3, 28))
+    assert start <= utc(2026, 3, 29, 0, 30) < end  # 01:30 winter time, an hour that exists
 
 
 def test_weekdays_choose_the_nights() -> None:
