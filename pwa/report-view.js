@@ -7,6 +7,7 @@
 // tap of a double tap never acts on the screen the first one opened (tap-guard.js). This
 // module never imports store.js.
 import { categoryLabel } from "./categories.js";
+import { categoryTiles } from "./category-tiles.js";
 import { createDraftKeeper } from "./draft-keeper.js";
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
@@ -113,23 +114,12 @@ export function createReportView({ onSaved, onWithdrawn, storage }) {
     // Retired categories stay known (old reports) but are never offered for a new one.
     next = next.filter((category) => category.active !== false);
     categories = next; // a walk's observation keeps its walk category when edited
-    // The safety walk's categories are offered in walk mode only (walk-view.js).
-    const offered = next.filter((category) => category.walk !== true);
-    tiles.replaceChildren(
-      ...offered.map((category) => {
-        const tile = document.createElement("button");
-        tile.type = "button";
-        tile.className = category.urgent ? "tile urgent-tile" : "tile";
-        tile.dataset.code = category.code;
-        tile.textContent = categoryLabel(category, category.code);
-        tile.addEventListener("click", () => {
-          open(category);
-          guard.arm();
-          keeper.begin();
-        });
-        return tile;
-      }),
-    );
+    const offered = categoryTiles(next, (category) => {
+      open(category);
+      guard.arm();
+      keeper.begin();
+    });
+    tiles.replaceChildren(...offered);
     missing.hidden = offered.length > 0;
   }
 
