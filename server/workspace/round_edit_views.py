@@ -6,6 +6,8 @@ organisation's checkpoint or round looks missing (404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -120,12 +122,7 @@ def checkpoint_active(checkpoint_id: int) -> Response:
     """Deactivate or activate a checkpoint (active=0 or 1)."""
     with phase("read"):
         _own_checkpoint(checkpoint_id)
-    active = _active_flag()
-    with phase("write"):
-        edit.set_checkpoint_active(current_user.org.id, checkpoint_id, active)
-    audit("checkpoint.activate" if active else "checkpoint.deactivate", str(checkpoint_id))
-    message("rounds.checkpoint.activated" if active else "rounds.checkpoint.deactivated")
-    return redirect(url_for("workspace.rounds_page"))
+    return _switch("checkpoint", checkpoint_id, edit.set_checkpoint_active)
 
 
 @bp.get(RND)
@@ -165,9 +162,14 @@ def round_active(round_id: int) -> Response:
     """Deactivate or activate a round (active=0 or 1)."""
     with phase("read"):
         _own_round(round_id)
+    return _switch("round", round_id, edit.set_round_active)
+
+
+def _switch(kind: str, item_id: int, set_active: Callable[[int, int, bool], object]) -> Response:
+    """Apply the form's active flag to a checkpoint or round; audit and say so."""
     active = _active_flag()
     with phase("write"):
-        edit.set_round_active(current_user.org.id, round_id, active)
-    audit("round.activate" if active else "round.deactivate", str(round_id))
-    message("rounds.round.activated" if active else "rounds.round.deactivated")
+        set_active(current_user.org.id, item_id, active)
+    audit(f"{kind}.activate" if active else f"{kind}.deactivate", str(item_id))
+    message(f"rounds.{kind}.activated" if active else f"rounds.{kind}.deactivated")
     return redirect(url_for("workspace.rounds_page"))
