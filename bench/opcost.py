@@ -144,21 +144,29 @@ def _pull_all(client: FlaskClient, headers: dict[str, str], cursor: str | None) 
             return str(cursor)
 
 
-def measure_pulls(app: Flask, args: argparse.Namespace, db_cpu: Callable[[], float]) -> list[Cost]:
-    """Seed an organisation, then time idle pulls and pulls after a push of 4 reports."""
+def seed_org(app: Flask, args: argparse.Namespace) -> list[str]:
+    """Make an organisation with its devices and reports, grouped; return the tokens."""
     from server.incidents.grouping import assign_pending
     from tests.support import factories
 
-    rnd = random.Random(14)
-    client = app.test_client()
     with app.app_context():
         org = factories.make_org("Opcostkommun")
-        enrolled = [factories.make_device(org) for _ in range(args.devices)]
+        enrolled = [factories.make_device(org) for _ in range(max(2, args.devices))]
         org_id, tokens = org.id, [e.token for e in enrolled]
-    _seed(client, tokens, args.reports, rnd)
+    _seed(app.test_client(), tokens, args.reports, random.Random(14))
     with app.app_context():
         assign_pending(org_id)  # as the background pass would have, before the pulls
-    headers = {"Authorization": f"Bearer {tokens[0]}"}
+    return tokens
+
+
+def measure_pulls(
+    app: Flask, args: argparse.Namespace, db_cpu: Callable[[], float], token: str
+) -> list[Cost]:
+    """Time idle pulls and pulls after a push of 4 reports of a device of the organisation."""
+    from tests.support import factories
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
     cursor = _pull_all(client, headers, None)
     idle = f"/api/v1/sync/pull?pending=0&cursor={cursor}"
     costs = [
@@ -214,21 +222,25 @@ class _Interleaved:
         return Cost(name, ops, app_s / ops * 1000, db_s / ops * 1000, stats)
 
 
-def measure_photos(app: Flask, args: argparse.Namespace, db_cpu: Callable[[], float]) -> list[Cost]:
-    """Time photo uploads (PUT, new photos) of each size."""
+def measure_photos(
+    app: Flask, args: argparse.Namespace, db_cpu: Callable[[], float], token: str
+) -> list[Cost]:
+    """Time uploads of new photos of each size, each named by a report pushed before."""
     from tests.support import factories
 
     client = app.test_client()
-    with app.app_context():
-        token = factories.make_device(factories.make_org("Fotokommun")).token
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"}
+    auth = {"Authorization": f"Bearer {token}"}
     costs = []
     for name, width, height in _kinds(args):
         photos = [make_jpeg(5000 + i, width, height) for i in range(2 * args.photos)]
+        hashes = [hashlib.sha256(p).hexdigest() for p in photos]
+        for start in range(0, len(hashes), 50):
+            batch = [factories.report(photos=[h]) for h in hashes[start : start + 50]]
+            _ok(client.post("/api/v1/sync/push", json={"reports": batch}, headers=auth), 200)
 
-        def upload(i: int, photos: list[bytes] = photos) -> None:
-            sha = hashlib.sha256(photos[i]).hexdigest()
-            _ok(client.put(f"/api/v1/photos/{sha}", data=photos[i], headers=headers), 201)
+        def upload(i: int, photos: list[bytes] = photos, hashes: list[str] = hashes) -> None:
+            headers = {**auth, "Content-Type": "image/jpeg"}
+            _ok(client.put(f"/api/v1/photos/{hashes[i]}", data=photos[i], headers=headers), 201)
 
         costs.append(_measure(f"photo upload {name}", args.photos, upload, db_cpu, args.top))
     return costs
@@ -290,10 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         if parts & {"pull", "photo"}:
             with _database(args.db, tmp) as (url, db_cpu):
                 app = _app(url, tmp)
+                tokens = seed_org(app, args)
                 if "pull" in parts:
-                    costs += measure_pulls(app, args, db_cpu)
+                    costs += measure_pulls(app, args, db_cpu, tokens[0])
                 if "photo" in parts:
-                    costs += measure_photos(app, args, db_cpu)
+                    costs += measure_photos(app, args, db_cpu, tokens[1])
                 with app.app_context():
                     from server.extensions import db
 
