@@ -310,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         print_cost(cost, args.top)
     print(f"\n=== SUMMARY ({args.db}; ms CPU per operation)")
     for cost in costs:
-        print(f"  {cost.name}: {cost.app_ms + cost.db_ms:.2f} ms (app {cost.app_ms:.2f})")
+        # Python calls per operation do not depend on what else runs on the machine.
+        per_op = cost.stats.total_calls / cost.ops if cost.stats else 0  # type: ignore[attr-defined]
+        calls = f", {per_op:.0f} Python calls" if per_op else ""
+        print(f"  {cost.name}: {cost.app_ms + cost.db_ms:.2f} ms (app {cost.app_ms:.2f}){calls}")
     return 0
 
 

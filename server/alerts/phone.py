@@ -19,9 +19,15 @@ from server.reports.models import Report
 ACK_WINDOW = timedelta(hours=24)
 
 
-def acknowledged(device_id: int, org_id: int, now: datetime) -> list[dict[str, Any]]:
-    """Return [{report_id, at}] for the device's urgent reports acknowledged in the window."""
-    urgent = urgent_codes()
+def acknowledged(
+    device_id: int, org_id: int, now: datetime, urgent: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Return [{report_id, at}] for the device's urgent reports acknowledged in the window.
+
+    `urgent`: the urgent category codes, when the caller has read the categories already.
+    """
+    if urgent is None:
+        urgent = urgent_codes()
     rows = db.session.execute(
         select(Report.id, Report.category_code, Report.severity, Alert.acknowledged_at)
         .join(Alert, Alert.incident_id == Report.incident_id)

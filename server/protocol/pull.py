@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from server.alerts import phone as alerts_phone
-from server.categories.service import list_categories
+from server.categories.models import Category
 from server.devices.models import Device
 from server.devices.service import wipe_pending
 from server.extensions import db
-from server.meta.service import database_epoch
+from server.meta.models import MetaValue
 from server.orgs.models import ChangeCounter
 from server.photos.service import photos_present
 from server.reports.models import Report, ReportComment, Tombstone
@@ -31,28 +32,31 @@ _LOCAL = ZoneInfo("Europe/Stockholm")
 def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> dict[str, Any]:
     """Return the device's report changes after the cursor, a new cursor and the categories."""
     page = max(1, min(limit or current_app.config["PULL_PAGE_SIZE"], 1000))
-    epoch = database_epoch()
     # Read the counter first: every change with a number at or below it has committed,
     # so bounding the queries by it never skips a change that commits later.
-    current = (
-        db.session.scalar(select(ChangeCounter.value).where(ChangeCounter.org_id == device.org_id))
-        or 0
-    )
+    epoch, current = _epoch_and_counter(device.org_id)
     cursor = decode_cursor(cursor_text, epoch=epoch, org_id=device.org_id, current_seq=current)
     reset = cursor is None
     since = 0 if cursor is None else cursor.seq
-    rows = list(
-        db.session.scalars(
-            select(Report)
-            .where(
-                Report.device_id == device.id,
-                Report.change_seq > since,
-                Report.change_seq <= current,
-            )
-            .order_by(Report.change_seq)
-            .limit(page + 1)
+    # Plain rows of the columns the answer needs: no ORM objects (a resync page has 500).
+    rows = db.session.execute(
+        select(
+            Report.id,
+            Report.status,
+            Report.version,
+            Report.updated_at,
+            Report.photos,
+            Report.incident_id,
+            Report.change_seq,
         )
-    )
+        .where(
+            Report.device_id == device.id,
+            Report.change_seq > since,
+            Report.change_seq <= current,
+        )
+        .order_by(Report.change_seq)
+        .limit(page + 1)
+    ).all()
     more = len(rows) > page
     rows = rows[:page]
     upto = rows[-1].change_seq if more else current
@@ -63,13 +67,14 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
             Tombstone.change_seq <= upto,
         )
     )
+    categories = _categories()
     return {
         "cursor": encode_cursor(Cursor(epoch=epoch, org_id=device.org_id, seq=upto)),
         "reset": reset,
         "more": more,
         "reports": _report_states(device, rows),
         "deleted": [str(rid) for rid in deleted],
-        "categories": list_categories(),
+        "categories": categories,
         "server_time": utcnow(),
         # How long the phone keeps what the server acknowledged (pwa/prune.js).
         "retention": {"phone_days": int(current_app.config["PHONE_KEEP_DAYS"])},
@@ -81,12 +86,41 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
         **rounds_view(device.org_id),
         # Urgent alerts (server.alerts): the rota's acknowledgements of this phone's urgent
         # reports, and the number its offline fallback calls or texts.
-        "acknowledged": alerts_phone.acknowledged(device.id, device.org_id, utcnow()),
+        "acknowledged": alerts_phone.acknowledged(
+            device.id, device.org_id, utcnow(), urgent={c.code for c in categories if c.urgent}
+        ),
         "on_call": alerts_phone.on_call(device.org_id),
     }
 
 
-def _report_states(device: Device, rows: list[Report]) -> list[dict[str, Any]]:
+def _epoch_and_counter(org_id: int) -> tuple[str, int]:
+    """Return the database's epoch and the organisation's change counter, in one query."""
+    epoch, counter = db.session.execute(
+        select(
+            select(MetaValue.value).where(MetaValue.key == "epoch").scalar_subquery(),
+            select(ChangeCounter.value).where(ChangeCounter.org_id == org_id).scalar_subquery(),
+        )
+    ).one()
+    if epoch is None:
+        raise RuntimeError("the database has no epoch; run 'lagesbild db upgrade'")
+    return epoch, counter or 0
+
+
+def _categories() -> list[Row[Any]]:
+    """Return every category in display order (retired ones too), as plain rows."""
+    query = select(
+        Category.code,
+        Category.label_sv,
+        Category.label_en,
+        Category.urgent,
+        Category.walk,
+        Category.sort_order,
+        Category.active,
+    ).order_by(Category.sort_order)
+    return list(db.session.execute(query).all())
+
+
+def _report_states(device: Device, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     """Describe each report's server-side state with its comments."""
     if not rows:
         return []
@@ -95,9 +129,10 @@ def _report_states(device: Device, rows: list[Report]) -> list[dict[str, Any]]:
     for r in rows:
         if r.incident_id is not None:
             incidents[r.incident_id].append(r.id)
-    comments: dict[uuid.UUID, list[ReportComment]] = defaultdict(list)
-    for c in db.session.scalars(
-        select(ReportComment)
+    comments: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
+    comment = ReportComment
+    for c in db.session.execute(
+        select(comment.id, comment.report_id, comment.incident_id, comment.body, comment.created_at)
         .where(
             ReportComment.report_id.in_([r.id for r in rows])
             | ReportComment.incident_id.in_(list(incidents))

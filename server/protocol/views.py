@@ -12,8 +12,9 @@ from server.http import json_body, read_body
 from server.photos import service as photos
 from server.photos.delivery import photo_response
 from server.photos.models import Photo
+from server.protocol.pullout import dump_pull
 from server.protocol.pushauth import push_device_required
-from server.protocol.schemas import PhotoOut, PullOut
+from server.protocol.schemas import PhotoOut
 from server.protocol.service import answer_pull, receive_body
 from server.rounds.wire import MAX_ROUND_RUNS, MAX_SCANS, check_skew
 from sync.clock import utcnow
@@ -114,7 +115,7 @@ def pull() -> tuple[dict[str, Any], int]:
     data = answer_pull(
         current_device(), args.get("cursor"), args.get("limit", type=int), args.get("pending")
     )
-    return PullOut().dump(data), 200
+    return dump_pull(data), 200
 
 
 def _sha(value: str) -> str:
