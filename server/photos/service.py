@@ -171,13 +171,16 @@ def save_upload(
     with phase("write"):
         stmt = insert_ignore(_PHOTOS, ["org_id", "sha256"]).returning(_PHOTOS.c.id)
         # No row back: a concurrent upload of the same photo won.
-        created = db.session.execute(stmt, row).first() is not None
-        if created:
+        inserted = db.session.execute(stmt, row).first()
+        if inserted is not None:
             announce_photo(device.org_id, sha256)
+    if inserted is not None:
+        # The row as just written: reading it back cost a transaction and a query.
+        return Photo(id=inserted[0], **row), True
     photo = find(device.org_id, sha256)
     if photo is None:  # pragma: no cover - the row was just written
         raise RuntimeError("photo row vanished after commit")
-    return photo, created
+    return photo, False
 
 
 def announce_photo(org_id: int, sha256: str) -> None:

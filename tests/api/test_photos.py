@@ -15,6 +15,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from server.devices import service as devices
+from server.extensions import db
+from server.photos import service as photo_service
 from server.photos.models import Photo
 from tests.support import factories
 from tests.support.envelope import assert_error as assert_envelope
@@ -117,6 +119,49 @@ def test_second_upload_of_same_hash_is_a_no_op(app, client, device):
     assert again.json["sha256"] == sha(data)
     assert len(committed_rows(sha(data))) == 1
     assert {p: p.read_bytes() for p in stored_files(app, row.storage_path)} == before
+
+
+def test_a_new_photo_is_not_read_back_after_its_row_is_written(app, client, device):
+    data = jpeg((120, 90), seed=21)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        # A look-up of the photo by its hash (the day's quota reads photos too).
+        if statement.lstrip().startswith("SELECT") and "photos.sha256 =" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        resp = put(client, device, data)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert resp.status_code == 201, resp.data
+    assert resp.json["width"] == 120 and resp.json["bytes"] == len(data)
+    # The "is it stored already?" look-up only: the answer comes from the row just written.
+    assert len(reads) == 1, reads
+
+
+def test_an_upload_that_loses_the_race_answers_with_the_stored_photo(client, device, monkeypatch):
+    data = jpeg((100, 80), seed=22)
+    assert put(client, device, data).status_code == 201
+    real_find = photo_service.find
+    calls: list[str] = []
+
+    def not_yet_stored(org_id: int, digest: str) -> Photo | None:
+        # The first look-up misses, as when another upload commits the photo meanwhile.
+        calls.append(digest)
+        return None if len(calls) == 1 else real_find(org_id, digest)
+
+    monkeypatch.setattr(photo_service, "find", not_yet_stored)
+
+    resp = put(client, device, data)
+
+    assert resp.status_code == 200, resp.data
+    assert resp.json["created"] is False
+    assert (resp.json["width"], resp.json["height"]) == (100, 80)
+    assert len(calls) == 2
+    assert len(committed_rows(sha(data))) == 1
 
 
 def test_reupload_of_stored_hash_does_not_process_the_body(app, client, device, uploaded):
