@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from server.alerts import phone as alerts_phone
 from server.categories.models import Category
@@ -28,6 +28,48 @@ from sync.cursor import Cursor, decode_cursor, encode_cursor
 # The walks' calendar: a walk is planned on a local day (the installation is Swedish).
 _LOCAL = ZoneInfo("Europe/Stockholm")
 
+# The pull's own statements are built once: every phone pulls after each sync pass, and
+# building a statement cost about as much as running it. Plain rows of the columns the
+# answer needs, no ORM objects (a resync page has 500 reports).
+_EPOCH_AND_COUNTER = select(
+    select(MetaValue.value).where(MetaValue.key == "epoch").scalar_subquery(),
+    select(ChangeCounter.value)
+    .where(ChangeCounter.org_id == bindparam("org_id"))
+    .scalar_subquery(),
+)
+_REPORTS = (
+    select(
+        Report.id,
+        Report.status,
+        Report.version,
+        Report.updated_at,
+        Report.photos,
+        Report.incident_id,
+        Report.change_seq,
+    )
+    .where(
+        Report.device_id == bindparam("device_id"),
+        Report.change_seq > bindparam("since"),
+        Report.change_seq <= bindparam("upto"),
+    )
+    .order_by(Report.change_seq)
+    .limit(bindparam("limit"))
+)
+_DELETED = select(Tombstone.report_id).where(
+    Tombstone.device_id == bindparam("device_id"),
+    Tombstone.change_seq > bindparam("since"),
+    Tombstone.change_seq <= bindparam("upto"),
+)
+_CATEGORIES = select(
+    Category.code,
+    Category.label_sv,
+    Category.label_en,
+    Category.urgent,
+    Category.walk,
+    Category.sort_order,
+    Category.active,
+).order_by(Category.sort_order)
+
 
 def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> dict[str, Any]:
     """Return the device's report changes after the cursor, a new cursor and the categories."""
@@ -38,35 +80,12 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
     cursor = decode_cursor(cursor_text, epoch=epoch, org_id=device.org_id, current_seq=current)
     reset = cursor is None
     since = 0 if cursor is None else cursor.seq
-    # Plain rows of the columns the answer needs: no ORM objects (a resync page has 500).
-    rows = db.session.execute(
-        select(
-            Report.id,
-            Report.status,
-            Report.version,
-            Report.updated_at,
-            Report.photos,
-            Report.incident_id,
-            Report.change_seq,
-        )
-        .where(
-            Report.device_id == device.id,
-            Report.change_seq > since,
-            Report.change_seq <= current,
-        )
-        .order_by(Report.change_seq)
-        .limit(page + 1)
-    ).all()
+    span = {"device_id": device.id, "since": since, "upto": current}
+    rows = db.session.execute(_REPORTS, {**span, "limit": page + 1}).all()
     more = len(rows) > page
     rows = rows[:page]
     upto = rows[-1].change_seq if more else current
-    deleted = db.session.scalars(
-        select(Tombstone.report_id).where(
-            Tombstone.device_id == device.id,
-            Tombstone.change_seq > since,
-            Tombstone.change_seq <= upto,
-        )
-    )
+    deleted = db.session.scalars(_DELETED, {**span, "upto": upto})
     categories = _categories()
     return {
         "cursor": encode_cursor(Cursor(epoch=epoch, org_id=device.org_id, seq=upto)),
@@ -95,12 +114,7 @@ def pull(device: Device, cursor_text: str | None, limit: int | None = None) -> d
 
 def _epoch_and_counter(org_id: int) -> tuple[str, int]:
     """Return the database's epoch and the organisation's change counter, in one query."""
-    epoch, counter = db.session.execute(
-        select(
-            select(MetaValue.value).where(MetaValue.key == "epoch").scalar_subquery(),
-            select(ChangeCounter.value).where(ChangeCounter.org_id == org_id).scalar_subquery(),
-        )
-    ).one()
+    epoch, counter = db.session.execute(_EPOCH_AND_COUNTER, {"org_id": org_id}).one()
     if epoch is None:
         raise RuntimeError("the database has no epoch; run 'lagesbild db upgrade'")
     return epoch, counter or 0
@@ -108,16 +122,7 @@ def _epoch_and_counter(org_id: int) -> tuple[str, int]:
 
 def _categories() -> list[Row[Any]]:
     """Return every category in display order (retired ones too), as plain rows."""
-    query = select(
-        Category.code,
-        Category.label_sv,
-        Category.label_en,
-        Category.urgent,
-        Category.walk,
-        Category.sort_order,
-        Category.active,
-    ).order_by(Category.sort_order)
-    return list(db.session.execute(query).all())
+    return list(db.session.execute(_CATEGORIES).all())
 
 
 def _report_states(device: Device, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
