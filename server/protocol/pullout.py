@@ -3,7 +3,7 @@
 Every phone pulls after each sync pass, so this is one of the server's hottest answers;
 building the schema objects and walking each field through them cost more than the
 queries. `PullOut` (server.protocol.schemas) stays the description of the answer (the
-OpenAPI document); tests/unit/test_pull_out.py checks that `dump_pull` gives exactly what
+OpenAPI document); tests/api/test_pull_out.py checks that `dump_pull` gives exactly what
 `PullOut().dump` gives, and that it knows every field of the schema.
 """
 
