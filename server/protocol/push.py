@@ -19,7 +19,7 @@ from server.photos.service import photos_present
 from server.protocol.fastcheck import Rules, fast_load
 from server.protocol.pushauth import PushDevice, push_codes
 from server.protocol.schemas import ReportIn
-from server.protocol.store import SomeKnown, insert_new, store_all_new
+from server.protocol.store import SomeKnown, insert_new, prepare_new, store_all_new
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
 from server.walks.observations import WalkTag, refusals
@@ -168,9 +168,10 @@ def push(device: Pusher, raw_items: list[Any]) -> Pushed:
     if len(plan.new_rows) == len(valid):
         # Every valid report would be a new row: two statements under the lock, unless an
         # id turns out to be known after all (a resend), which the merge below handles.
+        new = prepare_new(plan.new_rows)  # the rows' conversions, before the lock
         try:
             with phase("write"):
-                store_all_new(device.org_id, plan.new_rows)
+                store_all_new(device.org_id, new)
             return Pushed(items, plan)
         except SomeKnown:
             pass  # rolled back by the phase
