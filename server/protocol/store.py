@@ -15,9 +15,11 @@ from server.db import is_sqlite
 from server.extensions import db
 from server.orgs.counter import reserve_counter
 from server.reports.models import Report, Tombstone
+from server.types import UTCDateTime
 from server.upsert import insert_ignore
 
 _REPORTS = Report.__table__
+_MISSING = object()
 _TOMBSTONES = Tombstone.__table__
 
 
@@ -43,7 +45,8 @@ def prepare_new(rows: list[dict[str, Any]]) -> NewRows:
     if not is_sqlite():
         return NewRows(rows, None)
     convert, tomb_id = _sqlite_plan(db.engine.dialect)[1:]
-    return NewRows(rows, [(*convert(row), tomb_id(row["id"])) for row in rows])
+    converted = convert(rows)
+    return NewRows(rows, [(*c, tomb_id(row["id"])) for c, row in zip(converted, rows, strict=True)])
 
 
 def store_all_new(org_id: int, new: NewRows) -> None:
@@ -79,7 +82,9 @@ def insert_new(rows: list[dict[str, Any]]) -> set[str]:
     if is_sqlite():
         conn = db.session.connection()
         statements, convert, _ = _sqlite_plan(conn.dialect)
-        conn.exec_driver_sql(statements.plain, [(*convert(row), row["change_seq"]) for row in rows])
+        converted = convert(rows)
+        params = [(*c, row["change_seq"]) for c, row in zip(converted, rows, strict=True)]
+        conn.exec_driver_sql(statements.plain, params)
         return set()
     stmt = insert_ignore(_REPORTS, ["id"]).returning(_REPORTS.c.id)
     inserted = {str(rid) for rid in db.session.execute(stmt, rows).scalars()}
@@ -105,11 +110,12 @@ class _Statements:
     unknown: str
 
 
+_Convert = Callable[[list[dict[str, Any]]], list[tuple[Any, ...]]]
+
+
 @functools.cache
-def _sqlite_plan(
-    dialect: Dialect,
-) -> tuple[_Statements, Callable[[dict[str, Any]], tuple[Any, ...]], Callable[[Any], Any]]:
-    """Return SQLite's report INSERTs, the row conversion and the tombstone id's conversion.
+def _sqlite_plan(dialect: Dialect) -> tuple[_Statements, _Convert, Callable[[Any], Any]]:
+    """Return SQLite's report INSERTs, the rows' conversion and the tombstone id's conversion.
 
     The hot path of the push: the driver's executemany with the columns' own SQLAlchemy
     bind processors (UUID, JSON, UTC datetimes) costs a fraction of a Core insert. The
@@ -117,21 +123,38 @@ def _sqlite_plan(
     statements' last column) and calls a processor only where a column has one.
     """
     names = [c.name for c in _REPORTS.columns if c.name != "change_seq"]
-    processed: list[tuple[int, Callable[[Any], Any], Any]] = []
+    # (position, processor, what it makes of None — JSON makes it 'null' —, a datetime?)
+    processed: list[tuple[int, Callable[[Any], Any], Any, bool]] = []
     for index, name in enumerate(names):
         column = _REPORTS.columns[name]
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            # What the processor makes of None, worked out once (JSON makes it 'null').
-            processed.append((index, process, process(None)))
+            # A batch's rows share received_at and updated_at (and often created_at), and
+            # a datetime's conversion is the dearest: each distinct value is converted once
+            # for all the datetime columns. Equal datetimes are the same instant, so they
+            # convert to the same UTC text.
+            when = isinstance(column.type, UTCDateTime)
+            processed.append((index, process, process(None), when))
     pick = operator.itemgetter(*names)
 
-    def convert(row: dict[str, Any]) -> tuple[Any, ...]:
-        values = list(pick(row))
-        for index, process, none in processed:
-            value = values[index]
-            values[index] = none if value is None else process(value)
-        return tuple(values)
+    def convert(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        seen: dict[Any, Any] = {}  # datetime -> its converted text, for this batch
+        out = []
+        for row in rows:
+            values = list(pick(row))
+            for index, process, none, when in processed:
+                value = values[index]
+                if value is None:
+                    values[index] = none
+                elif not when:
+                    values[index] = process(value)
+                else:
+                    done = seen.get(value, _MISSING)
+                    if done is _MISSING:
+                        done = seen[value] = process(value)
+                    values[index] = done
+            out.append(tuple(values))
+        return out
 
     tomb_column = _TOMBSTONES.c.report_id
     tomb_id = tomb_column.type.dialect_impl(dialect).bind_processor(dialect) or _same
