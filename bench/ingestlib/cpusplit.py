@@ -11,6 +11,7 @@ module runs inside gunicorn.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -66,8 +67,25 @@ def worker_hooks(
     out_dir: str, base_init: Callable[[Any], None], base_exit: Callable[[Any, Any], None]
 ) -> tuple[Callable[..., None], Callable[..., None], Callable[..., None], Callable[..., None]]:
     """Return gunicorn's (post_worker_init, pre_request, post_request, worker_exit) hooks."""
-    stats: dict[str, Any] = {"requests": 0, "request_cpu_s": 0.0, "app_cpu_s": 0.0}
+    stats: dict[str, Any] = {
+        "requests": 0,
+        "request_cpu_s": 0.0,
+        "app_cpu_s": 0.0,
+        "gc_runs": [0, 0, 0],  # collections by generation, in any thread
+        "gc_cpu_s": [0.0, 0.0, 0.0],
+    }
     state: dict[str, Any] = {}
+    started = threading.local()  # a collection runs in the thread that triggered it
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if "threads0" not in state:
+            return  # start-up, before the first request
+        if phase == "start":
+            started.t = time.thread_time()
+            return
+        generation = info["generation"]
+        stats["gc_runs"][generation] += 1
+        stats["gc_cpu_s"][generation] += time.thread_time() - started.t
 
     def post_worker_init(worker: Any) -> None:
         base_init(worker)
@@ -82,6 +100,7 @@ def worker_hooks(
                 stats["app_cpu_s"] += time.thread_time() - t
 
         worker.wsgi = timed_app
+        gc.callbacks.append(on_gc)
 
     def pre_request(worker: Any, req: Any) -> None:
         if "threads0" not in state:
@@ -119,11 +138,15 @@ def cpu_split_summary(folder: Path) -> dict[str, Any] | None:
     files = sorted(folder.glob("cpusplit-*.json"))
     requests, app, request = 0, 0.0, 0.0
     threads: dict[str, float] = {}
+    gc_runs, gc_cpu = [0, 0, 0], [0.0, 0.0, 0.0]
     for path in files:
         data = json.loads(path.read_text())
         requests += data["requests"]
         app += data["app_cpu_s"]
         request += data["request_cpu_s"]
+        for generation in range(3):
+            gc_runs[generation] += data["gc_runs"][generation]
+            gc_cpu[generation] += data["gc_cpu_s"][generation]
         for name, cpu in data.get("threads", {}).items():
             threads[name] = threads.get(name, 0.0) + cpu
     if not requests:
@@ -138,6 +161,8 @@ def cpu_split_summary(folder: Path) -> dict[str, Any] | None:
         "main_outside_requests_ms": (main - request) * per,
         "threads_ms": {name: cpu * per for name, cpu in sorted(threads.items())},
         "total_ms": sum(threads.values()) * per,
+        "gc_runs": gc_runs,
+        "gc_ms": [cpu * per for cpu in gc_cpu],
     }
 
 
@@ -152,5 +177,10 @@ def print_cpu_split(split: dict[str, Any] | None) -> None:
         f"workers), ms: total {split['total_ms']:.2f} = by thread: {threads}\n"
         f"    main thread: Flask app {split['app_ms']:.2f}, gunicorn around it "
         f"{split['gunicorn_around_app_ms']:.2f}, outside requests (accept, parse) "
-        f"{split['main_outside_requests_ms']:.2f}"
+        f"{split['main_outside_requests_ms']:.2f}\n"
+        f"    garbage collector (any thread), by generation 0/1/2: "
+        + " / ".join(
+            f"{runs} runs {ms:.3f} ms"
+            for runs, ms in zip(split["gc_runs"], split["gc_ms"], strict=True)
+        )
     )
