@@ -65,12 +65,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="diagnostic: time the write lock inside the workers (wraps the gunicorn config "
         "with hooks; skips the baselines)",
     )
+    p.add_argument(
+        "--cpu-split",
+        action="store_true",
+        help="diagnostic: split the workers' CPU per request into the Flask app, gunicorn "
+        "around it and other threads such as the grouping job (wrapper config; skips the "
+        "baselines)",
+    )
     p.add_argument("--json-out", help="also write the summary as JSON to this file")
     p.add_argument("--keep", action="store_true", help="keep the temp directory")
     p.add_argument("--profile", action="store_true", help="in-process breakdown per batch instead")
     p.add_argument("--profile-batches", type=int, default=200, help="batches per profile step")
     p.add_argument("--profile-top", type=int, default=25, help="functions listed by the profile")
     args = p.parse_args(argv)
+    if args.cpu_split and args.lock_stats:
+        p.error("--cpu-split and --lock-stats each wrap the gunicorn config; choose one")
     if args.clients < 1 or args.batch < 1 or args.workers < 1 or args.seconds <= 0:
         p.error("--clients, --batch, --workers and --seconds must be positive")
     return args

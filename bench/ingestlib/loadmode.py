@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from bench.ingestlib.ceiling import SQLITE_SETTINGS, postgres_ceiling, shape_check, sqlite_ceiling
 from bench.ingestlib.clients import BASELINES, run_phase
+from bench.ingestlib.cpusplit import cpu_split_summary, print_cpu_split
+from bench.ingestlib.cpusplit import write_wrapper_config as cpu_split_config
 from bench.ingestlib.db import (
     SERVER_DB,
     Database,
@@ -72,7 +74,12 @@ def _measure(
     lock_dir = tmp / "lockstats" if args.lock_stats else None
     if lock_dir is not None:
         lock_dir.mkdir()
-    gun = Gunicorn(db, args.workers, tmp / "gunicorn.log", lock_dir)
+    split_dir = tmp / "cpusplit" if args.cpu_split else None
+    config = None
+    if split_dir is not None:
+        split_dir.mkdir()
+        config = cpu_split_config(split_dir)
+    gun = Gunicorn(db, args.workers, tmp / "gunicorn.log", lock_dir, config)
     try:
         gun.start()
         tokens = [enrol(gun.port, d["code"]) for d in db.devices]
@@ -103,6 +110,9 @@ def _measure(
             gun.stop()
             result.locks = lock_stats_summary(lock_dir)
             print_locks(result.locks, main)
+        elif split_dir is not None:
+            gun.stop()  # the workers write their figures when they exit
+            print_cpu_split(cpu_split_summary(split_dir))
         elif args.baseline_seconds > 0:
             for mode, desc in BASELINES:
                 ph = run_phase(

@@ -27,7 +27,7 @@ if {root!r} not in _sys.path:
     _sys.path.insert(0, {root!r})
 from bench.ingestlib.lockstats import worker_hooks as _worker_hooks
 
-post_worker_init, worker_exit = _worker_hooks({out!r})
+post_worker_init, worker_exit = _worker_hooks({out!r}, post_worker_init, worker_exit)
 """
 
 
@@ -53,10 +53,17 @@ def write_wrapper_config(folder: Path) -> str:
     return str(wrapper)
 
 
-def worker_hooks(out_dir: str) -> tuple[Callable[[Any], None], Callable[[Any, Any], None]]:
-    """Return gunicorn's (post_worker_init, worker_exit) hooks writing into `out_dir`."""
+def worker_hooks(
+    out_dir: str, base_init: Callable[[Any], None], base_exit: Callable[[Any, Any], None]
+) -> tuple[Callable[[Any], None], Callable[[Any, Any], None]]:
+    """Return gunicorn's (post_worker_init, worker_exit) hooks writing into `out_dir`.
+
+    They run the config's own hooks too (the jobs, the collector's freeze), so the measured
+    workers are the deployed ones.
+    """
 
     def post_worker_init(worker: Any) -> None:
+        base_init(worker)
         from sqlalchemy import event
 
         from server.extensions import db
@@ -102,6 +109,7 @@ def worker_hooks(out_dir: str) -> tuple[Callable[[Any], None], Callable[[Any, An
         dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
 
     def worker_exit(server: Any, worker: Any) -> None:
+        base_exit(server, worker)
         stats = getattr(worker, "_bench_lock_stats", None)
         if stats is not None:
             path = os.path.join(out_dir, f"lockstats-{os.getpid()}.json")

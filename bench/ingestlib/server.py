@@ -49,10 +49,18 @@ def enrol(port: int, code: str) -> str:
 
 
 class Gunicorn:
-    """gunicorn with the production config file; `lock_stats_dir` adds the lock-timing hooks."""
+    """gunicorn with the production config file; `lock_stats_dir` adds the lock-timing hooks.
+
+    `config` replaces the config file (a wrapper around it, as --cpu-split writes).
+    """
 
     def __init__(
-        self, db: Database, workers: int, log_path: Path, lock_stats_dir: Path | None = None
+        self,
+        db: Database,
+        workers: int,
+        log_path: Path,
+        lock_stats_dir: Path | None = None,
+        config: str | None = None,
     ) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -63,7 +71,8 @@ class Gunicorn:
             LAGESBILD_BIND=f"127.0.0.1:{self.port}",
             LAGESBILD_LOG_LEVEL="info",  # keeps "Autorestarting worker" lines countable
         )
-        config = BASE_CONFIG if lock_stats_dir is None else write_wrapper_config(lock_stats_dir)
+        if config is None:
+            config = BASE_CONFIG if lock_stats_dir is None else write_wrapper_config(lock_stats_dir)
         self.cmd = [*tool("gunicorn", "gunicorn"), "-c", config, "server.wsgi:app"]
         self.proc: subprocess.Popen[bytes] | None = None
 

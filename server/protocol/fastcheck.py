@@ -83,7 +83,9 @@ def fast_load(raw: dict[str, Any], rules: Rules) -> dict[str, Any] | None:
         follows := _follows(get("follows", _MISSING)),
         follow_up := _follow_up(get("follow_up", _MISSING)),
     )
-    if any(v is _BAD for v in values):
+    # `in` compares by identity first, and no parsed value (str, number, datetime, UUID,
+    # dict, list, None) equals a bare object(): the same test as `is _BAD`, in C.
+    if _BAD in values:
         return None
     if walk_id is None and (
         stop is not None or feeling is not None or follows is not None or follow_up is not None
@@ -229,7 +231,7 @@ def _location(value: Any) -> Any:
         "lon": _number(lon, -180, 180),
         "accuracy_m": None if accuracy is None else _number(accuracy, 0, 100_000),
     }
-    return _BAD if any(v is _BAD for v in loc.values()) else loc
+    return _BAD if _BAD in loc.values() else loc
 
 
 def _photos(value: Any) -> Any:

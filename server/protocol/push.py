@@ -19,7 +19,7 @@ from server.photos.service import photos_present
 from server.protocol.fastcheck import Rules, fast_load
 from server.protocol.pushauth import PushDevice, push_codes
 from server.protocol.schemas import ReportIn
-from server.protocol.store import SomeKnown, insert_new, store_all_new
+from server.protocol.store import SomeKnown, insert_new, prepare_new, store_all_new
 from server.reports.convert import columns_from_values, values_from_input, values_from_row
 from server.reports.models import Report, Tombstone
 from server.walks.observations import WalkTag, refusals
@@ -54,6 +54,7 @@ class _Item:
     raw_id: str | None
     edit: Edit | None = None
     report_id: uuid.UUID | None = None
+    key: str = ""  # str(report_id), the merge engine's id, made once
     errors: dict[str, Any] | None = None
     result: MergeResult | None = None
     explicit_clock: bool = False  # the device sent updated_at (an edit's own time)
@@ -94,6 +95,7 @@ def _parse(raw_items: list[Any], categories: set[str], now: datetime) -> list[_I
                 raw_id,
                 edit=edit,
                 report_id=data["id"],
+                key=str(data["id"]),
                 explicit_clock=data["updated_at"] is not None,
                 walk={k: data[k] for k in _WALK_FIELDS},
                 made_on=data["created_at"].date(),
@@ -168,9 +170,10 @@ def push(device: Pusher, raw_items: list[Any]) -> Pushed:
     if len(plan.new_rows) == len(valid):
         # Every valid report would be a new row: two statements under the lock, unless an
         # id turns out to be known after all (a resend), which the merge below handles.
+        new = prepare_new(plan.new_rows)  # the rows' conversions, before the lock
         try:
             with phase("write"):
-                store_all_new(device.org_id, plan.new_rows)
+                store_all_new(device.org_id, new)
             return Pushed(items, plan)
         except SomeKnown:
             pass  # rolled back by the phase
@@ -229,29 +232,29 @@ def _plan(
         for rid, r in stored.items()
         if r.device_id == device.id
     }
-    batch = apply_batch(
-        existing, {str(t) for t in tombs}, [(str(it.report_id), it.edit) for it in mergeable]
-    )
+    batch = apply_batch(existing, {str(t) for t in tombs}, [(it.key, it.edit) for it in mergeable])
     for it, res in zip(mergeable, batch.results, strict=True):
         it.result = res
         if res.outcome == Outcome.DUPLICATE and not it.explicit_clock:
-            state = batch.final.get(str(it.report_id)) or existing[str(it.report_id)]
+            state = batch.final.get(it.key) or existing[it.key]
             if _lost_on_a_tie(state, it.edit):
                 # An edit sent without its own time carries the creation time, ties with
                 # the stored report and could be dropped while the phone believes it was
                 # stored: refuse it instead. (A stale original loses on time and is fine.)
                 it.errors, it.result = {"updated_at": [EDIT_NEEDS_TIME]}, None
     mergeable = [it for it in mergeable if it.result is not None]
-    walk_of = {str(it.report_id): it.walk for it in valid}
+    walk_of = {it.key: it.walk for it in valid}
+    uuid_of = {it.key: it.report_id for it in valid}
     return _Plan(
-        ids=sorted({it.report_id for it in valid if it.report_id is not None}),
+        # Canonical UUID strings sort as the UUIDs do, without a Python-level comparison.
+        ids=[uuid_of[key] for key in sorted(uuid_of)],
         mergeable=mergeable,
         stored=stored,
         final=batch.final,
         created=batch.created,
-        changed={str(it.report_id) for it in mergeable if it.result and it.result.changed},
+        changed={it.key for it in mergeable if it.result and it.result.changed},
         new_rows=[
-            _new_row(device, rid, batch.final[rid], now, walk_of.get(rid) or _NO_WALK)
+            _new_row(device, uuid_of[rid], batch.final[rid], now, walk_of.get(rid) or _NO_WALK)
             for rid in sorted(batch.created)
         ],
     )
@@ -269,11 +272,11 @@ def _lost_on_a_tie(state: ReportState, edit: Edit) -> bool:
 
 
 def _new_row(
-    device: Pusher, rid: str, state: ReportState, now: datetime, walk: dict[str, Any]
+    device: Pusher, rid: uuid.UUID, state: ReportState, now: datetime, walk: dict[str, Any]
 ) -> dict[str, Any]:
     """Build the row of a new report; its change number is set under the lock."""
     return {
-        "id": uuid.UUID(rid),
+        "id": rid,
         "org_id": device.org_id,
         "device_id": device.id,
         # The state is this request's own, just built: its values need no defensive copy.
@@ -329,7 +332,7 @@ def _write(device: Pusher, plan: _Plan, seq: int, now: datetime) -> None:
     if new_rows:
         claimed = insert_new(new_rows)
         for it in plan.mergeable:
-            if str(it.report_id) in claimed:
+            if it.key in claimed:
                 it.errors, it.result = {"id": [FOREIGN_ID]}, None
     for rid, state in plan.final.items():
         if rid in plan.created:
@@ -351,7 +354,7 @@ def _attach_versions_and_missing(device: Pusher, plan: _Plan) -> None:
     """Fill in each result's version and the photos the server still lacks."""
     photos_of: dict[str, list[str]] = {}
     for it in plan.mergeable:
-        rid = str(it.report_id)
+        rid = it.key
         if it.result is None or it.result.outcome == Outcome.GONE:
             continue
         if rid in plan.final:
@@ -361,7 +364,7 @@ def _attach_versions_and_missing(device: Pusher, plan: _Plan) -> None:
     named = {p for photos in photos_of.values() for p in photos}
     have = photos_present(device.org_id, named)
     for it in plan.mergeable:
-        rid = str(it.report_id)
+        rid = it.key
         if it.result is None or rid not in photos_of:
             continue
         row = plan.stored.get(it.report_id)

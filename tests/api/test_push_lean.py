@@ -10,14 +10,16 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
+from flask import g
 from sqlalchemy import delete, event
 
 from server.categories.models import Category
 from server.devices import service as devices
 from server.extensions import db
 from server.orgs.models import ChangeCounter
-from server.protocol import push
+from server.protocol import push, store
 from server.protocol.schemas import PushOut
+from server.types import UTCDateTime
 from tests.support import factories
 from tests.support.push import PUSH, counter, push_ok, stored
 
@@ -176,3 +178,54 @@ def test_new_reports_are_numbered_without_returning_support_too(
     assert not [s for s in seen if "change_counters" in s and "RETURNING" in s]
     assert sorted(stored(r["id"]).change_seq for r in reports) == [start + 1, start + 2]
     assert counter(org_id) == start + 2
+
+
+@contextmanager
+def datetime_conversions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str | None]]:
+    """Record the transaction phase of every UTC datetime (not None) converted for SQLite."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL rows go to the driver as they are, converted by the insert")
+    phases: list[str | None] = []
+    convert = UTCDateTime.process_bind_param
+
+    def spy(self, value, dialect):
+        if value is not None:
+            phases.append(g.get("db_phase"))
+        return convert(self, value, dialect)
+
+    monkeypatch.setattr(UTCDateTime, "process_bind_param", spy)
+    store._sqlite_plan.cache_clear()  # built again, around the spy
+    try:
+        yield phases
+    finally:
+        store._sqlite_plan.cache_clear()
+
+
+def test_new_rows_are_converted_for_the_driver_before_the_write_lock(
+    app, device, monkeypatch: pytest.MonkeyPatch
+):
+    with app.test_request_context(), datetime_conversions(monkeypatch) as phases:
+        pushed = push.push(device.device, [factories.report() for _ in range(3)])
+
+    assert pushed.wrote
+    assert phases, "no datetime column was converted"
+    # Every other writer waits while the lock is held: no conversion happens under it.
+    assert "write" not in phases
+
+
+def test_a_datetime_shared_by_a_batch_is_converted_once(
+    app, device, monkeypatch: pytest.MonkeyPatch
+):
+    base = datetime.fromisoformat("2026-12-07T21:00:00+01:00")
+    reports = [
+        factories.report(created_at=(base + timedelta(minutes=i)).isoformat()) for i in range(5)
+    ]
+    with app.test_request_context(), datetime_conversions(monkeypatch) as phases:
+        pushed = push.push(device.device, reports)
+
+    assert pushed.wrote
+    # Five distinct created_at values, and one received_at = updated_at shared by all rows.
+    assert len(phases) == 5 + 1
+    row = stored(reports[3]["id"])
+    assert row.created_at == base + timedelta(minutes=3)
+    assert row.received_at == row.updated_at
