@@ -33,6 +33,23 @@ def anchors(
     loaded: list[Report],
 ) -> list[Report]:
     """Load the anchor reports of incidents begun before `until` that still reach `since`."""
+    ids = anchor_ids(org_id, since, until, categories, rules, loaded)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(select(Report).where(Report.id.in_(ids)).options(*UNUSED_BY_GROUPING))
+    )
+
+
+def anchor_ids(
+    org_id: int,
+    since: datetime,
+    until: datetime,
+    categories: set[str],
+    rules: Rules,
+    loaded: list,
+) -> list[uuid.UUID]:
+    """Return the ids of the anchors `anchors` loads; `loaded` may be light rows."""
     reach = {c: rules.rule_for(c).window for c in categories if rules.rule_for(c).groups}
     if not reach:
         return []
@@ -70,34 +87,23 @@ def anchors(
         if row.incident_id is not None and seed_of.get(row.incident_id) == row.id
     ]
     wanted = _within_reach(light, loaded, rules)
-    seeds = (
-        list(
-            db.session.scalars(
-                select(Report).where(Report.id.in_(wanted)).options(*UNUSED_BY_GROUPING)
-            )
-        )
-        if wanted
-        else []
-    )
     # Incidents whose seed left them (split, move): their earliest member anchors.
     orphans = set(seed_of) - {row.incident_id for row in light}
     if not orphans:
-        return seeds
+        return wanted
     firsts = (
         select(Report.incident_id, func.min(Report.created_at).label("first"))
         .where(Report.incident_id.in_(orphans))
         .group_by(Report.incident_id)
         .subquery()
     )
-    return seeds + list(
+    return wanted + list(
         db.session.scalars(
-            select(Report)
-            .join(
+            select(Report.id).join(
                 firsts,
                 (Report.incident_id == firsts.c.incident_id)
                 & (Report.created_at == firsts.c.first),
             )
-            .options(*UNUSED_BY_GROUPING)
         )
     )
 
@@ -108,7 +114,7 @@ def with_anchors(window: list[Report], anchors: list[Report]) -> list[Report]:
     return sorted(unique.values(), key=lambda r: (r.created_at, str(r.id)))
 
 
-def _within_reach(light: list, loaded: list[Report], rules: Rules) -> list[uuid.UUID]:
+def _within_reach(light: list, loaded: list, rules: Rules) -> list[uuid.UUID]:
     """Return the seeds some loaded report could match, or whose incident one is in."""
     # The pass's own reports keep their incidents' anchors whatever the distance: a
     # report pinned into an incident must find that incident's anchor, not become it.
