@@ -3,8 +3,9 @@
 The rules live in `analysis.grouping`; this module loads the reports whose assignment can
 change (`server.incidents.local`: only those a pass can affect, not the whole window since
 the earliest pending report), hands them over, and writes back the difference: report
-links, incident rows and their summaries. Callers hold the organisation's counter lock (the same
-lock a push takes), so two groupings of one organisation never interleave.
+links, incident rows and their summaries. Callers hold the organisation's grouping lock
+(`server.orgs.counter.lock_grouping`, taken by every writer that moves reports between
+incidents, but not by a push of new reports), so two groupings never interleave.
 """
 
 from __future__ import annotations
@@ -163,7 +164,9 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     if window is None or mapping is None or seeds is None:
         # Only the reports this pass can affect are regrouped; the rest keep their
         # incidents and come along pinned where an affected incident needs them.
-        window, regroup = load_affected(org_id, since, categories, rules, old_keys)
+        window, regroup = load_affected(
+            org_id, since, categories, rules, old_keys, {r.id for r in pending}
+        )
         seeds = seeds_of(window)
         pinned = {
             str(r.id): str(seeds[r.incident_id])

@@ -37,19 +37,26 @@ def load_affected(
     categories: set[str],
     rules: Rules,
     extra_keys: AbstractSet[uuid.UUID] = frozenset(),
+    pending: AbstractSet[uuid.UUID] = frozenset(),
 ) -> tuple[list[Report], frozenset[uuid.UUID]]:
     """Return the rows to group (the affected reports and what they need) and C.
 
     The window is the full regroup's: reports of these categories created at or after
     `since`, and the anchors before it. A row is pinned there, as in the full regroup,
     when a coordinator placed it or it is older than `since`. Only C and the reports that
-    keep its incidents' anchors (`keep`) are loaded as rows.
+    keep its incidents' anchors (`keep`) are loaded as rows. Of the waiting reports only
+    `pending`, the pass's own, take part: a push may add others while the pass runs (it
+    does not take the grouping lock), and those wait for the next pass.
     """
-    window = _light(
-        Report.org_id == org_id,
-        Report.created_at >= since,
-        Report.category_code.in_(categories),
-    )
+    window = [
+        row
+        for row in _light(
+            Report.org_id == org_id,
+            Report.created_at >= since,
+            Report.category_code.in_(categories),
+        )
+        if row.incident_id is not None or row.id in pending
+    ]
     ids = anchor_ids(org_id, since, since, categories, rules, window)
     before: list[Row] = []
     for first in range(0, len(ids), _IN_CHUNK):
