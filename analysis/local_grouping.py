@@ -152,6 +152,10 @@ class _Closure:
         """Index the reports by id and key; the grids are built per category on demand."""
         self.rules = rules
         self.by_id = {s.point.id: s for s in reports}
+        # Per category, so a grid is built from its own reports, not from all of them.
+        self.by_category: dict[str, list[StoredReport]] = {}
+        for s in reports:
+            self.by_category.setdefault(s.point.category, []).append(s)
         self.places = {s.point.id: normalise_place(s.point.place) for s in reports}
         self.by_key: dict[str, list[str]] = {}
         for s in sorted(reports, key=lambda s: (s.point.created_at, s.point.id)):
@@ -175,8 +179,8 @@ class _Closure:
     def _build(self, category: str, chosen: Callable[[StoredReport], bool]) -> _Grid:
         """Index the reports of a category that `chosen` accepts."""
         grid = _Grid(self.radius, self.span)
-        for s in self.by_id.values():
-            if s.point.category == category and chosen(s):
+        for s in self.by_category.get(category, ()):
+            if chosen(s):
                 grid.add(s.point, self.places[s.point.id])
         return grid
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from analysis.anchor_index import Neighbourhood
 from analysis.grouping import normalise_place
@@ -56,8 +56,14 @@ def anchor_ids(
     incidents = db.session.execute(
         select(Incident.id, Incident.seed_id, Incident.category_code, Incident.first_at).where(
             Incident.org_id == org_id,
-            Incident.category_code.in_(list(reach)),
-            Incident.first_at >= since - max(reach.values()),
+            # Each category's own window: one long window (a week for litter) must not
+            # bring in every short-lived incident of the week.
+            or_(
+                *(
+                    and_(Incident.category_code == code, Incident.first_at >= since - window)
+                    for code, window in sorted(reach.items())
+                )
+            ),
             Incident.first_at <= until,
         )
     ).all()

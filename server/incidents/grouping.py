@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import bindparam, func, select, update
@@ -40,6 +40,9 @@ from server.reports.models import Report
 from sync.clock import utcnow
 
 _REPORTS = Report.__table__
+# How much later than a pass's earliest pending report grouped reports may be for the
+# pass to try the shortcut (`_fast`): phones in coverage sync within minutes.
+FAST_SLACK = timedelta(minutes=10)
 
 
 @dataclass
@@ -152,13 +155,13 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             )
         )
     }
-    # The shortcut is tried only when it can pay: with grouped reports more than a window
-    # after the earliest pending one (phones syncing a shift late) a pending report that
-    # starts an incident almost always has later reports to check, and the shortcut's
-    # anchor load would be thrown away. Either path gives the same keys; this is cost only.
+    # The shortcut is tried only when it can pay: with grouped reports well after the
+    # earliest pending one (phones syncing a shift late) a pending report that starts an
+    # incident almost always has later reports to check, and the shortcut's anchor load
+    # would be thrown away. Either path gives the same keys; this is cost only.
     window, mapping, seeds = (
         (None, None, None)
-        if old_of_touched or _later_grouped(org_id, categories, since + rules.max_window())
+        if old_of_touched or _later_grouped(org_id, categories, since + FAST_SLACK)
         else _fast(org_id, pending, since, categories, rules, closed)
     )
     if window is None or mapping is None or seeds is None:

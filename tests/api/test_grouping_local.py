@@ -38,17 +38,20 @@ def full_load(
     categories: set[str],
     rules: Rules,
     extra_keys: AbstractSet[uuid.UUID] = frozenset(),
+    pending: AbstractSet[uuid.UUID] = frozenset(),
 ) -> tuple[list[Report], frozenset[uuid.UUID]]:
     """Load the whole window and regroup all of it but the pins: the pass as it was."""
-    window = list(
-        db.session.scalars(
+    window = [
+        r
+        for r in db.session.scalars(
             select(Report).where(
                 Report.org_id == org_id,
                 Report.created_at >= since,
                 Report.category_code.in_(categories),
             )
         )
-    )
+        if r.incident_id is not None or r.id in pending
+    ]
     window = with_anchors(window, anchors(org_id, since, since, categories, rules, window))
     regroup = frozenset(
         r.id
