@@ -30,6 +30,7 @@ from server.db import phase
 from server.domain_errors import NotFound
 from server.extensions import db
 from server.incidents.models import Incident
+from server.orgs.counter import lock_grouping
 from server.photos import service as photos
 from server.reports.models import Report
 from sync.clock import utcnow
@@ -80,6 +81,8 @@ def _check_sources(org_id: int, item: ActionIn) -> None:
 def create(org_id: int, item: ActionIn, actor: Actor) -> Action:
     """Create a proposed action (föreslagen) of the organisation, linked to its sources."""
     with phase("write"):
+        # Freezing pins reports: a grouping pass of the organisation must not run meanwhile.
+        lock_grouping(org_id)
         _check_sources(org_id, item)
         now = utcnow()
         action = Action(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from analysis.anchor_index import Neighbourhood
 from analysis.grouping import normalise_place
@@ -33,14 +33,37 @@ def anchors(
     loaded: list[Report],
 ) -> list[Report]:
     """Load the anchor reports of incidents begun before `until` that still reach `since`."""
+    ids = anchor_ids(org_id, since, until, categories, rules, loaded)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(select(Report).where(Report.id.in_(ids)).options(*UNUSED_BY_GROUPING))
+    )
+
+
+def anchor_ids(
+    org_id: int,
+    since: datetime,
+    until: datetime,
+    categories: set[str],
+    rules: Rules,
+    loaded: list,
+) -> list[uuid.UUID]:
+    """Return the ids of the anchors `anchors` loads; `loaded` may be light rows."""
     reach = {c: rules.rule_for(c).window for c in categories if rules.rule_for(c).groups}
     if not reach:
         return []
     incidents = db.session.execute(
         select(Incident.id, Incident.seed_id, Incident.category_code, Incident.first_at).where(
             Incident.org_id == org_id,
-            Incident.category_code.in_(list(reach)),
-            Incident.first_at >= since - max(reach.values()),
+            # Each category's own window: one long window (a week for litter) must not
+            # bring in every short-lived incident of the week.
+            or_(
+                *(
+                    and_(Incident.category_code == code, Incident.first_at >= since - window)
+                    for code, window in sorted(reach.items())
+                )
+            ),
             Incident.first_at <= until,
         )
     ).all()
@@ -70,34 +93,23 @@ def anchors(
         if row.incident_id is not None and seed_of.get(row.incident_id) == row.id
     ]
     wanted = _within_reach(light, loaded, rules)
-    seeds = (
-        list(
-            db.session.scalars(
-                select(Report).where(Report.id.in_(wanted)).options(*UNUSED_BY_GROUPING)
-            )
-        )
-        if wanted
-        else []
-    )
     # Incidents whose seed left them (split, move): their earliest member anchors.
     orphans = set(seed_of) - {row.incident_id for row in light}
     if not orphans:
-        return seeds
+        return wanted
     firsts = (
         select(Report.incident_id, func.min(Report.created_at).label("first"))
         .where(Report.incident_id.in_(orphans))
         .group_by(Report.incident_id)
         .subquery()
     )
-    return seeds + list(
+    return wanted + list(
         db.session.scalars(
-            select(Report)
-            .join(
+            select(Report.id).join(
                 firsts,
                 (Report.incident_id == firsts.c.incident_id)
                 & (Report.created_at == firsts.c.first),
             )
-            .options(*UNUSED_BY_GROUPING)
         )
     )
 
@@ -108,7 +120,7 @@ def with_anchors(window: list[Report], anchors: list[Report]) -> list[Report]:
     return sorted(unique.values(), key=lambda r: (r.created_at, str(r.id)))
 
 
-def _within_reach(light: list, loaded: list[Report], rules: Rules) -> list[uuid.UUID]:
+def _within_reach(light: list, loaded: list, rules: Rules) -> list[uuid.UUID]:
     """Return the seeds some loaded report could match, or whose incident one is in."""
     # The pass's own reports keep their incidents' anchors whatever the distance: a
     # report pinned into an incident must find that incident's anchor, not become it.

@@ -1,9 +1,11 @@
 """Keep every report in exactly one incident: run the pure grouping over the affected window.
 
-The rules live in `analysis.grouping`; this module loads the window of reports whose
-assignment can change, hands them over, and writes back the difference: report links,
-incident rows and their summaries. Callers hold the organisation's counter lock (the same
-lock a push takes), so two groupings of one organisation never interleave.
+The rules live in `analysis.grouping`; this module loads the reports whose assignment can
+change (`server.incidents.local`: only those a pass can affect, not the whole window since
+the earliest pending report), hands them over, and writes back the difference: report
+links, incident rows and their summaries. Callers hold the organisation's grouping lock
+(`server.orgs.counter.lock_grouping`, taken by every writer that moves reports between
+incidents, but not by a push of new reports), so two groupings never interleave.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import bindparam, func, select, update
@@ -26,9 +28,9 @@ from server.geography import locate
 from server.incidents.anchors import anchors as _anchors
 from server.incidents.anchors import with_anchors as _with_anchors
 from server.incidents.keys import incidents_for, seeds_of
+from server.incidents.local import load_affected
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.incidents.summary import (
-    UNUSED_BY_GROUPING,
     absorb,
     refresh_incidents,
     refresh_loaded,
@@ -38,6 +40,9 @@ from server.reports.models import Report
 from sync.clock import utcnow
 
 _REPORTS = Report.__table__
+# How much later than a pass's earliest pending report grouped reports may be for the
+# pass to try the shortcut (`_fast`): phones in coverage sync within minutes.
+FAST_SLACK = timedelta(minutes=10)
 
 
 @dataclass
@@ -125,13 +130,17 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     rules = _rules()
     pending_categories = {r.category_code for r in pending}
     times = [r.created_at for r in pending]
+    old_keys: set[uuid.UUID] = set()
     if old_of_touched:
         # An edited report may have anchored others from its old time on.
-        for category, first_at in db.session.execute(
-            select(Incident.category_code, Incident.first_at).where(Incident.id.in_(old_of_touched))
+        for category, first_at, seed in db.session.execute(
+            select(Incident.category_code, Incident.first_at, Incident.seed_id).where(
+                Incident.id.in_(old_of_touched)
+            )
         ):
             pending_categories.add(category)
             times.append(first_at)
+            old_keys.add(seed)
     categories = _closure(pending_categories, rules)
     # A report's incident depends only on earlier reports, so the regrouping starts at the
     # earliest pending one; earlier reports matter only as the anchors of open incidents.
@@ -146,18 +155,26 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             )
         )
     }
+    # The shortcut is tried only when it can pay: with grouped reports well after the
+    # earliest pending one (phones syncing a shift late) a pending report that starts an
+    # incident almost always has later reports to check, and the shortcut's anchor load
+    # would be thrown away. Either path gives the same keys; this is cost only.
     window, mapping, seeds = (
         (None, None, None)
-        if old_of_touched
+        if old_of_touched or _later_grouped(org_id, categories, since + FAST_SLACK)
         else _fast(org_id, pending, since, categories, rules, closed)
     )
     if window is None or mapping is None or seeds is None:
-        window = _load_window(org_id, since, categories, rules)
+        # Only the reports this pass can affect are regrouped; the rest keep their
+        # incidents and come along pinned where an affected incident needs them.
+        window, regroup = load_affected(
+            org_id, since, categories, rules, old_keys, {r.id for r in pending}
+        )
         seeds = seeds_of(window)
         pinned = {
             str(r.id): str(seeds[r.incident_id])
             for r in window
-            if r.incident_id is not None and (r.incident_pinned or r.created_at < since)
+            if r.incident_id is not None and r.id not in regroup
         }
         mapping = group_reports(_points(window), rules, pinned=pinned, closed=frozenset(closed))
     by_id = {r.id: r for r in window}
@@ -300,27 +317,6 @@ def _closure(categories: set[str], rules: Rules) -> set[str]:
                 seen.add(other)
                 todo.append(other)
     return seen
-
-
-def _load_window(org_id: int, since: datetime, categories: set[str], rules: Rules) -> list[Report]:
-    """Load the reports to regroup (created at or after `since`) and the anchors before it.
-
-    Only categories that can reach the pending ones through relatedness take part. Before
-    `since` only anchors matter: an open incident's seed report (or, for a hand-made
-    incident, its earliest report) whose category window still reaches `since`.
-    """
-    window = list(
-        db.session.scalars(
-            select(Report)
-            .where(
-                Report.org_id == org_id,
-                Report.created_at >= since,
-                Report.category_code.in_(categories),
-            )
-            .options(*UNUSED_BY_GROUPING)
-        )
-    )
-    return _with_anchors(window, _anchors(org_id, since, since, categories, rules, window))
 
 
 def _later_grouped(org_id: int, categories: set[str], moment: datetime) -> bool:

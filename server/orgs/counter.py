@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from server.extensions import db
 from server.orgs.models import ChangeCounter
 
 _COUNTERS = ChangeCounter.__table__
+# The grouping lock's namespace in PostgreSQL's advisory lock space ("LB"); the
+# organisation's id is the second key.
+_GROUPING_LOCK = 0x4C42
+
+
+def lock_grouping(org_id: int) -> None:
+    """Take the organisation's grouping lock for this transaction.
+
+    Every writer that can change which incident a stored report is in (a grouping pass,
+    a coordinator decision, an edit, a purge) holds it, so their reads and writes never
+    interleave. A push of new reports does not: it only inserts rows the grouping queue
+    will pick up, so on PostgreSQL a long grouping pass no longer holds up the pushes.
+    On SQLite the single write lock already serialises every writer.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_GROUPING_LOCK, org_id)))
 
 
 def lock_counter(org_id: int) -> int:
@@ -16,7 +33,9 @@ def lock_counter(org_id: int) -> int:
     Every writer that hands out change numbers takes this lock first and holds it until
     commit, so the organisation's writers are serialised, merges never race, and numbers
     become visible in order (a pull cursor never skips a change that commits late).
+    The grouping lock comes first (always in that order, so two writers never deadlock).
     """
+    lock_grouping(org_id)
     conn = db.session.connection()  # Core on the session's connection: no ORM overhead
     value = conn.execute(
         select(_COUNTERS.c.value).where(_COUNTERS.c.org_id == org_id).with_for_update()
@@ -38,7 +57,8 @@ def reserve_counter(org_id: int, count: int) -> int:
     """Lock the counter and take `count` consecutive numbers in one statement; return the first.
 
     The same lock as `lock_counter`, for a writer that knows beforehand how many numbers it
-    needs (a push of new reports): one round trip instead of a read and a write.
+    needs (a push of new reports): one round trip instead of a read and a write. It does
+    not take the grouping lock: new rows wait in the queue whatever a pass is doing.
     """
     conn = db.session.connection()
     if not conn.dialect.update_returning:  # SQLite before 3.35 has no RETURNING

@@ -23,7 +23,7 @@ from server.domain_errors import (
 )
 from server.errors import ApiError
 from server.extensions import db
-from server.orgs.counter import take_seqs
+from server.orgs.counter import reserve_counter
 from server.photos import quota
 from server.photos.backends import open_store
 from server.photos.imaging import ImageError, ImageTooLarge, UnsupportedImage, process_image
@@ -194,7 +194,8 @@ def announce_photo(org_id: int, sha256: str) -> None:
     )
     if not report_ids:
         return
-    first = take_seqs(org_id, len(report_ids))
+    # The numbers only: a photo moves no report between incidents, so no grouping lock.
+    first = reserve_counter(org_id, len(report_ids))
     for offset, report_id in enumerate(report_ids):
         db.session.execute(
             update(Report).where(Report.id == report_id).values(change_seq=first + offset)
