@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,11 +37,15 @@ class PeriodicJob:
         owner: Callable[[], str],
         log: logging.Logger,
         wake_delay: float | None = None,
+        pace: float = 0.0,
     ) -> None:
         """Describe the job: its app.extensions key, its config flag, interval and tick.
 
         With `wake_delay` (seconds) the job can also be woken: `wake()` runs a tick that
-        delay later (wake-ups in between share it), besides the steady interval.
+        delay later (wake-ups in between share it), besides the steady interval. With
+        `pace` (seconds) a tick starts no sooner than `pace` after the previous one
+        started, nor sooner after it ended than it took: under a stream of wake-ups the
+        ticks take bigger batches and at most half of the process's time.
         """
         self.key = key  # app.extensions key, e.g. "digest_scheduler"
         self.job_id = key.removesuffix("_scheduler") + "-tick"
@@ -57,6 +62,8 @@ class PeriodicJob:
         self._wanted = threading.Event()  # work arrived that no tick has started on yet
         self._woken = threading.Event()  # the wake-up thread's signal
         self._waker: threading.Thread | None = None
+        self.pace = pace
+        self._not_before = 0.0  # time.monotonic() before which no tick starts
 
     def init_app(self, app: Flask) -> None:
         """Start the job when its flag is on, never for the CLI.
@@ -151,9 +158,13 @@ class PeriodicJob:
             if not self._lock.acquire(blocking=False):
                 return
             try:
+                # The pause comes before clearing: wake-ups during it join this tick.
+                if self.stopping.wait(max(0.0, self._not_before - time.monotonic())):
+                    return
                 # Every wake-up so far is served by this tick (the waker need not run again).
                 self._wanted.clear()
                 self._woken.clear()
+                started = time.monotonic()
                 with app.app_context():
                     try:
                         self.tick(self.stopping)
@@ -163,6 +174,9 @@ class PeriodicJob:
                         self.log.exception("%s tick failed", self.job_id)
                     finally:
                         db.session.remove()
+                if self.pace:
+                    ended = time.monotonic()
+                    self._not_before = max(started + self.pace, ended + (ended - started))
             finally:
                 self._lock.release()
             if not self._wanted.is_set() or self.stopping.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -116,3 +117,37 @@ def test_a_wake_up_during_a_periodic_tick_gets_a_tick_of_its_own(app: Flask):
         periodic.join(WAIT)
         job.stop(app)
     assert job._waker is None
+
+
+def test_a_paced_job_under_a_stream_of_wake_ups_batches_them(app: Flask):
+    starts: list[float] = []
+
+    def tick(_stopping: threading.Event) -> None:
+        starts.append(time.monotonic())
+        time.sleep(0.02)  # a pass takes a little time
+
+    job = PeriodicJob(
+        key="test_scheduler",
+        flag="TEST_JOB",
+        seconds=3600,
+        tick=tick,
+        owner=lambda: "test",
+        log=logging.getLogger("test"),
+        wake_delay=0.0,
+        pace=0.2,
+    )
+    job.start(app)
+    try:
+        until = time.monotonic() + 1.0
+        last = 0.0
+        while time.monotonic() < until:  # pushes arriving all the time
+            last = time.monotonic()
+            job.wake()
+            time.sleep(0.001)
+        assert wait_for(lambda: starts[-1] >= last)  # the last wake-up is served too
+    finally:
+        job.stop(app)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # Without pacing a tick follows each wake-up: about fifty in that second.
+    assert gaps and min(gaps) >= 0.2
+    assert 3 <= len(starts) <= 7
