@@ -40,6 +40,7 @@ from bench.loadlib.coordinator import PAGES
 from bench.loadlib.photos import PhotoFile, generate
 from bench.loadlib.provision import provision
 from bench.memlib import MIB, breakdown
+from server import memory
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -66,7 +67,8 @@ class Probe:
         assert resp.status_code == 302, resp.status_code
 
     def _check(self, resp: Any, status: int, what: str) -> Any:
-        """Fail loudly on an answer the app would not accept."""
+        """Fail loudly on an answer the app would not accept; then gunicorn's post_request."""
+        memory.trim()  # deploy/gunicorn.conf.py's post_request hook
         if resp.status_code != status:
             raise SystemExit(f"{what}: {resp.status_code} {resp.get_data(as_text=True)[:300]}")
         return resp
@@ -84,8 +86,7 @@ class Probe:
                 data=photo.path.read_bytes(),
                 headers={**auth, "Content-Type": "image/jpeg"},
             )
-            if resp.status_code not in (200, 201):
-                self._check(resp, 201, "photo upload")
+            self._check(resp, resp.status_code if resp.status_code == 200 else 201, "photo")
             named = [photo.sha256]
             self.sent.setdefault(token, []).append(photo.sha256)
         if grow:
@@ -104,11 +105,32 @@ class Probe:
             resp = self.client.get(f"/api/v1/photos/{sha}?size=thumb", headers=auth)
             self._check(resp, 200, "photo download").close()
 
-    def workspace_page(self) -> None:
+    def workspace_page(self, which: int | None = None) -> None:
         """Open the coordinator's next page (night view, incident list, map data, digest)."""
-        name, path, _ = PAGES[self.page % len(PAGES)]
-        self.page += 1
+        if which is None:
+            which = self.page
+            self.page += 1
+        name, path, _ = PAGES[which % len(PAGES)]
         self._check(self.client.get(path), 200, name).close()
+
+    def peaks(self, i: int) -> dict[str, float]:
+        """Return the peak of Python allocations (MiB) of each request kind, one at a time."""
+        time.sleep(0.5)  # the grouping thread's pass would count in the peaks
+        out: dict[str, float] = {}
+        kinds = [(f"pass {i}", lambda: self.sync_pass(i, grow=True))] + [
+            (name, lambda k=k: self.workspace_page(k)) for k, (name, _, _) in enumerate(PAGES)
+        ]
+        for name, call in kinds:
+            tracemalloc.start(1)
+            try:
+                call()
+                out[name.split()[0] if name.startswith("pass") else name] = (
+                    tracemalloc.get_traced_memory()[1] / MIB
+                )
+            finally:
+                tracemalloc.stop()
+        print("  peaks (MiB): " + ", ".join(f"{k} {v:.1f}" for k, v in out.items()))
+        return out
 
 
 def _sample(rounds: int, started: float) -> dict[str, float]:
@@ -132,6 +154,26 @@ def _top_growth(first: tracemalloc.Snapshot, last: tracemalloc.Snapshot, top: in
             f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  "
             f"{frame.filename}:{frame.lineno}"
         )
+
+
+TRIM_SECONDS = [0.0, 0]  # wall time spent in malloc_trim, and the number of trims
+
+
+def _time_trims() -> None:
+    """Count the trims and the time they take (wraps server.memory's malloc_trim)."""
+    inner = memory._trim
+    if inner is None:
+        return
+
+    def timed(pad: int) -> int:
+        t = time.perf_counter()
+        try:
+            return inner(pad)
+        finally:
+            TRIM_SECONDS[0] += time.perf_counter() - t
+            TRIM_SECONDS[1] += 1
+
+    memory._trim = timed
 
 
 def _stop_jobs(app: Any) -> None:
@@ -158,11 +200,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1750, help="sync passes (soak: ~1,750)")
     p.add_argument("--sample", type=int, default=125, help="rounds between two samples")
     p.add_argument("--devices", type=int, default=30)
-    p.add_argument("--page-every", type=int, default=9, help="rounds per workspace page")
+    p.add_argument("--page-every", type=int, default=9, help="rounds per workspace page (0: none)")
     p.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     p.add_argument("--grouping", choices=("background", "inline"), default="background")
     p.add_argument("--fixed", type=int, default=0, help="grow the data for N rounds, then stop")
     p.add_argument("--trace", action="store_true", help="tracemalloc (slower, more memory)")
+    p.add_argument("--no-trim", action="store_true", help="as before server/memory.py")
+    p.add_argument("--peaks", action="store_true", help="each request kind's peak, per sample")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--json-out", type=Path)
     p.add_argument("--make-photos", nargs=2, metavar=("DIR", "COUNT"), help=argparse.SUPPRESS)
@@ -188,6 +232,10 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, float]]:
         os.environ.update(env)
         from server.app import create_app
 
+        if args.no_trim:
+            memory._trim = None  # neither requests nor job ticks give freed memory back
+        _time_trims()
+
         app = create_app()
         probe = Probe(app, setup.tokens, photos, setup)
         started = time.monotonic()
@@ -195,10 +243,12 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, float]]:
         first: tracemalloc.Snapshot | None = None
         for i in range(1, args.rounds + 1):
             probe.sync_pass(i, grow=not args.fixed or i <= args.fixed)
-            if i % args.page_every == 0:
+            if args.page_every and i % args.page_every == 0:
                 probe.workspace_page()
             if i % args.sample == 0:
                 rows.append(_sample(i, started))
+                if args.peaks:
+                    rows[-1].update(probe.peaks(i))
                 if args.trace and first is None:
                     first = tracemalloc.take_snapshot()
         time.sleep(2)  # let the grouping thread finish its last pass
@@ -233,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{end['rss']:.1f} MiB at the end ({(end['rss'] / base['rss'] - 1) * 100:+.1f} % from "
         f"the first sample); high-water mark {end['hwm']:.1f} MiB"
     )
+    print(f"malloc_trim: {TRIM_SECONDS[1]} calls, {TRIM_SECONDS[0]:.2f} s in all")
     if args.json_out:
         args.json_out.write_text(json.dumps({"args": str(vars(args)), "rows": rows}, indent=1))
     return 0

@@ -16,6 +16,7 @@ import click
 from flask import Flask
 
 from server.extensions import db
+from server.memory import trim
 
 
 def process_owner() -> str:
@@ -165,5 +166,7 @@ class PeriodicJob:
                         db.session.remove()
             finally:
                 self._lock.release()
+            # A pass over a large window leaves its thread's arena full of free pages.
+            trim()
             if not self._wanted.is_set() or self.stopping.is_set():
                 return
