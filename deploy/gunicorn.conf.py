@@ -54,6 +54,15 @@ def post_worker_init(worker):
     gc.freeze()
 
 
+def post_request(worker, req, environ, resp):
+    """Give the C heap a large answer freed back to the system (server/memory.py)."""
+    # Without it a worker's RSS climbs with the largest page of the night so far, though
+    # its live objects stay flat (docs/benchmarks.md, the soak; server/memory.py).
+    from server.memory import trim
+
+    trim()
+
+
 def worker_exit(server, worker):
     """Stop the jobs, waiting for a send, a purge batch or a grouping pass in progress."""
     from server.alerts.worker import stop_in_worker as stop_alerts_in_worker

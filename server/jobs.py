@@ -17,6 +17,7 @@ import click
 from flask import Flask
 
 from server.extensions import db
+from server.memory import trim
 
 
 def process_owner() -> str:
@@ -179,5 +180,7 @@ class PeriodicJob:
                     self._not_before = max(started + self.pace, ended + (ended - started))
             finally:
                 self._lock.release()
+            # A pass over a large window leaves its thread's arena full of free pages.
+            trim()
             if not self._wanted.is_set() or self.stopping.is_set():
                 return
