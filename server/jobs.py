@@ -45,8 +45,7 @@ class PeriodicJob:
         With `wake_delay` (seconds) the job can also be woken: `wake()` runs a tick that
         delay later (wake-ups in between share it), besides the steady interval. With
         `pace` (seconds) a tick starts no sooner than `pace` after the previous one
-        started, nor sooner after it ended than it took: under a stream of wake-ups the
-        ticks take bigger batches and at most half of the process's time.
+        started: under a stream of wake-ups the ticks take bigger batches.
         """
         self.key = key  # app.extensions key, e.g. "digest_scheduler"
         self.job_id = key.removesuffix("_scheduler") + "-tick"
@@ -175,9 +174,7 @@ class PeriodicJob:
                         self.log.exception("%s tick failed", self.job_id)
                     finally:
                         db.session.remove()
-                if self.pace:
-                    ended = time.monotonic()
-                    self._not_before = max(started + self.pace, ended + (ended - started))
+                self._not_before = started + self.pace
             finally:
                 self._lock.release()
             # A pass over a large window leaves its thread's arena full of free pages.
