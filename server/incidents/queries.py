@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 
 from analysis.calendar import STOCKHOLM, days_window
 from server.categories import NOT_INCIDENTS
@@ -69,7 +69,8 @@ class IncidentFilter:
 class IncidentRow:
     """An incident with the reports it had in the window."""
 
-    incident: Incident
+    # A plain row of some Incident columns where the caller asked for only those.
+    incident: Incident | Row[Any]
     reports_in_window: int
     kinds: list[str] = field(default_factory=list)
 
@@ -142,17 +143,24 @@ SORT_COLUMNS = (
 
 
 def page_of_incidents(
-    scope: Scope | int, f: IncidentFilter, offset: int, size: int, limit: int = 500
+    scope: Scope | int,
+    f: IncidentFilter,
+    offset: int,
+    size: int,
+    limit: int = 500,
+    columns: Sequence[Any] = (),
 ) -> tuple[list[IncidentRow], int]:
     """Return `list_incidents(scope, f, limit)[offset:offset + size]` and how many passed.
 
-    The count is of every incident that passes the filter, before the limit.
+    The count is of every incident that passes the filter, before the limit. With
+    `columns`, each row's `incident` is a plain row of just those Incident columns
+    (attributes of the same names; no kinds unless `Incident.device_kinds` is one).
     """
     counts = incident_ids_in_window(scope, f.start, f.end)
     if not counts:
         return [], 0
-    columns = (*SORT_COLUMNS, Incident.device_kinds) if f.device_kinds else SORT_COLUMNS
-    keys: Sequence[Any] = db.session.execute(_filtered(select(*columns), scope, f, counts)).all()
+    sorting = (*SORT_COLUMNS, Incident.device_kinds) if f.device_kinds else SORT_COLUMNS
+    keys: Sequence[Any] = db.session.execute(_filtered(select(*sorting), scope, f, counts)).all()
     if f.device_kinds:
         wanted = set(f.device_kinds)
         keys = [k for k in keys if wanted & set(k.device_kinds or [])]
@@ -160,10 +168,16 @@ def page_of_incidents(
     chosen = [k.id for k in ordered[offset : min(offset + size, limit)]]
     if not chosen:
         return [], len(keys)
-    full = {i.id: i for i in db.session.scalars(select(Incident).where(Incident.id.in_(chosen)))}
+    wanted_rows = select(*columns) if columns else select(Incident)
+    fetched = db.session.execute(wanted_rows.where(Incident.id.in_(chosen)))
+    full = {i.id: i for i in (fetched.all() if columns else fetched.scalars())}
     # An incident merged away between the two queries is left out, not an error.
     rows = [
-        IncidentRow(incident=i, reports_in_window=counts[i.id], kinds=list(i.device_kinds or []))
+        IncidentRow(
+            incident=i,
+            reports_in_window=counts[i.id],
+            kinds=list(getattr(i, "device_kinds", None) or []),
+        )
         for i in (full.get(c) for c in chosen)
         if i is not None
     ]
