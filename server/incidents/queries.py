@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 
 from analysis.calendar import STOCKHOLM, days_window
 from server.categories import NOT_INCIDENTS
@@ -68,7 +69,8 @@ class IncidentFilter:
 class IncidentRow:
     """An incident with the reports it had in the window."""
 
-    incident: Incident
+    # A plain row of some Incident columns where the caller asked for only those.
+    incident: Incident | Row[Any]
     reports_in_window: int
     kinds: list[str] = field(default_factory=list)
 
@@ -93,12 +95,11 @@ def incident_ids_in_window(
     return Counter(r.incident_id for r in rows)
 
 
-def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> list[IncidentRow]:
-    """Return the visible incidents with reports in the window that pass the filter, sorted."""
-    counts = incident_ids_in_window(scope, f.start, f.end)
-    if not counts:
-        return []
-    query = select(Incident).where(visible_incidents(scope), Incident.id.in_(list(counts)))
+def _filtered(
+    query: Select[Any], scope: Scope | int, f: IncidentFilter, ids: Iterable[uuid.UUID]
+) -> Select[Any]:
+    """Add the filter's SQL conditions (all but the device kinds) to an incident query."""
+    query = query.where(visible_incidents(scope), Incident.id.in_(list(ids)))
     if f.categories:
         query = query.where(Incident.category_code.in_(f.categories))
     elif f.hide_calm:
@@ -109,9 +110,17 @@ def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> l
         query = query.where(Incident.status.in_(f.statuses))
     if f.responsible:
         query = query.where(Incident.responsible.in_(f.responsible))
+    return query
+
+
+def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> list[IncidentRow]:
+    """Return the visible incidents with reports in the window that pass the filter, sorted."""
+    counts = incident_ids_in_window(scope, f.start, f.end)
+    if not counts:
+        return []
     rows = [
         IncidentRow(incident=i, reports_in_window=counts[i.id], kinds=list(i.device_kinds or []))
-        for i in db.session.scalars(query)
+        for i in db.session.scalars(_filtered(select(Incident), scope, f, counts))
     ]
     if f.device_kinds:
         wanted = set(f.device_kinds)
@@ -119,26 +128,91 @@ def list_incidents(scope: Scope | int, f: IncidentFilter, limit: int = 500) -> l
     return sort_rows(rows, f.sort)[:limit]
 
 
-def sort_rows(rows: list[IncidentRow], sort: str) -> list[IncidentRow]:
-    """Sort incident rows; every order ends with the id, so equal rows keep a fixed order."""
-    keyed = {
-        "time": lambda r: (r.incident.first_at, str(r.incident.id)),
-        "-time": lambda r: (r.incident.first_at, str(r.incident.id)),
-        "reports": lambda r: (-r.incident.report_count, r.incident.first_at, str(r.incident.id)),
+# What the list's orders and its device-kind filter read: a page is chosen from these
+# columns alone, so only its own incidents are loaded in full (issue 14: a window of
+# 10,000 full rows left the allocator holding memory after every list page).
+SORT_COLUMNS = (
+    Incident.id,
+    Incident.first_at,
+    Incident.report_count,
+    Incident.status,
+    Incident.urgent,
+    Incident.max_severity,
+    Incident.category_code,
+)
+
+
+def page_of_incidents(
+    scope: Scope | int,
+    f: IncidentFilter,
+    offset: int,
+    size: int,
+    limit: int = 500,
+    columns: Sequence[Any] = (),
+) -> tuple[list[IncidentRow], int]:
+    """Return `list_incidents(scope, f, limit)[offset:offset + size]` and how many passed.
+
+    The count is of every incident that passes the filter, before the limit. With
+    `columns`, each row's `incident` is a plain row of just those Incident columns
+    (attributes of the same names; no kinds unless `Incident.device_kinds` is one).
+    """
+    counts = incident_ids_in_window(scope, f.start, f.end)
+    if not counts:
+        return [], 0
+    sorting = (*SORT_COLUMNS, Incident.device_kinds) if f.device_kinds else SORT_COLUMNS
+    keys: Sequence[Any] = db.session.execute(_filtered(select(*sorting), scope, f, counts)).all()
+    if f.device_kinds:
+        wanted = set(f.device_kinds)
+        keys = [k for k in keys if wanted & set(k.device_kinds or [])]
+    ordered = sorted(keys, key=sort_key(f.sort), reverse=f.sort == "-time")
+    chosen = [k.id for k in ordered[offset : min(offset + size, limit)]]
+    if not chosen:
+        return [], len(keys)
+    wanted_rows = select(*columns) if columns else select(Incident)
+    fetched = db.session.execute(wanted_rows.where(Incident.id.in_(chosen)))
+    full = {i.id: i for i in (fetched.all() if columns else fetched.scalars())}
+    # An incident merged away between the two queries is left out, not an error.
+    rows = [
+        IncidentRow(
+            incident=i,
+            reports_in_window=counts[i.id],
+            kinds=list(getattr(i, "device_kinds", None) or []),
+        )
+        for i in (full.get(c) for c in chosen)
+        if i is not None
+    ]
+    return rows, len(keys)
+
+
+def sort_key(sort: str) -> Callable[[Any], tuple[Any, ...]]:
+    """Return the key of an order, for an Incident or a row with the same attribute names.
+
+    Every order ends with the id, so equal incidents keep a fixed order; "-time" is "time"
+    reversed (the caller passes reverse=True).
+    """
+    keyed: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+        "time": lambda i: (i.first_at, str(i.id)),
+        "-time": lambda i: (i.first_at, str(i.id)),
+        "reports": lambda i: (-i.report_count, i.first_at, str(i.id)),
         # "Brådskande först" by what the list shows: open before closed (the status badge),
         # then "Brådskande" (the badge), then the severity (shown in words), then time.
-        "severity": lambda r: (
-            r.incident.status in CLOSED_STATUSES,
-            not r.incident.urgent,
-            -(r.incident.max_severity or 0),
-            r.incident.first_at,
-            str(r.incident.id),
+        "severity": lambda i: (
+            i.status in CLOSED_STATUSES,
+            not i.urgent,
+            -(i.max_severity or 0),
+            i.first_at,
+            str(i.id),
         ),
-        "category": lambda r: (r.incident.category_code, r.incident.first_at, str(r.incident.id)),
-        "status": lambda r: (r.incident.status, r.incident.first_at, str(r.incident.id)),
+        "category": lambda i: (i.category_code, i.first_at, str(i.id)),
+        "status": lambda i: (i.status, i.first_at, str(i.id)),
     }
-    key = keyed.get(sort, keyed["-time"])
-    return sorted(rows, key=key, reverse=sort == "-time")
+    return keyed.get(sort, keyed["-time"])
+
+
+def sort_rows(rows: list[IncidentRow], sort: str) -> list[IncidentRow]:
+    """Sort incident rows; every order ends with the id, so equal rows keep a fixed order."""
+    key = sort_key(sort)
+    return sorted(rows, key=lambda r: key(r.incident), reverse=sort == "-time")
 
 
 def reports_in_window(

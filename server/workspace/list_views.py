@@ -91,12 +91,13 @@ def incident_list() -> Response | str:
     scope = current_scope()
     parsed = parse_filter(request.args, scope, utcnow())
     # Calm rounds are presence, shown on the night view; a category filter can ask for them.
-    found = queries.list_incidents(
-        scope, replace(parsed.filter, hide_calm=True), limit=MAX_ROWS + 1
+    # A page past the end starts past the list's end (or its limit): it comes back empty.
+    offset = (number - 1) * PAGE_SIZE
+    shown, found = queries.page_of_incidents(
+        scope, replace(parsed.filter, hide_calm=True), offset, PAGE_SIZE, limit=MAX_ROWS
     )
-    paging = Paging(number, PAGE_SIZE, min(len(found), MAX_ROWS))
+    paging = Paging(number, PAGE_SIZE, min(found, MAX_ROWS))
     areas = scope_area_names(scope, labelled=False)
-    shown = found[paging.offset : paging.offset + PAGE_SIZE] if not paging.beyond else []
     html = render_template(
         "workspace/incidents.html",
         rows=[row_view(r, areas) for r in shown],
@@ -107,7 +108,7 @@ def incident_list() -> Response | str:
             "next": page_url(parsed.query, number + 1),
             "last": page_url(parsed.query, paging.pages),
         },
-        truncated=len(found) > MAX_ROWS,
+        truncated=found > MAX_ROWS,
         calm_hidden=not parsed.filter.categories,
         limit=MAX_ROWS,
         window_start=parsed.filter.start,

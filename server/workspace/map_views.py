@@ -37,6 +37,7 @@ from analysis.places import RecurringPlace
 from server.geography import service as geography
 from server.geography.models import NamedPlace
 from server.incidents import queries
+from server.incidents.models import Incident
 from server.sharing.rules import Scope
 from server.workspace import bp
 from server.workspace import labels as lb
@@ -55,6 +56,22 @@ from sync.clock import utcnow
 
 MAP_LIMIT = 2000  # incidents on the map (the list under it says when there were more)
 PLACE_DAYS = geography.RECURRING_DAYS
+# What _incident_view reads of an incident.
+MAP_COLUMNS = (
+    Incident.id,
+    Incident.org_id,
+    Incident.first_at,
+    Incident.last_at,
+    Incident.category_code,
+    Incident.status,
+    Incident.area_id,
+    Incident.place,
+    Incident.summary,
+    Incident.report_count,
+    Incident.urgent,
+    Incident.lat,
+    Incident.lon,
+)
 
 # The only files served from node_modules: Leaflet's and the cluster plugin's dist files.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
@@ -117,16 +134,23 @@ def _map_data(scope: Scope) -> MapData:
     parsed = parse_filter(request.args, scope, now)
     # Incidents the scope sees at `reports` or more: a `counts` share adds no points.
     # Calm rounds are presence, shown on the night view; a category filter can ask for them.
-    rows = queries.list_incidents(
-        scope, replace(parsed.filter, hide_calm=True), limit=MAP_LIMIT + 1
+    # Plain rows of the columns the map shows: up to 2,000 full ORM objects per request
+    # left the allocator holding memory (issue 14).
+    rows, found = queries.page_of_incidents(
+        scope,
+        replace(parsed.filter, hide_calm=True),
+        0,
+        MAP_LIMIT,
+        limit=MAP_LIMIT,
+        columns=MAP_COLUMNS,
     )
     # Recurring places: the 28 days up to the window's end (never past now).
     recurring_end = min(parsed.filter.end, now)
     recurring = scoped_recurring(scope, recurring_end)
     return MapData(
         parsed=parsed,
-        rows=rows[:MAP_LIMIT],
-        truncated=len(rows) > MAP_LIMIT,
+        rows=rows,
+        truncated=found > MAP_LIMIT,
         recurring=recurring,
         recurring_end=recurring_end,
         areas=geography.list_areas(scope.viewer),
@@ -227,15 +251,12 @@ def map_data() -> Response:
     features: list[dict[str, Any]] = []
     free_text = reads_free_text()
     for row in data.rows:
+        # The view itself becomes the properties (no copy per incident).
         view = _incident_view(row, areas, free_text, scope)
-        lat, lon = view.pop("lat"), view.pop("lon")
+        geometry = _point(view.pop("lat"), view.pop("lon"))
+        view["kind"] = "incident"
         features.append(
-            {
-                "type": "Feature",
-                "id": view["id"],
-                "geometry": _point(lat, lon),
-                "properties": {"kind": "incident", **view},
-            }
+            {"type": "Feature", "id": view["id"], "geometry": geometry, "properties": view}
         )
     for view in recurring_views(scope, data.recurring):
         features.append(

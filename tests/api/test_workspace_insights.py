@@ -17,10 +17,10 @@ from analysis.calendar import STOCKHOLM
 from server.extensions import db
 from server.geography import service as geography
 from server.geography.models import NamedPlace
-from server.incidents import areas
+from server.incidents import areas, queries
 from server.incidents.models import Incident
 from server.reports.models import Report
-from server.workspace import trend_views
+from server.workspace import map_views, trend_views
 from tests.support import factories
 from tests.support.workspace import csrf_from, login, post, push
 
@@ -217,6 +217,46 @@ def test_map_data_is_geojson_of_the_own_organisation(app: Flask, orgs) -> None:
     )
     assert doc["properties"]["truncated"] is False
     assert SECRET_B not in text(resp)
+
+
+def _full_incidents(
+    scope: object,
+    f: queries.IncidentFilter,
+    offset: int,
+    size: int,
+    limit: int = 500,
+    columns: object = (),
+) -> tuple[list[queries.IncidentRow], int]:
+    """Give the map what it read before issue 14: full Incident objects, whatever columns."""
+    rows = queries.list_incidents(scope, f, limit=limit + 1)
+    return rows[:limit][offset : offset + size], len(rows)
+
+
+@pytest.mark.parametrize("query", ["", "?sort=severity", "?category=brand", "?from=2000-01-01"])
+def test_map_data_from_plain_rows_is_what_full_incidents_give(
+    app: Flask, orgs, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    loaded: list[object] = []
+
+    def count(target: Incident, _context: object) -> None:
+        loaded.append(target.id)
+
+    # Nothing left over from the pushes: every incident the request reads is built anew.
+    db.session.expunge_all()
+    event.listen(Incident, "load", count)
+    try:
+        light = client.get(DATA + query)
+    finally:
+        event.remove(Incident, "load", count)
+    assert light.status_code == 200
+    assert loaded == []  # plain rows, no ORM objects
+    monkeypatch.setattr(map_views.queries, "page_of_incidents", _full_incidents)
+    full = client.get(DATA + query)
+    assert full.status_code == 200
+    assert light.get_data() == full.get_data()
+    assert light.get_json()["features"]
 
 
 def test_map_filters_like_the_list(app: Flask, orgs) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event, select
 
+from server.extensions import db
+from server.incidents import queries
+from server.incidents.models import Incident
+from server.orgs.models import Organisation
 from tests.support import factories
 from tests.support.workspace import (  # noqa: F401  (cheap_hashing is a fixture)
     cheap_hashing,
@@ -106,3 +112,43 @@ def test_a_bad_page_number_is_a_400_not_a_500(client: FlaskClient, bad: str) -> 
     else:
         assert status == 400, bad
         assert "Sidnumret" in html
+
+
+def test_a_page_loads_only_its_own_incidents_in_full(client: FlaskClient) -> None:
+    loaded: list[str] = []
+
+    def count(target: Incident, _context: object) -> None:
+        loaded.append(str(target.id))
+
+    # Nothing left over from the pushes: every incident the request reads is built anew.
+    db.session.expunge_all()
+    event.listen(Incident, "load", count)
+    try:
+        status, html = _page(client, "sort=severity&page=2")
+    finally:
+        event.remove(Incident, "load", count)
+    assert status == 200
+    shown = ROW.findall(html)
+    assert len(shown) == LIGHTS + 3 - 50
+    assert sorted(loaded) == sorted(shown)
+
+
+@pytest.mark.parametrize("sort", queries.SORTS)
+@pytest.mark.parametrize("kinds", [(), ("vaktare",)])
+def test_a_page_is_the_same_slice_of_the_whole_list(
+    client: FlaskClient, sort: str, kinds: tuple[str, ...]
+) -> None:
+    org_id = db.session.scalar(select(Organisation.id).where(Organisation.name == "Mjölby kommun"))
+    now = datetime.now(UTC)
+    f = queries.IncidentFilter(
+        start=now - timedelta(days=2), end=now, sort=sort, device_kinds=kinds, hide_calm=True
+    )
+    whole = queries.list_incidents(org_id, f, limit=40)
+    assert len(whole) == 40
+    for offset, size in [(0, 50), (0, 7), (35, 7), (40, 7), (90, 50)]:
+        page, found = queries.page_of_incidents(org_id, f, offset, size, limit=40)
+        assert found == LIGHTS + 3
+        expected = whole[offset : offset + size]
+        assert [(r.incident.id, r.reports_in_window, r.kinds) for r in page] == [
+            (r.incident.id, r.reports_in_window, r.kinds) for r in expected
+        ]
