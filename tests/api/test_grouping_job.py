@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import select
@@ -75,6 +76,20 @@ def test_a_pushed_report_is_in_its_incident_moments_after_the_answer(app: Flask,
     assert app.extensions["grouping_scheduler"] is None
 
 
+def woken_job(tick: Callable[[threading.Event], object], pace: float = 0.0) -> PeriodicJob:
+    """Return a test job woken at once, whose interval (an hour) never ticks in a test."""
+    return PeriodicJob(
+        key="test_scheduler",
+        flag="TEST_JOB",
+        seconds=3600,
+        tick=tick,
+        owner=lambda: "test",
+        log=logging.getLogger("test"),
+        wake_delay=0.0,
+        pace=pace,
+    )
+
+
 def test_a_wake_up_during_a_periodic_tick_gets_a_tick_of_its_own(app: Flask):
     started = threading.Event()
     release = threading.Event()
@@ -86,15 +101,7 @@ def test_a_wake_up_during_a_periodic_tick_gets_a_tick_of_its_own(app: Flask):
             started.set()
             release.wait(WAIT)  # the periodic tick is busy while the wake-up arrives
 
-    job = PeriodicJob(
-        key="test_scheduler",
-        flag="TEST_JOB",
-        seconds=3600,
-        tick=tick,
-        owner=lambda: "test",
-        log=logging.getLogger("test"),
-        wake_delay=0.0,
-    )
+    job = woken_job(tick)
     job.start(app)  # the start wakes the job once
     periodic = threading.Thread(target=job._run_tick, args=[app], name="periodic")
     try:
@@ -126,16 +133,7 @@ def test_a_paced_job_under_a_stream_of_wake_ups_batches_them(app: Flask):
         starts.append(time.monotonic())
         time.sleep(0.02)  # a pass takes a little time
 
-    job = PeriodicJob(
-        key="test_scheduler",
-        flag="TEST_JOB",
-        seconds=3600,
-        tick=tick,
-        owner=lambda: "test",
-        log=logging.getLogger("test"),
-        wake_delay=0.0,
-        pace=0.2,
-    )
+    job = woken_job(tick, pace=0.2)
     job.start(app)
     try:
         until = time.monotonic() + 1.0
