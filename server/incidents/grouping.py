@@ -34,7 +34,9 @@ from server.incidents.summary import (
     absorb,
     refresh_incidents,
     refresh_loaded,
+    take_seed,
 )
+from server.incidents.twins import take_over
 from server.orgs.counter import lock_counter
 from server.reports.models import Report
 from sync.clock import utcnow
@@ -159,8 +161,8 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     # earliest pending one (phones syncing a shift late) a pending report that starts an
     # incident almost always has later reports to check, and the shortcut's anchor load
     # would be thrown away. Either path gives the same keys; this is cost only.
-    window, mapping, seeds = (
-        (None, None, None)
+    window, mapping, seeds, twins = (
+        (None, None, None, {})
         if old_of_touched or _later_grouped(org_id, categories, since + FAST_SLACK)
         else _fast(org_id, pending, since, categories, rules, closed)
     )
@@ -234,13 +236,21 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             set_committed_value(by_id[rid], "incident_id", key)
     # Incidents that only gained reports are updated from the newcomers alone, so a long
     # incident does not cost its whole membership on every push.
+    # A twin's re-key (server.incidents.twins) is a growth too: the members are the same,
+    # only the name may now come from the new seed.
+    renamed = {iid: by_id[uuid.UUID(mapping[str(seed)])] for iid, seed in twins.items()}
     growing = {
-        k: v for k, v in gained.items() if k not in lost and k not in created and k not in reseeded
+        k: v
+        for k, v in gained.items()
+        if k not in lost and k not in created and (k not in reseeded or k in renamed)
     }
     absorb(org_id, growing)
-    whole = _loaded_whole(window, set(reseeded) - lost)
+    take_seed(renamed)
+    whole = _loaded_whole(window, set(reseeded) - lost - set(renamed))
     refresh_loaded(org_id, whole)
-    result.removed = refresh_incidents(org_id, lost | set(created) | (set(reseeded) - set(whole)))
+    result.removed = refresh_incidents(
+        org_id, lost | set(created) | (set(reseeded) - set(whole) - set(renamed))
+    )
     return result
 
 
@@ -288,23 +298,45 @@ def _fast(
     categories: set[str],
     rules: Rules,
     closed: set[str],
-) -> tuple[list[Report] | None, dict[str, str] | None, dict[uuid.UUID, uuid.UUID] | None]:
+) -> tuple[
+    list[Report] | None,
+    dict[str, str] | None,
+    dict[uuid.UUID, uuid.UUID] | None,
+    dict[uuid.UUID, uuid.UUID],
+]:
     """Group only the pending reports against the open incidents' anchors, if that is exact.
 
     A pending report that joins an existing incident changes nothing for anyone else (only
     anchors decide later reports). One that starts a new incident could attract reports
     created after it, so the shortcut holds only if no grouped report of a reachable
-    category is that late; otherwise (None, None) sends the caller to the full regrouping.
+    category is that late, or if the earliest such report is the twin of an incident's
+    seed (`server.incidents.twins`): then it takes that incident over under its own key.
+    Otherwise (None, None, None, {}) sends the caller to the full regrouping. The last
+    item maps each incident taken over to its old seed.
     """
     until = max(r.created_at for r in pending)
     window = _with_anchors(pending, _anchors(org_id, since, until, categories, rules, pending))
     seeds = seeds_of(window)
     pinned = {str(r.id): str(seeds[r.incident_id]) for r in window if r.incident_id is not None}
     mapping = group_reports(_points(window), rules, pinned=pinned, closed=frozenset(closed))
-    starters = [r.created_at for r in pending if mapping[str(r.id)] == str(r.id)]
-    if starters and _later_grouped(org_id, categories, min(starters)):
-        return None, None, None
-    return window, mapping, seeds
+    starters = sorted(
+        (r for r in pending if mapping[str(r.id)] == str(r.id)),
+        key=lambda r: (r.created_at, str(r.id)),
+    )
+    twins: dict[uuid.UUID, uuid.UUID] = {}
+    if starters and _later_grouped(org_id, categories, starters[0].created_at):
+        # Only the earliest starter can be a twin here: any later one has grouped reports
+        # after it (at least the twin's incident), so the shortcut would not hold for it.
+        first = starters.pop(0)
+        old = take_over(org_id, first, window, seeds, rules, closed)
+        if old is None or (starters and _later_grouped(org_id, categories, starters[0].created_at)):
+            return None, None, None, {}
+        # The old seed joins the new one; every pending report already chose the new key
+        # over the old (the same rank, a smaller key), so only the old seed's entry moves.
+        new_key, old_key = str(first.id), str(old.id)
+        mapping = {rid: new_key if key == old_key else key for rid, key in mapping.items()}
+        twins[old.incident_id] = old.id  # type: ignore[index]
+    return window, mapping, seeds, twins
 
 
 def _closure(categories: set[str], rules: Rules) -> set[str]:

@@ -70,6 +70,29 @@ def absorb(org_id: int, gained: dict[uuid.UUID, list[Report]]) -> None:
         follow_status(org_id, incident, new)
 
 
+def take_seed(seeds: dict[uuid.UUID, Report]) -> None:
+    """Name incidents after their new seed, a twin of the old one (`analysis.twins`).
+
+    What `summarise` would give: in title order the new seed now comes first (the anchor),
+    then the old seed (the earliest of the rest, at the same second) and the others as
+    before, so each field the new seed has comes from it and the rest stay. Call after
+    `absorb` has counted the newcomers.
+    """
+    if not seeds:
+        return
+    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(list(seeds)))):
+        seed = seeds[incident.id]
+        incident.category_code = seed.category_code
+        if seed.lat is not None:
+            incident.lat, incident.lon, incident.area_id = seed.lat, seed.lon, seed.area_id
+        elif incident.lat is None:
+            incident.area_id = seed.area_id  # nobody has a position: the anchor's area
+        if seed.place_id is not None:
+            incident.place_id = seed.place_id
+        incident.place = seed.place or incident.place
+        incident.summary = (seed.description or "")[:SUMMARY_CHARS] or incident.summary
+
+
 def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:
     """Recompute the summaries of these incidents; drop the automatic ones left empty.
 

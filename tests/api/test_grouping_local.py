@@ -140,9 +140,9 @@ def _night(client, tag: int, specs: list[dict[str, Any]], rounds: list[tuple]) -
 
 
 @st.composite
-def nights(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple]]:
+def nights(draw: st.DrawFn, spec: Any = None) -> tuple[list[dict[str, Any]], list[tuple]]:
     """Draw reports and rounds: batches in a random arrival order, decisions between them."""
-    specs = draw(st.lists(_spec, min_size=2, max_size=16))
+    specs = draw(st.lists(_spec if spec is None else spec, min_size=2, max_size=16))
     arrival = draw(st.permutations(range(len(specs))))
     rounds = []
     start = 0

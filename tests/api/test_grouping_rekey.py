@@ -3,7 +3,8 @@
 A late report that sorts before an incident's seed (same second, lower id) becomes its
 new seed. The incident keeps its id and only its seed column changes: the pass writes a
 fixed number of rows whatever the incident's size, with a fixed number of statements, and
-loads each member once.
+loads each member once. When the new seed is the old one's twin (same time, category,
+position and place: `analysis.twins`), the pass loads no member at all.
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ def counting() -> Iterator[Counter[str]]:
         event.remove(Report, "load", loaded)
 
 
-def rekey_pass(client, size: int) -> Counter[str]:
+def rekey_pass(client, size: int, twin: bool = False) -> Counter[str]:
     """Build one incident of `size` reports, send a new seed, and count the pass."""
     dev = factories.make_device(factories.make_org())
     seed = with_id_prefix(fire(0), "8")
     push(client, dev, seed, *(with_id_prefix(fire(0), "9") for _ in range(size - 1)))
     queue.drain()
-    new_seed = with_id_prefix(fire(0), "0")
+    # Ten metres off, the new seed is no twin: every member is checked against it.
+    new_seed = with_id_prefix(fire(0, 0.0 if twin else 10.0), "0")
     push(client, dev, new_seed)
     db.session.expunge_all()  # the pass starts cold, as in a worker
     with counting() as stats:
@@ -92,6 +94,15 @@ def test_rekeying_an_incident_costs_linear_work_in_its_size(client, app):
     # Only the queue (a few rows) loads whole rows; the anchors, the window and the
     # summaries, which hold every member, leave the clocks out.
     assert {s["reads_with_clocks"] for s in stats.values()} == {1}, stats
+
+
+def test_a_twins_rekey_costs_the_same_whatever_the_size(client, app):
+    app.config["GROUPING"] = "background"
+    stats = {size: rekey_pass(client, size, twin=True) for size in SIZES}
+    # The same statements, rows written and rows loaded at every size: the incident is
+    # renamed, not regrouped. The rows loaded are the new seed and the old one.
+    assert len({tuple(sorted(s.items())) for s in stats.values()}) == 1, stats
+    assert stats[SIZES[0]]["reports_loaded"] == 2, stats
 
 
 def test_a_late_earlier_report_leaves_the_incident_its_id_and_history(client, app):

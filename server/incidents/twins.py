@@ -1,0 +1,146 @@
+"""Take the cheap re-key when a new report is its incident seed's twin (`analysis.twins`).
+
+A pass's shortcut (`grouping._fast`) groups the pending reports against the open incidents'
+anchors. A pending report that sorts before a seed it matches starts an incident of its
+own there, and the shortcut used to give up: the full path then regrouped the whole
+incident, every member checked against the new anchor. When the new report is the seed's
+twin, the grouping of everything is the stored one with the incident renamed, so the pass
+only hands the incident its new seed. This module gathers what `analysis.twins.twin_seed`
+needs from the database: the stored reports of that second between the two ids, whether
+pinned reports carry the seed's key, and whether the new id is a key already.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Set as AbstractSet
+
+from sqlalchemy import select
+
+from analysis.grouping import ReportPoint
+from analysis.grouping_rules import Rules
+from analysis.local_grouping import StoredReport
+from analysis.twins import is_twin, twin_seed
+from server.categories import CALM
+from server.extensions import db
+from server.incidents.models import Incident
+from server.reports.models import Report
+
+
+def take_over(
+    org_id: int,
+    new: Report,
+    window: list[Report],
+    seeds: dict[uuid.UUID, uuid.UUID],
+    rules: Rules,
+    closed: AbstractSet[str],
+) -> Report | None:
+    """Return the seed report whose incident the new report takes over by renaming, or None.
+
+    `window` holds the pass's rows (its pending reports and the anchors they reach), `seeds`
+    each loaded incident's key.
+    """
+    if new.category_code == CALM:
+        # A calm round never names an incident (server.incidents.title), so a calm seed's
+        # name would not simply pass to its twin; custom rules may let calm rounds group.
+        return None
+    point = _point(new)
+    candidates = [
+        r
+        for r in window
+        if r.incident_id is not None
+        and seeds.get(r.incident_id) == r.id
+        and is_twin(point, _point(r), rules)
+    ]
+    if not candidates:
+        return None
+    old = min(candidates, key=lambda r: str(r.id))
+    between = _between(org_id, new, old)
+    same_second = [StoredReport(_point(old), str(old.id), old.incident_pinned), *between]
+    key = twin_seed(
+        point, same_second, rules, closed, _pinned_key(old), _key_in_use(org_id, new.id)
+    )
+    return old if key == str(old.id) else None
+
+
+def _between(org_id: int, new: Report, old: Report) -> list[StoredReport]:
+    """Return the grouped reports of that second whose id or key lies between the two ids."""
+    low, high = new.id, old.id
+    # By id range alone, so the primary key's index serves it: the second itself may hold
+    # tens of thousands of reports (one scene), the id range almost none.
+    rows = db.session.execute(
+        select(
+            Report.id,
+            Report.org_id,
+            Report.created_at,
+            Report.category_code,
+            Report.lat,
+            Report.lon,
+            Report.place,
+            Report.incident_id,
+            Report.incident_pinned,
+        ).where(Report.id > low, Report.id < high)
+    ).all()
+    keyed = db.session.execute(
+        select(Incident.id, Incident.seed_id).where(
+            Incident.org_id == org_id, Incident.seed_id > low, Incident.seed_id < high
+        )
+    ).all()
+    seed_of = dict(keyed)
+    if seed_of:
+        rows += db.session.execute(
+            select(
+                Report.id,
+                Report.org_id,
+                Report.created_at,
+                Report.category_code,
+                Report.lat,
+                Report.lon,
+                Report.place,
+                Report.incident_id,
+                Report.incident_pinned,
+            ).where(Report.incident_id.in_(list(seed_of)), Report.created_at == new.created_at)
+        ).all()
+    found: dict[uuid.UUID, StoredReport] = {}
+    for row in rows:
+        if row.org_id != org_id or row.created_at != new.created_at or row.incident_id is None:
+            continue
+        seed = seed_of.get(row.incident_id) or _seed(row.incident_id)
+        point = ReportPoint(
+            str(row.id),
+            row.created_at,
+            row.category_code,
+            row.lat,
+            row.lon,
+            row.place or "",
+        )
+        found[row.id] = StoredReport(point, str(seed), row.incident_pinned)
+    return list(found.values())
+
+
+def _seed(incident_id: uuid.UUID) -> uuid.UUID:
+    """Return an incident's key."""
+    return db.session.scalars(select(Incident.seed_id).where(Incident.id == incident_id)).one()
+
+
+def _pinned_key(old: Report) -> set[str]:
+    """Return the old seed's key when a pinned report carries it (a coordinator's decision)."""
+    pinned = db.session.scalar(
+        select(Report.id)
+        .where(Report.incident_id == old.incident_id, Report.incident_pinned.is_(True))
+        .limit(1)
+    )
+    return set() if pinned is None else {str(old.id)}
+
+
+def _key_in_use(org_id: int, rid: uuid.UUID) -> set[str]:
+    """Return the new report's id when an incident is keyed by it already."""
+    used = db.session.scalar(
+        select(Incident.id).where(Incident.org_id == org_id, Incident.seed_id == rid).limit(1)
+    )
+    return set() if used is None else {str(rid)}
+
+
+def _point(r: Report) -> ReportPoint:
+    """Describe a report to the pure grouping."""
+    return ReportPoint(str(r.id), r.created_at, r.category_code, r.lat, r.lon, r.place or "")

@@ -1,0 +1,204 @@
+"""A new seed twin to the old one renames the incident: the same result as regrouping it.
+
+`server.incidents.twins` lets a pass's shortcut take over an incident when a late report
+sorts before the seed and matches it in everything the grouping reads. These tests run
+nights with many twins twice, with and without the takeover, and compare every report's
+incident; and they compare the renamed incident's summary with one computed afresh.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from server.extensions import db
+from server.incidents import grouping, queue, summary, twins
+from server.incidents.local import load_affected
+from server.incidents.models import Incident
+from server.reports.models import Report
+from tests.api.test_grouping_local import night, nights
+from tests.api.test_incidents import at, near, push
+from tests.support import factories
+
+# Few distinct values, so that many reports are twins of one another.
+_twin_spec = st.fixed_dictionaries(
+    {
+        "minutes": st.sampled_from([0, 0, 0, 4]),
+        "metres": st.sampled_from([0, 0, 0, 40]),
+        "category": st.sampled_from(["brand"] * 5 + ["samling", "lugnt"]),
+        "placed": st.sampled_from([True, True, False]),
+    }
+)
+
+_SUMMARY = (
+    "category_code",
+    "first_at",
+    "last_at",
+    "report_count",
+    "max_severity",
+    "urgent",
+    "lat",
+    "lon",
+    "area_id",
+    "place_id",
+    "place",
+    "summary",
+    "device_kinds",
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(drawn=nights(spec=_twin_spec))
+def test_a_night_with_twins_groups_as_without_the_takeover(client, app, monkeypatch, drawn):
+    specs, steps = drawn
+    app.config["GROUPING"] = "queue"
+    tag = uuid.uuid4().int % 2**40
+    taken: list[uuid.UUID] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Report | None:
+        old = twins.take_over(*args, **kwargs)
+        if old is not None:
+            taken.append(old.id)
+        return old
+
+    with monkeypatch.context() as patch:
+        patch.setattr(grouping, "take_over", spy)
+        renamed = night(client, tag, specs, steps)
+    event(f"takeovers: {min(len(taken), 3)}")
+    with monkeypatch.context() as patch:
+        patch.setattr(grouping, "take_over", lambda *args, **kwargs: None)
+        regrouped = night(client, tag + 1, specs, steps)
+    assert renamed == regrouped
+
+
+def late_twin_night(client, org, **twin: Any) -> tuple[uuid.UUID, dict[str, Any]]:
+    """Group a fire and its later reports, then send the seed's twin; return the incident."""
+    dev = factories.make_device(org)
+    seed = factories.report(
+        id="8" + str(uuid.uuid4())[1:],
+        category="brand",
+        created_at=at(0),
+        location=near(0),
+        place="Stationen",
+        description="Bilen brinner",
+        severity=2,
+    )
+    later = [
+        factories.report(
+            id="9" + str(uuid.uuid4())[1:],
+            category="brand",
+            created_at=at(minute),
+            location=near(20.0 * minute),
+            place="Stationsgatan",
+            description=f"Rök, {minute} minuter",
+            severity=1,
+        )
+        for minute in (0, 3, 8)
+    ]
+    push(client, dev, seed, *later)
+    queue.drain()
+    iid = db.session.get(Report, uuid.UUID(seed["id"])).incident_id
+    fields = {"category": "brand", "created_at": at(0), "location": near(0), "place": "stationen"}
+    new = factories.report(id="0" + str(uuid.uuid4())[1:], **{**fields, **twin})
+    push(client, factories.make_device(org), new)
+    return iid, new
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [{"description": "Två bilar brinner", "severity": 3}, {"description": "", "severity": None}],
+    ids=["with-text", "without-text"],
+)
+def test_the_renamed_incident_reads_as_if_summarised_afresh(client, app, org, twin):
+    app.config["GROUPING"] = "queue"
+    iid, new = late_twin_night(client, org, **twin)
+    db.session.expunge_all()
+    assert queue.drain().reseeded == 1
+    incident = db.session.get(Incident, iid)
+    assert incident.seed_id == uuid.UUID(new["id"])
+    kept = {name: getattr(incident, name) for name in _SUMMARY}
+    summary.refresh_incidents(org.id, {iid})
+    db.session.flush()
+    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+
+
+def test_a_twin_without_a_position_is_renamed_too(client, app, org, monkeypatch):
+    app.config["GROUPING"] = "queue"
+    dev = factories.make_device(org)
+    seed = factories.report(
+        id="8" + str(uuid.uuid4())[1:],
+        category="brand",
+        created_at=at(0),
+        location=None,
+        place="Torget",
+        description="Rök över torget",
+    )
+    member = factories.report(
+        id="9" + str(uuid.uuid4())[1:],
+        category="brand",
+        created_at=at(4),
+        location=None,
+        place="torget",
+        description="",
+    )
+    push(client, dev, seed, member)
+    queue.drain()
+    iid = db.session.get(Report, uuid.UUID(seed["id"])).incident_id
+    new = factories.report(
+        id="0" + str(uuid.uuid4())[1:],
+        category="brand",
+        created_at=at(0),
+        location=None,
+        place=" TORGET",
+        description="Brand på torget",
+    )
+    push(client, dev, new)
+    taken: list[uuid.UUID] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Report | None:
+        old = twins.take_over(*args, **kwargs)
+        taken.append(None if old is None else old.id)
+        return old
+
+    monkeypatch.setattr(grouping, "take_over", spy)
+    db.session.expunge_all()
+    assert queue.drain().reseeded == 1
+    assert taken == [uuid.UUID(seed["id"])]
+    incident = db.session.get(Incident, iid)
+    assert (incident.seed_id, incident.report_count) == (uuid.UUID(new["id"]), 3)
+    kept = {name: getattr(incident, name) for name in _SUMMARY}
+    summary.refresh_incidents(org.id, {iid})
+    db.session.flush()
+    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+    assert incident.summary == "Brand på torget"
+
+
+def test_a_pinned_member_sends_the_pass_the_long_way(client, app, org, monkeypatch):
+    # A coordinator placed a report in the incident: its key is a decision, not renamed.
+    app.config["GROUPING"] = "queue"
+    iid, _ = late_twin_night(client, org)
+    member = db.session.scalars(
+        select(Report).where(Report.incident_id == iid).order_by(Report.created_at.desc())
+    ).first()
+    member.incident_pinned = True
+    db.session.commit()
+    calls: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
+        calls.append(1)
+        return load_affected(*args, **kwargs)
+
+    monkeypatch.setattr(grouping, "load_affected", spy)
+    assert queue.drain().grouped == 1
+    assert calls == [1], "the pass took the long way"
+    db.session.expunge_all()
+    assert db.session.get(Report, member.id).incident_id == iid

@@ -1,0 +1,147 @@
+"""Tests for analysis.twins: a new report twin to a seed renames the incident, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+
+from analysis.grouping import ReportPoint, group_reports
+from analysis.grouping_rules import DEFAULT_RULES, Rules
+from analysis.local_grouping import StoredReport
+from analysis.twins import is_twin, twin_seed
+from tests.unit.test_grouping import rp, scenarios
+
+
+@st.composite
+def twin_passes(draw: st.DrawFn) -> tuple:
+    """Draw a stored grouping and a new report copied from a stored one with a smaller id.
+
+    The copy keeps time, category, position and place (so it is usually a twin); its id
+    sorts just before the original's or before every id, so reports may lie between.
+    """
+    reports, rules, pins, closed = draw(scenarios())
+    if not reports:
+        reports = [rp("b", 0), rp("c", 5, east=20.0)]
+    original = draw(st.sampled_from(reports))
+    taken = {r.id for r in reports}
+    choices = [i for i in ("0" + original.id, original.id[:-1], "!") if i and i not in taken]
+    new = replace(original, id=draw(st.sampled_from(choices)))
+    if draw(st.booleans()):
+        # The place text as typed differently: only its normalised form must match.
+        new = replace(new, place=new.place.upper() + " ")
+    return reports, new, rules, pins, closed
+
+
+def decide(reports, new, rules, pins: Mapping[str, str], closed) -> tuple[dict, str | None]:
+    """Return the stored keys and what `twin_seed` says about the new report."""
+    keys = group_reports(reports, rules, pins, closed)
+    stored = [StoredReport(r, keys[r.id], r.id in pins) for r in reports]
+    same = [s for s in stored if s.point.created_at == new.created_at]
+    elsewhere = {s.key for s in stored if s.point.created_at != new.created_at}
+    return keys, twin_seed(new, same, rules, closed, set(pins.values()), elsewhere)
+
+
+@settings(max_examples=600, deadline=None)
+@given(twin_passes())
+def test_a_twin_seed_is_renamed_and_nothing_else_changes(scenario):
+    reports, new, rules, pins, closed = scenario
+    keys, key = decide(reports, new, rules, pins, closed)
+    if key is None:
+        return
+    expected = {rid: new.id if k == key else k for rid, k in keys.items()}
+    expected[new.id] = new.id
+    assert group_reports([*reports, new], rules, pins, closed) == expected
+
+
+def accepted(scenario: tuple) -> bool:
+    """Tell whether `twin_seed` takes the shortcut on a scenario with other reports about."""
+    reports, new, rules, pins, closed = scenario
+    _, key = decide(reports, new, rules, pins, closed)
+    return key is not None and len(reports) >= 4
+
+
+def refused_with_a_twin(scenario: tuple) -> bool:
+    """Tell whether `twin_seed` refuses a real twin of a seed because of what lies around it."""
+    reports, new, rules, pins, closed = scenario
+    keys, key = decide(reports, new, rules, pins, closed)
+    seeds = [r for r in reports if keys[r.id] == r.id and is_twin(new, r, rules)]
+    return key is None and bool(seeds)
+
+
+_SEARCH = settings(max_examples=3000, database=None, phases=[Phase.generate])
+
+
+def test_the_generated_passes_take_the_shortcut_among_other_reports():
+    # Without accepted cases the property above would hold trivially.
+    assert accepted(find(twin_passes(), accepted, settings=_SEARCH))
+
+
+def test_the_generated_passes_also_refuse_real_twins():
+    assert refused_with_a_twin(find(twin_passes(), refused_with_a_twin, settings=_SEARCH))
+
+
+# --- worked examples --------------------------------------------------------------------
+
+
+def stored(points: list[ReportPoint], rules: Rules = DEFAULT_RULES) -> list[StoredReport]:
+    """Return reports with the keys their grouping gives, none pinned."""
+    keys = group_reports(points, rules)
+    return [StoredReport(p, keys[p.id]) for p in points]
+
+
+def test_the_benchmarks_rekey_is_a_rename():
+    # Every report at one place and second: the seed is the smallest id.
+    scene = stored([rp("m", 0), rp("n", 0), rp("o", 0)])
+    assert twin_seed(rp("k", 0), scene, DEFAULT_RULES, set(), set(), set()) == "m"
+
+
+def test_a_report_between_the_two_ids_refuses_it():
+    # "l" sits between "k" and "m" at the same second, in an incident of its own
+    # (a different category), so the order around it could change.
+    scene = stored([rp("l", 0, "trafik"), rp("m", 0), rp("n", 0)])
+    assert twin_seed(rp("k", 0), scene, DEFAULT_RULES, set(), set(), set()) is None
+
+
+def test_a_key_between_the_two_ids_at_that_second_refuses_it():
+    # "z" at the same second belongs to the incident keyed "l", anchored at an earlier
+    # report; "l" lies between "k" and "m", so a tie between anchors could flip.
+    scene = [StoredReport(rp("m", 0), "m"), StoredReport(rp("z", 0, east=40.0), "l")]
+    assert twin_seed(rp("k", 0), scene, DEFAULT_RULES, set(), set(), set()) is None
+
+
+def test_anything_else_that_differs_refuses_it():
+    scene = stored([rp("m", 0, place="Torget")])
+    rules, none = DEFAULT_RULES, set()
+    assert twin_seed(rp("k", 0, place=" torget"), scene, rules, none, none, none) == "m"
+    for other in (
+        rp("k", 1, place="Torget"),  # another minute
+        rp("k", 0, "skadegorelse", place="Torget"),  # another category
+        rp("k", 0, east=1.0, place="Torget"),  # another position
+        rp("k", 0, place="Stortorget"),  # another place
+        rp("n", 0, place="Torget"),  # sorts after the seed
+    ):
+        assert twin_seed(other, scene, rules, none, none, none) is None
+
+
+def test_a_pinned_closed_or_moved_seed_refuses_it():
+    seed, new, none = rp("m", 0), rp("k", 0), set()
+    rules = DEFAULT_RULES
+    assert twin_seed(new, [StoredReport(seed, "m", pinned=True)], rules, none, none, none) is None
+    assert twin_seed(new, [StoredReport(seed, "m")], rules, {"m"}, none, none) is None
+    assert twin_seed(new, [StoredReport(seed, "m")], rules, none, {"m"}, none) is None
+    assert twin_seed(new, [StoredReport(seed, "a")], rules, none, none, none) is None
+    assert twin_seed(new, [StoredReport(seed, "m")], rules, none, none, {"k"}) is None
+
+
+def test_a_category_that_never_groups_refuses_it():
+    scene = stored([rp("m", 0, "lugnt")])
+    assert twin_seed(rp("k", 0, "lugnt"), scene, DEFAULT_RULES, set(), set(), set()) is None
+
+
+def test_twins_without_a_position_or_a_place_refuse_it():
+    # Neither can reach the other, so the old seed keeps its own incident.
+    scene = stored([rp("m", 0, east=None)])
+    assert twin_seed(rp("k", 0, east=None), scene, DEFAULT_RULES, set(), set(), set()) is None
