@@ -127,7 +127,8 @@ def _pinned_key(old: Report) -> set[str]:
     """Return the old seed's key when a pinned report carries it (a coordinator's decision)."""
     pinned = db.session.scalar(
         select(Report.id)
-        .where(Report.incident_id == old.incident_id, Report.incident_pinned.is_(True))
+        # `== True`, not `is_(True)`: it renders as the partial index's own condition.
+        .where(Report.incident_id == old.incident_id, Report.incident_pinned == True)  # noqa: E712
         .limit(1)
     )
     return set() if pinned is None else {str(old.id)}

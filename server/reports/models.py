@@ -89,6 +89,13 @@ class Report(db.Model):
             sqlite_where=text("incident_id IS NULL"),
             postgresql_where=text("incident_id IS NULL"),
         ),
+        # The reports a coordinator placed: the grouping asks whether an incident has one.
+        Index(
+            "ix_reports_pinned",
+            "incident_id",
+            sqlite_where=text("incident_pinned = 1"),
+            postgresql_where=text("incident_pinned"),
+        ),
     )
 
 
