@@ -31,6 +31,7 @@ from server.incidents.keys import incidents_for, seeds_of
 from server.incidents.local import load_affected
 from server.incidents.models import CLOSED_STATUSES, Incident, IncidentEvent
 from server.incidents.summary import (
+    UNUSED_BY_GROUPING,
     absorb,
     refresh_incidents,
     refresh_loaded,
@@ -116,7 +117,11 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     # The queue, read once: everything below is derived from these rows.
     pending = list(
         db.session.scalars(
-            select(Report).where(Report.org_id == org_id, Report.incident_id.is_(None))
+            select(Report)
+            .where(Report.org_id == org_id, Report.incident_id.is_(None))
+            # A busy pass reads a thousand queued rows; their merge clocks and photo lists
+            # (JSON) were a tenth of its time and nothing here reads them.
+            .options(*UNUSED_BY_GROUPING)
         )
     )
     if not pending:
