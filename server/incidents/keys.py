@@ -12,22 +12,18 @@ import uuid
 from sqlalchemy import select
 
 from server.extensions import db
+from server.incidents.chunks import in_chunks
 from server.incidents.models import Incident
 from server.reports.models import Report
-
-# Ids per IN list (bounded: SQLite limits the parameters of one statement).
-_IN_CHUNK = 500
 
 
 def seeds_of(window: list[Report]) -> dict[uuid.UUID, uuid.UUID]:
     """Return the seed (grouping key) of every incident the window's reports are in."""
     ids = list({r.incident_id for r in window if r.incident_id is not None})
     seeds: dict[uuid.UUID, uuid.UUID] = {}
-    for first in range(0, len(ids), _IN_CHUNK):
+    for chunk in in_chunks(ids):
         rows = db.session.execute(
-            select(Incident.id, Incident.seed_id).where(
-                Incident.id.in_(ids[first : first + _IN_CHUNK])
-            )
+            select(Incident.id, Incident.seed_id).where(Incident.id.in_(chunk))
         )
         seeds.update((iid, seed) for iid, seed in rows)
     return seeds
@@ -50,10 +46,10 @@ def incidents_for(
     keys = set(mapping.values())
     by_seed = {str(seed): iid for iid, seed in seeds.items()}
     unknown = [uuid.UUID(k) for k in keys - set(by_seed)]
-    for first in range(0, len(unknown), _IN_CHUNK):
+    for chunk in in_chunks(unknown):
         for iid, seed in db.session.execute(
             select(Incident.id, Incident.seed_id).where(
-                Incident.org_id == org_id, Incident.seed_id.in_(unknown[first : first + _IN_CHUNK])
+                Incident.org_id == org_id, Incident.seed_id.in_(chunk)
             )
         ):
             by_seed[str(seed)] = iid

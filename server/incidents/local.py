@@ -23,12 +23,10 @@ from analysis.grouping_rules import Rules
 from analysis.local_grouping import StoredReport, affected
 from server.extensions import db
 from server.incidents.anchors import anchor_ids, with_anchors
+from server.incidents.chunks import in_chunks
 from server.incidents.models import Incident
 from server.incidents.summary import UNUSED_BY_GROUPING
 from server.reports.models import Report
-
-# Ids per IN list (bounded: SQLite limits the parameters of one statement).
-_IN_CHUNK = 500
 
 
 def load_affected(
@@ -60,18 +58,16 @@ def load_affected(
     ]
     ids = anchor_ids(org_id, since, since, categories, rules, window)
     before: list[_Light] = []
-    for first in range(0, len(ids), _IN_CHUNK):
-        before += _light(Report.id.in_(ids[first : first + _IN_CHUNK]))
+    for chunk in in_chunks(ids):
+        before += _light(Report.id.in_(chunk))
     unique = {r.id: r for r in [*window, *before]}
     stored = [_stored(r, since) for r in unique.values()]
     found = affected(stored, rules, {k.hex for k in extra_keys})
     wanted = [uuid.UUID(rid) for rid in found.regroup | found.keep]
     rows: list[Report] = []
-    for first in range(0, len(wanted), _IN_CHUNK):
+    for chunk in in_chunks(wanted):
         rows += db.session.scalars(
-            select(Report)
-            .where(Report.id.in_(wanted[first : first + _IN_CHUNK]))
-            .options(*UNUSED_BY_GROUPING)
+            select(Report).where(Report.id.in_(chunk)).options(*UNUSED_BY_GROUPING)
         )
     return with_anchors(rows, []), frozenset(uuid.UUID(rid) for rid in found.regroup)
 

@@ -7,6 +7,7 @@ organisation's checkpoint or round looks missing (404).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -103,17 +104,13 @@ def checkpoint_update(checkpoint_id: int) -> Response:
     with phase("read"):
         _own_checkpoint(checkpoint_id)
     form = checkpoint_form(request.form)
-    try:
-        plan = checkpoint_plan(form)
-        with phase("write"):
-            edit.update_checkpoint(current_user.org.id, checkpoint_id, plan)
-    except DomainError as exc:
-        form.error = t("rounds.form.error", reason=exc.message)
-        with phase("read"):
-            return _checkpoint_page(checkpoint_id, form, status=400)
-    audit("checkpoint.update", str(checkpoint_id))
-    message("rounds.checkpoint.saved")
-    return redirect(url_for("workspace.rounds_page"))
+    return _save(
+        "checkpoint",
+        checkpoint_id,
+        form,
+        lambda: edit.update_checkpoint(current_user.org.id, checkpoint_id, checkpoint_plan(form)),
+        _checkpoint_page,
+    )
 
 
 @bp.post(f"{CP}/active")
@@ -143,17 +140,13 @@ def round_update(round_id: int) -> Response:
         _own_round(round_id)
         ids = [c.id for c in _choices(round_id)]
     form = round_form(request.form, ids)
-    try:
-        plan = round_plan(form)
-        with phase("write"):
-            edit.update_round(current_user.org.id, round_id, plan)
-    except DomainError as exc:
-        form.error = t("rounds.form.error", reason=exc.message)
-        with phase("read"):
-            return _round_page(round_id, form, status=400)
-    audit("round.update", str(round_id))
-    message("rounds.round.saved")
-    return redirect(url_for("workspace.rounds_page"))
+    return _save(
+        "round",
+        round_id,
+        form,
+        lambda: edit.update_round(current_user.org.id, round_id, round_plan(form)),
+        _round_page,
+    )
 
 
 @bp.post(f"{RND}/active")
@@ -163,6 +156,27 @@ def round_active(round_id: int) -> Response:
     with phase("read"):
         _own_round(round_id)
     return _switch("round", round_id, edit.set_round_active)
+
+
+def _save(
+    kind: str,
+    item_id: int,
+    form: Any,
+    update: Callable[[], object],
+    page: Callable[..., Response],
+) -> Response:
+    """Apply a checkpoint's or round's edit form; a refused one is shown again, saying why."""
+    try:
+        # The plan is built inside `update`: a bad form raises DomainError before writing.
+        with phase("write"):
+            update()
+    except DomainError as exc:
+        form.error = t("rounds.form.error", reason=exc.message)
+        with phase("read"):
+            return page(item_id, form, status=400)
+    audit(f"{kind}.update", str(item_id))
+    message(f"rounds.{kind}.saved")
+    return redirect(url_for("workspace.rounds_page"))
 
 
 def _switch(kind: str, item_id: int, set_active: Callable[[int, int, bool], object]) -> Response:
