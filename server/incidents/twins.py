@@ -26,6 +26,19 @@ from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report
 
+# What the twin check reads of a report between the two ids.
+_COLUMNS = (
+    Report.id,
+    Report.org_id,
+    Report.created_at,
+    Report.category_code,
+    Report.lat,
+    Report.lon,
+    Report.place,
+    Report.incident_id,
+    Report.incident_pinned,
+)
+
 
 def take_over(
     org_id: int,
@@ -68,19 +81,7 @@ def _between(org_id: int, new: Report, old: Report) -> list[StoredReport]:
     low, high = new.id, old.id
     # By id range alone, so the primary key's index serves it: the second itself may hold
     # tens of thousands of reports (one scene), the id range almost none.
-    rows = db.session.execute(
-        select(
-            Report.id,
-            Report.org_id,
-            Report.created_at,
-            Report.category_code,
-            Report.lat,
-            Report.lon,
-            Report.place,
-            Report.incident_id,
-            Report.incident_pinned,
-        ).where(Report.id > low, Report.id < high)
-    ).all()
+    rows = db.session.execute(select(*_COLUMNS).where(Report.id > low, Report.id < high)).all()
     keyed = db.session.execute(
         select(Incident.id, Incident.seed_id).where(
             Incident.org_id == org_id, Incident.seed_id > low, Incident.seed_id < high
@@ -89,17 +90,9 @@ def _between(org_id: int, new: Report, old: Report) -> list[StoredReport]:
     seed_of = dict(keyed)
     if seed_of:
         rows += db.session.execute(
-            select(
-                Report.id,
-                Report.org_id,
-                Report.created_at,
-                Report.category_code,
-                Report.lat,
-                Report.lon,
-                Report.place,
-                Report.incident_id,
-                Report.incident_pinned,
-            ).where(Report.incident_id.in_(list(seed_of)), Report.created_at == new.created_at)
+            select(*_COLUMNS).where(
+                Report.incident_id.in_(list(seed_of)), Report.created_at == new.created_at
+            )
         ).all()
     found: dict[uuid.UUID, StoredReport] = {}
     for row in rows:
