@@ -131,36 +131,27 @@ def test_the_renamed_incident_reads_as_if_summarised_afresh(client, app, org, tw
     assert {name: getattr(incident, name) for name in _SUMMARY} == kept
 
 
+def on_the_square(prefix: str, minutes: float, place: str, text: str) -> dict[str, Any]:
+    """Return a fire report without a position, named by its place, with an id prefix."""
+    return factories.report(
+        id=prefix + str(uuid.uuid4())[1:],
+        category="brand",
+        created_at=at(minutes),
+        location=None,
+        place=place,
+        description=text,
+    )
+
+
 def test_a_twin_without_a_position_is_renamed_too(client, app, org, monkeypatch):
     app.config["GROUPING"] = "queue"
     dev = factories.make_device(org)
-    seed = factories.report(
-        id="8" + str(uuid.uuid4())[1:],
-        category="brand",
-        created_at=at(0),
-        location=None,
-        place="Torget",
-        description="Rök över torget",
-    )
-    member = factories.report(
-        id="9" + str(uuid.uuid4())[1:],
-        category="brand",
-        created_at=at(4),
-        location=None,
-        place="torget",
-        description="",
-    )
+    seed = on_the_square("8", 0, "Torget", "Rök över torget")
+    member = on_the_square("9", 4, "torget", "")
     push(client, dev, seed, member)
     queue.drain()
     iid = db.session.get(Report, uuid.UUID(seed["id"])).incident_id
-    new = factories.report(
-        id="0" + str(uuid.uuid4())[1:],
-        category="brand",
-        created_at=at(0),
-        location=None,
-        place=" TORGET",
-        description="Brand på torget",
-    )
+    new = on_the_square("0", 0, " TORGET", "Brand på torget")
     push(client, dev, new)
     taken: list[uuid.UUID] = []
 
