@@ -57,11 +57,10 @@ class GroupingResult:
     created: int = 0
     removed: int = 0
     reseeded: int = 0  # incidents kept under a new, earlier seed
-    queued: int = 0  # the queued reports the pass read
 
     def add(self, other: GroupingResult) -> None:
         """Count another pass's changes in this one."""
-        for name in ("grouped", "moved", "created", "removed", "reseeded", "queued"):
+        for name in ("grouped", "moved", "created", "removed", "reseeded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -94,14 +93,8 @@ def group_organisation(org_id: int) -> GroupingResult:
     return result
 
 
-def assign_pending(
-    org_id: int, touched: Iterable[uuid.UUID] = (), limit: int | None = None
-) -> GroupingResult:
-    """Group the organisation's ungrouped reports (and `touched` ones) into incidents.
-
-    With a `limit`, only that many of the queued reports: the others are left for the
-    next pass as if not pushed yet (the pass is exact for the reports it reads).
-    """
+def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingResult:
+    """Group the organisation's ungrouped reports (and `touched` ones) into incidents."""
     result = GroupingResult()
     touched = list(touched)
     old_of_touched: set[uuid.UUID] = set()
@@ -122,19 +115,15 @@ def assign_pending(
             .values(incident_id=None)
         )
     # The queue, read once: everything below is derived from these rows.
-    queue = (
-        select(Report)
-        .where(Report.org_id == org_id, Report.incident_id.is_(None))
-        # A busy pass reads a thousand queued rows; their merge clocks and photo lists
-        # (JSON) were a tenth of its time and nothing here reads them.
-        .options(*UNUSED_BY_GROUPING)
+    pending = list(
+        db.session.scalars(
+            select(Report)
+            .where(Report.org_id == org_id, Report.incident_id.is_(None))
+            # A busy pass reads a thousand queued rows; their merge clocks and photo lists
+            # (JSON) were a tenth of its time and nothing here reads them.
+            .options(*UNUSED_BY_GROUPING)
+        )
     )
-    if limit is not None:
-        # In the queue index's order (on SQLite the order of arrival), not by time: an
-        # ORDER BY created_at would read through the organisation's whole time index.
-        queue = queue.limit(limit)
-    pending = list(db.session.scalars(queue))
-    result.queued = len(pending)
     if not pending:
         result.removed = refresh_incidents(org_id, old_of_touched)
         return result

@@ -127,40 +127,6 @@ def test_an_organisation_whose_pass_fails_holds_up_no_other(client, wakes, monke
     assert queue.pending_orgs() == []
 
 
-def test_a_backlog_is_grouped_in_parts_of_its_own_transaction(client, wakes, monkeypatch):
-    # Two organisations with five and two queued reports, parts of two: the parts take
-    # turns, each in its own transaction, until both queues are empty.
-    monkeypatch.setattr(queue, "PASS_LIMIT", 2)
-    big_org, small_org = factories.make_org(), factories.make_org()
-    big, small = factories.make_device(big_org), factories.make_device(small_org)
-    reports = {big_org.id: [fire(i) for i in range(5)], small_org.id: [fire(0), fire(1)]}
-    push(client, big, *reports[big_org.id])
-    push(client, small, *reports[small_org.id])
-    parts: list[tuple[int, int]] = []
-    real = queue.assign_pending
-
-    def spy(org_id, *args, **kwargs):
-        result = real(org_id, *args, **kwargs)
-        parts.append((org_id, result.queued))
-        return result
-
-    monkeypatch.setattr(queue, "assign_pending", spy)
-    commits = []
-    monkeypatch.setattr(queue, "lock_grouping", lambda org_id: commits.append(org_id))
-    done = queue.drain()
-    first, second = sorted((big_org.id, small_org.id))
-    # Round one takes a part of each in turn; the small queue then needs one more (empty)
-    # part to show it is done, the big one two more.
-    assert parts[:2] == [(first, 2), (second, 2)]
-    assert sorted(n for org, n in parts if org == big_org.id) == [1, 2, 2]
-    assert sorted(n for org, n in parts if org == small_org.id) == [0, 2]
-    assert all(n <= 2 for _, n in parts) and len(commits) == len(parts)
-    assert (done.queued, done.grouped) == (7, 7)
-    assert queue.pending_orgs() == []
-    for r in reports[big_org.id]:
-        assert incident_of(r["id"]) == incident_of(reports[big_org.id][0]["id"])
-
-
 def test_a_stopping_process_leaves_the_rest_of_the_queue_to_the_next_pass(client, wakes):
     import threading
 
@@ -181,7 +147,6 @@ def test_the_queue_is_read_through_the_ungrouped_index(app, database_url):
     for sql in (
         "SELECT DISTINCT org_id FROM reports WHERE incident_id IS NULL",
         "SELECT id FROM reports WHERE org_id = 1 AND incident_id IS NULL",
-        "SELECT id FROM reports WHERE org_id = 1 AND incident_id IS NULL LIMIT 500",
     ):
         plan = " ".join(
             str(row[-1]) for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))
