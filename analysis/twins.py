@@ -13,8 +13,9 @@ Let p be a new report and s a stored report with:
 2. s anchors its own incident: its stored key is its id, it is not pinned, its key is not
    closed and no pinned report carries that key (so s started its incident: `best` found
    no anchor for it);
-3. no other stored report of that second has an id or a key strictly between ``p.id`` and
-   ``s.id``; and no stored report carries ``p.id`` as its key.
+3. no other stored report of that second has an id strictly between ``p.id`` and ``s.id``,
+   no pinned stored report of that second has a key strictly between them, and no stored
+   report carries ``p.id`` as its key.
 
 Then grouping the stored reports with p gives every stored report its stored key, except
 that the key s becomes p everywhere (s included), and p gets p. Proof, in canonical order
@@ -25,8 +26,11 @@ incident p. At s the only new anchor is p, which s reaches at distance 0 (or by 
 so s joins p; p stays the anchor (it is the key's report). From then on the incident p is
 anchored by p, which matches every report exactly as s did and ranks as s did, except its
 key: ``best`` ranks by (distance, the anchor's created_at, key), and the key decides only
-between anchors of the same second, where by rule 3 no key lies between p and s. So every
-choice is the same, with s renamed p. Expiry depends only on the anchor's time and
+between anchors of the same second, where no key lies between p and s. (An anchor is its
+key's own report, whose id is then the key, or its key's first member in canonical order;
+and a key's first member is its own report or pinned: an unpinned report joins only a key
+that has an anchor, a member, already. So rule 3 covers every anchor of that second.) So
+every choice is the same, with s renamed p. Expiry depends only on the anchor's time and
 category: the same.
 
 Pending reports other than p are left to the caller's usual checks; this module decides
@@ -69,8 +73,8 @@ def twin_seed(
     """Return the key the new report takes over by renaming, or None when it cannot.
 
     `same_second` holds the stored reports created at the new report's second: all of
-    them, or at least the candidate seeds and every report whose id or key lies between
-    the new id and a candidate's. `pinned_keys` holds the keys pinned reports carry (at
+    them, or at least the candidate seeds, every report whose id lies between the new id
+    and a candidate's, and every pinned one. `pinned_keys` holds the keys pinned reports carry (at
     least those of the candidates), `keys_elsewhere` the keys of stored reports outside
     `same_second` (at least the new id, if one carries it).
     """
@@ -96,6 +100,6 @@ def twin_seed(
     for s in reports:
         if s.point.created_at != new.created_at or s is old:
             continue
-        if new.id < s.point.id < key or (s.key is not None and new.id < s.key < key):
+        if new.id < s.point.id < key or (s.pinned and new.id < str(s.key) < key):
             return None
     return key

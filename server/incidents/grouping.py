@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from analysis.grouping import ReportPoint, group_reports
 from analysis.grouping_rules import DEFAULT_RULES, Rules, rules_from_json
+from server.categories import CALM
 from server.config import ConfigError
 from server.extensions import db
 from server.geography import locate
@@ -243,7 +244,7 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     # incident does not cost its whole membership on every push.
     # A twin's re-key (server.incidents.twins) is a growth too: the members are the same,
     # only the name may now come from the new seed.
-    renamed = {iid: by_id[uuid.UUID(mapping[str(seed)])] for iid, seed in twins.items()}
+    renamed = {iid: _head(by_id, mapping, seed, gained[iid]) for iid, seed in twins.items()}
     growing = {
         k: v
         for k, v in gained.items()
@@ -257,6 +258,23 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         org_id, lost | set(created) | (set(reseeded) - set(whole) - set(renamed))
     )
     return result
+
+
+def _head(
+    by_id: dict[uuid.UUID, Report], mapping: dict[str, str], old: uuid.UUID, gained: list[Report]
+) -> list[Report]:
+    """Return a renamed incident's first reports in title order: the new seed, then the
+    real newcomers of its second whose ids lie before the old seed's."""
+    seed = by_id[uuid.UUID(mapping[str(old)])]
+    between = [
+        r
+        for r in gained
+        if r is not seed
+        and r.created_at == seed.created_at
+        and str(r.id) < str(old)
+        and r.category_code != CALM
+    ]
+    return [seed, *sorted(between, key=lambda r: str(r.id))]
 
 
 def _loaded_whole(window: list[Report], ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Report]]:
@@ -330,8 +348,8 @@ def _fast(
     )
     twins: dict[uuid.UUID, uuid.UUID] = {}
     if starters and _later_grouped(org_id, categories, starters[0].created_at):
-        # Only the earliest starter can be a twin here: any later one has grouped reports
-        # after it (at least the twin's incident), so the shortcut would not hold for it.
+        # Only the earliest starter is tried as a twin; any other starter is checked for
+        # grouped reports after it as before, and with one the full path runs.
         first = starters.pop(0)
         old = take_over(org_id, first, window, seeds, rules, closed)
         if old is None or (starters and _later_grouped(org_id, categories, starters[0].created_at)):

@@ -70,27 +70,31 @@ def absorb(org_id: int, gained: dict[uuid.UUID, list[Report]]) -> None:
         follow_status(org_id, incident, new)
 
 
-def take_seed(seeds: dict[uuid.UUID, Report]) -> None:
+def take_seed(heads: dict[uuid.UUID, list[Report]]) -> None:
     """Name incidents after their new seed, a twin of the old one (`analysis.twins`).
 
     What `summarise` would give: in title order the new seed now comes first (the anchor),
-    then the old seed (the earliest of the rest, at the same second) and the others as
-    before, so each field the new seed has comes from it and the rest stay. Call after
-    `absorb` has counted the newcomers.
+    then the real reports of that second whose ids lie between the two seeds, then the old
+    seed and the rest as before. `heads` holds, per incident, those first reports in that
+    order (the new seed first); each field one of them has comes from the first that has
+    it, the others stay. Call after `absorb` has counted the newcomers.
     """
-    if not seeds:
+    if not heads:
         return
-    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(list(seeds)))):
-        seed = seeds[incident.id]
-        incident.category_code = seed.category_code
-        if seed.lat is not None:
-            incident.lat, incident.lon, incident.area_id = seed.lat, seed.lon, seed.area_id
+    for incident in db.session.scalars(select(Incident).where(Incident.id.in_(list(heads)))):
+        head = heads[incident.id]
+        incident.category_code = head[0].category_code
+        located = next((r for r in head if r.lat is not None), None)
+        if located is not None:
+            incident.lat, incident.lon, incident.area_id = located.lat, located.lon, located.area_id
         elif incident.lat is None:
-            incident.area_id = seed.area_id  # nobody has a position: the anchor's area
-        if seed.place_id is not None:
-            incident.place_id = seed.place_id
-        incident.place = seed.place or incident.place
-        incident.summary = (seed.description or "")[:SUMMARY_CHARS] or incident.summary
+            incident.area_id = head[0].area_id  # nobody has a position: the anchor's area
+        incident.place_id = next(
+            (r.place_id for r in head if r.place_id is not None), incident.place_id
+        )
+        incident.place = next((r.place for r in head if r.place), incident.place)
+        text = next((r.description for r in head if r.description), "")
+        incident.summary = text[:SUMMARY_CHARS] or incident.summary
 
 
 def refresh_incidents(org_id: int, incident_ids: set[uuid.UUID]) -> int:

@@ -6,8 +6,9 @@ own there, and the shortcut used to give up: the full path then regrouped the wh
 incident, every member checked against the new anchor. When the new report is the seed's
 twin, the grouping of everything is the stored one with the incident renamed, so the pass
 only hands the incident its new seed. This module gathers what `analysis.twins.twin_seed`
-needs from the database: the stored reports of that second between the two ids, whether
-pinned reports carry the seed's key, and whether the new id is a key already.
+needs from the database: the stored reports of that second between the two ids and the
+pinned ones, whether pinned reports carry the seed's key, and whether the new id is a key
+already.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Set as AbstractSet
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from analysis.grouping import ReportPoint
 from analysis.grouping_rules import Rules
@@ -26,10 +27,9 @@ from server.extensions import db
 from server.incidents.models import Incident
 from server.reports.models import Report
 
-# What the twin check reads of a report between the two ids.
+# What the twin check reads of a report around the two ids.
 _COLUMNS = (
     Report.id,
-    Report.org_id,
     Report.created_at,
     Report.category_code,
     Report.lat,
@@ -68,52 +68,41 @@ def take_over(
     if not candidates:
         return None
     old = min(candidates, key=lambda r: str(r.id))
-    between = _between(org_id, new, old)
-    same_second = [StoredReport(_point(old), str(old.id), old.incident_pinned), *between]
+    around = _around(org_id, new, old)
+    same_second = [StoredReport(_point(old), str(old.id), old.incident_pinned), *around]
     key = twin_seed(
         point, same_second, rules, closed, _pinned_key(old), _key_in_use(org_id, new.id)
     )
     return old if key == str(old.id) else None
 
 
-def _between(org_id: int, new: Report, old: Report) -> list[StoredReport]:
-    """Return the grouped reports of that second whose id or key lies between the two ids."""
-    low, high = new.id, old.id
-    # By id range alone, so the primary key's index serves it: the second itself may hold
-    # tens of thousands of reports (one scene), the id range almost none.
-    rows = db.session.execute(select(*_COLUMNS).where(Report.id > low, Report.id < high)).all()
-    keyed = db.session.execute(
-        select(Incident.id, Incident.seed_id).where(
-            Incident.org_id == org_id, Incident.seed_id > low, Incident.seed_id < high
+def _around(org_id: int, new: Report, old: Report) -> list[StoredReport]:
+    """Return the grouped reports of that second with an id between the two, or pinned.
+
+    What `twin_seed` needs: an unpinned report can anchor an incident only under its own
+    id as the key, so of the keys between the two ids only pinned reports' can matter.
+    One read through the organisation's time index: in the field a second holds a report
+    or two; the ingest benchmark's one scene holds tens of thousands.
+    """
+    rows = db.session.execute(
+        select(*_COLUMNS, Incident.seed_id)
+        .join(Incident, Incident.id == Report.incident_id)
+        .where(
+            Report.org_id == org_id,
+            Report.created_at == new.created_at,
+            or_(and_(Report.id > new.id, Report.id < old.id), Report.incident_pinned),
         )
     ).all()
-    seed_of = dict(keyed)
-    if seed_of:
-        rows += db.session.execute(
-            select(*_COLUMNS).where(
-                Report.incident_id.in_(list(seed_of)), Report.created_at == new.created_at
-            )
-        ).all()
-    found: dict[uuid.UUID, StoredReport] = {}
-    for row in rows:
-        if row.org_id != org_id or row.created_at != new.created_at or row.incident_id is None:
-            continue
-        seed = seed_of.get(row.incident_id) or _seed(row.incident_id)
-        point = ReportPoint(
-            str(row.id),
-            row.created_at,
-            row.category_code,
-            row.lat,
-            row.lon,
-            row.place or "",
+    return [
+        StoredReport(
+            ReportPoint(
+                str(row.id), row.created_at, row.category_code, row.lat, row.lon, row.place or ""
+            ),
+            str(row.seed_id),
+            row.incident_pinned,
         )
-        found[row.id] = StoredReport(point, str(seed), row.incident_pinned)
-    return list(found.values())
-
-
-def _seed(incident_id: uuid.UUID) -> uuid.UUID:
-    """Return an incident's key."""
-    return db.session.scalars(select(Incident.seed_id).where(Incident.id == incident_id)).one()
+        for row in rows
+    ]
 
 
 def _pinned_key(old: Report) -> set[str]:

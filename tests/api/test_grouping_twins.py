@@ -80,8 +80,10 @@ def test_a_night_with_twins_groups_as_without_the_takeover(client, app, monkeypa
     assert renamed == regrouped
 
 
-def late_twin_night(client, org, **twin: Any) -> tuple[uuid.UUID, dict[str, Any]]:
-    """Group a fire and its later reports, then send the seed's twin; return the incident."""
+def late_twin_night(
+    client, org, with_it: tuple[dict[str, Any], ...] = (), **twin: Any
+) -> tuple[uuid.UUID, dict[str, Any]]:
+    """Group a fire and its later reports, then send the seed's twin (and `with_it`)."""
     dev = factories.make_device(org)
     seed = factories.report(
         id="8" + str(uuid.uuid4())[1:],
@@ -109,7 +111,7 @@ def late_twin_night(client, org, **twin: Any) -> tuple[uuid.UUID, dict[str, Any]
     iid = db.session.get(Report, uuid.UUID(seed["id"])).incident_id
     fields = {"category": "brand", "created_at": at(0), "location": near(0), "place": "stationen"}
     new = factories.report(id="0" + str(uuid.uuid4())[1:], **{**fields, **twin})
-    push(client, factories.make_device(org), new)
+    push(client, factories.make_device(org), new, *with_it)
     return iid, new
 
 
@@ -125,6 +127,30 @@ def test_the_renamed_incident_reads_as_if_summarised_afresh(client, app, org, tw
     assert queue.drain().reseeded == 1
     incident = db.session.get(Incident, iid)
     assert incident.seed_id == uuid.UUID(new["id"])
+    kept = {name: getattr(incident, name) for name in _SUMMARY}
+    summary.refresh_incidents(org.id, {iid})
+    db.session.flush()
+    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+
+
+def test_a_newcomer_between_the_two_seeds_names_the_incident_after_the_new_one(client, app, org):
+    # Title order is the new seed, then this second's reports by id, then the old seed:
+    # the newcomer "5…" lies between "0…" and "8…" and has the first words.
+    app.config["GROUPING"] = "queue"
+    between = factories.report(
+        id="5" + str(uuid.uuid4())[1:],
+        category="brand",
+        created_at=at(0),
+        location=near(0),
+        place="Perrongen",
+        description="Bilen brinner fortfarande",
+    )
+    iid, new = late_twin_night(client, org, (between,), description="", place="stationen")
+    db.session.expunge_all()
+    assert queue.drain().reseeded == 1
+    incident = db.session.get(Incident, iid)
+    assert incident.seed_id == uuid.UUID(new["id"])
+    assert (incident.summary, incident.place) == ("Bilen brinner fortfarande", "stationen")
     kept = {name: getattr(incident, name) for name in _SUMMARY}
     summary.refresh_incidents(org.id, {iid})
     db.session.flush()

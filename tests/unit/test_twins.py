@@ -105,10 +105,11 @@ def test_a_report_between_the_two_ids_refuses_it():
     assert twin_seed(rp("k", 0), scene, DEFAULT_RULES, set(), set(), set()) is None
 
 
-def test_a_key_between_the_two_ids_at_that_second_refuses_it():
-    # "z" at the same second belongs to the incident keyed "l", anchored at an earlier
-    # report; "l" lies between "k" and "m", so a tie between anchors could flip.
-    scene = [StoredReport(rp("m", 0), "m"), StoredReport(rp("z", 0, east=40.0), "l")]
+def test_a_pinned_key_between_the_two_ids_at_that_second_refuses_it():
+    # A coordinator placed "z" of the same second in the incident keyed "l" (a split: the
+    # key names no report), so "z" anchors it; "l" lies between "k" and "m", and a tie
+    # between the two anchors could flip.
+    scene = [StoredReport(rp("m", 0), "m"), StoredReport(rp("z", 0, east=40.0), "l", True)]
     assert twin_seed(rp("k", 0), scene, DEFAULT_RULES, set(), set(), set()) is None
 
 
