@@ -6,20 +6,22 @@ new seed: the re-key. This script builds that incident in process (SQLite or Pos
 then at each size times two passes in the same run:
 
 - the baseline: a pass that only adds 50 reports to the incident (ids sorting last);
-- the re-key: a pass with one report whose id sorts before the seed's.
+- the re-key: a pass with one report whose id sorts before the seed's: the seed's twin
+  (renamed, `analysis.twins`), or with `--near` ten metres off (every member regrouped).
 
 Times are this process's CPU time (the pass runs in it, single-threaded), so a busy
 machine stretches them less than wall time; the database's fsyncs are not in them.
 
 It prints both, their ratio and what the re-key wrote. Run it on two commits to compare.
 
-    .venv/bin/python bench/rekey.py --sizes 5000,20000,40000 [--db postgres]
+    .venv/bin/python bench/rekey.py --sizes 5000,20000,40000 [--db postgres] [--near]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import pstats
 import statistics
 import sys
@@ -41,10 +43,14 @@ CHUNK = 500  # reports per push while building (the server's batch limit)
 REPEATS = 3  # passes of each kind per size; the median is printed
 
 
-def _report(created: str, prefix: str) -> dict[str, Any]:
+def _report(created: str, prefix: str, north_m: float = 0.0) -> dict[str, Any]:
     """Return one bench report whose id starts with `prefix` (where it sorts)."""
     rid = str(uuid.uuid4())
-    return {"id": prefix + rid[len(prefix) :], "created_at": created, **REPORT}
+    report = {"id": prefix + rid[len(prefix) :], "created_at": created, **REPORT}
+    if north_m:
+        where = REPORT["location"]
+        report["location"] = {**where, "lat": where["lat"] + north_m / 111_320}
+    return report
 
 
 @contextmanager
@@ -89,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5000,20000,40000")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--near",
+        action="store_true",
+        help="send each new seed 10 m off the scene: not the old seed's twin"
+        " (analysis.twins), so every member is regrouped",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of one more re-key at the end"
     )
@@ -138,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         push([_report(created, "8")])
         queue.drain()
         have = 1
+        # With --near each new seed stands 10 m from the one before (it alternates between
+        # two spots), so none is its predecessor's twin.
+        offsets = itertools.cycle([10.0, 0.0] if args.near else [0.0])
         prefixes = iter(f"{n:07x}" for n in range(0x7FFFFFF, 0, -0x1000))
         print(f"database: {args.db}; every pass is timed {REPEATS} times, median shown")
         print(
@@ -155,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 push([_report(created, "f") for _ in range(50)])
                 appends.append(timed_pass()[0])
                 have += 50
-                push([_report(created, next(prefixes))])
+                push([_report(created, next(prefixes), next(offsets))])
                 elapsed, stats = timed_pass()
                 rekeys.append(elapsed)
                 written.append(stats["rows_sent"])
@@ -167,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{max(written):>20} {max(statements):>10}"
             )
         if args.profile:
-            push([_report(created, next(prefixes))])
+            push([_report(created, next(prefixes), next(offsets))])
             db.session.expunge_all()
             prof = cProfile.Profile()
             prof.enable()
