@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -257,6 +258,60 @@ def test_map_data_from_plain_rows_is_what_full_incidents_give(
     assert full.status_code == 200
     assert light.get_data() == full.get_data()
     assert light.get_json()["features"]
+
+
+@pytest.mark.parametrize("query", ["", "?sort=severity", "?category=brand", "?from=2000-01-01"])
+def test_map_data_is_what_jsonify_writes_of_the_whole_document(
+    app: Flask, orgs, query: str
+) -> None:
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    body = client.get(DATA + query).get_data()
+    with app.app_context():
+        whole = app.json.response(json.loads(body)).get_data()
+    assert body == whole
+
+
+def test_map_data_in_debug_mode_is_still_what_jsonify_writes(
+    app: Flask, orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    monkeypatch.setattr(app, "debug", True)
+    body = client.get(DATA).get_data()
+    assert body.startswith(b'{\n  "features": [')  # jsonify's indented text
+    with app.app_context():
+        assert body == app.json.response(json.loads(body)).get_data()
+
+
+def test_map_data_encodes_each_incident_before_building_the_next(
+    app: Flask, orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 14: a document of 2,000 feature dicts held at once left pymalloc arenas behind.
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    views: list[str] = []
+    built: list[int] = []  # incident views built so far, at each feature's encoding
+    view_of = map_views._incident_view
+    dumps = app.json.dumps
+
+    def counted_view(*args: object, **kwargs: object) -> dict[str, object]:
+        view = view_of(*args, **kwargs)
+        views.append(view["id"])
+        return view
+
+    def counted_dumps(obj: object, **kwargs: object) -> str:
+        if isinstance(obj, dict) and obj.get("type") == "Feature":
+            built.append(len(views))
+        return dumps(obj, **kwargs)
+
+    monkeypatch.setattr(map_views, "_incident_view", counted_view)
+    monkeypatch.setattr(app.json, "dumps", counted_dumps)
+    resp = client.get(DATA)
+    assert resp.status_code == 200
+    assert len(views) >= 2
+    # The n-th encoding comes right after the n-th view: never two views alive at once.
+    assert built[: len(views)] == list(range(1, len(views) + 1))
 
 
 def test_map_filters_like_the_list(app: Flask, orgs) -> None:
