@@ -84,15 +84,19 @@ def incident_ids_in_window(
     or more (an incident may hold reports of related categories); which incidents may be
     seen is for the incident query to decide.
     """
+    # Counted by the database: one row per incident, not one per report of the window
+    # (the map's week is thousands of reports, each a row and a UUID per request; issue 14).
     rows = db.session.execute(
-        select(Report.incident_id).where(
+        select(Report.incident_id, func.count())
+        .where(
             visible_reports(scope, "reports"),
             Report.created_at >= start,
             Report.created_at < end,
             Report.incident_id.is_not(None),
         )
+        .group_by(Report.incident_id)
     )
-    return Counter(r.incident_id for r in rows)
+    return Counter({incident_id: int(n) for incident_id, n in rows})
 
 
 def _filtered(
