@@ -120,7 +120,7 @@ class MapData:
     """Everything the map and the list under it show."""
 
     parsed: ParsedFilter
-    rows: list[queries.IncidentRow]
+    rows: Iterator[queries.IncidentRow]  # read as they are taken, once
     truncated: bool
     recurring: list[RecurringPlace]
     recurring_end: datetime
@@ -136,7 +136,8 @@ def _map_data(scope: Scope) -> MapData:
     # Calm rounds are presence, shown on the night view; a category filter can ask for them.
     # Plain rows of the columns the map shows: up to 2,000 full ORM objects per request
     # left the allocator holding memory (issue 14).
-    rows, found = queries.page_of_incidents(
+    # Read lazily: the data writes each feature out before the next chunk of rows is read.
+    rows, found = queries.lazy_page_of_incidents(
         scope,
         replace(parsed.filter, hide_calm=True),
         0,
