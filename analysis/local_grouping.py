@@ -86,7 +86,8 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+# Slots, no dict per instance: one per report of a grouping pass's window (issue 14).
+@dataclass(frozen=True, slots=True)
 class StoredReport:
     """Hold one report of the pass: its point, stored key (None: waiting) and pin."""
 

@@ -11,6 +11,8 @@ from server.errors import ApiError
 
 # Served photos may never run anything, even if a browser were tricked into rendering one.
 PHOTO_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+# Bytes a body is read in at a time: a phone's photo is a few hundred kB.
+_PIECE = 256 * 1024
 
 
 def read_body(limit: int, what: str) -> bytes:
@@ -23,10 +25,20 @@ def read_body(limit: int, what: str) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise _too_large(limit, what)
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
+    # In pieces: `stream.read(n)` zero-fills a buffer of n bytes before reading into it, so
+    # one read of `limit + 1` wrote the whole limit on every request (15 MiB for a photo of
+    # 100 kB, 5 MiB for a push of two reports; issue 14).
+    pieces: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = request.stream.read(min(_PIECE, limit + 1 - size))
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    if size > limit:
         raise _too_large(limit, what)
-    return data
+    return b"".join(pieces)
 
 
 def _too_large(limit: int, what: str) -> ApiError:

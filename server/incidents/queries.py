@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +27,9 @@ from server.sharing.scope import visible
 # The area key of reports outside every area (area ids start at 1).
 NO_AREA = 0
 SORTS = ("time", "-time", "reports", "severity", "category", "status")
+# Incidents per query when a page is read lazily (`lazy_page_of_incidents`); also the size
+# of one IN list, which SQLite bounds.
+PAGE_CHUNK = 500
 
 
 def as_scope(scope: Scope | int) -> Scope:
@@ -84,15 +87,19 @@ def incident_ids_in_window(
     or more (an incident may hold reports of related categories); which incidents may be
     seen is for the incident query to decide.
     """
+    # Counted by the database: one row per incident, not one per report of the window
+    # (the map's week is thousands of reports, each a row and a UUID per request; issue 14).
     rows = db.session.execute(
-        select(Report.incident_id).where(
+        select(Report.incident_id, func.count())
+        .where(
             visible_reports(scope, "reports"),
             Report.created_at >= start,
             Report.created_at < end,
             Report.incident_id.is_not(None),
         )
+        .group_by(Report.incident_id)
     )
-    return Counter(r.incident_id for r in rows)
+    return Counter({incident_id: int(n) for incident_id, n in rows})
 
 
 def _filtered(
@@ -156,32 +163,56 @@ def page_of_incidents(
     `columns`, each row's `incident` is a plain row of just those Incident columns
     (attributes of the same names; no kinds unless `Incident.device_kinds` is one).
     """
+    rows, found = lazy_page_of_incidents(scope, f, offset, size, limit, columns)
+    return list(rows), found
+
+
+def lazy_page_of_incidents(
+    scope: Scope | int,
+    f: IncidentFilter,
+    offset: int,
+    size: int,
+    limit: int = 500,
+    columns: Sequence[Any] = (),
+    chunk: int = PAGE_CHUNK,
+) -> tuple[Iterator[IncidentRow], int]:
+    """Return `page_of_incidents`'s rows as an iterator that loads them `chunk` at a time.
+
+    The page is chosen at once (the count is known), its rows are read only as the caller
+    takes them: a caller that writes each row out before taking the next holds one chunk
+    of rows, not the map's 2,000 (issue 14).
+    """
     counts = incident_ids_in_window(scope, f.start, f.end)
     if not counts:
-        return [], 0
+        return iter(()), 0
     sorting = (*SORT_COLUMNS, Incident.device_kinds) if f.device_kinds else SORT_COLUMNS
     keys: Sequence[Any] = db.session.execute(_filtered(select(*sorting), scope, f, counts)).all()
     if f.device_kinds:
         wanted = set(f.device_kinds)
         keys = [k for k in keys if wanted & set(k.device_kinds or [])]
+    found = len(keys)
     ordered = sorted(keys, key=sort_key(f.sort), reverse=f.sort == "-time")
     chosen = [k.id for k in ordered[offset : min(offset + size, limit)]]
-    if not chosen:
-        return [], len(keys)
-    wanted_rows = select(*columns) if columns else select(Incident)
-    fetched = db.session.execute(wanted_rows.where(Incident.id.in_(chosen)))
-    full = {i.id: i for i in (fetched.all() if columns else fetched.scalars())}
-    # An incident merged away between the two queries is left out, not an error.
-    rows = [
-        IncidentRow(
-            incident=i,
-            reports_in_window=counts[i.id],
-            kinds=list(getattr(i, "device_kinds", None) or []),
-        )
-        for i in (full.get(c) for c in chosen)
-        if i is not None
-    ]
-    return rows, len(keys)
+    return _rows_of(chosen, counts, columns, chunk), found
+
+
+def _rows_of(
+    chosen: list[uuid.UUID], counts: Counter[uuid.UUID], columns: Sequence[Any], chunk: int
+) -> Iterator[IncidentRow]:
+    """Yield the chosen incidents' rows in order, reading them `chunk` at a time."""
+    for first in range(0, len(chosen), chunk):
+        ids = chosen[first : first + chunk]
+        wanted_rows = select(*columns) if columns else select(Incident)
+        fetched = db.session.execute(wanted_rows.where(Incident.id.in_(ids)))
+        full = {i.id: i for i in (fetched.all() if columns else fetched.scalars())}
+        # An incident merged away between the two queries is left out, not an error.
+        for i in (full.get(c) for c in ids):
+            if i is not None:
+                yield IncidentRow(
+                    incident=i,
+                    reports_in_window=counts[i.id],
+                    kinds=list(getattr(i, "device_kinds", None) or []),
+                )
 
 
 def sort_key(sort: str) -> Callable[[Any], tuple[Any, ...]]:

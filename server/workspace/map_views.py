@@ -15,7 +15,7 @@ points. Named places and area outlines are the organisation's own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    jsonify,
     render_template,
     request,
     send_file,
@@ -43,6 +42,7 @@ from server.workspace import bp
 from server.workspace import labels as lb
 from server.workspace.auth import reads_free_text
 from server.workspace.filters import ParsedFilter, filter_options, parse_filter
+from server.workspace.geojson import feature_collection
 from server.workspace.hooks import audit, localtime
 from server.workspace.i18n import t
 from server.workspace.insight_format import (
@@ -120,7 +120,7 @@ class MapData:
     """Everything the map and the list under it show."""
 
     parsed: ParsedFilter
-    rows: list[queries.IncidentRow]
+    rows: Iterator[queries.IncidentRow]  # read as they are taken, once
     truncated: bool
     recurring: list[RecurringPlace]
     recurring_end: datetime
@@ -136,7 +136,8 @@ def _map_data(scope: Scope) -> MapData:
     # Calm rounds are presence, shown on the night view; a category filter can ask for them.
     # Plain rows of the columns the map shows: up to 2,000 full ORM objects per request
     # left the allocator holding memory (issue 14).
-    rows, found = queries.page_of_incidents(
+    # Read lazily: the data writes each feature out before the next chunk of rows is read.
+    rows, found = queries.lazy_page_of_incidents(
         scope,
         replace(parsed.filter, hide_calm=True),
         0,
@@ -247,59 +248,49 @@ def map_data() -> Response:
     """
     scope = current_scope()
     data = _map_data(scope)
+    audit("map.data", data.parsed.query)
+    return feature_collection(
+        _features(scope, data),
+        {
+            "from": data.parsed.filter.start.isoformat(),
+            "to": data.parsed.filter.end.isoformat(),
+            "truncated": data.truncated,
+            "limit": MAP_LIMIT,
+            "messages": [t(k) for k in data.parsed.messages],
+        },
+    )
+
+
+def _features(scope: Scope, data: MapData) -> Iterator[dict[str, Any]]:
+    """Yield the map's features one at a time (each is encoded before the next is built)."""
     areas = scope_area_names(scope, "reports")
-    features: list[dict[str, Any]] = []
     free_text = reads_free_text()
     for row in data.rows:
         # The view itself becomes the properties (no copy per incident).
         view = _incident_view(row, areas, free_text, scope)
         geometry = _point(view.pop("lat"), view.pop("lon"))
         view["kind"] = "incident"
-        features.append(
-            {"type": "Feature", "id": view["id"], "geometry": geometry, "properties": view}
-        )
+        yield {"type": "Feature", "id": view["id"], "geometry": geometry, "properties": view}
     for view in recurring_views(scope, data.recurring):
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": _point(view["lat"], view["lon"]),
-                "properties": {"kind": "recurring", **view},
-            }
-        )
-    for named in data.places:
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"place-{named.id}",
-                "geometry": _point(named.lat, named.lon),
-                "properties": {"kind": "place", "name": named.name, "radius_m": named.radius_m},
-            }
-        )
-    for area in data.areas:
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"area-{area.id}",
-                "geometry": area.geometry,
-                "properties": {"kind": "area", "name": area.name, "code": area.code},
-            }
-        )
-    audit("map.data", data.parsed.query)
-    resp = jsonify(
-        {
-            "type": "FeatureCollection",
-            "features": features,
-            "properties": {
-                "from": data.parsed.filter.start.isoformat(),
-                "to": data.parsed.filter.end.isoformat(),
-                "truncated": data.truncated,
-                "limit": MAP_LIMIT,
-                "messages": [t(k) for k in data.parsed.messages],
-            },
+        yield {
+            "type": "Feature",
+            "geometry": _point(view["lat"], view["lon"]),
+            "properties": {"kind": "recurring", **view},
         }
-    )
-    resp.mimetype = "application/geo+json"
-    return resp
+    for named in data.places:
+        yield {
+            "type": "Feature",
+            "id": f"place-{named.id}",
+            "geometry": _point(named.lat, named.lon),
+            "properties": {"kind": "place", "name": named.name, "radius_m": named.radius_m},
+        }
+    for area in data.areas:
+        yield {
+            "type": "Feature",
+            "id": f"area-{area.id}",
+            "geometry": area.geometry,
+            "properties": {"kind": "area", "name": area.name, "code": area.code},
+        }
 
 
 def _point(lat: float | None, lon: float | None) -> dict[str, Any] | None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import ORMExecuteState
 
 from analysis.calendar import STOCKHOLM
 from server.extensions import db
@@ -226,10 +229,11 @@ def _full_incidents(
     size: int,
     limit: int = 500,
     columns: object = (),
-) -> tuple[list[queries.IncidentRow], int]:
-    """Give the map what it read before issue 14: full Incident objects, whatever columns."""
+    chunk: int = 0,
+) -> tuple[Iterator[queries.IncidentRow], int]:
+    """Give the map what it read before issue 14: full Incident objects, all at once."""
     rows = queries.list_incidents(scope, f, limit=limit + 1)
-    return rows[:limit][offset : offset + size], len(rows)
+    return iter(rows[:limit][offset : offset + size]), len(rows)
 
 
 @pytest.mark.parametrize("query", ["", "?sort=severity", "?category=brand", "?from=2000-01-01"])
@@ -252,11 +256,101 @@ def test_map_data_from_plain_rows_is_what_full_incidents_give(
         event.remove(Incident, "load", count)
     assert light.status_code == 200
     assert loaded == []  # plain rows, no ORM objects
-    monkeypatch.setattr(map_views.queries, "page_of_incidents", _full_incidents)
+    monkeypatch.setattr(map_views.queries, "lazy_page_of_incidents", _full_incidents)
     full = client.get(DATA + query)
     assert full.status_code == 200
     assert light.get_data() == full.get_data()
     assert light.get_json()["features"]
+
+
+@pytest.mark.parametrize("query", ["", "?sort=severity", "?category=brand", "?from=2000-01-01"])
+def test_map_data_is_what_jsonify_writes_of_the_whole_document(
+    app: Flask, orgs, query: str
+) -> None:
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    body = client.get(DATA + query).get_data()
+    with app.app_context():
+        whole = app.json.response(json.loads(body)).get_data()
+    assert body == whole
+
+
+def test_map_data_in_debug_mode_is_still_what_jsonify_writes(
+    app: Flask, orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    monkeypatch.setattr(app, "debug", True)
+    body = client.get(DATA).get_data()
+    assert body.startswith(b'{\n  "features": [')  # jsonify's indented text
+    with app.app_context():
+        assert body == app.json.response(json.loads(body)).get_data()
+
+
+def test_map_data_encodes_each_incident_before_building_the_next(
+    app: Flask, orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 14: a document of 2,000 feature dicts held at once left pymalloc arenas behind.
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    views: list[str] = []
+    built: list[int] = []  # incident views built so far, at each feature's encoding
+    view_of = map_views._incident_view
+    dumps = app.json.dumps
+
+    def counted_view(*args: object, **kwargs: object) -> dict[str, object]:
+        view = view_of(*args, **kwargs)
+        views.append(view["id"])
+        return view
+
+    def counted_dumps(obj: object, **kwargs: object) -> str:
+        if isinstance(obj, dict) and obj.get("type") == "Feature":
+            built.append(len(views))
+        return dumps(obj, **kwargs)
+
+    monkeypatch.setattr(map_views, "_incident_view", counted_view)
+    monkeypatch.setattr(app.json, "dumps", counted_dumps)
+    resp = client.get(DATA)
+    assert resp.status_code == 200
+    assert len(views) >= 2
+    # The n-th encoding comes right after the n-th view: never two views alive at once.
+    assert built[: len(views)] == list(range(1, len(views) + 1))
+
+
+def test_map_data_reads_its_incidents_as_it_writes_them(
+    app: Flask, orgs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 14: the map's 2,000 rows were all loaded before the first feature was written.
+    a, _ = orgs
+    client = logged_in(app, a.who)
+    lazy = queries.lazy_page_of_incidents
+    monkeypatch.setattr(
+        map_views.queries,
+        "lazy_page_of_incidents",
+        lambda *args, **kwargs: lazy(*args, **{**kwargs, "chunk": 1}),
+    )
+    statements: list[str] = []
+    read_by: list[int] = []  # statements run by the time each incident feature is encoded
+    dumps = app.json.dumps
+
+    def counted_dumps(obj: object, **kwargs: object) -> str:
+        if isinstance(obj, dict) and obj.get("properties", {}).get("kind") == "incident":
+            read_by.append(len(statements))
+        return dumps(obj, **kwargs)
+
+    def count(state: ORMExecuteState) -> None:
+        statements.append(str(state.statement))
+
+    monkeypatch.setattr(app.json, "dumps", counted_dumps)
+    session = db.session()
+    event.listen(session, "do_orm_execute", count)
+    try:
+        assert client.get(DATA).status_code == 200
+    finally:
+        event.remove(session, "do_orm_execute", count)
+    assert len(read_by) >= 2
+    # One row a query (chunk 1): every feature after the first needed one more read.
+    assert all(later > earlier for earlier, later in pairwise(read_by))
 
 
 def test_map_filters_like_the_list(app: Flask, orgs) -> None:

@@ -9,7 +9,8 @@ from html import unescape
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import Result, event, select
+from sqlalchemy.orm import ORMExecuteState
 
 from server.extensions import db
 from server.incidents import queries
@@ -152,3 +153,70 @@ def test_a_page_is_the_same_slice_of_the_whole_list(
         assert [(r.incident.id, r.reports_in_window, r.kinds) for r in page] == [
             (r.incident.id, r.reports_in_window, r.kinds) for r in expected
         ]
+
+
+def test_the_window_is_counted_per_incident_by_the_database(app: Flask) -> None:
+    org = factories.make_org("Boxholms kommun")
+    dev = factories.make_device(org)
+    station = {"lat": 58.2, "lon": 15.05, "accuracy_m": 10.0}
+    push(
+        app.test_client(),
+        dev,
+        # Three reports of one incident (the same spot, minutes apart) and one of another.
+        *[
+            factories.night_report(22, m, category="skadegorelse", location=station, place="Stn")
+            for m in (0, 5, 10)
+        ],
+        factories.night_report(23, 0, category="miljo", location={**station, "lat": 58.4}),
+    )
+    fetched: list[int] = []
+
+    def count_rows(state: ORMExecuteState) -> Result[object]:
+        frozen = state.invoke_statement().freeze()
+        fetched.append(len(frozen.data))
+        return frozen()
+
+    now = datetime.now(UTC)
+    session = db.session()
+    event.listen(session, "do_orm_execute", count_rows)
+    try:
+        counts = queries.incident_ids_in_window(org.id, now - timedelta(days=2), now)
+    finally:
+        event.remove(session, "do_orm_execute", count_rows)
+    assert sorted(counts.values()) == [1, 3]
+    # One row per incident, not one per report: the map's week is thousands of reports.
+    assert fetched == [2]
+
+
+@pytest.mark.parametrize("columns", [(), (Incident.id, Incident.first_at)])
+def test_a_lazy_page_is_the_page_read_a_chunk_at_a_time(
+    client: FlaskClient, columns: tuple[object, ...]
+) -> None:
+    org_id = db.session.scalar(select(Organisation.id).where(Organisation.name == "Mjölby kommun"))
+    now = datetime.now(UTC)
+    f = queries.IncidentFilter(start=now - timedelta(days=2), end=now, sort="severity")
+    page, found = queries.page_of_incidents(org_id, f, 3, 50, limit=50, columns=columns)
+    reads: list[int] = []
+
+    def count(_state: ORMExecuteState) -> None:
+        reads.append(1)
+
+    session = db.session()
+    event.listen(session, "do_orm_execute", count)
+    try:
+        rows, lazy_found = queries.lazy_page_of_incidents(
+            org_id, f, 3, 50, limit=50, columns=columns, chunk=7
+        )
+        chosen = len(reads)  # the window's counts and the page's keys
+        first = next(rows)
+        after_first = len(reads)
+        lazy = [first, *rows]
+    finally:
+        event.remove(session, "do_orm_execute", count)
+    assert lazy_found == found == LIGHTS + 3
+    assert [(r.incident.id, r.reports_in_window, r.kinds) for r in lazy] == [
+        (r.incident.id, r.reports_in_window, r.kinds) for r in page
+    ]
+    assert len(lazy) == 47
+    assert after_first == chosen + 1  # one chunk read for the first row
+    assert len(reads) == chosen + 7  # 47 rows in chunks of 7
