@@ -48,12 +48,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=50, help="reports per push (default 50)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="threads per gunicorn worker (LAGESBILD_THREADS; default 1, sync workers)",
-    )
-    p.add_argument(
         "--baseline-seconds",
         type=float,
         default=5.0,
@@ -86,14 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.cpu_split and args.lock_stats:
         p.error("--cpu-split and --lock-stats each wrap the gunicorn config; choose one")
-    if (
-        args.clients < 1
-        or args.batch < 1
-        or args.workers < 1
-        or args.threads < 1
-        or args.seconds <= 0
-    ):
-        p.error("--clients, --batch, --workers, --threads and --seconds must be positive")
+    if args.clients < 1 or args.batch < 1 or args.workers < 1 or args.seconds <= 0:
+        p.error("--clients, --batch, --workers and --seconds must be positive")
     return args
 
 

@@ -7,10 +7,7 @@ import os
 bind = os.environ.get("LAGESBILD_BIND", "127.0.0.1:5000")
 # Sync workers: requests are short and CPU-bound (JSON, validation, image re-encoding).
 workers = int(os.environ.get("LAGESBILD_WORKERS", multiprocessing.cpu_count()))
-# More than one thread per worker (gunicorn's gthread worker) lets one request's waits
-# (SQLite's write lock, an fsync) overlap another's work; one thread is the tested default.
-threads = int(os.environ.get("LAGESBILD_THREADS", "1"))
-worker_class = "gthread" if threads > 1 else "sync"
+worker_class = "sync"
 # Photo uploads from a phone on a bad connection can be slow to arrive.
 timeout = int(os.environ.get("LAGESBILD_WORKER_TIMEOUT", "60"))
 graceful_timeout = 30

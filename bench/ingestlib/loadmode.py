@@ -79,7 +79,7 @@ def _measure(
     if split_dir is not None:
         split_dir.mkdir()
         config = cpu_split_config(split_dir)
-    gun = Gunicorn(db, args.workers, tmp / "gunicorn.log", lock_dir, config, args.threads)
+    gun = Gunicorn(db, args.workers, tmp / "gunicorn.log", lock_dir, config)
     try:
         gun.start()
         tokens = [enrol(gun.port, d["code"]) for d in db.devices]

@@ -136,9 +136,8 @@ def print_summary(r: LoadResult, facts: dict[str, str]) -> None:
     for key, value in facts.items():
         print(f"{key:<14}: {value}")
     print(
-        f"server        : gunicorn -c deploy/gunicorn.conf.py server.wsgi:app, {args.workers} "
-        + (f"gthread workers of {args.threads} threads" if args.threads > 1 else "sync workers")
-        + f", access log /dev/null, database {r.kind}"
+        f"server        : gunicorn -c deploy/gunicorn.conf.py server.wsgi:app, {args.workers} sync "
+        f"workers, access log /dev/null, database {r.kind}"
         + (" (+ --lock-stats hooks via a wrapper config)" if args.lock_stats else "")
     )
     print(

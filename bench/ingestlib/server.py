@@ -61,14 +61,12 @@ class Gunicorn:
         log_path: Path,
         lock_stats_dir: Path | None = None,
         config: str | None = None,
-        threads: int = 1,
     ) -> None:
         self.port = free_port()
         self.log_path = log_path
         self.env = dict(
             db.env,
             LAGESBILD_WORKERS=str(workers),
-            LAGESBILD_THREADS=str(threads),
             LAGESBILD_ACCESS_LOG="/dev/null",
             LAGESBILD_BIND=f"127.0.0.1:{self.port}",
             LAGESBILD_LOG_LEVEL="info",  # keeps "Autorestarting worker" lines countable
