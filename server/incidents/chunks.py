@@ -11,7 +11,7 @@ IN_CHUNK = 500
 T = TypeVar("T")
 
 
-def in_chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:
-    """Yield the ids in slices of at most IN_CHUNK."""
-    for first in range(0, len(ids), IN_CHUNK):
-        yield ids[first : first + IN_CHUNK]
+def in_chunks(ids: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """Yield the ids in slices of at most `size`."""
+    for first in range(0, len(ids), size):
+        yield ids[first : first + size]

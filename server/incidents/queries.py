@@ -19,6 +19,7 @@ from sqlalchemy import Row, Select, func, select
 from analysis.calendar import STOCKHOLM, days_window
 from server.categories import NOT_INCIDENTS
 from server.extensions import db
+from server.incidents.chunks import in_chunks
 from server.incidents.models import CLOSED_STATUSES, Incident
 from server.reports.models import Report
 from server.sharing.rules import Scope
@@ -200,8 +201,7 @@ def _rows_of(
     chosen: list[uuid.UUID], counts: Counter[uuid.UUID], columns: Sequence[Any], chunk: int
 ) -> Iterator[IncidentRow]:
     """Yield the chosen incidents' rows in order, reading them `chunk` at a time."""
-    for first in range(0, len(chosen), chunk):
-        ids = chosen[first : first + chunk]
+    for ids in in_chunks(chosen, chunk):
         wanted_rows = select(*columns) if columns else select(Incident)
         fetched = db.session.execute(wanted_rows.where(Incident.id.in_(ids)))
         full = {i.id: i for i in (fetched.all() if columns else fetched.scalars())}
