@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from server.sqlite_gate import GatedConnection
+
 ENVIRONMENTS = ("development", "testing", "production")
 # A workspace login lasts one working day at most (a night shift plus the morning).
 SESSION_HOURS = 12
@@ -154,6 +156,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LAGESBILD_PHOTO_QUOTA_BYTES_PER_DAY", _integer, 200 * MiB),
     Setting("LAGESBILD_FUTURE_SKEW_HOURS", _integer, 24),
     Setting("LAGESBILD_SQLITE_BUSY_TIMEOUT_MS", _integer, 30_000),
+    # Queue SQLite writers at a file lock so the next one starts when the lock is free
+    # (server/sqlite_gate.py); off only to measure what it brings.
+    Setting("LAGESBILD_SQLITE_WRITE_GATE", _boolean, True),
     Setting("LAGESBILD_PULL_PAGE_SIZE", _integer, 500),
     # A JSON file of incident grouping rules over the defaults, checked at start-up.
     Setting("LAGESBILD_GROUPING_RULES", _text, None, key="GROUPING_RULES_FILE"),
@@ -268,7 +273,9 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
     return {
         **settings.values,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
+            database_url, write_gate=settings["SQLITE_WRITE_GATE"]
+        ),
         "DATA_DIR": settings["DATA_DIR"] or str(instance / "data"),
         "SECRET_KEY": secret,
         # Every worker of every host runs the digest job; a lease in the database makes
@@ -349,9 +356,11 @@ def database_uri(url: str) -> str:
     return url
 
 
-def engine_options(database_url: str) -> dict[str, object]:
+def engine_options(database_url: str, *, write_gate: bool = True) -> dict[str, object]:
     """Return SQLAlchemy engine options for the database in use."""
     options: dict[str, object] = {}
+    if database_url.startswith("sqlite") and write_gate:
+        options["connect_args"] = {"factory": GatedConnection}
     if database_url.startswith("postgresql"):
         # A server can drop idle connections; a local SQLite file cannot.
         options["pool_pre_ping"] = True

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from server.extensions import db
+from server.sqlite_gate import leave_gate, take_gate
 
 # Alembic's script directory (the app's Flask-Migrate and the ops commands use it).
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -79,7 +80,17 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate() else "BEGIN")
+        if _begin_immediate():
+            # Queue for the write lock in the kernel, not in SQLite's sleeping busy handler.
+            dbapi_connection = conn.connection.dbapi_connection
+            take_gate(dbapi_connection)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                leave_gate(dbapi_connection)
+                raise
+        else:
+            conn.exec_driver_sql("BEGIN")
 
 
 def init_engine(app: Flask) -> None:

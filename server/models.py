@@ -17,7 +17,7 @@ from server.digest.models import DigestRun, DigestSettings
 from server.geography.models import Area, NamedPlace
 from server.incidents.models import Incident, IncidentEvent
 from server.meta.models import MetaValue
-from server.orgs.models import ChangeCounter, Organisation
+from server.orgs.models import ChangeCounter, GroupingEpoch, Organisation
 from server.photos.models import Photo
 from server.reports.models import Report, ReportComment, Tombstone
 from server.retention.models import PurgeRun
@@ -42,6 +42,7 @@ __all__ = [
     "DigestRun",
     "DigestSettings",
     "EnrolmentCode",
+    "GroupingEpoch",
     "Incident",
     "IncidentEvent",
     "LoginFailures",

@@ -46,12 +46,21 @@ def assign_areas_and_places(
     org_id: int, rows: Sequence[tuple[uuid.UUID, float | None, float | None]]
 ) -> dict[uuid.UUID, tuple[int | None, int | None]]:
     """Set area_id and place_id of these reports from their positions; return what was set."""
+    params = areas_and_places(org_id, rows)
+    write_areas_and_places(params)
+    return {p["id"]: (p["area_id"], p["place_id"]) for p in params}
+
+
+def areas_and_places(
+    org_id: int, rows: Sequence[tuple[uuid.UUID, float | None, float | None]]
+) -> list[dict[str, object]]:
+    """Work out the area_id and place_id of these reports without writing them."""
     located = [(rid, lat, lon) for rid, lat, lon in rows if lat is not None and lon is not None]
     if not located:
-        return {}
+        return []
     index = area_index(org_id)
     if index is None and not _has_places(org_id):
-        return {}  # nothing to locate against: the columns stay empty
+        return []  # nothing to locate against: the columns stay empty
     areas = (
         index.locate_many([(lat, lon) for _, lat, lon in located])
         if index
@@ -65,7 +74,7 @@ def assign_areas_and_places(
             )
         )
     ]
-    params = [
+    return [
         {
             "id": rid,
             "area_id": area,
@@ -73,9 +82,13 @@ def assign_areas_and_places(
         }
         for (rid, lat, lon), area in zip(located, areas, strict=True)
     ]
-    # ORM bulk update by primary key: one executemany, not one statement per report.
-    db.session.execute(update(Report), params)
-    return {p["id"]: (p["area_id"], p["place_id"]) for p in params}
+
+
+def write_areas_and_places(params: list[dict[str, object]]) -> None:
+    """Store what `areas_and_places` worked out."""
+    if params:
+        # ORM bulk update by primary key: one executemany, not one statement per report.
+        db.session.execute(update(Report), params)
 
 
 def _has_places(org_id: int) -> bool:

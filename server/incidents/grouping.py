@@ -96,7 +96,6 @@ def group_organisation(org_id: int) -> GroupingResult:
 
 def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingResult:
     """Group the organisation's ungrouped reports (and `touched` ones) into incidents."""
-    result = GroupingResult()
     touched = list(touched)
     old_of_touched: set[uuid.UUID] = set()
     if touched:
@@ -115,6 +114,36 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             .where(Report.id.in_(touched), Report.incident_pinned.is_(False))
             .values(incident_id=None)
         )
+    plan = plan_pending(org_id, old_of_touched)
+    if plan is None:
+        return GroupingResult(removed=refresh_incidents(org_id, old_of_touched))
+    return apply_plan(org_id, plan)
+
+
+@dataclass
+class Plan:
+    """What a pass will write, worked out from reads alone (`plan_pending`)."""
+
+    located: list[dict[str, object]]
+    window: list[Report]
+    by_id: dict[uuid.UUID, Report]
+    mapping: dict[str, str]
+    twins: dict[uuid.UUID, uuid.UUID]
+    reseeded: dict[uuid.UUID, uuid.UUID]
+    created: dict[uuid.UUID, uuid.UUID]
+    moves: dict[uuid.UUID, uuid.UUID]
+    gained: dict[uuid.UUID, list[Report]]
+    lost: set[uuid.UUID]
+    result: GroupingResult
+
+
+def plan_pending(org_id: int, old_of_touched: set[uuid.UUID] = frozenset()) -> Plan | None:
+    """Work out a pass over the organisation's queue without writing anything; None if empty.
+
+    Everything here only reads, so on SQLite it can run outside the write lock
+    (`server.incidents.queue`); the loaded rows are changed in memory only.
+    """
+    result = GroupingResult()
     # The queue, read once: everything below is derived from these rows.
     pending = list(
         db.session.scalars(
@@ -126,15 +155,14 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
         )
     )
     if not pending:
-        result.removed = refresh_incidents(org_id, old_of_touched)
-        return result
-    located = locate.assign_areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
-    for report in pending:
-        if report.id in located:
-            area_id, place_id = located[report.id]
-            # Already written by the bulk update: keep the loaded rows in step, no 2nd UPDATE.
-            set_committed_value(report, "area_id", area_id)
-            set_committed_value(report, "place_id", place_id)
+        return None
+    located = locate.areas_and_places(org_id, [(r.id, r.lat, r.lon) for r in pending])
+    by_pending = {r.id: r for r in pending}
+    for row in located:
+        # Written by `apply_plan`: keep the loaded rows in step, no 2nd UPDATE.
+        report = by_pending[row["id"]]  # type: ignore[index]
+        set_committed_value(report, "area_id", row["area_id"])
+        set_committed_value(report, "place_id", row["place_id"])
     rules = _rules()
     pending_categories = {r.category_code for r in pending}
     times = [r.created_at for r in pending]
@@ -200,8 +228,18 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
             else:
                 result.grouped += 1
             gained.setdefault(key, []).append(r)
-    now = utcnow()
     created = {iid: seed for iid, seed in created.items() if iid in gained}
+    return Plan(
+        located, window, by_id, mapping, twins, reseeded, created, moves, gained, lost, result
+    )
+
+
+def apply_plan(org_id: int, plan: Plan) -> GroupingResult:
+    """Write a planned pass: areas and places, new incidents, re-keys, links, summaries."""
+    result, by_id, gained, created = plan.result, plan.by_id, plan.gained, plan.created
+    reseeded, moves, lost = plan.reseeded, plan.moves, plan.lost
+    locate.write_areas_and_places(plan.located)
+    now = utcnow()
     for iid in sorted(created):
         first = by_id.get(created[iid]) or gained[iid][0]
         db.session.add(
@@ -244,7 +282,9 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     # incident does not cost its whole membership on every push.
     # A twin's re-key (server.incidents.twins) is a growth too: the members are the same,
     # only the name may now come from the new seed.
-    renamed = {iid: _head(by_id, mapping, seed, gained[iid]) for iid, seed in twins.items()}
+    renamed = {
+        iid: _head(by_id, plan.mapping, seed, gained[iid]) for iid, seed in plan.twins.items()
+    }
     growing = {
         k: v
         for k, v in gained.items()
@@ -252,7 +292,7 @@ def assign_pending(org_id: int, touched: Iterable[uuid.UUID] = ()) -> GroupingRe
     }
     absorb(org_id, growing)
     take_seed(renamed)
-    whole = _loaded_whole(window, set(reseeded) - lost - set(renamed))
+    whole = _loaded_whole(plan.window, set(reseeded) - lost - set(renamed))
     refresh_loaded(org_id, whole)
     result.removed = refresh_incidents(
         org_id, lost | set(created) | (set(reseeded) - set(whole) - set(renamed))

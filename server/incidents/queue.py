@@ -17,11 +17,12 @@ import threading
 
 from sqlalchemy import select
 
-from server.db import phase
+from server.db import is_sqlite, phase
 from server.extensions import db
-from server.incidents.grouping import GroupingResult, assign_pending
-from server.orgs.counter import lock_grouping
+from server.incidents.grouping import GroupingResult, apply_plan, assign_pending, plan_pending
+from server.orgs.counter import grouping_epoch, lock_grouping
 from server.reports.models import Report
+from server.sqlite_gate import GROUPING_SUFFIX, gate_path, held
 
 log = logging.getLogger("lagesbild.grouping")
 
@@ -41,9 +42,7 @@ def drain(stopping: threading.Event | None = None) -> GroupingResult:
         if stopping is not None and stopping.is_set():
             break  # the process is stopping; the next pass anywhere goes on from here
         try:
-            with phase("write"):
-                lock_grouping(org_id)
-                result = assign_pending(org_id)
+            result = _pass(org_id)
         # One organisation whose pass fails (bad data, a lock timeout) must not hold up the
         # others behind it: its transaction rolled back, its queue stays for the next pass.
         except Exception:
@@ -53,3 +52,42 @@ def drain(stopping: threading.Event | None = None) -> GroupingResult:
             continue
         total.add(result)
     return total
+
+
+def _pass(org_id: int) -> GroupingResult:
+    """Group one organisation's queue in its own transaction(s)."""
+    if not is_sqlite():
+        # PostgreSQL: the grouping lock holds up only the writers that move reports; a
+        # push of new reports goes through meanwhile.
+        with phase("write"):
+            lock_grouping(org_id)
+            return assign_pending(org_id)
+    # SQLite has one write lock for everything: plan outside it, write under it. The
+    # passes of all processes take turns, so two never plan on the same queue.
+    with held(gate_path(db.engine.url.database or "", GROUPING_SUFFIX)):
+        return _planned_pass(org_id)
+
+
+def _planned_pass(org_id: int) -> GroupingResult:
+    """Plan the pass in a read transaction, then write it if nothing it read has moved.
+
+    The pushes meanwhile only add reports to the queue (the next pass takes them); every
+    writer that can move a report or decide on an incident holds the grouping lock, which
+    on SQLite bumps the grouping epoch. Same epoch: the plan still holds and is written.
+    Another epoch: the pass is planned again under the write lock, as PostgreSQL does.
+    """
+    with phase("read"):
+        epoch = grouping_epoch(org_id)  # the first read: the snapshot's own epoch
+        plan = plan_pending(org_id)
+    if plan is None:
+        return GroupingResult()
+    # The session keeps what it loaded across commits (expire_on_commit off), so the
+    # planned rows are still there to write from.
+    with phase("write"):
+        unchanged = grouping_epoch(org_id) == epoch
+        lock_grouping(org_id)
+        if unchanged:
+            return apply_plan(org_id, plan)
+        log.info("grouping organisation %s: planned again under the lock", org_id)
+        db.session.expire_all()  # what the plan loaded may be out of date now
+        return assign_pending(org_id)

@@ -83,15 +83,21 @@ def restore(source: Path, data_dir: Path) -> Restored:
     return Restored(found, counts, upgraded_from, epoch)
 
 
+_TELLING = ("organisations", "persons", "reports", "devices", "photos", "incidents")
+
+
 def _refuse_unless_empty(data_dir: Path, photos: PhotoBackend) -> None:
     """Refuse an installation that holds reports, people, devices or photo files."""
     db.session.remove()
     with db.engine.connect() as conn:
         busy = tables.in_use(tables.counts(conn))
     if busy:
+        # The tables an admin recognises first; bookkeeping tables after them.
+        named = sorted(busy, key=lambda t: (_TELLING.index(t) if t in _TELLING else 99, t))
+        more = f" and {len(named) - 6} more" if len(named) > 6 else ""
         raise BackupError(
-            "this installation is not empty (rows in " + ", ".join(busy[:6]) + "); restore"
-            " only into a new, empty database, nothing was restored"
+            "this installation is not empty (rows in " + ", ".join(named[:6]) + more + ");"
+            " restore only into a new, empty database, nothing was restored"
         )
     if isinstance(photos, PhotoStore):
         folder = data_dir / PHOTOS

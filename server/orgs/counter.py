@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from server.extensions import db
-from server.orgs.models import ChangeCounter
+from server.orgs.models import ChangeCounter, GroupingEpoch
 
 _COUNTERS = ChangeCounter.__table__
+_EPOCHS = GroupingEpoch.__table__
 # The grouping lock's namespace in PostgreSQL's advisory lock space ("LB"); the
 # organisation's id is the second key.
 _GROUPING_LOCK = 0x4C42
@@ -20,11 +21,29 @@ def lock_grouping(org_id: int) -> None:
     a coordinator decision, an edit, a purge) holds it, so their reads and writes never
     interleave. A push of new reports does not: it only inserts rows the grouping queue
     will pick up, so on PostgreSQL a long grouping pass no longer holds up the pushes.
-    On SQLite the single write lock already serialises every writer.
+    On SQLite the single write lock already serialises every writer; there the holder
+    bumps the grouping epoch instead, which tells a pass that planned outside the write
+    lock whether what it read still holds (`server.incidents.queue`).
     """
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_GROUPING_LOCK, org_id)))
+        return
+    bumped = conn.execute(
+        update(_EPOCHS).where(_EPOCHS.c.org_id == org_id).values(value=_EPOCHS.c.value + 1)
+    )
+    if bumped.rowcount == 0:
+        conn.execute(_EPOCHS.insert().values(org_id=org_id, value=1))
+
+
+def grouping_epoch(org_id: int) -> int:
+    """Return the organisation's grouping epoch (SQLite; 0 before the first bump)."""
+    value = (
+        db.session.connection()
+        .execute(select(_EPOCHS.c.value).where(_EPOCHS.c.org_id == org_id))
+        .scalar()
+    )
+    return int(value or 0)
 
 
 def lock_counter(org_id: int) -> int:

@@ -45,3 +45,19 @@ class ChangeCounter(db.Model):
         ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GroupingEpoch(db.Model):
+    """How many transactions have held the organisation's grouping lock (on SQLite).
+
+    A grouping pass on SQLite reads and plans outside the write lock, then writes only if
+    this number is what it read (`server.incidents.queue`): any writer that can move a
+    report between incidents bumps it. No row: never bumped (0).
+    """
+
+    __tablename__ = "grouping_epochs"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -42,14 +42,15 @@ class _Paused:
         self.reached = threading.Event()
         self.resume = threading.Event()
         self.completed = threading.Event()
-        original = locate.assign_areas_and_places
+        original = locate.areas_and_places
 
         def paused(*args: Any, **kwargs: Any) -> Any:
-            self.reached.set()
-            self.resume.wait(WAIT)
+            if threading.current_thread() is self.thread:  # not an edit's own regrouping
+                self.reached.set()
+                self.resume.wait(WAIT)
             return original(*args, **kwargs)
 
-        monkeypatch.setattr(locate, "assign_areas_and_places", paused)
+        monkeypatch.setattr(locate, "areas_and_places", paused)
         self.thread = threading.Thread(target=self._run, args=(app,), daemon=True)
 
     def _run(self, app) -> None:

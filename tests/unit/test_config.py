@@ -5,6 +5,7 @@ import secrets
 import pytest
 
 from server.config import ConfigError, Settings, engine_options, flask_config
+from server.sqlite_gate import GatedConnection
 
 
 def test_production_without_secret_key_refuses_to_start(monkeypatch, tmp_path):
@@ -78,7 +79,16 @@ def test_postgres_urls_get_the_psycopg_driver_and_no_server_side_prepares(monkey
     config = flask_config(Settings.from_env(), str(tmp_path))
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/lagesbild"
     assert engine_options("postgresql+psycopg://x")["connect_args"] == {"prepare_threshold": None}
-    assert "connect_args" not in engine_options("sqlite:///x")
+    assert "factory" not in engine_options("postgresql+psycopg://x")["connect_args"]
+
+
+def test_sqlite_connections_queue_at_the_write_gate_unless_switched_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("LAGESBILD_ENV", "testing")
+    config = flask_config(Settings.from_env(), str(tmp_path))
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"factory": GatedConnection}
+    monkeypatch.setenv("LAGESBILD_SQLITE_WRITE_GATE", "false")
+    config = flask_config(Settings.from_env(), str(tmp_path))
+    assert "connect_args" not in config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_every_setting_is_named_once_and_documented_in_the_readme():
