@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from server.extensions import db
-from server.sqlite_gate import leave_gate, take_gate
+from server.sqlite_gate import GatedConnection, leave_gate, take_gate
 
 # Alembic's script directory (the app's Flask-Migrate and the ops commands use it).
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -71,6 +71,8 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        if isinstance(dbapi_conn, GatedConnection):
+            dbapi_conn.gate_timeout = busy_ms / 1000  # then on to SQLite's own timeout
         cur.execute("PRAGMA journal_mode = WAL")
         # FULL: an "accepted" answer lets the phone delete its copy, so a commit must
         # survive a power cut, not only a process crash.

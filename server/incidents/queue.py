@@ -1,11 +1,14 @@
 """The grouping queue: reports not in an incident yet (`incident_id IS NULL`), drained in passes.
 
 A push stores its reports with no incident and answers; `drain` then groups each
-organisation's queue in one write transaction under the organisation's grouping lock, the
-lock every writer that moves reports between incidents takes, so one pass at a time
-groups an organisation across workers and hosts. A push of new reports does not wait
-for it (on PostgreSQL; SQLite has one writer): the pass groups the reports it read at
-its start, and those pushed meanwhile wait for the next pass. The queue is the reports
+organisation's queue under the organisation's grouping lock, the lock every writer that
+moves reports between incidents takes, so one pass at a time groups an organisation
+across workers and hosts. A push of new reports does not wait for it: on PostgreSQL the
+pass is one write transaction under that lock; on SQLite, with its one write lock, the
+pass plans in a read transaction and writes in a short write transaction after checking
+that no holder of the grouping lock came in between (`_planned_pass`). Either way the
+pass groups the reports it read at its start, and those pushed meanwhile wait for the
+next pass. The queue is the reports
 table itself (served by the partial index ix_reports_ungrouped), so a crash between store
 and grouping loses nothing: the next pass anywhere finds the same rows.
 """
@@ -64,7 +67,9 @@ def _pass(org_id: int) -> GroupingResult:
             return assign_pending(org_id)
     # SQLite has one write lock for everything: plan outside it, write under it. The
     # passes of all processes take turns, so two never plan on the same queue.
-    with held(gate_path(db.engine.url.database or "", GROUPING_SUFFIX)):
+    # (Only work is saved: two passes planning at once are still exact, one plans again.)
+    database = db.engine.dialect.create_connect_args(db.engine.url)[0][0]  # as sqlite3 gets it
+    with held(gate_path(database, GROUPING_SUFFIX)):
         return _planned_pass(org_id)
 
 
@@ -76,6 +81,9 @@ def _planned_pass(org_id: int) -> GroupingResult:
     on SQLite bumps the grouping epoch. Same epoch: the plan still holds and is written.
     Another epoch: the pass is planned again under the write lock, as PostgreSQL does.
     """
+    # Rows this session loaded earlier (a CLI run, a test) may be older than the snapshot;
+    # the epoch can vouch only for what is read in it.
+    db.session.expire_all()
     with phase("read"):
         epoch = grouping_epoch(org_id)  # the first read: the snapshot's own epoch
         plan = plan_pending(org_id)

@@ -116,10 +116,10 @@ def test_an_incident_closed_while_a_pass_plans_takes_no_newcomer(app, client, or
     push(client, device, first)
     queue.drain()
     push(client, device, second)
+    org_id, incident_id = org.id, _incident(first)  # read here, in the test's own session
+    db.session.rollback()  # whose transaction (immediate outside a request) ends here
     paused.start()  # planning `second` into `first`'s open incident
-    closing = in_thread(
-        app, lambda: service.set_status(org.id, _incident(first), "avslutad", None)
-    )[0]
+    closing = in_thread(app, lambda: service.set_status(org_id, incident_id, "avslutad", None))[0]
     assert closing.wait(WAIT), "closing an incident waited for a pass that was only reading"
     paused.finish()
     db.session.rollback()

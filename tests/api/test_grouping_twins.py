@@ -174,6 +174,7 @@ def test_a_twin_without_a_position_is_renamed_too(client, app, org, monkeypatch)
     dev = factories.make_device(org)
     seed = on_the_square("8", 0, "Torget", "Rök över torget")
     member = on_the_square("9", 4, "torget", "")
+    org_id = org.id  # the session is emptied below
     push(client, dev, seed, member)
     queue.drain()
     iid = db.session.get(Report, uuid.UUID(seed["id"])).incident_id
@@ -193,7 +194,7 @@ def test_a_twin_without_a_position_is_renamed_too(client, app, org, monkeypatch)
     incident = db.session.get(Incident, iid)
     assert (incident.seed_id, incident.report_count) == (uuid.UUID(new["id"]), 3)
     kept = {name: getattr(incident, name) for name in _SUMMARY}
-    summary.refresh_incidents(org.id, {iid})
+    summary.refresh_incidents(org_id, {iid})
     db.session.flush()
     assert {name: getattr(incident, name) for name in _SUMMARY} == kept
     assert incident.summary == "Brand på torget"

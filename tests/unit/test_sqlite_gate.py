@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import multiprocessing
 import os
 import signal
@@ -45,8 +46,10 @@ def test_the_pass_gate_is_its_own_file(tmp_path):
     assert gate_path(db_file, GROUPING_SUFFIX) == db_file + "-groupinggate" != gate_path(db_file)
 
 
-def _connect(path: Path) -> GatedConnection:
-    conn = sqlite3.connect(str(path), factory=GatedConnection, check_same_thread=False)
+def _connect(path: Path, timeout: float = 5.0) -> GatedConnection:
+    conn = sqlite3.connect(
+        str(path), factory=GatedConnection, check_same_thread=False, timeout=timeout
+    )
     conn.isolation_level = None
     conn.execute("PRAGMA journal_mode = WAL")
     return conn
@@ -67,11 +70,13 @@ def _gate_is_free(path: Path) -> bool:
 @pytest.mark.parametrize("end", ["commit", "rollback", "close"])
 def test_a_second_writer_waits_at_the_gate_until_the_first_transaction_ends(tmp_path, end):
     path = tmp_path / "db.sqlite3"
-    first, second = _connect(path), _connect(path)
+    # No busy timeout for the second: without the gate its BEGIN IMMEDIATE fails at once.
+    first, second = _connect(path), _connect(path, timeout=0)
     first.execute("CREATE TABLE t (x INTEGER)")
     take_gate(first)
     first.execute("BEGIN IMMEDIATE")
     first.execute("INSERT INTO t VALUES (1)")
+    assert not _gate_is_free(path)
     through = threading.Event()
 
     def write() -> None:
@@ -116,6 +121,70 @@ def test_a_connection_in_memory_or_a_plain_one_has_no_gate(tmp_path):
     assert not Path(gate_path(str(tmp_path / "db.sqlite3"))).exists()
 
 
+def test_a_writer_waits_no_longer_than_the_gate_timeout_then_goes_on_ungated(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    conn = _connect(path)
+    conn.gate_timeout = 0.2
+    fd = os.open(gate_path(str(path)), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a holder that never lets go
+        started = time.monotonic()
+        take_gate(conn)
+        waited = time.monotonic() - started
+        assert 0.2 <= waited < WAIT
+        conn.execute("BEGIN IMMEDIATE")  # SQLite's own lock is free: the write goes on
+        conn.execute("CREATE TABLE t (x INTEGER)")
+        conn.commit()
+    finally:
+        os.close(fd)
+    assert _gate_is_free(path)
+    conn.close()
+
+
+def test_an_unusable_gate_file_leaves_the_writers_ungated(tmp_path, caplog):
+    path = tmp_path / "db.sqlite3"
+    Path(gate_path(str(path))).mkdir()  # not a file: opening it fails
+    conn = _connect(path)
+    take_gate(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.commit()
+    assert "writers go ungated" in caplog.text
+    conn.close()
+
+
+def test_a_connection_dropped_without_close_lets_go_of_the_gate(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    conn = _connect(path)
+    take_gate(conn)
+    assert not _gate_is_free(path)
+    del conn
+    gc.collect()
+    assert _gate_is_free(path)
+
+
+def _report_inherited(path: str, conn: GatedConnection, out) -> None:  # in a forked child
+    conn.gate_timeout = 0.2
+    take_gate(conn)  # the parent holds the gate: the child must not think it does
+    out.put(conn._holding)
+
+
+def test_a_forked_child_does_not_share_its_parents_gate(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    conn = _connect(path)
+    take_gate(conn)
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_report_inherited, args=(str(path), conn, out), daemon=True)
+    child.start()
+    assert out.get(timeout=WAIT) is False
+    child.join(WAIT)
+    assert not _gate_is_free(path)  # the child closing its copy left the parent's lock
+    conn.rollback()
+    assert _gate_is_free(path)
+    conn.close()
+
+
 def _hold_forever(path: str, ready) -> None:  # runs in a child process
     conn = _connect(Path(path))
     take_gate(conn)
@@ -148,12 +217,21 @@ def test_held_keeps_other_holders_out_for_the_block(tmp_path):
 
     thread = threading.Thread(target=other, daemon=True)
     thread.start()
-    with held(gate):
+    with held(gate) as taken:
+        assert taken
         inside.set()
         time.sleep(0.2)
         order.append("first")
     thread.join(WAIT)
     assert order == ["first", "other"]
-    with held(None):  # in memory: nothing to hold
-        order.append("none")
-    assert order[-1] == "none"
+    with held(None) as taken:  # in memory: nothing to hold
+        assert not taken
+
+
+def test_held_goes_on_without_the_lock_after_its_timeout(tmp_path):
+    gate = str(tmp_path / "db.sqlite3-groupinggate")
+    with held(gate) as first:
+        started = time.monotonic()
+        with held(gate, timeout=0.2) as second:
+            assert (first, second) == (True, False)
+            assert time.monotonic() - started >= 0.2
