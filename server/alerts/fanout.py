@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.alerts import rota, subscriptions
@@ -81,20 +81,21 @@ def open_alerts(now: datetime) -> list[int]:
             if not candidates:
                 continue
             ids = [i.id for i in candidates]
-            covered = set(
-                db.session.scalars(
-                    select(Alert.incident_id).where(
-                        Alert.incident_id.in_(ids), Alert.ended_at.is_(None)
-                    )
+            # One statement, so one snapshot on PostgreSQL (READ COMMITTED gives each
+            # statement its own): read apart, another host's alert committed in between
+            # was missing from "covered" but counted in the episodes, and a second
+            # episode was opened beside it instead of hitting the unique key.
+            rows = db.session.execute(
+                select(
+                    Alert.incident_id,
+                    func.max(Alert.episode),
+                    func.sum(case((Alert.ended_at.is_(None), 1), else_=0)),
                 )
-            )
-            episodes = dict(
-                db.session.execute(
-                    select(Alert.incident_id, func.max(Alert.episode))
-                    .where(Alert.incident_id.in_(ids))
-                    .group_by(Alert.incident_id)
-                ).all()
-            )
+                .where(Alert.incident_id.in_(ids))
+                .group_by(Alert.incident_id)
+            ).all()
+            covered = {iid for iid, _, still_open in rows if still_open}
+            episodes = {iid: episode for iid, episode, _ in rows}
         if not levels:
             continue
         for incident in candidates:

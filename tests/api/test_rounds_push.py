@@ -383,8 +383,11 @@ def test_any_scan_or_run_is_answered_item_by_item_never_500(
 def test_scans_pushed_before_their_run_are_flagged_when_it_comes(client, org, device) -> None:
     a, b = checkpoint(org.id, "A"), checkpoint(org.id, "B")
     rnd = round_over(org.id, [a, b], ordered=True)
-    r = run(rnd.id)
-    early = scan(b, round_run=r["id"])
+    # Inside the round's window (22:00-02:00): "ten minutes ago" fell before it from 21:10
+    # to 22:00 Stockholm time, and the scan was also flagged too early.
+    inside = datetime(2026, 5, 1, 21, 0, tzinfo=UTC)  # 23:00 in Stockholm
+    r = run(rnd.id, inside)
+    early = scan(b, round_run=r["id"], scanned_at=at(inside + timedelta(minutes=5)))
     assert push(client, device, scans=[early])["scan_results"][0]["flags"] == []
     push(client, device, round_runs=[r])
     db.session.expire_all()
