@@ -18,6 +18,8 @@ from server.sqlite_gate import GatedConnection, leave_gate, take_gate
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Connection.info key: whether the SQLite transaction in progress began with BEGIN IMMEDIATE.
+WRITE_TRANSACTION = "lagesbild_write_transaction"
 
 
 def is_sqlite() -> bool:
@@ -82,8 +84,10 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if _begin_immediate():
-            # Queue for the write lock in the kernel, not in SQLite's sleeping busy handler.
+        immediate = _begin_immediate()
+        conn.info[WRITE_TRANSACTION] = immediate  # for writers that must not be in a read one
+        if immediate:
+            # Queue for the write lock at the gate, not in SQLite's sleeping busy handler.
             dbapi_connection = conn.connection.dbapi_connection
             take_gate(dbapi_connection)
             try:

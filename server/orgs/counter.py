@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from server.db import WRITE_TRANSACTION
 from server.extensions import db
 from server.orgs.models import ChangeCounter, GroupingEpoch
 
@@ -29,6 +30,10 @@ def lock_grouping(org_id: int) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_GROUPING_LOCK, org_id)))
         return
+    if not conn.info.get(WRITE_TRANSACTION, True):
+        # A read transaction cannot take the write lock once it has read: the bump would
+        # fail as "database is locked" whenever another writer committed meanwhile.
+        raise RuntimeError("lock_grouping needs a write transaction (phase('write'), a POST)")
     bumped = conn.execute(
         update(_EPOCHS).where(_EPOCHS.c.org_id == org_id).values(value=_EPOCHS.c.value + 1)
     )

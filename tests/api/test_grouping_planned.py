@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from sqlalchemy import func, select
 
+from server.db import phase
 from server.domain_errors import DomainError
 from server.extensions import db
 from server.incidents import queue, service
@@ -60,6 +61,17 @@ def test_lock_grouping_bumps_the_epoch_on_sqlite_and_takes_a_lock_on_postgres(ap
     lock_grouping(org.id)
     db.session.rollback()  # a writer that gave up leaves the epoch as it was
     assert grouping_epoch(org.id) == expected
+
+
+def test_lock_grouping_in_a_read_transaction_is_a_clear_error_on_sqlite(app, org):
+    with phase("read"):
+        if db.engine.dialect.name == "sqlite":
+            with pytest.raises(RuntimeError, match="needs a write transaction"):
+                lock_grouping(org.id)
+        else:
+            lock_grouping(org.id)  # PostgreSQL's advisory lock: any transaction will do
+    with phase("write"):
+        lock_grouping(org.id)  # where writers take it
 
 
 def test_a_push_of_new_reports_goes_through_while_a_pass_plans(app, client, device, paused):
