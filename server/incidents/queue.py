@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from server.db import is_sqlite, phase
 from server.extensions import db
-from server.incidents.grouping import GroupingResult, apply_plan, assign_pending, plan_pending
+from server.incidents.apply import GroupingResult, apply_plan
+from server.incidents.grouping import assign_pending, plan_pending
 from server.orgs.counter import grouping_epoch, lock_grouping
 from server.reports.models import Report
 from server.sqlite_gate import GROUPING_SUFFIX, gate_path, held

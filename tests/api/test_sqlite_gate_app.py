@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 
 import pytest
@@ -12,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from server.db import phase
 from server.extensions import db
-from server.sqlite_gate import gate_path
+from tests.support.gate import gate_is_free
 
 
 @pytest.fixture
@@ -21,18 +19,6 @@ def database(app) -> str:
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the write gate is SQLite's")
     return db.engine.dialect.create_connect_args(db.engine.url)[0][0]
-
-
-def gate_is_free(database: str) -> bool:
-    """Tell whether another open file description could take the gate right now."""
-    fd = os.open(gate_path(database), os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
 
 
 def test_a_write_phase_holds_the_gate_until_it_commits(database):

@@ -22,6 +22,7 @@ from server.sqlite_gate import (
     leave_gate,
     take_gate,
 )
+from tests.support.gate import gate_is_free
 
 WAIT = 10.0  # seconds: far above anything here, so only a real block reaches it
 
@@ -56,15 +57,7 @@ def _connect(path: Path, timeout: float = 5.0) -> GatedConnection:
 
 
 def _gate_is_free(path: Path) -> bool:
-    """Tell whether another open file description could take the gate right now."""
-    fd = os.open(gate_path(str(path)), os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
+    return gate_is_free(str(path))
 
 
 @pytest.mark.parametrize("end", ["commit", "rollback", "close"])
