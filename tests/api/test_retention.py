@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -189,10 +189,12 @@ def test_the_phone_pulls_a_cleared_report_without_its_comments(
     assert after[str(s.id("cleared"))]["version"] > before[str(s.id("cleared"))]["version"]
 
 
+# The pinned hour puts the cleared reports a few minutes before a Stockholm midnight.
+@pytest.mark.parametrize("now", [None, datetime(2026, 12, 7, 21, 55, tzinfo=UTC)])
 def test_counts_by_day_category_and_area_survive_the_text_purge(
-    app: Flask, client: FlaskClient
+    app: Flask, client: FlaskClient, now: datetime | None
 ) -> None:
-    s = build_store(client)
+    s = build_store(client, now=now)
     cleared_day = (s.now - timedelta(days=CLEARED_AGE)).astimezone(STOCKHOLM).date()
     deleted_day = (s.now - timedelta(days=DELETED_AGE)).astimezone(STOCKHOLM).date()
     window = (s.now - timedelta(days=CLEARED_AGE + 1), s.now - timedelta(days=CLEARED_AGE - 1))

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from analysis.calendar import STOCKHOLM
 from server.audit.models import AuditEntry
 from server.digest.models import DigestRun
 from server.extensions import db
@@ -34,6 +35,18 @@ def at_age(now: datetime, days: float) -> str:
     """Return the device time `days` before `now`, as a phone writes it."""
     when = (now - timedelta(days=days)).astimezone(factories.STOCKHOLM_WINTER)
     return when.isoformat(timespec="seconds")
+
+
+def _same_day_neighbour(now: datetime, days: float) -> float:
+    """Return an age a quarter hour from `days` whose Stockholm day is the same.
+
+    Why: the counts by day expect both reports on one day, whatever the hour of the run.
+    """
+    day = (now - timedelta(days=days)).astimezone(STOCKHOLM).date()
+    later = days - 0.01
+    if (now - timedelta(days=later)).astimezone(STOCKHOLM).date() == day:
+        return later
+    return days + 0.01
 
 
 def push(client: Any, dev: factories.EnrolledDevice, *reports: dict[str, Any]) -> list[dict]:
@@ -138,7 +151,7 @@ def build_store(client: Any, now: datetime | None = None) -> Store:
             photos=[s.photos["p_cleared"], s.photos["p_shared"]],
         ),
         "cleared_too": r(
-            created_at=at_age(now, CLEARED_AGE - 0.01),
+            created_at=at_age(now, _same_day_neighbour(now, CLEARED_AGE)),
             description="Mer klotter",
             place="Trappan Storgatan 4",
         ),
