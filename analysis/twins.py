@@ -33,6 +33,15 @@ that has an anchor, a member, already. So rule 3 covers every anchor of that sec
 every choice is the same, with s renamed p. Expiry depends only on the anchor's time and
 category: the same.
 
+Rule 1 with other place texts. The place text counts only where one side of a reach
+has no position (`analysis.grouping._reach`: two fixes compare by distance alone). So when
+p and s have the same position and no report without one lies within reach in time of
+that second (`places_unread`: of a category related to theirs, within the longest window
+of those categories, stored or pending), every reach that p or s takes part in compares
+positions only, and p reaches and is reached by exactly what s is: the proof above holds
+with any two place texts. The new seed then names the incident, its place text included
+(`server.incidents.summary.take_seed`), as the full regroup would.
+
 Pending reports other than p are left to the caller's usual checks; this module decides
 only about one new report at a time against stored state.
 """
@@ -41,24 +50,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from datetime import timedelta
 
 from analysis.grouping import ReportPoint, normalise_place
 from analysis.grouping_rules import Rules
 from analysis.local_grouping import StoredReport
 
 
-def is_twin(new: ReportPoint, old: ReportPoint, rules: Rules) -> bool:
-    """Tell whether two reports anchor alike and the new one sorts first (rule 1)."""
+def is_twin(new: ReportPoint, old: ReportPoint, rules: Rules, positions_only: bool = False) -> bool:
+    """Tell whether two reports anchor alike and the new one sorts first (rule 1).
+
+    `positions_only` says that no report without a position is within reach in time
+    (`places_unread`); then two reports at one position are twins whatever their place texts.
+    """
+    fixed = new.lat is not None and old.lat is not None
     return (
         new.created_at == old.created_at
         and new.id < old.id
         and new.category == old.category
         and new.lat == old.lat
         and new.lon == old.lon
-        and normalise_place(new.place) == normalise_place(old.place)
+        and ((positions_only and fixed) or normalise_place(new.place) == normalise_place(old.place))
         and rules.rule_for(new.category).groups
         # Without a position an empty place text reaches nothing, not even its twin.
         and (new.lat is not None or normalise_place(new.place) != "")
+    )
+
+
+def place_reach(category: str, rules: Rules) -> tuple[frozenset[str], timedelta]:
+    """Return the categories that can meet a report of this one and how far apart in time.
+
+    A report of a related category meets it as its anchor within the anchor's window, or
+    as the anchor it joins within that one's: the longest window of the related categories
+    covers both directions (relatedness is symmetric).
+    """
+    related = rules.related_to(category)
+    return related, max(rules.rule_for(c).window for c in related)
+
+
+def places_unread(new: ReportPoint, others: Iterable[ReportPoint], rules: Rules) -> bool:
+    """Tell whether no report without a position is within reach in time of the new one."""
+    related, window = place_reach(new.category, rules)
+    return not any(
+        o.lat is None and o.category in related and abs(o.created_at - new.created_at) <= window
+        for o in others
     )
 
 
@@ -69,6 +104,7 @@ def twin_seed(
     closed: AbstractSet[str],
     pinned_keys: AbstractSet[str],
     keys_elsewhere: AbstractSet[str],
+    positions_only: bool = False,
 ) -> str | None:
     """Return the key the new report takes over by renaming, or None when it cannot.
 
@@ -76,7 +112,8 @@ def twin_seed(
     them, or at least the candidate seeds, every report whose id lies between the new id
     and a candidate's, and every pinned one. `pinned_keys` holds the keys pinned reports carry (at
     least those of the candidates), `keys_elsewhere` the keys of stored reports outside
-    `same_second` (at least the new id, if one carries it).
+    `same_second` (at least the new id, if one carries it). `positions_only` is
+    `places_unread` over every report, stored or pending (see `is_twin`).
     """
     reports = list(same_second)
     keys = {s.key for s in reports if s.key is not None}
@@ -94,7 +131,7 @@ def twin_seed(
         or old.pinned
         or key in closed
         or key in pinned_keys
-        or not is_twin(new, old.point, rules)
+        or not is_twin(new, old.point, rules, positions_only)
     ):
         return None
     for s in reports:

@@ -7,14 +7,16 @@ then at each size times two passes in the same run:
 
 - the baseline: a pass that only adds 50 reports to the incident (ids sorting last);
 - the re-key: a pass with one report whose id sorts before the seed's: the seed's twin
-  (renamed, `analysis.twins`), or with `--near` ten metres off (every member regrouped).
+  (renamed, `analysis.twins`), with `--other-place` a twin by position under another
+  place text (renamed too), or with `--near` ten metres off (every member regrouped).
 
 Times are this process's CPU time (the pass runs in it, single-threaded), so a busy
 machine stretches them less than wall time; the database's fsyncs are not in them.
 
 It prints both, their ratio and what the re-key wrote. Run it on two commits to compare.
 
-    .venv/bin/python bench/rekey.py --sizes 5000,20000,40000 [--db postgres] [--near]
+    .venv/bin/python bench/rekey.py --sizes 5000,20000,40000 [--db postgres]
+        [--near | --other-place]
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ CHUNK = 500  # reports per push while building (the server's batch limit)
 REPEATS = 3  # passes of each kind per size; the median is printed
 
 
-def _report(created: str, prefix: str, north_m: float = 0.0) -> dict[str, Any]:
+def _report(created: str, prefix: str, north_m: float = 0.0, place: str = "") -> dict[str, Any]:
     """Return one bench report whose id starts with `prefix` (where it sorts)."""
     rid = str(uuid.uuid4())
     report = {"id": prefix + rid[len(prefix) :], "created_at": created, **REPORT}
+    if place:
+        report["place"] = place
     if north_m:
         where = REPORT["location"]
         report["location"] = {**where, "lat": where["lat"] + north_m / 111_320}
@@ -102,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         " (analysis.twins), so every member is regrouped",
     )
     parser.add_argument(
+        "--other-place",
+        action="store_true",
+        help="give each new seed its own place text at the scene's position: a twin by"
+        " position when no report without a position is near (analysis.twins)",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of one more re-key at the end"
     )
     args = parser.parse_args(argv)
@@ -153,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         # With --near each new seed stands 10 m from the one before (it alternates between
         # two spots), so none is its predecessor's twin.
         offsets = itertools.cycle([10.0, 0.0] if args.near else [0.0])
+        places = (f"Plats {n}" if args.other_place else "" for n in itertools.count())
         prefixes = iter(f"{n:07x}" for n in range(0x7FFFFFF, 0, -0x1000))
         print(f"database: {args.db}; every pass is timed {REPEATS} times, median shown")
         print(
@@ -170,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 push([_report(created, "f") for _ in range(50)])
                 appends.append(timed_pass()[0])
                 have += 50
-                push([_report(created, next(prefixes), next(offsets))])
+                push([_report(created, next(prefixes), next(offsets), next(places))])
                 elapsed, stats = timed_pass()
                 rekeys.append(elapsed)
                 written.append(stats["rows_sent"])
@@ -182,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{max(written):>20} {max(statements):>10}"
             )
         if args.profile:
-            push([_report(created, next(prefixes), next(offsets))])
+            push([_report(created, next(prefixes), next(offsets), next(places))])
             db.session.expunge_all()
             prof = cProfile.Profile()
             prof.enable()

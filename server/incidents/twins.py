@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Set as AbstractSet
+from contextlib import suppress
 
 from sqlalchemy import and_, or_, select
 
 from analysis.grouping import ReportPoint
 from analysis.grouping_rules import Rules
 from analysis.local_grouping import StoredReport
-from analysis.twins import is_twin, twin_seed
+from analysis.twins import is_twin, place_reach, twin_seed
 from server.categories import CALM
 from server.extensions import db
 from server.incidents.models import Incident
@@ -58,22 +59,51 @@ def take_over(
         # name would not simply pass to its twin; custom rules may let calm rounds group.
         return None
     point = _point(new)
-    candidates = [
-        r
-        for r in window
-        if r.incident_id is not None
-        and seeds.get(r.incident_id) == r.id
-        and is_twin(point, _point(r), rules)
+    seeds_here = [
+        r for r in window if r.incident_id is not None and seeds.get(r.incident_id) == r.id
     ]
+    candidates = [r for r in seeds_here if is_twin(point, _point(r), rules)]
+    positions_only = False
+    if not candidates and new.lat is not None:
+        # Another place text at the same position: a twin when no report without one is
+        # within reach in time (read only when a seed stands at that very spot).
+        at_spot = [r for r in seeds_here if is_twin(point, _point(r), rules, positions_only=True)]
+        positions_only = bool(at_spot) and _places_unread(org_id, new, rules)
+        candidates = at_spot if positions_only else []
     if not candidates:
         return None
     old = min(candidates, key=lambda r: str(r.id))
     around = _around(org_id, new, old)
     same_second = [StoredReport(_point(old), str(old.id), old.incident_pinned), *around]
     key = twin_seed(
-        point, same_second, rules, closed, _pinned_key(old), _key_in_use(org_id, new.id)
+        point,
+        same_second,
+        rules,
+        closed,
+        _pinned_key(old),
+        _key_in_use(org_id, new.id),
+        positions_only,
     )
     return old if key == str(old.id) else None
+
+
+def _places_unread(org_id: int, new: Report, rules: Rules) -> bool:
+    """Tell whether no report without a position is within reach in time (`places_unread`).
+
+    Stored and waiting reports alike: the queue is rows of the same table.
+    """
+    related, window = place_reach(new.category_code, rules)
+    where = [
+        Report.org_id == org_id,
+        Report.lat.is_(None),
+        Report.category_code.in_(sorted(related)),
+    ]
+    # A custom rule's window may reach past the calendar's ends: no bound on that side.
+    with suppress(OverflowError):
+        where.append(Report.created_at >= new.created_at - window)
+    with suppress(OverflowError):
+        where.append(Report.created_at <= new.created_at + window)
+    return db.session.scalar(select(Report.id).where(*where).limit(1)) is None
 
 
 def _around(org_id: int, new: Report, old: Report) -> list[StoredReport]:

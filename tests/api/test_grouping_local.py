@@ -103,7 +103,7 @@ def _night(client, tag: int, specs: list[dict[str, Any]], rounds: list[tuple]) -
             category=s["category"],
             created_at=at(s["minutes"]),
             location=near(s["metres"]) if s["placed"] else None,
-            place="Torget" if not s["placed"] else "",
+            place="Torget" if not s["placed"] else s.get("place", ""),
         )
         for i, s in enumerate(specs)
     ]

@@ -32,6 +32,9 @@ _twin_spec = st.fixed_dictionaries(
         "metres": st.sampled_from([0, 0, 0, 40]),
         "category": st.sampled_from(["brand"] * 5 + ["samling", "lugnt"]),
         "placed": st.sampled_from([True, True, False]),
+        # The place text of a report with a position: twins by position may differ in it,
+        # and a report without one ("Torget") may be named like one of them.
+        "place": st.sampled_from(["", "", "Kiosken", "Torget"]),
     }
 )
 
@@ -63,17 +66,21 @@ def test_a_night_with_twins_groups_as_without_the_takeover(client, app, monkeypa
     app.config["GROUPING"] = "queue"
     tag = uuid.uuid4().int % 2**40
     taken: list[uuid.UUID] = []
+    by_position = 0
 
-    def spy(*args: Any, **kwargs: Any) -> Report | None:
-        old = twins.take_over(*args, **kwargs)
+    def spy(org_id: int, new: Report, *args: Any, **kwargs: Any) -> Report | None:
+        nonlocal by_position
+        old = twins.take_over(org_id, new, *args, **kwargs)
         if old is not None:
             taken.append(old.id)
+            by_position += (old.place or "") != (new.place or "")
         return old
 
     with monkeypatch.context() as patch:
         patch.setattr(grouping, "take_over", spy)
         renamed = night(client, tag, specs, steps)
     event(f"takeovers: {min(len(taken), 3)}")
+    event(f"takeovers with another place text: {min(by_position, 1)}")
     with monkeypatch.context() as patch:
         patch.setattr(grouping, "take_over", lambda *args, **kwargs: None)
         regrouped = night(client, tag + 1, specs, steps)
@@ -220,3 +227,58 @@ def test_a_pinned_member_sends_the_pass_the_long_way(client, app, org, monkeypat
     assert calls == [1], "the pass took the long way"
     db.session.expunge_all()
     assert db.session.get(Report, member.id).incident_id == iid
+
+
+def test_a_twin_at_the_seeds_position_with_another_place_text_is_renamed(
+    client, app, org, monkeypatch
+):
+    # Both have a position, and no report without one is near in time: the place texts
+    # are never compared, so the new seed is a twin whatever it calls the place.
+    app.config["GROUPING"] = "queue"
+    iid, new = late_twin_night(client, org, place="Perrongen", description="Två bilar")
+    calls: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
+        calls.append(1)
+        return load_affected(*args, **kwargs)
+
+    monkeypatch.setattr(grouping, "load_affected", spy)
+    db.session.expunge_all()
+    assert queue.drain().reseeded == 1
+    assert calls == [], "the pass regrouped the incident"
+    incident = db.session.get(Incident, iid)
+    assert incident.seed_id == uuid.UUID(new["id"])
+    assert (incident.place, incident.summary, incident.report_count) == (
+        "Perrongen",
+        "Två bilar",
+        5,
+    )
+    kept = {name: getattr(incident, name) for name in _SUMMARY}
+    summary.refresh_incidents(org.id, {iid})
+    db.session.flush()
+    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+
+
+# Within a fire's three hours before the scene, or just after it (a grouped report more
+# than ten minutes later sends every pass the long way anyway: `grouping.FAST_SLACK`).
+@pytest.mark.parametrize("minutes", [-170, 5])
+def test_a_report_without_a_position_near_in_time_sends_another_place_text_the_long_way(
+    client, app, org, monkeypatch, minutes
+):
+    # A fire reported by its place name alone, near the scene in time: the place texts
+    # could now decide, so no rename.
+    app.config["GROUPING"] = "queue"
+    push(client, factories.make_device(org), on_the_square("4", minutes, "Kiosken", "Rök"))
+    queue.drain()
+    iid, new = late_twin_night(client, org, place="Perrongen")
+    calls: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
+        calls.append(1)
+        return load_affected(*args, **kwargs)
+
+    monkeypatch.setattr(grouping, "load_affected", spy)
+    db.session.expunge_all()
+    assert queue.drain().grouped == 1
+    assert calls == [1], "the pass renamed the incident"
+    assert db.session.get(Report, uuid.UUID(new["id"])).incident_id == iid

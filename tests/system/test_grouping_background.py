@@ -49,7 +49,13 @@ def membership(engine: sa.Engine) -> tuple[int, int, int, int]:
 
 
 def batch_of(label: str, when: datetime, size: int) -> list[dict[str, Any]]:
-    """Build new reports of one scene and second: the grouping's worst case (re-keying)."""
+    """Build new reports of one scene and second, each with its own place text.
+
+    A new report whose id sorts before the seed's re-keys the incident. At one position,
+    with no report without a position near, it is the seed's twin whatever its place text
+    says, and the re-key is a rename (`analysis.twins`); a re-key by a report elsewhere
+    regroups every member, linear in the incident's size (`bench/rekey.py --near`).
+    """
     return [report_payload(str(uuid.uuid4()), f"{label}-{i}", when) for i in range(size)]
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from analysis.grouping import ReportPoint, group_reports
 from analysis.grouping_rules import DEFAULT_RULES, Rules
 from analysis.local_grouping import StoredReport
-from analysis.twins import is_twin, twin_seed
+from analysis.twins import is_twin, place_reach, places_unread, twin_seed
 from tests.unit.test_grouping import rp, scenarios
 
 
@@ -29,9 +29,13 @@ def twin_passes(draw: st.DrawFn) -> tuple:
     taken = {r.id for r in reports}
     choices = [i for i in ("0" + original.id, original.id[:-1], "!") if i and i not in taken]
     new = replace(original, id=draw(st.sampled_from(choices)))
-    if draw(st.booleans()):
+    typed = draw(st.sampled_from(["as is", "as typed", "another"]))
+    if typed == "as typed":
         # The place text as typed differently: only its normalised form must match.
         new = replace(new, place=new.place.upper() + " ")
+    elif typed == "another":
+        # Another place text: a twin only at a position, with no report without one near.
+        new = replace(new, place=new.place + " norra")
     return reports, new, rules, pins, closed
 
 
@@ -41,7 +45,15 @@ def decide(reports, new, rules, pins: Mapping[str, str], closed) -> tuple[dict, 
     stored = [StoredReport(r, keys[r.id], r.id in pins) for r in reports]
     same = [s for s in stored if s.point.created_at == new.created_at]
     elsewhere = {s.key for s in stored if s.point.created_at != new.created_at}
-    return keys, twin_seed(new, same, rules, closed, set(pins.values()), elsewhere)
+    unread = places_unread(new, reports, rules)
+    return keys, twin_seed(new, same, rules, closed, set(pins.values()), elsewhere, unread)
+
+
+def by_position_only(reports, new, rules) -> bool:
+    """Tell whether the new report is a twin of a stored one only by the relaxed rule 1."""
+    return any(
+        is_twin(new, r, rules, positions_only=True) and not is_twin(new, r, rules) for r in reports
+    )
 
 
 @settings(max_examples=600, deadline=None)
@@ -71,6 +83,28 @@ def refused_with_a_twin(scenario: tuple) -> bool:
     return key is None and bool(seeds)
 
 
+def accepted_by_position(scenario: tuple) -> bool:
+    """Tell whether `twin_seed` renames for a twin with another place text among others."""
+    reports, new, rules, *_ = scenario
+    return accepted(scenario) and by_position_only(reports, new, rules)
+
+
+def refused_for_a_place_read(scenario: tuple) -> bool:
+    """Tell whether a twin by position alone is refused because a report has no position."""
+    reports, new, rules, pins, closed = scenario
+    keys, key = decide(reports, new, rules, pins, closed)
+    return (
+        key is None
+        and not places_unread(new, reports, rules)
+        and any(
+            keys[r.id] == r.id
+            and is_twin(new, r, rules, positions_only=True)
+            and not is_twin(new, r, rules)
+            for r in reports
+        )
+    )
+
+
 _SEARCH = settings(max_examples=3000, database=None, phases=[Phase.generate])
 
 
@@ -81,6 +115,15 @@ def test_the_generated_passes_take_the_shortcut_among_other_reports():
 
 def test_the_generated_passes_also_refuse_real_twins():
     assert refused_with_a_twin(find(twin_passes(), refused_with_a_twin, settings=_SEARCH))
+
+
+def test_the_generated_passes_rename_for_twins_with_another_place_text():
+    assert accepted_by_position(find(twin_passes(), accepted_by_position, settings=_SEARCH))
+
+
+def test_the_generated_passes_refuse_them_when_a_report_has_no_position():
+    found = find(twin_passes(), refused_for_a_place_read, settings=_SEARCH)
+    assert refused_for_a_place_read(found)
 
 
 # --- worked examples --------------------------------------------------------------------
@@ -146,3 +189,44 @@ def test_twins_without_a_position_or_a_place_refuse_it():
     # Neither can reach the other, so the old seed keeps its own incident.
     scene = stored([rp("m", 0, east=None)])
     assert twin_seed(rp("k", 0, east=None), scene, DEFAULT_RULES, set(), set(), set()) is None
+
+
+def test_another_place_text_at_the_same_position_is_a_twin_when_no_place_is_read():
+    scene = stored([rp("m", 0, place="Torget"), rp("n", 1, east=30.0, place="Kiosken")])
+    new = rp("k", 0, place="Stortorget")
+    unread = places_unread(new, [p.point for p in scene], DEFAULT_RULES)
+    assert unread
+    assert twin_seed(new, scene, DEFAULT_RULES, set(), set(), set()) is None  # strict rule 1
+    assert twin_seed(new, scene, DEFAULT_RULES, set(), set(), set(), unread) == "m"
+    # The position still must match, and the place text alone never makes a twin.
+    moved = rp("k", 0, east=1.0, place="Stortorget")
+    assert twin_seed(moved, scene, DEFAULT_RULES, set(), set(), set(), True) is None
+    nowhere = stored([rp("m", 0, east=None, place="Torget")])
+    other = rp("k", 0, east=None, place="Stortorget")
+    assert twin_seed(other, nowhere, DEFAULT_RULES, set(), set(), set(), True) is None
+
+
+def test_a_report_without_a_position_within_reach_in_time_reads_places():
+    # brand reaches 3 h; a related category's longer window would reach further.
+    related, window = place_reach("brand", DEFAULT_RULES)
+    assert "brand" in related
+    new = rp("k", 0, place="Stortorget")
+    edge = window.total_seconds() / 60
+    for minutes in (-edge, -1, 0, 1, edge):
+        assert not places_unread(new, [rp("x", minutes, east=None)], DEFAULT_RULES), minutes
+    for minutes in (-edge - 1, edge + 1):
+        assert places_unread(new, [rp("x", minutes, east=None)], DEFAULT_RULES), minutes
+    unrelated = next(c for c in ("lugnt", "trafik", "miljo") if c not in related)
+    assert places_unread(new, [rp("x", 0, unrelated, east=None)], DEFAULT_RULES)
+    assert places_unread(new, [rp("x", 0, east=5.0)], DEFAULT_RULES)
+
+
+def test_a_place_read_in_the_grouping_would_tell_them_apart():
+    # Why the relaxed rule needs `places_unread`: a report without a position named like
+    # the new seed's place joins it, though it never reached the old seed.
+    old, new = rp("m", 0, place="Torget"), rp("k", 0, place="Stortorget")
+    by_name = rp("z", 10, east=None, place="Stortorget")
+    before = group_reports([old, by_name], DEFAULT_RULES)
+    after = group_reports([old, by_name, new], DEFAULT_RULES)
+    assert before["z"] == "z" and after["z"] == "k"
+    assert not places_unread(new, [old, by_name], DEFAULT_RULES)
