@@ -96,6 +96,15 @@ class Report(db.Model):
             sqlite_where=text("walk_id IS NOT NULL"),
             postgresql_where=text("walk_id IS NOT NULL"),
         ),
+        # Reports without a position: a twin re-key by position asks whether one is near in
+        # time (server.incidents.twins), whatever the size of the scene at that second.
+        Index(
+            "ix_reports_unlocated",
+            "org_id",
+            "created_at",
+            sqlite_where=text("lat IS NULL"),
+            postgresql_where=text("lat IS NULL"),
+        ),
         # The reports a coordinator placed: the grouping asks whether an incident has one.
         Index(
             "ix_reports_pinned",

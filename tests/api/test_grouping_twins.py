@@ -259,9 +259,10 @@ def test_a_twin_at_the_seeds_position_with_another_place_text_is_renamed(
     assert {name: getattr(incident, name) for name in _SUMMARY} == kept
 
 
-# Within a fire's three hours before the scene, or just after it (a grouped report more
-# than ten minutes later sends every pass the long way anyway: `grouping.FAST_SLACK`).
-@pytest.mark.parametrize("minutes", [-170, 5])
+# Within a fire's three hours before the scene (the edge included), or just after it (a
+# grouped report more than ten minutes later sends every pass the long way anyway:
+# `grouping.FAST_SLACK`).
+@pytest.mark.parametrize("minutes", [-180, -170, 5])
 def test_a_report_without_a_position_near_in_time_sends_another_place_text_the_long_way(
     client, app, org, monkeypatch, minutes
 ):
@@ -282,3 +283,74 @@ def test_a_report_without_a_position_near_in_time_sends_another_place_text_the_l
     assert queue.drain().grouped == 1
     assert calls == [1], "the pass renamed the incident"
     assert db.session.get(Report, uuid.UUID(new["id"])).incident_id == iid
+
+
+def test_a_waiting_report_without_a_position_sends_it_the_long_way(client, app, org):
+    # Pushed with the new seed and named like the old one: it joins the fire under either
+    # name only by its place text, so it must be regrouped with the rest.
+    app.config["GROUPING"] = "queue"
+    waiting = on_the_square("5", 2, "Stationen", "Rök vid stationen")
+    iid, new = late_twin_night(client, org, (waiting,), place="Perrongen")
+    db.session.expunge_all()
+    assert queue.drain().grouped == 2
+    keys = {
+        rid: db.session.get(Report, uuid.UUID(rid)).incident_id
+        for rid in (new["id"], waiting["id"])
+    }
+    assert keys[new["id"]] == iid
+    # The full regroup: the new seed anchors as "Perrongen", and the waiting report, named
+    # "Stationen" without a position, reaches no anchor of that name.
+    assert keys[waiting["id"]] not in (None, iid)
+
+
+def test_a_related_category_without_a_position_counts(client, app, org, monkeypatch):
+    # A crime (brott) at "Stationen", and five minutes later a gathering (samling, related
+    # to it) known only by that name, which joins it. A new seed at the same spot named
+    # "Perrongen" would not draw the gathering in: the full regroup leaves it on its own.
+    app.config["GROUPING"] = "queue"
+    dev = factories.make_device(org)
+    seed = factories.report(
+        id="8" + str(uuid.uuid4())[1:],
+        category="brott",
+        created_at=at(0),
+        location=near(0),
+        place="Stationen",
+    )
+    gathering = factories.report(
+        id="9" + str(uuid.uuid4())[1:],
+        category="samling",
+        created_at=at(5),
+        location=None,
+        place="Stationen",
+        description="Ett gäng",
+    )
+    push(client, dev, seed, gathering)
+    queue.drain()
+    first = {
+        r["id"]: db.session.get(Report, uuid.UUID(r["id"])).incident_id for r in (seed, gathering)
+    }
+    assert first[seed["id"]] == first[gathering["id"]]
+    new = factories.report(
+        id="0" + str(uuid.uuid4())[1:],
+        category="brott",
+        created_at=at(0),
+        location=near(0),
+        place="Perrongen",
+    )
+    push(client, dev, new)
+    taken: list[object] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Report | None:
+        old = twins.take_over(*args, **kwargs)
+        taken.append(old)
+        return old
+
+    monkeypatch.setattr(grouping, "take_over", spy)
+    db.session.expunge_all()
+    queue.drain()
+    assert taken == [None]
+    keys = {
+        r["id"]: db.session.get(Report, uuid.UUID(r["id"])).incident_id
+        for r in (seed, gathering, new)
+    }
+    assert keys[new["id"]] == keys[seed["id"]] != keys[gathering["id"]]

@@ -8,11 +8,11 @@ from dataclasses import replace
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from analysis.grouping import ReportPoint, group_reports
+from analysis.grouping import ReportPoint, group_reports, normalise_place
 from analysis.grouping_rules import DEFAULT_RULES, Rules
 from analysis.local_grouping import StoredReport
 from analysis.twins import is_twin, place_reach, places_unread, twin_seed
-from tests.unit.test_grouping import rp, scenarios
+from tests.unit.test_grouping import PLACES, rp, scenarios
 
 
 @st.composite
@@ -34,8 +34,11 @@ def twin_passes(draw: st.DrawFn) -> tuple:
         # The place text as typed differently: only its normalised form must match.
         new = replace(new, place=new.place.upper() + " ")
     elif typed == "another":
-        # Another place text: a twin only at a position, with no report without one near.
-        new = replace(new, place=new.place + " norra")
+        # Another place text, often one that other reports carry: a twin only at a position,
+        # with no report without one near in time (which could be named like either).
+        own = normalise_place(new.place)
+        others = [p for p in [*PLACES, "Kiosken"] if normalise_place(p) != own]
+        new = replace(new, place=draw(st.sampled_from(others)))
     return reports, new, rules, pins, closed
 
 
@@ -230,3 +233,33 @@ def test_a_place_read_in_the_grouping_would_tell_them_apart():
     after = group_reports([old, by_name, new], DEFAULT_RULES)
     assert before["z"] == "z" and after["z"] == "k"
     assert not places_unread(new, [old, by_name], DEFAULT_RULES)
+
+
+def renames_as_regrouping(reports: list[ReportPoint], new: ReportPoint) -> bool:
+    """Tell whether `twin_seed`'s answer agrees with regrouping everything (DEFAULT_RULES)."""
+    _, key = decide(reports, new, DEFAULT_RULES, {}, frozenset())
+    keys = group_reports(reports, DEFAULT_RULES)
+    if key is None:
+        return True
+    expected = {rid: new.id if k == key else k for rid, k in keys.items()}
+    return group_reports([*reports, new], DEFAULT_RULES) == {**expected, new.id: new.id}
+
+
+def test_a_related_category_s_longer_window_counts():
+    # A gathering (samling, 3 h) named "Kiosken" two hours before a crime (brott, 1 h)
+    # there: the new seed named "Kiosken" joins the gathering, the old seed did not.
+    x = rp("x", -120, "samling", east=None, place="Kiosken")
+    s, p = rp("s", 0, "brott", place="Torget"), rp("p", 0, "brott", place="Kiosken")
+    assert group_reports([x, s, p], DEFAULT_RULES)["p"] == "x"
+    assert not places_unread(p, [x, s], DEFAULT_RULES)
+    assert renames_as_regrouping([x, s], p)
+
+
+def test_a_related_category_without_a_position_after_the_seed_counts():
+    # A gathering named like the old seed joins it; under the new name it would not.
+    s, p = rp("s", 0, "brott", place="Torget"), rp("p", 0, "brott", place="Kiosken")
+    x = rp("x", 10, "samling", east=None, place="Torget")
+    assert group_reports([s, x], DEFAULT_RULES)["x"] == "s"
+    assert group_reports([s, x, p], DEFAULT_RULES)["x"] == "x"
+    assert not places_unread(p, [s, x], DEFAULT_RULES)
+    assert renames_as_regrouping([s, x], p)
