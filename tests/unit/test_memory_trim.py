@@ -1,4 +1,4 @@
-"""Freed C heap goes back to the system after requests and job ticks, at most once a second."""
+"""Freed C heap goes back to the system after every request and every job tick."""
 
 from __future__ import annotations
 
