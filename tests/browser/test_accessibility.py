@@ -17,7 +17,7 @@ from server.commands.devices import enrol_url
 from server.devices import service as devices
 from server.orgs import service as orgs
 from tests.browser.axe import describe, run_axe, serious
-from tests.support.walks import make_walk
+from tests.support.walks import make_walk, phone_day
 
 TIMEOUT_MS = 10000
 ON_SERVER = re.compile(r"^På servern")
@@ -26,7 +26,9 @@ ON_SERVER = re.compile(r"^På servern")
 @pytest.fixture(params=["dark", "light"])
 def themed_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     """A Swedish page in the dark default or in the light theme chosen on the phone."""
-    context = browser.new_context(locale="sv-SE", color_scheme=request.param)
+    context = browser.new_context(
+        locale="sv-SE", timezone_id="Europe/Stockholm", color_scheme=request.param
+    )
     page = context.new_page()
     if request.param == "light":
         page.add_init_script("localStorage.setItem('lagesbild.theme', 'light')")
@@ -134,7 +136,9 @@ def test_the_light_theme_is_a_choice_that_sticks(live_server, page):
 def test_the_walk_screen(live_server, themed_page):
     with live_server.app.app_context():
         org = orgs.create("Staffanstorps kommun")
-        make_walk(org)
+        # The phone lists the walks of its own day (Swedish time): planned for that day,
+        # the walk is there whatever the hour of the run.
+        make_walk(org, on=phone_day())
         link = enrol_url(devices.issue_code(org, "Nattvandrarna", "nattvandrare", 24).code)
     themed_page.goto(link)
     themed_page.get_by_role("button", name="Trygghetsvandring: Centrum (mörker)").click(

@@ -24,7 +24,7 @@ from tests.browser.axe import describe, run_axe, serious
 from tests.browser.conftest import StoppableServer, wait_until
 from tests.browser.workspace_support import assert_accessible, log_in
 from tests.support import factories
-from tests.support.walks import made_on_walk, make_walk, observation, today
+from tests.support.walks import made_on_walk, make_walk, observation, phone_day, today
 
 TIMEOUT_MS = 15000
 COORDINATOR = "zebulon.quarfordt@example.se"
@@ -54,7 +54,7 @@ def test_a_follow_up_walk_marked_offline_syncs_once_and_counts_its_marks(
         )
         assert [r["status"] for r in answer.get_json()["results"]] == ["created"] * 3
         walks.set_status(org.id, first.id, "done")
-        follow_up_id = make_walk(org, follows=first.id).id
+        follow_up_id = make_walk(org, on=phone_day(), follows=first.id).id
         first_date = first.walk_date.isoformat()
         link = enrol_url(devices.issue_code(org, "Telefon 2", "nattvandrare", 24).code)
         coordinator = factories.make_person(org, email=COORDINATOR)

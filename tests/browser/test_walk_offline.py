@@ -27,7 +27,7 @@ from server.reports.models import Report
 from tests.browser.conftest import StoppableServer, wait_until
 from tests.browser.workspace_support import assert_accessible, log_in
 from tests.support import factories
-from tests.support.walks import make_walk
+from tests.support.walks import make_walk, phone_day
 
 TIMEOUT_MS = 15000
 DEVICE_NAME = "Zebulons vandringstelefon"
@@ -75,7 +75,7 @@ def test_a_walk_made_offline_syncs_once_and_its_protocol_is_in_stop_order(
     server = stoppable_server
     with server.app.app_context():
         org = orgs.create("Staffanstorps kommun")
-        walk_id = make_walk(org).id
+        walk_id = make_walk(org, on=phone_day()).id  # the walk screen lists the phone's day
         link = enrol_url(devices.issue_code(org, DEVICE_NAME, "nattvandrare", 24).code)
         coordinator = factories.make_person(org, email=COORDINATOR)
         db.session.remove()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from analysis.calendar import STOCKHOLM
 from server.geography.models import Area
 from server.incidents import areas as area_service
 from server.orgs.models import Organisation
@@ -42,6 +43,11 @@ STOPS = (
 def today() -> date:
     """Return the day factories.report() dates its reports (Stockholm winter time)."""
     return (datetime.now(UTC).astimezone(factories.STOCKHOLM_WINTER) - timedelta(minutes=10)).date()
+
+
+def phone_day() -> date:
+    """Return the day a phone on Swedish time calls today (the walk screen lists its walks)."""
+    return datetime.now(STOCKHOLM).date()
 
 
 def area_of(org: Organisation) -> Area:
