@@ -21,7 +21,7 @@ from server.incidents import grouping, queue, summary, twins
 from server.incidents.local import load_affected
 from server.incidents.models import Incident
 from server.reports.models import Report
-from tests.api.test_grouping_local import night, nights
+from tests.api.test_grouping_local import _incident, night, nights
 from tests.api.test_incidents import at, near, push
 from tests.support import factories
 
@@ -53,6 +53,39 @@ _SUMMARY = (
     "summary",
     "device_kinds",
 )
+
+
+def regroups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the passes that take the long way (regroup through `load_affected`)."""
+    calls: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
+        calls.append(1)
+        return load_affected(*args, **kwargs)
+
+    monkeypatch.setattr(grouping, "load_affected", spy)
+    return calls
+
+
+def takeovers(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID | None]:
+    """Record what each twin check answered: the old seed's id, or None."""
+    taken: list[uuid.UUID | None] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Report | None:
+        old = twins.take_over(*args, **kwargs)
+        taken.append(None if old is None else old.id)
+        return old
+
+    monkeypatch.setattr(grouping, "take_over", spy)
+    return taken
+
+
+def assert_reads_as_if_summarised_afresh(org_id: int, incident: Incident) -> None:
+    """Recompute the incident's summary and check that nothing in it changes."""
+    kept = {name: getattr(incident, name) for name in _SUMMARY}
+    summary.refresh_incidents(org_id, {incident.id})
+    db.session.flush()
+    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
 
 
 @settings(
@@ -134,10 +167,7 @@ def test_the_renamed_incident_reads_as_if_summarised_afresh(client, app, org, tw
     assert queue.drain().reseeded == 1
     incident = db.session.get(Incident, iid)
     assert incident.seed_id == uuid.UUID(new["id"])
-    kept = {name: getattr(incident, name) for name in _SUMMARY}
-    summary.refresh_incidents(org.id, {iid})
-    db.session.flush()
-    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+    assert_reads_as_if_summarised_afresh(org.id, incident)
 
 
 def test_a_newcomer_between_the_two_seeds_names_the_incident_after_the_new_one(client, app, org):
@@ -158,10 +188,7 @@ def test_a_newcomer_between_the_two_seeds_names_the_incident_after_the_new_one(c
     incident = db.session.get(Incident, iid)
     assert incident.seed_id == uuid.UUID(new["id"])
     assert (incident.summary, incident.place) == ("Bilen brinner fortfarande", "stationen")
-    kept = {name: getattr(incident, name) for name in _SUMMARY}
-    summary.refresh_incidents(org.id, {iid})
-    db.session.flush()
-    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+    assert_reads_as_if_summarised_afresh(org.id, incident)
 
 
 def on_the_square(prefix: str, minutes: float, place: str, text: str) -> dict[str, Any]:
@@ -187,23 +214,13 @@ def test_a_twin_without_a_position_is_renamed_too(client, app, org, monkeypatch)
     iid = db.session.get(Report, uuid.UUID(seed["id"])).incident_id
     new = on_the_square("0", 0, " TORGET", "Brand på torget")
     push(client, dev, new)
-    taken: list[uuid.UUID] = []
-
-    def spy(*args: Any, **kwargs: Any) -> Report | None:
-        old = twins.take_over(*args, **kwargs)
-        taken.append(None if old is None else old.id)
-        return old
-
-    monkeypatch.setattr(grouping, "take_over", spy)
+    taken = takeovers(monkeypatch)
     db.session.expunge_all()
     assert queue.drain().reseeded == 1
     assert taken == [uuid.UUID(seed["id"])]
     incident = db.session.get(Incident, iid)
     assert (incident.seed_id, incident.report_count) == (uuid.UUID(new["id"]), 3)
-    kept = {name: getattr(incident, name) for name in _SUMMARY}
-    summary.refresh_incidents(org_id, {iid})
-    db.session.flush()
-    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+    assert_reads_as_if_summarised_afresh(org_id, incident)
     assert incident.summary == "Brand på torget"
 
 
@@ -216,13 +233,7 @@ def test_a_pinned_member_sends_the_pass_the_long_way(client, app, org, monkeypat
     ).first()
     member.incident_pinned = True
     db.session.commit()
-    calls: list[int] = []
-
-    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
-        calls.append(1)
-        return load_affected(*args, **kwargs)
-
-    monkeypatch.setattr(grouping, "load_affected", spy)
+    calls = regroups(monkeypatch)
     assert queue.drain().grouped == 1
     assert calls == [1], "the pass took the long way"
     db.session.expunge_all()
@@ -236,13 +247,7 @@ def test_a_twin_at_the_seeds_position_with_another_place_text_is_renamed(
     # are never compared, so the new seed is a twin whatever it calls the place.
     app.config["GROUPING"] = "queue"
     iid, new = late_twin_night(client, org, place="Perrongen", description="Två bilar")
-    calls: list[int] = []
-
-    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
-        calls.append(1)
-        return load_affected(*args, **kwargs)
-
-    monkeypatch.setattr(grouping, "load_affected", spy)
+    calls = regroups(monkeypatch)
     db.session.expunge_all()
     assert queue.drain().reseeded == 1
     assert calls == [], "the pass regrouped the incident"
@@ -253,10 +258,7 @@ def test_a_twin_at_the_seeds_position_with_another_place_text_is_renamed(
         "Två bilar",
         5,
     )
-    kept = {name: getattr(incident, name) for name in _SUMMARY}
-    summary.refresh_incidents(org.id, {iid})
-    db.session.flush()
-    assert {name: getattr(incident, name) for name in _SUMMARY} == kept
+    assert_reads_as_if_summarised_afresh(org.id, incident)
 
 
 # Within a fire's three hours before the scene (the edge included), or just after it (a
@@ -272,17 +274,11 @@ def test_a_report_without_a_position_near_in_time_sends_another_place_text_the_l
     push(client, factories.make_device(org), on_the_square("4", minutes, "Kiosken", "Rök"))
     queue.drain()
     iid, new = late_twin_night(client, org, place="Perrongen")
-    calls: list[int] = []
-
-    def spy(*args: Any, **kwargs: Any) -> tuple[list[Report], frozenset[uuid.UUID]]:
-        calls.append(1)
-        return load_affected(*args, **kwargs)
-
-    monkeypatch.setattr(grouping, "load_affected", spy)
+    calls = regroups(monkeypatch)
     db.session.expunge_all()
     assert queue.drain().grouped == 1
     assert calls == [1], "the pass renamed the incident"
-    assert db.session.get(Report, uuid.UUID(new["id"])).incident_id == iid
+    assert _incident(new) == iid
 
 
 def test_a_waiting_report_without_a_position_sends_it_the_long_way(client, app, org):
@@ -293,14 +289,10 @@ def test_a_waiting_report_without_a_position_sends_it_the_long_way(client, app, 
     iid, new = late_twin_night(client, org, (waiting,), place="Perrongen")
     db.session.expunge_all()
     assert queue.drain().grouped == 2
-    keys = {
-        rid: db.session.get(Report, uuid.UUID(rid)).incident_id
-        for rid in (new["id"], waiting["id"])
-    }
-    assert keys[new["id"]] == iid
+    assert _incident(new) == iid
     # The full regroup: the new seed anchors as "Perrongen", and the waiting report, named
     # "Stationen" without a position, reaches no anchor of that name.
-    assert keys[waiting["id"]] not in (None, iid)
+    assert _incident(waiting) not in (None, iid)
 
 
 def test_a_related_category_without_a_position_counts(client, app, org, monkeypatch):
@@ -326,10 +318,7 @@ def test_a_related_category_without_a_position_counts(client, app, org, monkeypa
     )
     push(client, dev, seed, gathering)
     queue.drain()
-    first = {
-        r["id"]: db.session.get(Report, uuid.UUID(r["id"])).incident_id for r in (seed, gathering)
-    }
-    assert first[seed["id"]] == first[gathering["id"]]
+    assert _incident(seed) == _incident(gathering)
     new = factories.report(
         id="0" + str(uuid.uuid4())[1:],
         category="brott",
@@ -338,19 +327,8 @@ def test_a_related_category_without_a_position_counts(client, app, org, monkeypa
         place="Perrongen",
     )
     push(client, dev, new)
-    taken: list[object] = []
-
-    def spy(*args: Any, **kwargs: Any) -> Report | None:
-        old = twins.take_over(*args, **kwargs)
-        taken.append(old)
-        return old
-
-    monkeypatch.setattr(grouping, "take_over", spy)
+    taken = takeovers(monkeypatch)
     db.session.expunge_all()
     queue.drain()
     assert taken == [None]
-    keys = {
-        r["id"]: db.session.get(Report, uuid.UUID(r["id"])).incident_id
-        for r in (seed, gathering, new)
-    }
-    assert keys[new["id"]] == keys[seed["id"]] != keys[gathering["id"]]
+    assert _incident(new) == _incident(seed) != _incident(gathering)
