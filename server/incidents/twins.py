@@ -62,13 +62,14 @@ def take_over(
     seeds_here = [
         r for r in window if r.incident_id is not None and seeds.get(r.incident_id) == r.id
     ]
-    candidates = [r for r in seeds_here if is_twin(point, _point(r), rules)]
+    # Twins by position (any place text) include the strict twins (the same place text).
+    at_spot = [r for r in seeds_here if is_twin(point, _point(r), rules, positions_only=True)]
+    candidates = [r for r in at_spot if is_twin(point, _point(r), rules)]
     positions_only = False
-    if not candidates and new.lat is not None:
+    if at_spot and not candidates:
         # Another place text at the same position: a twin when no report without one is
         # within reach in time (read only when a seed stands at that very spot).
-        at_spot = [r for r in seeds_here if is_twin(point, _point(r), rules, positions_only=True)]
-        positions_only = bool(at_spot) and _places_unread(org_id, new, rules)
+        positions_only = _places_unread(org_id, new, rules)
         candidates = at_spot if positions_only else []
     if not candidates:
         return None
